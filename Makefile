@@ -1,0 +1,60 @@
+# rill: host-side workflow. `make help` lists the targets.
+
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+MICROPYTHON ?= $(abspath $(VENV)/bin/micropython)
+HOST_PYTHON ?= python3
+REQUIREMENTS := requirements-host.txt
+
+# The setup stamp is keyed on the requirements' contents (not mtimes, which a fresh
+# clone resets), so editing requirements-host.txt triggers a reinstall and nothing else does.
+REQ_HASH   := $(shell $(HOST_PYTHON) -c "import hashlib,sys;print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest()[:16])" $(REQUIREMENTS) 2>/dev/null)
+VENV_STAMP := $(VENV)/.stamp-setup-$(REQ_HASH)
+
+PYTEST_ARGS ?=
+ARGS        ?=
+MPY_FLAGS   ?=
+
+export MICROPYTHON
+
+.DEFAULT_GOAL := help
+.PHONY: help setup venv deps test bench run build clean distclean
+
+help: ## list the targets
+	@echo "make targets:"
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
+	@echo "variables: PYTEST_ARGS (test), ARGS (bench, run), MPY_FLAGS (build), HOST_PYTHON (venv)"
+
+setup: venv deps ## create .venv with the pinned host tools and fetch pinned MicroPython libs into .deps/
+
+venv: $(VENV_STAMP) ## create .venv and install requirements-host.txt (skipped while the stamp matches)
+
+$(VENV_STAMP):
+	@test -n "$(REQ_HASH)" || { echo "make: cannot read $(REQUIREMENTS) with $(HOST_PYTHON)" >&2; exit 1; }
+	@$(PY) -c "" 2>/dev/null || { echo "creating $(VENV)"; rm -rf $(VENV) && $(HOST_PYTHON) -m venv $(VENV); }
+	@rm -f $(VENV)/.stamp-setup-*
+	@echo "installing $(REQUIREMENTS) into $(VENV)"
+	$(PY) -m pip install -qq -r $(REQUIREMENTS)
+	@touch $@
+
+deps: $(VENV_STAMP) ## fetch the libraries pinned in tools/deps.lock (no network when present)
+	@$(PY) tools/deps.py
+
+test: setup ## run the host tests on CPython and the MicroPython unix port
+	$(PY) -m pytest -q -rfE $(PYTEST_ARGS)
+
+bench: setup ## run the benchmarks (tools/bench.py)
+	$(PY) tools/bench.py $(ARGS)
+
+run: setup ## run an example on the host (tools/run_example.py)
+	$(PY) tools/run_example.py $(ARGS)
+
+build: $(VENV_STAMP) ## compile lib/rill to .mpy into build/mpy/
+	$(PY) tools/build.py $(MPY_FLAGS)
+
+clean: ## remove build output and caches
+	rm -rf build .pytest_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean ## also remove .venv and .deps
+	rm -rf $(VENV) .deps

@@ -1,0 +1,53 @@
+"""Assertion helpers for tests that run on CPython (pytest) and on the MicroPython unix port.
+
+Tests under host_tests/lib are written in the subset both runtimes share: plain
+``assert``, ``raises`` instead of ``pytest.raises``, and ``run`` for coroutines.
+"""
+import sys
+
+MICROPYTHON = sys.implementation.name == "micropython"
+
+
+class raises:
+    """Context manager: the block must raise ``exc`` (optionally with ``match`` in its message)."""
+
+    def __init__(self, exc, match=None):
+        self.exc = exc
+        self.match = match
+        self.value = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, etype, value, tb):
+        if etype is None:
+            raise AssertionError("did not raise " + self.exc.__name__)
+        if not issubclass(etype, self.exc):
+            return False
+        if self.match is not None and self.match not in str(value):
+            raise AssertionError("%r does not contain %r" % (str(value), self.match))
+        self.value = value
+        return True
+
+
+def run(coro):
+    """Run a coroutine to completion on this runtime's asyncio."""
+    import asyncio
+
+    return asyncio.run(coro)
+
+
+def heap_locked(fn, *args):
+    """Call ``fn`` with the heap locked on MicroPython, where any allocation raises MemoryError.
+
+    On CPython there is no heap lock; ``fn`` simply runs.
+    """
+    if not MICROPYTHON:
+        return fn(*args)
+    import micropython
+
+    micropython.heap_lock()
+    try:
+        return fn(*args)
+    finally:
+        micropython.heap_unlock()

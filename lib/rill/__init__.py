@@ -1,0 +1,14 @@
+"""rill: reactive sensor pipelines for MicroPython.
+
+Records live in fixed buffers; sources push, transforms fire on their inputs, taps
+observe. See README.md for the concepts.
+"""
+import sys
+
+if sys.implementation.name != "micropython":
+    from . import cpython_compat  # noqa: F401  (makes CPython look like MicroPython)
+
+from .buffers import DROP, EMPTY, ERROR, DeadLetters, Latest, Mailbox, Queue, QueueFull, Ring
+from .graph import GraphError, Pipeline
+
+__version__ = "0.1.0"
