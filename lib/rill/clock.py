@@ -1,25 +1,12 @@
-"""Clocks for the scheduler: the real one, and a virtual one for host tests.
+"""A virtual clock for host tests: ``graph.start(VirtualClock())``.
 
 A clock gives ``now()`` in milliseconds, ``add``/``diff`` in its own arithmetic, and
-``sleep_until(deadline, signal)``, an awaitable. Periodic sources sleep to absolute
-deadlines, so they never drift. ``VirtualClock`` jumps straight to the next deadline:
-hours of pipeline time run in milliseconds, with no real sleeps.
+``sleep_until(deadline, signal)``, an awaitable (the real one is rill.runtime.Clock).
+Periodic sources sleep to absolute deadlines, so they never drift. ``VirtualClock``
+jumps straight to the next deadline: hours of pipeline time run in milliseconds,
+with no real sleeps.
 """
 import asyncio
-from time import ticks_add, ticks_diff, ticks_ms
-
-
-class Clock:
-    """Wall time from ``time.ticks_ms`` (wraps like the hardware counter does)."""
-
-    now = staticmethod(ticks_ms)
-    add = staticmethod(ticks_add)
-    diff = staticmethod(ticks_diff)
-
-    def sleep_until(self, deadline, signal=None):
-        # asyncio.sleep_ms returns a reusable generator on MicroPython: no allocation.
-        ms = ticks_diff(deadline, ticks_ms())
-        return asyncio.sleep_ms(ms if ms > 0 else 0)
 
 
 class VirtualClock:

@@ -86,9 +86,126 @@ class Signal:
     def __init__(self):
         self._event = asyncio.Event()
 
+    @property
+    def pending(self):
+        return self._event.is_set()
+
     def set(self):
         self._event.set()
 
     def __await__(self):
         yield from self._event.wait().__await__()
         self._event.clear()
+
+
+# --- MQTT (issue 3): what umqtt.simple and rill.mqtt need on CPython ----------------
+# umqtt.simple imports ``usocket``, ``ustruct`` and ``ubinascii`` and calls MicroPython's
+# stream methods on its socket. ``usocket.socket`` below is a real CPython socket with
+# those methods added, so rill.mqtt.wire (and stock umqtt) construct it themselves and
+# no wrapper sits in the data path. Semantics follow MicroPython: on a non-blocking
+# socket read/readinto/write return None when they would block; on a blocking one
+# read(n)/write(b) move all n bytes (or stop at EOF), as MicroPython's stream layer does.
+import socket as _socket  # noqa: E402
+import ssl as _ssl  # noqa: E402
+
+_WOULD_BLOCK = (BlockingIOError, _ssl.SSLWantReadError, _ssl.SSLWantWriteError)
+
+
+class _StreamMethods:
+    def _blocking(self):
+        return self.gettimeout() is None
+
+    def write(self, buf, n=None):
+        if isinstance(buf, str):  # MicroPython's str has the buffer protocol
+            buf = buf.encode()
+        if n is not None:
+            buf = memoryview(buf)[:n]
+        if self._blocking():
+            self.sendall(buf)
+            return len(buf)
+        try:
+            return self.send(buf)
+        except _WOULD_BLOCK:
+            return None
+
+    def readinto(self, buf, n=None):
+        n = len(buf) if n is None else n
+        if not self._blocking():
+            try:
+                return self.recv_into(buf, n)
+            except _WOULD_BLOCK:
+                return None
+        mv = memoryview(buf)
+        got = 0
+        while got < n:
+            k = self.recv_into(mv[got:n])
+            if not k:
+                break
+            got += k
+        return got
+
+    def read(self, n=-1):
+        if n < 0:
+            n = 1 << 20
+        buf = bytearray(n)
+        k = self.readinto(buf, n)
+        return None if k is None else bytes(buf[:k])
+
+
+class MPSocket(_StreamMethods, _socket.socket):
+    """socket.socket with MicroPython's read/readinto/write."""
+
+
+class _TLSSocket(_StreamMethods):
+    """A CPython SSLSocket with MicroPython's stream methods (CPython's SSLSocket
+    already has read/write with other meanings, so this one wraps instead)."""
+
+    def __init__(self, s):
+        self._s = s
+
+    def __getattr__(self, name):
+        return getattr(self._s, name)
+
+    def recv_into(self, buf, n=0):
+        try:
+            return self._s.recv_into(buf, n)
+        except _ssl.SSLZeroReturnError:
+            return 0
+
+
+def wrap_tls(sock, tls, host):
+    """TLS for rill.mqtt.wire on CPython: verify against ``tls["cafile"]`` if given.
+    The handshake runs inside the first non-blocking reads and writes."""
+    if tls.get("cafile"):
+        ctx = _ssl.create_default_context(cafile=tls["cafile"])
+    else:
+        ctx = _ssl.SSLContext(_ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = _ssl.CERT_NONE
+    s = ctx.wrap_socket(sock, server_hostname=tls.get("server_hostname", host),
+                        do_handshake_on_connect=False)
+    return _TLSSocket(s)
+
+
+def _getaddrinfo(host, port, *args):
+    # MicroPython's socket() is IPv4 and so are its addresses; match that.
+    return _socket.getaddrinfo(host, port, _socket.AF_INET, _socket.SOCK_STREAM)
+
+
+def _install_mqtt_modules():
+    import binascii
+    import struct
+
+    us = types.ModuleType("usocket")
+    for name in dir(_socket):
+        if name.isupper():
+            setattr(us, name, getattr(_socket, name))
+    us.socket = MPSocket
+    us.getaddrinfo = _getaddrinfo
+    sys.modules.setdefault("usocket", us)
+    sys.modules.setdefault("ustruct", struct)
+    sys.modules.setdefault("ubinascii", binascii)
+
+
+if "usocket" not in sys.modules:
+    _install_mqtt_modules()

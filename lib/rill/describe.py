@@ -1,5 +1,6 @@
-"""Render a built graph as text (for the REPL) or Mermaid (for docs). Imported on demand."""
-from .graph import type_name
+"""A built graph as text (for the REPL), as Mermaid (for docs), and its counters.
+Imported on demand, so it costs no heap until asked."""
+from .shapes import type_name
 
 
 def _buffer(buf):
@@ -16,7 +17,7 @@ def text(graph):
     lines = ["pipeline %s" % graph.name]
     for key in graph.keys:
         rec = graph.records[key]
-        lines.append("  record %s: %s [%s]" % (key, type_name(rec.type), _buffer(rec.buffer)))
+        lines.append("  record %s: %s [%s]" % (key, type_name(rec.type), _buffer(rec)))
     for n in graph.nodes:
         if n.kind == "source":
             lines.append("  source %s -> %s (%s)" % (n.name, n.out, _source_how(n)))
@@ -48,3 +49,33 @@ def mermaid(graph):
         else:
             lines.append('  %s --> %s>"%s"]' % (n.inputs[0], nid, n.name))
     return "\n".join(lines)
+
+
+def _buffer_stats(b):
+    return {"kind": b.kind, "capacity": b.capacity, "produced": b.produced,
+            "consumed": b.consumed, "dropped": b.dropped, "occupancy": b.occupancy()}
+
+
+def _node_stats(n):
+    if n.kind == "transform":  # counted where dispatch already counts: no extra work per call
+        d = {"kind": n.kind, "emitted": n.out_rec.produced, "filtered": n.filtered, "errors": n.errors}
+    else:
+        d = {"kind": n.kind, "runs": n.runs, "errors": n.errors}
+    if n.kind == "source":
+        d.update(failures=n.failures, restarts=n.restarts, overruns=n.overruns)
+    elif n.kind == "tap":
+        d.update(lag=n.reader.lag(), missed=n.reader.missed)
+    if n.last_error:
+        d["last_error"] = n.last_error
+    return d
+
+
+def stats(graph):
+    dl = graph.dead_letters
+    out = {"records": {}, "nodes": {},
+           "dead_letters": {"count": dl.count, "kept": min(dl.count, dl.capacity), "dropped": max(0, dl.count - dl.capacity)}}
+    for key in graph.keys:
+        out["records"][key] = _buffer_stats(graph.records[key])
+    for n in graph.nodes:
+        out["nodes"]["%s:%s" % (n.kind, n.name)] = _node_stats(n)
+    return out

@@ -7,15 +7,28 @@ the record's buffer, so a slow observer never blocks a producer. Dispatch alloca
 nothing: transforms are called with positional arguments, counters stay small ints.
 """
 import asyncio
+from time import ticks_add, ticks_diff, ticks_ms
 
+import micropython
 from micropython import const
 
-from .buffers import EMPTY
-from .clock import Clock
 from .signal import Signal
 
 _WRAP = const(0x3FFFFFFF)
 _MAX_SHIFT = const(16)
+
+
+class Clock:
+    """Wall time from ``time.ticks_ms``; see rill.clock.VirtualClock for tests."""
+
+    now = staticmethod(ticks_ms)
+    add = staticmethod(ticks_add)
+    diff = staticmethod(ticks_diff)
+
+    def sleep_until(self, deadline, signal=None):
+        # asyncio.sleep_ms returns a reusable generator on MicroPython: no allocation.
+        ms = ticks_diff(deadline, ticks_ms())
+        return asyncio.sleep_ms(ms if ms > 0 else 0)
 
 
 def _reason(e):
@@ -23,13 +36,13 @@ def _reason(e):
 
 
 class Graph:
-    def __init__(self, pipeline, records, nodes):
+    def __init__(self, pipeline):
         from .buffers import DeadLetters
 
         self.name = pipeline.name
-        self.records = records
+        self.records = records = pipeline._records
         self.keys = pipeline._keys
-        self.nodes = nodes
+        self.nodes = nodes = pipeline._nodes
         self.dead_letters = DeadLetters(pipeline.dead_letters)
         self.clock = None
         self._cycle = 0
@@ -39,17 +52,13 @@ class Graph:
         self.taps = [n for n in nodes if n.kind == "tap"]
         for n in nodes:
             n.out_rec = records[n.out] if n.out is not None else None
-            n.in_recs = tuple(records[k] for k in n.inputs)
-            n.args = tuple(records[k] for k in n.inputs + n.watch)
-            n.arity = len(n.args)
             if n.kind == "source":
                 n.emit = _Emitter(self, n)
-        for rec in records.values():
-            rec.plan = tuple(_downstream(rec, nodes))
         for tap in self.taps:
-            rec = tap.in_recs[0]
-            tap.reader = rec.buffer.reader()
+            rec = records[tap.inputs[0]]
+            tap.reader = rec.reader()
             tap.signal = Signal()
+            tap.failed = self._failed(tap)
             rec.signals = rec.signals + (tap.signal,)
 
     # -- dispatch ------------------------------------------------------------------
@@ -63,44 +72,53 @@ class Graph:
         w.runs = (w.runs + 1) & _WRAP
         self.emit(rec, value)
 
+    @micropython.native
     def emit(self, rec, value):
+        """Write ``value`` to record ``rec`` (a buffer from ``records``) and dispatch."""
         c = (self._cycle + 1) & _WRAP
         self._cycle = c
-        if not rec.buffer.put(value):
+        if rec.inline:
+            rec.produced = (rec.produced + 1) & _WRAP
+        elif not rec.put(value):
             return  # a full DROP queue refused it (counted there); nothing downstream sees it
         rec.value = value
         rec.stamp = c
         for s in rec.signals:
-            s.set()
-        for node in rec.plan:
-            for t in node.in_recs:
-                if t.stamp == c:
-                    break
-            else:
-                continue
-            a = node.args
-            n = node.arity
+            if not s.pending:
+                s.set()
+        for node, fn, n, first, rest, a, o in rec.plan:
+            if first.stamp != c:  # fire only if a trigger input was written this cycle
+                for t in rest:
+                    if t.stamp == c:
+                        break
+                else:
+                    continue
             try:
                 if n == 1:
-                    out = node.fn(a[0].value)
+                    out = fn(first.value)
                 elif n == 2:
-                    out = node.fn(a[0].value, a[1].value)
+                    out = fn(first.value, a[1].value)
                 elif n == 3:
-                    out = node.fn(a[0].value, a[1].value, a[2].value)
+                    out = fn(first.value, a[1].value, a[2].value)
                 else:
-                    out = node.fn(*[r.value for r in a])
-                node.runs = (node.runs + 1) & _WRAP
+                    out = fn(*[r.value for r in a])
                 if out is None:
+                    node.filtered = (node.filtered + 1) & _WRAP
                     continue
-                o = node.out_rec
-                if not o.buffer.put(out):
+                if o.inline:
+                    o.produced = (o.produced + 1) & _WRAP
+                elif not o.put(out):
                     continue
                 o.value = out
                 o.stamp = c
                 for s in o.signals:
-                    s.set()
+                    if not s.pending:
+                        s.set()
             except Exception as e:
-                self.fail(node, a[0].value, e)
+                self.fail(node, first.value, e)
+
+    def _failed(self, node):
+        return lambda value, error: self.fail(node, value, error)
 
     def fail(self, node, value, error):
         """Count an error on ``node`` and set the record aside with the reason."""
@@ -136,19 +154,13 @@ class Graph:
         await self._stopped
 
     async def _tap(self, tap):
-        reader = tap.reader
+        drain = tap.reader.drain
         fn = tap.fn
+        failed = tap.failed
+        signal = tap.signal
         while True:
-            await tap.signal
-            while True:
-                value = reader.read()
-                if value is EMPTY:
-                    break
-                try:
-                    fn(value)
-                    tap.runs = (tap.runs + 1) & _WRAP
-                except Exception as e:
-                    self.fail(tap, value, e)
+            await signal
+            tap.runs = (tap.runs + drain(fn, failed)) & _WRAP
 
     def _backoff(self, src, failures):
         lo, hi = src.backoff_ms
@@ -183,9 +195,8 @@ class Graph:
                 src.restarts += 1
                 failures = 0
             if value is not None:
-                buf = rec.buffer
-                if buf.kind == "queue" and buf.full():
-                    await buf.room()
+                if rec.kind == "queue" and rec.full():
+                    await rec.room()
                 self.emit(rec, value)
                 src.runs = (src.runs + 1) & _WRAP
 
@@ -211,28 +222,16 @@ class Graph:
     # -- inspection ----------------------------------------------------------------
 
     def stats(self):
-        """Counters for every record buffer, node and tap reader, and the dead letters."""
-        out = {"records": {}, "nodes": {}, "dead_letters": self.dead_letters.stats()}
-        for key in self.keys:
-            out["records"][key] = self.records[key].buffer.stats()
-        for n in self.nodes:
-            s = n.stats()
-            if n.kind == "source":
-                s.update(failures=n.failures, restarts=n.restarts, overruns=n.overruns)
-            elif n.kind == "tap":
-                s.update(lag=n.reader.lag(), missed=n.reader.missed)
-            out["nodes"]["%s:%s" % (n.kind, n.name)] = s
-        return out
+        """Counters for every record, node and tap reader, and the dead letters."""
+        from .describe import stats
 
-    def describe(self):
-        from .describe import text
+        return stats(self)
 
-        return text(self)
+    def describe(self, mermaid=False):
+        """The graph as text, or as a Mermaid flowchart for docs."""
+        from . import describe
 
-    def mermaid(self):
-        from .describe import mermaid
-
-        return mermaid(self)
+        return describe.mermaid(self) if mermaid else describe.text(self)
 
 
 class _Emitter:
@@ -249,25 +248,8 @@ class _Emitter:
 
     async def wait(self, value):
         """Like calling it, but first wait for room in a full queue (backpressure)."""
-        buf = self._node.out_rec.buffer
+        buf = self._node.out_rec
         if buf.kind == "queue":
             while buf.full():
                 await buf.room()
         self(value)
-
-
-def _downstream(rec, nodes):
-    """Transforms reachable from ``rec`` through trigger inputs, in (depth, declaration) order."""
-    found = []
-    frontier = [rec.key]
-    while frontier:
-        key = frontier.pop()
-        for n in nodes:
-            if n.kind == "transform" and key in n.inputs and n not in found:
-                found.append(n)
-                frontier.append(n.out)
-    order = {}
-    for i, n in enumerate(nodes):
-        order[n] = i
-    found.sort(key=lambda n: (n.depth, order[n]))
-    return found

@@ -13,11 +13,11 @@ if sys.implementation.name == "micropython":
     class Signal:
         def __init__(self):
             self._task = None
-            self._set = False
+            self.pending = False
             self._done = StopIteration()
 
         def set(self):
-            self._set = True
+            self.pending = True
             task = self._task
             if task is not None:
                 self._task = None
@@ -30,8 +30,8 @@ if sys.implementation.name == "micropython":
             return self
 
         def __next__(self):
-            if self._set:
-                self._set = False
+            if self.pending:
+                self.pending = False
                 self._done.__traceback__ = None
                 raise self._done
             self._task = core.cur_task

@@ -1,0 +1,124 @@
+"""Build-time checks and dispatch ordering for Pipeline.build().
+
+build() imports this module, uses it once and unloads it, so none of its code stays
+in the heap while the pipeline runs.
+"""
+from .shapes import accepts, type_name
+
+
+def validate(pipeline, board=None):
+    """Return every problem in the declaration, each naming its edge. When there is
+    none, the records are wired for dispatch (writer, depth, plan)."""
+    errors = []
+    records = pipeline._records
+    nodes = pipeline._nodes
+    seen = []
+    for key in pipeline._keys:
+        if key in seen:
+            errors.append("record %r: declared twice" % key)
+        seen.append(key)
+        if records[key].key != key:
+            errors.append("record %r: its buffer also stores record %r; give each record its own" % (key, records[key].key))
+    for node in nodes:
+        if node.kind == "source" and node.fn is not None and not node.is_task and not node.every_ms:
+            errors.append("source %s -> %s: read= needs every_ms=" % (node.name, node.out))
+        if node.kind == "transform" and not node.inputs:
+            errors.append("transform %s -> %s: needs at least one input" % (node.name, node.out))
+    if board is not None:
+        for node in nodes:
+            need = getattr(node.fn, "requires", None)
+            if need and not board.has(need):
+                errors.append("%s %s: needs %s, which board %s does not have" % (node.kind, node.name, need, board.name))
+    writers = {}
+    for node in nodes:
+        if node.out is None:
+            continue
+        rec = records.get(node.out)
+        edge = "%s %s -> %s" % (node.kind, node.name, node.out)
+        if rec is None:
+            errors.append("%s: unknown record %r" % (edge, node.out))
+            continue
+        if node.out in writers:
+            errors.append("%s: record %r already written by %s %s" % (edge, node.out, writers[node.out].kind, writers[node.out].name))
+            continue
+        writers[node.out] = node
+        rec.writer = node
+        if node.kind == "source" and not accepts(rec.type, node.type):
+            errors.append("%s: emits %s but record %r is %s" % (edge, type_name(node.type), node.out, type_name(rec.type)))
+    readers = {}
+    for node in nodes:
+        takes = node.type if node.kind != "source" else None
+        for i, key in enumerate(node.inputs + node.watch):
+            edge = "%s -> %s %s" % (key, node.kind, node.name)
+            rec = records.get(key)
+            if rec is None:
+                errors.append("%s: unknown record %r" % (edge, key))
+                continue
+            if key not in writers:
+                errors.append("%s: nothing produces %r" % (edge, key))
+            want = takes[i] if isinstance(takes, tuple) else (takes if i == 0 else None)
+            if not accepts(want, rec.type):
+                errors.append("%s: takes %s but record %r is %s" % (edge, type_name(want), key, type_name(rec.type)))
+            if node.kind == "tap":
+                readers.setdefault(key, []).append(node)
+    for key, taps in readers.items():
+        buf = records[key]
+        if len(taps) > 1 and buf.kind in ("queue", "mailbox"):
+            errors.append("%s: %s %r is read by %d taps (%s); a read takes the value, so use a Ring for several readers"
+                          % (key, buf.kind, key, len(taps), ", ".join(t.name for t in taps)))
+    errors.extend(_order(nodes, writers))
+    if not errors:
+        for rec in records.values():
+            rec.plan = plan(rec, records, nodes)
+    return errors
+
+
+def _order(nodes, writers):
+    """Give each transform depth = 1 + the greatest depth of its inputs; report cycles."""
+    transforms = [n for n in nodes if n.kind == "transform"]
+    state = {}  # node -> 1 visiting, 2 done
+    errors = []
+
+    def visit(node, path):
+        s = state.get(node)
+        if s == 2:
+            return node.depth
+        if s == 1:
+            cycle = path[path.index(node):] + [node]
+            errors.append("cycle: " + " -> ".join("%s(%s)" % (n.name, n.out) for n in cycle))
+            return 0
+        state[node] = 1
+        depth = 0
+        for key in node.inputs + node.watch:
+            w = writers.get(key)
+            if w is not None and w.kind == "transform":
+                depth = max(depth, visit(w, path + [node]))
+        node.depth = depth + 1
+        state[node] = 2
+        return node.depth
+
+    for n in transforms:
+        visit(n, [])
+    return errors
+
+
+def plan(rec, records, nodes):
+    """What dispatch runs when ``rec`` is written: the transforms reachable through trigger
+    inputs, in (depth, declaration) order, each as the tuple runtime.Graph.emit unpacks."""
+    found = []
+    frontier = [rec.key]
+    while frontier:
+        key = frontier.pop()
+        for n in nodes:
+            if n.kind == "transform" and key in n.inputs and n not in found:
+                found.append(n)
+                frontier.append(n.out)
+    order = {}
+    for i, n in enumerate(nodes):
+        order[n] = i
+    found.sort(key=lambda n: (n.depth, order[n]))
+    steps = []
+    for n in found:
+        args = tuple(records[k] for k in n.inputs + n.watch)
+        steps.append((n, n.fn, len(args), args[0], args[1:len(n.inputs)], args, records[n.out]))
+    return tuple(steps)

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""`make bench`: measure the core (and the MQTT connector) on the MicroPython unix port.
+
+Every speed figure is a ratio against a baseline timed in the same run. Prints one JSON
+object as its last line and writes it to bench/results.json.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOOLS = os.path.join(ROOT, "tools")
+MICROPYTHON = os.environ.get("MICROPYTHON") or os.path.join(os.path.dirname(sys.executable), "micropython")
+CORE = ["rill", "rill.buffers", "rill.graph", "rill.runtime", "rill.clock", "rill.signal"]
+HEAP = "256K"
+
+
+class BenchError(Exception):
+    pass
+
+
+def micropython(script, args=(), path=(), heap=HEAP, timeout=600):
+    env = dict(os.environ, MICROPYPATH=":".join([".frozen"] + list(path)))
+    cmd = [MICROPYTHON, "-X", "heapsize=" + heap, script] + list(args)
+    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise BenchError("%s failed:\n%s%s" % (os.path.basename(script), proc.stdout, proc.stderr))
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def build_mpy(out):
+    proc = subprocess.run([sys.executable, os.path.join(TOOLS, "build.py"), "--arch", "x64", "--out", out],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BenchError(proc.stderr.strip() or proc.stdout.strip())
+
+
+def heap_cost(mpy, modules):
+    return int(micropython(os.path.join(TOOLS, "heap_cost_mp.py"), modules, [mpy], heap="64K"))
+
+
+def main():
+    if not os.path.exists(MICROPYTHON):
+        raise BenchError("no micropython executable at %s: run 'make setup'" % MICROPYTHON)
+    results = {"runtime": "micropython unix port"}
+    with tempfile.TemporaryDirectory() as mpy:
+        build_mpy(mpy)
+        results.update(json.loads(micropython(os.path.join(TOOLS, "bench_core_mp.py"), path=[mpy])))
+        results["core_import_bytes"] = heap_cost(mpy, CORE)
+        # the core must import and run a 3-stage pipeline in a 32 KB heap
+        small = micropython(os.path.join(TOOLS, "small_heap_mp.py"), path=[mpy], heap="32K")
+        results["runs_in_32k_heap"] = small == "ok"
+        modules = {}
+        for name in sorted(os.listdir(mpy + "/rill/drivers")) if os.path.isdir(mpy + "/rill/drivers") else []:
+            if name.endswith(".mpy") and name != "__init__.mpy":
+                mod = "rill.drivers." + name[:-4]
+                modules[mod] = heap_cost(mpy, [mod])
+        if os.path.isdir(mpy + "/rill/mqtt"):
+            modules["rill.mqtt"] = heap_cost(mpy, ["rill.mqtt"])
+        results["module_import_bytes"] = modules
+    mqtt = os.path.join(TOOLS, "bench_mqtt.py")
+    if os.path.exists(mqtt):
+        proc = subprocess.run([sys.executable, mqtt], cwd=ROOT, capture_output=True, text=True, timeout=900)
+        if proc.returncode != 0:
+            raise BenchError("bench_mqtt.py failed:\n" + proc.stdout + proc.stderr)
+        results.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    os.makedirs(os.path.join(ROOT, "bench"), exist_ok=True)
+    line = json.dumps(results, sort_keys=True)
+    with open(os.path.join(ROOT, "bench", "results.json"), "w") as f:
+        f.write(line + "\n")
+    print(line)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (BenchError, subprocess.TimeoutExpired) as e:
+        sys.stderr.write("bench: error: %s\n" % e)
+        sys.exit(1)
