@@ -63,7 +63,7 @@ class _Buffer(_Reader):
 
     inline = False  # True where dispatch can store a write without calling put()
 
-    def __init__(self, capacity):
+    def __init__(self, capacity=1):
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.capacity = capacity
@@ -81,6 +81,10 @@ class _Buffer(_Reader):
     def full(self):
         return False
 
+    def reader(self):
+        """A new reader with its own cursor (a Queue is its own, only, reader)."""
+        return self.Reader(self) if self.Reader else self
+
 
 class Ring(_Buffer):
     kind = "ring"
@@ -90,7 +94,6 @@ class Ring(_Buffer):
         self._slots = [None] * capacity
         self._head = 0  # slot of the next write
         self._wrapped = False  # writes start at slot 0, so the ring is full once head wraps
-        self.readers = []
 
     @micropython.native
     def put(self, value):
@@ -106,11 +109,6 @@ class Ring(_Buffer):
 
     def occupancy(self):
         return self.capacity if self._wrapped else self._head
-
-    def reader(self):
-        r = RingReader(self)
-        self.readers.append(r)
-        return r
 
 
 class RingReader(_Reader):
@@ -187,9 +185,6 @@ class Latest(_Buffer):
     kind = "latest"
     inline = True
 
-    def __init__(self):
-        super().__init__(1)
-
     def put(self, value):
         self.value = value
         self.produced = (self.produced + 1) & _WRAP
@@ -197,9 +192,6 @@ class Latest(_Buffer):
 
     def occupancy(self):
         return 1 if self.produced else 0
-
-    def reader(self):
-        return LatestReader(self)
 
 
 class LatestReader(_Reader):
@@ -219,6 +211,10 @@ class LatestReader(_Reader):
         return b.value
 
 
+Ring.Reader = RingReader
+Latest.Reader = LatestReader
+
+
 class Queue(_Buffer):
     """FIFO with one reader (itself): a read takes the value."""
 
@@ -234,11 +230,10 @@ class Queue(_Buffer):
         self._head = 0
         self._count = 0
 
+    Reader = None
+
     def occupancy(self):
         return self._count
-
-    def reader(self):
-        return self
 
     def lag(self):
         return self._count

@@ -24,8 +24,7 @@ class GraphError(Exception):
 class Node:
     """A source, transform or tap, and its counters."""
 
-    def __init__(self, kind, name, fn, out, inputs=(), watch=(), typ=None, every_ms=None,
-                 task=False, missing=None, backoff_ms=None):
+    def __init__(self, kind, name, fn, out, inputs=(), watch=(), typ=None):
         self.kind = kind
         self.name = name or getattr(fn, "__name__", None) or (type(fn).__name__ if fn else "push")
         self.fn = fn
@@ -33,18 +32,22 @@ class Node:
         self.inputs = inputs
         self.watch = (watch,) if isinstance(watch, str) else tuple(watch)
         self.type = typ  # what a source emits, or what a transform/tap takes
-        self.every_ms = every_ms
-        self.is_task = task
-        self.missing = missing
-        self.backoff_ms = backoff_ms
-        self.depth = 0
         self.runs = 0  # sources: values emitted; taps: records handed over
-        self.filtered = 0  # transforms: calls that returned None
         self.errors = 0
-        self.failures = 0
-        self.restarts = 0
-        self.overruns = 0
         self.last_error = None
+
+    def __call__(self, value):
+        """A source node is the ``emit`` its task receives: write the record and dispatch."""
+        self.runs = (self.runs + 1) & 0x3FFFFFFF
+        self.graph.emit(self.out_rec, value)
+
+    async def wait(self, value):
+        """``await emit.wait(value)``: like ``emit(value)``, but first wait for room in a
+        full queue (backpressure)."""
+        rec = self.out_rec
+        while rec.full():
+            await rec.room()
+        self(value)
 
 
 class Pipeline:
@@ -76,14 +79,22 @@ class Pipeline:
         - ``task``: ``async def task(emit)`` runs as a task; a raise restarts it with backoff.
         - neither: values arrive from outside through ``graph.push(key, value)``.
         """
-        self._nodes.append(Node("source", name, read or task, key, typ=emits, every_ms=every_ms,
-                                task=task is not None, missing=missing, backoff_ms=backoff_ms))
+        node = Node("source", name, read or task, key, typ=emits)
+        node.every_ms = every_ms
+        node.is_task = task is not None
+        node.missing = missing
+        node.backoff_ms = backoff_ms
+        node.failures = node.restarts = node.overruns = 0
+        self._nodes.append(node)
         return self
 
     def transform(self, key, fn, *inputs, watch=(), takes=None, name=None):
         """Run ``fn(*inputs, *watch)`` when any of ``inputs`` is written; its result
         (unless None) is written to ``key``. ``watch`` records are read, not triggers."""
-        self._nodes.append(Node("transform", name, fn, key, inputs, watch, takes))
+        node = Node("transform", name, fn, key, inputs, watch, takes)
+        node.depth = 0
+        node.filtered = 0  # calls that returned None
+        self._nodes.append(node)
         return self
 
     def tap(self, key, fn, takes=None, name=None):

@@ -52,8 +52,7 @@ class Graph:
         self.taps = [n for n in nodes if n.kind == "tap"]
         for n in nodes:
             n.out_rec = records[n.out] if n.out is not None else None
-            if n.kind == "source":
-                n.emit = _Emitter(self, n)
+            n.graph = self
         for tap in self.taps:
             rec = records[tap.inputs[0]]
             tap.reader = rec.reader()
@@ -205,7 +204,7 @@ class Graph:
         failures = 0
         while True:
             try:
-                await src.fn(src.emit)
+                await src.fn(src)
                 return
             except Exception as e:
                 failures += 1
@@ -232,24 +231,3 @@ class Graph:
         from . import describe
 
         return describe.mermaid(self) if mermaid else describe.text(self)
-
-
-class _Emitter:
-    """``emit(value)`` handed to a task source: writes its record and dispatches."""
-
-    def __init__(self, graph, node):
-        self._graph = graph
-        self._node = node
-
-    def __call__(self, value):
-        node = self._node
-        node.runs = (node.runs + 1) & _WRAP
-        self._graph.emit(node.out_rec, value)
-
-    async def wait(self, value):
-        """Like calling it, but first wait for room in a full queue (backpressure)."""
-        buf = self._node.out_rec
-        if buf.kind == "queue":
-            while buf.full():
-                await buf.room()
-        self(value)
