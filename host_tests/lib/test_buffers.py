@@ -177,5 +177,5 @@ def test_dead_letters_are_bounded_and_keep_newest():
     d = DeadLetters(3)
     for i in range(5):
         d.add("k", i, "bad %d" % i)
-    assert d.count == 5
+    assert d.produced == 5
     assert d.entries() == [("k", 2, "bad 2"), ("k", 3, "bad 3"), ("k", 4, "bad 4")]

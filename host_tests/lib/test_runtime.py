@@ -198,7 +198,7 @@ def test_periodic_source_hours_of_virtual_time_without_drift():
     assert seen["n"] == 3 * 3600 and seen["off_grid"] == 0
     assert seen["last"] == 3 * 3600 * 1000
     assert g.records["v"].produced == 3 * 3600
-    assert g.sources[0].failures == 0
+    assert g.sources[0].errors == 0
 
 
 def test_failing_source_counts_emits_missing_and_backs_off():
@@ -227,7 +227,7 @@ def test_failing_source_counts_emits_missing_and_backs_off():
 
     g, vals = run(main())
     src = [n for n in g.nodes if n.name == "sensor"][0]
-    assert src.failures == 4 and src.restarts == 1
+    assert src.errors == 4 and src.restarts == 1
     assert src.last_error.startswith("OSError")
     assert vals[:4] == [-1, -1, -1, -1] and vals[4] == 7
     gaps = [attempts[i + 1] - attempts[i] for i in range(5)]
@@ -259,7 +259,7 @@ def test_task_source_is_restarted_with_backoff():
     g = run(main())
     src = g.sources[0]
     assert starts == [0, 50, 150], starts
-    assert src.failures == 2 and src.restarts == 2
+    assert src.errors == 2 and src.restarts == 2
     assert g.records["v"].value == 3
 
 
@@ -349,4 +349,4 @@ def test_stats_include_sources_taps_and_dead_letters():
     assert s["records"]["a"]["produced"] == 1
     assert s["nodes"]["source:in"]["runs"] == 1
     assert s["nodes"]["tap:log"]["lag"] == 1
-    assert s["dead_letters"]["count"] == 0
+    assert s["dead_letters"]["produced"] == 0

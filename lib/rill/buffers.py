@@ -81,6 +81,9 @@ class _Buffer(_Reader):
     def full(self):
         return False
 
+    def lag(self):  # as a reader of itself (Queue, Mailbox): what is waiting
+        return self.occupancy()
+
     def reader(self):
         """A new reader with its own cursor (a Queue is its own, only, reader)."""
         return self.Reader(self) if self.Reader else self
@@ -235,9 +238,6 @@ class Queue(_Buffer):
     def occupancy(self):
         return self._count
 
-    def lag(self):
-        return self._count
-
     def full(self):
         return self._count == self.capacity and self.policy != _REPLACE
 
@@ -279,7 +279,7 @@ class Queue(_Buffer):
     def room(self):
         """An awaitable that completes after the next read; for the one producer."""
         if self._room is None:
-            from .signal import Signal
+            from .runtime import Signal
 
             self._room = Signal()
         return self._room
@@ -298,19 +298,19 @@ class Mailbox(Queue):
         super().__init__(1, _REPLACE)
 
 
-class DeadLetters:
-    """Bounded record of what could not be processed: (key, value, reason), newest kept."""
+class DeadLetters(Ring):
+    """What could not be processed, as (key, value, reason) tuples; the newest are kept,
+    and ``produced`` counts them all."""
 
-    def __init__(self, capacity=8):
-        self.capacity = capacity
-        self._entries = [None] * capacity
-        self.count = 0  # total ever added; count - capacity of them were overwritten
+    kind = "dead letters"
 
     def add(self, key, value, reason):
-        self._entries[self.count % self.capacity] = (key, value, reason)
-        self.count += 1
+        self.put((key, value, reason))
 
     def entries(self):
-        """The kept entries, oldest first, as (key, value, reason) tuples."""
-        n = min(self.count, self.capacity)
-        return [self._entries[(self.count - n + k) % self.capacity] for k in range(n)]
+        """The kept entries, oldest first."""
+        r = RingReader(self)
+        out = []
+        for _ in range(r.lag()):
+            out.append(r.read())
+        return out

@@ -6,9 +6,9 @@ in the heap while the pipeline runs.
 from .shapes import accepts, type_name
 
 
-def validate(pipeline, board=None):
-    """Return every problem in the declaration, each naming its edge. When there is
-    none, the records are wired for dispatch (writer, depth, plan)."""
+def validate(pipeline, board, GraphError):
+    """Return a GraphError naming every problem in the declaration, each by its edge,
+    or None, with the records wired for dispatch (writer, depth, plan)."""
     errors = []
     records = pipeline._records
     nodes = pipeline._nodes
@@ -67,10 +67,13 @@ def validate(pipeline, board=None):
             errors.append("%s: %s %r is read by %d taps (%s); a read takes the value, so use a Ring for several readers"
                           % (key, buf.kind, key, len(taps), ", ".join(t.name for t in taps)))
     errors.extend(_order(nodes, writers))
-    if not errors:
-        for rec in records.values():
-            rec.plan = plan(rec, records, nodes)
-    return errors
+    if errors:
+        e = GraphError("%d problem(s) in pipeline:\n  - %s" % (len(errors), "\n  - ".join(errors)))
+        e.errors = errors
+        return e
+    for rec in records.values():
+        rec.plan = plan(rec, records, nodes)
+    return None
 
 
 def _order(nodes, writers):

@@ -1,7 +1,8 @@
 """A virtual clock for host tests: ``graph.start(VirtualClock())``.
 
 A clock gives ``now()`` in milliseconds, ``add``/``diff`` in its own arithmetic, and
-``sleep_until(deadline, signal)``, an awaitable (the real one is rill.runtime.Clock).
+``sleep_until(deadline, signal)``, an awaitable (the real clock is the module
+rill.runtime itself).
 Periodic sources sleep to absolute deadlines, so they never drift. ``VirtualClock``
 jumps straight to the next deadline: hours of pipeline time run in milliseconds,
 with no real sleeps.

@@ -81,7 +81,7 @@ if "micropython" not in sys.modules:
 
 
 class Signal:
-    """rill.signal.Signal for CPython, on an asyncio.Event."""
+    """rill.runtime.Signal for CPython, on an asyncio.Event."""
 
     def __init__(self):
         self._event = asyncio.Event()

@@ -62,7 +62,7 @@ def _node_stats(n):
     else:
         d = {"kind": n.kind, "runs": n.runs, "errors": n.errors}
     if n.kind == "source":
-        d.update(failures=n.failures, restarts=n.restarts, overruns=n.overruns)
+        d.update(failures=n.errors, restarts=n.restarts, overruns=n.overruns)
     elif n.kind == "tap":
         d.update(lag=n.reader.lag(), missed=n.reader.missed)
     if n.last_error:
@@ -71,9 +71,7 @@ def _node_stats(n):
 
 
 def stats(graph):
-    dl = graph.dead_letters
-    out = {"records": {}, "nodes": {},
-           "dead_letters": {"count": dl.count, "kept": min(dl.count, dl.capacity), "dropped": max(0, dl.count - dl.capacity)}}
+    out = {"records": {}, "nodes": {}, "dead_letters": _buffer_stats(graph.dead_letters)}
     for key in graph.keys:
         out["records"][key] = _buffer_stats(graph.records[key])
     for n in graph.nodes:

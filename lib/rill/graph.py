@@ -16,9 +16,7 @@ from .buffers import Latest
 
 
 class GraphError(Exception):
-    def __init__(self, errors):
-        self.errors = errors
-        super().__init__("%d problem(s) in pipeline:\n  - %s" % (len(errors), "\n  - ".join(errors)))
+    """Every problem build() found; ``.errors`` lists them, one per edge."""
 
 
 class Node:
@@ -84,7 +82,7 @@ class Pipeline:
         node.is_task = task is not None
         node.missing = missing
         node.backoff_ms = backoff_ms
-        node.failures = node.restarts = node.overruns = 0
+        node.restarts = node.overruns = 0
         self._nodes.append(node)
         return self
 
@@ -107,17 +105,24 @@ class Pipeline:
 
         Raises GraphError listing every problem. A ``board`` (rill.board) lets it refuse
         parts the board cannot run, such as MQTT on a board without networking."""
+        import gc
         import sys
 
+        gc.collect()  # room for the checks, on a small heap
         from . import check
 
         try:
-            errors = check.validate(self, board)
-        finally:  # unload: the checks cost no heap while the pipeline runs
-            sys.modules.pop("rill.check", None)
-            del sys.modules["rill"].check
-        if errors:
-            raise GraphError(errors)
+            error = check.validate(self, board, GraphError)
+        finally:  # unload the checks: they cost no heap while the pipeline runs
+            del check
+            pkg = sys.modules["rill"]
+            for name in ("check", "shapes"):
+                sys.modules.pop("rill." + name, None)
+                if hasattr(pkg, name):
+                    delattr(pkg, name)
+            gc.collect()
+        if error:
+            raise error
         from .runtime import Graph
 
         return Graph(self)

@@ -7,32 +7,67 @@ the record's buffer, so a slow observer never blocks a producer. Dispatch alloca
 nothing: transforms are called with positional arguments, counters stay small ints.
 """
 import asyncio
+import sys
 from time import ticks_add, ticks_diff, ticks_ms
 
 import micropython
 from micropython import const
 
-from .signal import Signal
 
 _WRAP = const(0x3FFFFFFF)
 _MAX_SHIFT = const(16)
 
+# Signal: a reusable, allocation-free wake-up for one waiting task. asyncio.Event.wait()
+# allocates a generator on every call (96 bytes on the unix port); a Signal is awaited
+# directly (``await sig``) and costs nothing per wake. One task waits at a time; set()
+# may be called any number of times before it runs (the wake is remembered), only from
+# the loop's own thread.
+if sys.implementation.name == "micropython":
+    from asyncio import core
 
-class Clock:
-    """Wall time from ``time.ticks_ms``; see rill.clock.VirtualClock for tests."""
+    class Signal:
+        def __init__(self):
+            self._task = None
+            self.pending = False
+            self._done = StopIteration()
 
-    now = staticmethod(ticks_ms)
-    add = staticmethod(ticks_add)
-    diff = staticmethod(ticks_diff)
+        def set(self):
+            self.pending = True
+            task = self._task
+            if task is not None:
+                self._task = None
+                core._task_queue.push(task)
 
-    def sleep_until(self, deadline, signal=None):
-        # asyncio.sleep_ms returns a reusable generator on MicroPython: no allocation.
-        ms = ticks_diff(deadline, ticks_ms())
-        return asyncio.sleep_ms(ms if ms > 0 else 0)
+        def remove(self, task):  # asyncio calls this when the waiting task is cancelled
+            self._task = None
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            if self.pending:
+                self.pending = False
+                self._done.__traceback__ = None
+                raise self._done
+            self._task = core.cur_task
+            core.cur_task.data = self
+            return None
+
+else:
+    from .cpython_compat import Signal  # noqa: F401  (on an asyncio.Event)
 
 
-def _reason(e):
-    return "%s: %s" % (type(e).__name__, e)
+# The real clock is this module itself: now/add/diff/sleep_until, the interface that
+# rill.clock.VirtualClock also has, so ``graph.start(clock)`` takes either.
+now = ticks_ms
+add = ticks_add
+diff = ticks_diff
+
+
+def sleep_until(deadline, signal=None):
+    # asyncio.sleep_ms returns a reusable generator on MicroPython: no allocation.
+    ms = ticks_diff(deadline, ticks_ms())
+    return asyncio.sleep_ms(ms if ms > 0 else 0)
 
 
 class Graph:
@@ -48,17 +83,19 @@ class Graph:
         self._cycle = 0
         self._tasks = []
         self._stopped = None
-        self.sources = [n for n in nodes if n.kind == "source"]
-        self.taps = [n for n in nodes if n.kind == "tap"]
+        self.sources = []
+        self.taps = []
         for n in nodes:
-            n.out_rec = records[n.out] if n.out is not None else None
+            n.out_rec = records.get(n.out)
             n.graph = self
-        for tap in self.taps:
-            rec = records[tap.inputs[0]]
-            tap.reader = rec.reader()
-            tap.signal = Signal()
-            tap.failed = self._failed(tap)
-            rec.signals = rec.signals + (tap.signal,)
+            if n.kind == "source":
+                self.sources.append(n)
+            elif n.kind == "tap":
+                self.taps.append(n)
+                rec = records[n.inputs[0]]
+                n.reader = rec.reader()
+                n.signal = Signal()
+                rec.signals = rec.signals + (n.signal,)
 
     # -- dispatch ------------------------------------------------------------------
 
@@ -116,27 +153,27 @@ class Graph:
             except Exception as e:
                 self.fail(node, first.value, e)
 
-    def _failed(self, node):
-        return lambda value, error: self.fail(node, value, error)
-
     def fail(self, node, value, error):
-        """Count an error on ``node`` and set the record aside with the reason."""
+        """Count an error on ``node`` and set aside what it was working on, with the reason.
+        A failed source emits its declared ``missing`` value, if any."""
         node.errors += 1
-        node.last_error = _reason(error) if isinstance(error, Exception) else error
+        node.last_error = "%s: %s" % (type(error).__name__, error) if isinstance(error, Exception) else error
         self.dead_letters.add(node.name, value, node.last_error)
+        if node.kind == "source" and node.missing is not None:
+            self.emit(node.out_rec, node.missing)
 
     # -- tasks ---------------------------------------------------------------------
 
     def start(self, clock=None):
         """Create the source and tap tasks on the running loop."""
-        self.clock = clock or Clock()
+        self.clock = clock or sys.modules[__name__]
         create = asyncio.create_task
         for tap in self.taps:
             self._tasks.append(create(self._tap(tap)))
         for src in self.sources:
             if src.fn is None:
                 continue
-            src.signal = Signal()
+            src.signal = Signal() if clock else None  # only a virtual clock needs it
             self._tasks.append(create(self._periodic(src) if not src.is_task else self._supervised(src)))
 
     def stop(self):
@@ -155,7 +192,7 @@ class Graph:
     async def _tap(self, tap):
         drain = tap.reader.drain
         fn = tap.fn
-        failed = tap.failed
+        failed = lambda value, error: self.fail(tap, value, error)  # noqa: E731
         signal = tap.signal
         while True:
             await signal
@@ -185,7 +222,7 @@ class Graph:
                 value = read()
             except Exception as e:
                 failures += 1
-                self._source_failed(src, e)
+                self.fail(src, None, e)
                 wait = self._backoff(src, failures)
                 if wait > period:
                     deadline = clock.add(deadline, (wait // period) * period - period)
@@ -208,15 +245,9 @@ class Graph:
                 return
             except Exception as e:
                 failures += 1
-                self._source_failed(src, e)
+                self.fail(src, None, e)
             await clock.sleep_until(clock.add(clock.now(), self._backoff(src, failures)), src.signal)
             src.restarts += 1
-
-    def _source_failed(self, src, error):
-        src.failures += 1
-        src.last_error = _reason(error)
-        if src.missing is not None:
-            self.emit(src.out_rec, src.missing)
 
     # -- inspection ----------------------------------------------------------------
 
