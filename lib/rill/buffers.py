@@ -78,9 +78,6 @@ class _Buffer(_Reader):
         self.plan = ()  # transforms to run, in depth order, when this record is written
         self.signals = ()  # taps to wake
 
-    def full(self):
-        return False
-
     def lag(self):  # as a reader of itself (Queue, Mailbox): what is waiting
         return self.occupancy()
 
@@ -239,6 +236,7 @@ class Queue(_Buffer):
         return self._count
 
     def full(self):
+        """Would put() refuse? (A Mailbox never refuses; other buffers have no full().)"""
         return self._count == self.capacity and self.policy != _REPLACE
 
     @micropython.native

@@ -43,7 +43,7 @@ class Node:
         """``await emit.wait(value)``: like ``emit(value)``, but first wait for room in a
         full queue (backpressure)."""
         rec = self.out_rec
-        while rec.full():
+        while rec.kind == "queue" and rec.full():
             await rec.room()
         self(value)
 
