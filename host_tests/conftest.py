@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+pytest_plugins = ["brokers"]  # MQTT broker fixtures (host_tests/brokers.py)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIB_TESTS = os.path.join(ROOT, "host_tests", "lib")
 RUNNER = os.path.join(ROOT, "host_tests", "mp_runner.py")

@@ -186,6 +186,7 @@ def main():
     out = {
         "records": N,
         "rounds": ROUNDS,
+        "source_batch": BATCH,
         "hop_rate": round(rate(best["rill"])),
         "direct_rate": round(rate(best["direct"])),
         "task_per_stage_rate": round(rate(best["tasks"])),
