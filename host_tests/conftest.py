@@ -25,9 +25,21 @@ DEFAULT_TIMEOUT_S = 60
 _counts = {"cpython": [0, 0], "micropython": [0, 0]}
 
 
+MPY_LIB = os.path.join(ROOT, "build", "test-mpy")
+
+
+def pytest_sessionstart(session):
+    """Compile lib/ to .mpy once per run: the unix port then loads bytecode as a board
+    does, instead of compiling every module on its small heap (which fragments it)."""
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build.py"), "--arch", "x64", "--out", MPY_LIB],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise pytest.UsageError(proc.stderr.strip() or proc.stdout.strip())
+
+
 def micropython_path():
-    """MICROPYPATH for the unix port: frozen modules, the library, pinned deps, test helpers."""
-    return ":".join([".frozen", os.path.join(ROOT, "lib"), os.path.join(ROOT, ".deps", "micropython"), LIB_TESTS])
+    """MICROPYPATH for the unix port: frozen modules, the compiled library, pinned deps, test helpers."""
+    return ":".join([".frozen", MPY_LIB, os.path.join(ROOT, ".deps", "micropython"), LIB_TESTS])
 
 
 def micropython_exe():
@@ -59,7 +71,7 @@ def run_on_micropython(item):
     heap = getattr(item.module, "MP_HEAPSIZE", DEFAULT_HEAP)
     timeout = getattr(item.module, "MP_TIMEOUT_S", DEFAULT_TIMEOUT_S)
     cmd = [micropython_exe(), "-X", "heapsize=" + heap, RUNNER, str(item.path), item.originalname, json.dumps(fixtures)]
-    env = dict(os.environ, MICROPYPATH=micropython_path())
+    env = dict(os.environ, MICROPYPATH=micropython_path(), RILL_ROOT=ROOT)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, text=True, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
     lines = queue.Queue()

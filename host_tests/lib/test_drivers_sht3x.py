@@ -1,0 +1,82 @@
+"""SHT3x: the datasheet's CRC example, a round trip, and faults (bad CRC, NACK, stuck bus)."""
+import errno
+
+from testkit import heap_locked, raises
+
+from rill.drivers.sensor import SensorError
+from rill.drivers.sht3x import SHT3x, crc8
+from rill.sim import machine
+from rill.sim.sht3x import SHT3xModel
+
+
+def _sensor(**kw):
+    bus = machine.I2C(0)
+    model = bus.attach(0x44, SHT3xModel())
+    return bus, model, SHT3x(bus, **kw)
+
+
+def test_crc_matches_datasheet_example():
+    assert crc8(b"\xbe\xef") == 0x92
+    assert crc8(bytearray(b"\x00\xbe\xef\x00"), 1) == 0x92
+    assert crc8(b"\x00\x00") == 0x81
+
+
+def test_crc_does_not_allocate():
+    buf = bytearray(b"\xbe\xef\x92")
+    assert heap_locked(lambda: crc8(buf, 0, 2)) == 0x92
+
+
+def test_round_trip_physical_value_to_reading():
+    _, model, rh = _sensor()
+    for t, h in ((-20.0, 5.0), (0.0, 50.0), (22.5, 41.2), (60.0, 99.0)):
+        model.set(temperature=t, humidity=h)
+        r = rh.read()
+        assert abs(r["temperature_c"] - t) < 0.01, r
+        assert abs(r["humidity_pct"] - h) < 0.01, r
+    assert rh.samples == 4
+
+
+def test_each_repeatability_waits_long_enough_for_the_chip():
+    for mode in ("high", "medium", "low"):
+        _, model, rh = _sensor(repeatability=mode)
+        assert rh.read() is not None
+    with raises(ValueError, match="repeatability"):
+        _sensor(repeatability="max")
+
+
+def test_bad_crc_is_a_counted_failure_not_a_crash():
+    _, model, rh = _sensor()
+    model.inject("crc", times=1)
+    with raises(SensorError, match="CRC mismatch on temperature word"):
+        rh.read()
+    assert rh.failures == 1 and "CRC" in rh.last_error
+    assert rh.read() is not None  # the next sample is clean
+    assert rh.samples == 1
+
+
+def test_nack_and_stuck_bus_are_counted_failures():
+    bus, model, rh = _sensor()
+    model.inject("nack", times=1)
+    with raises(SensorError, match=str(errno.ENODEV)):
+        rh.read()
+    model.inject("stuck", times=1)
+    with raises(SensorError, match=str(errno.ETIMEDOUT)):
+        rh.read()
+    bus.detach(0x44)
+    with raises(SensorError, match="sht3x@0x44: i2c error"):
+        rh.read()
+    assert rh.failures == 3
+    bus.attach(0x44, model)
+    assert rh.read() is not None
+
+
+def test_the_model_nacks_a_read_before_the_conversion_is_done():
+    bus, model, _ = _sensor()
+    buf = bytearray(6)
+    with raises(OSError):
+        bus.readfrom_into(0x44, buf)  # nothing pending
+    bus.writeto(0x44, b"\x24\x00")
+    with raises(OSError):
+        bus.readfrom_into(0x44, buf)  # too early: 12 ms typical
+    with raises(OSError):
+        bus.writeto(0x44, b"\x12\x34")  # unknown command
