@@ -1,0 +1,241 @@
+"""The example pipeline: a climate node that samples, smooths, alarms and talks MQTT.
+
+    BME280 --(every interval_ms)--> env -> temp -> smooth (moving average) -> alarm
+    chip temperature (every 5 s) -> chip
+    smooth, alarm, chip --> MQTT  <topic_root>/<device>/{temp,alarm,chip}, JSON with
+                                  the envelope {"dev": ..., "seq": ..., "v": ...}
+    MQTT <topic_root>/<device>/cmd --> cmd: {"interval_ms": 500} | {"led": true}
+                                           | {"threshold_c": 26.5}
+
+Settings come from config.json on the board (see ``DEFAULTS``; tools/run_example.py
+writes one for the virtual board). On simulated hardware (the virtual board, the host)
+a slow "weather" task swings the simulated BME280 around the threshold, so the alarm
+has something to do; on a real board the sensor reads the real room.
+"""
+import gc
+
+from rill.mqtt import Bridge  # noqa: I001  (first: see run())
+
+import asyncio
+import json
+
+DEFAULTS = {
+    "device": None,  # default: "<board id>-<unique id>", or the board id
+    "board": None,  # default: $RILL_BOARD (virtual board), else detected from the machine
+    "mqtt": {"host": "127.0.0.1", "port": 1883, "keepalive": 30},
+    "wifi": None,  # {"ssid": ..., "password": ...} on a networked board
+    "topic_root": "rill",
+    "interval_ms": 1000,
+    "smooth_n": 5,
+    "threshold_c": 25.0,
+    "hysteresis_c": 0.3,
+    "console": True,  # print each smoothed value (see it with tools/monitor.py)
+}
+INTERVAL_MS = (100, 60000)  # what a command may set
+
+
+def load_config(path="config.json"):
+    cfg = dict(DEFAULTS)
+    try:
+        with open(path) as f:
+            cfg.update(json.load(f))
+    except OSError:
+        pass  # no file: the defaults
+    return cfg
+
+
+def board_id(cfg):
+    if cfg.get("board"):
+        return cfg["board"]
+    try:
+        import os
+
+        return os.getenv("RILL_BOARD")  # set by the virtual board; absent on real ports
+    except (ImportError, AttributeError):
+        return None
+
+
+def device_id(cfg, board):
+    if cfg.get("device"):
+        return cfg["device"]
+    name = board or "rill"
+    try:
+        import machine
+        from binascii import hexlify
+
+        return "%s-%s" % (name, hexlify(machine.unique_id()).decode())
+    except (ImportError, AttributeError):
+        return name
+
+
+class Alarm:
+    """True above ``threshold``, False below ``threshold - hysteresis``; only changes
+    are emitted (None otherwise), so the alarm topic carries edges, not samples."""
+
+    def __init__(self, threshold, hysteresis):
+        self.threshold = threshold
+        self.hysteresis = hysteresis
+        self.on = None
+
+    def __call__(self, t):
+        on = self.on
+        if t > self.threshold:
+            on = True
+        elif t < self.threshold - self.hysteresis or on is None:
+            on = False
+        if on == self.on:
+            return None
+        self.on = on
+        return on
+
+
+class Node:
+    """The pipeline and what commands can change at run time."""
+
+    def __init__(self, cfg, bd):
+        from rill.board import BoardError
+        from rill.drivers.bme280 import BME280
+
+        self.cfg = cfg
+        self.bd = bd
+        self.interval_ms = cfg["interval_ms"]
+        self.env = BME280(bd.i2c())
+        self.alarm = Alarm(cfg["threshold_c"], cfg["hysteresis_c"])
+        self.led = None
+        try:
+            self.led = bd.led()
+        except BoardError:
+            pass  # e.g. an addressable LED: not driven by this example
+        self.commands = 0
+
+    async def sample(self, emit):
+        """Task source: the interval is read every turn, so a command changes it at once."""
+        env = self.env
+        while True:
+            try:
+                v = env.read()
+            except OSError:
+                v = None  # counted in env.failures; the next turn tries again
+            if v is not None:
+                emit(v)
+            await asyncio.sleep_ms(self.interval_ms)
+
+    def command(self, cmd):
+        """Apply a command record; unknown keys are ignored, bad values raise (dead letter)."""
+        self.commands += 1
+        if "interval_ms" in cmd:
+            ms = int(cmd["interval_ms"])
+            if not INTERVAL_MS[0] <= ms <= INTERVAL_MS[1]:
+                raise ValueError("interval_ms %d outside %d..%d" % (ms, INTERVAL_MS[0], INTERVAL_MS[1]))
+            self.interval_ms = ms
+        if "threshold_c" in cmd:
+            self.alarm.threshold = float(cmd["threshold_c"])
+        if "led" in cmd and self.led is not None:
+            self.led.value(1 if cmd["led"] else 0)
+        print("app: command %s -> interval %d ms, threshold %.1f C" % (cmd, self.interval_ms, self.alarm.threshold))
+
+    def show(self, t):
+        print("app: temp %.2f C%s" % (t, " ALARM" if self.alarm.on else ""))
+
+    def pipeline(self):
+        from rill import Pipeline, Ring
+        from rill.filters import sliding_window_moving_average
+
+        cfg = self.cfg
+        p = Pipeline("climate")
+        p.record("env", self.env.SHAPE)
+        p.record("temp", float)
+        p.record("smooth", float, Ring(8))
+        p.record("alarm", bool, Ring(4))
+        p.record("chip", float)
+        p.record("cmd", dict, Ring(4))
+        p.source("env", task=self.sample, name="bme280")
+        p.transform("temp", _celsius, "env")
+        p.transform("smooth", _rounded(sliding_window_moving_average(cfg["smooth_n"], 1)), "temp", name="average")
+        p.transform("alarm", self.alarm, "smooth", name="alarm")
+        p.source("chip", _rounded(self.bd.mcu_temp().read, 1), every_ms=5000, name="chip_temp")
+        p.tap("cmd", self.command, name="command")
+        if cfg.get("console"):
+            p.tap("smooth", self.show, name="console")
+        return p
+
+
+def _celsius(env):
+    return env["temperature_c"]
+
+
+def _rounded(fn, digits=2):
+    """``fn`` with its result rounded (None passes through): short payloads."""
+
+    def rounded(*args):
+        v = fn(*args)
+        return None if v is None else round(v, digits)
+
+    return rounded
+
+
+def bridge(cfg, device):
+    """The MQTT bridge and its topics (attach it to the pipeline before build)."""
+    m = cfg["mqtt"]
+    root = "%s/{device}/" % cfg["topic_root"]
+    mq = Bridge(m["host"], device=device, port=m.get("port", 1883), user=m.get("user"),
+                password=m.get("password"), keepalive=m.get("keepalive", 30),
+                status_topic=root + "status")
+    mq.publish("smooth", root + "temp", qos=1)
+    mq.publish("alarm", root + "alarm", qos=1, retain=True)
+    mq.publish("chip", root + "chip", qos=0)
+    mq.subscribe(root + "cmd", "cmd", max_size=128)
+    return mq
+
+
+async def weather(sim, base=24.0, swing=2.0, period_s=40):
+    """Simulated hardware only: drift the BME280's temperature through the threshold."""
+    import math
+    import random
+
+    t = 0
+    while True:
+        temp = base + swing * math.sin(2 * math.pi * t / period_s) + random.uniform(-0.2, 0.2)
+        sim.bme280.set(temperature=temp, humidity=45 + 5 * math.cos(2 * math.pi * t / period_s))
+        t += 1
+        await asyncio.sleep_ms(1000)
+
+
+async def run(cfg=None):
+    # The bridge comes first, right after its import: its buffers are the biggest blocks
+    # this program allocates, and an MCU heap is least fragmented now. Everything else
+    # is imported after it (see the imports inside the functions).
+    cfg = cfg or load_config()
+    device = device_id(cfg, board_id(cfg))
+    gc.collect()
+    mq = bridge(cfg, device)
+    from rill import board as boards
+
+    bd = boards.load(board_id(cfg))
+    node = Node(cfg, bd)
+    p = node.pipeline()
+    mq.attach(p)
+    tasks = []
+    if cfg.get("wifi") and bd.has("network"):
+        from rill.wifi import WiFi
+
+        p.record("wifi", WiFi.SHAPE)
+        p.source("wifi", task=bd.wifi(cfg["wifi"]["ssid"], cfg["wifi"]["password"]).run)
+    graph = p.build(bd)
+    if bd.sim is not None:
+        tasks.append(asyncio.create_task(weather(bd.sim, base=cfg["threshold_c"] - 1)))
+    print("app: %s on %s (%s hardware): MQTT %s:%s, topics %s/%s/#" % (
+        device, bd.name, "simulated" if bd.sim else "real", cfg["mqtt"]["host"], cfg["mqtt"].get("port", 1883),
+        cfg["topic_root"], device))
+    try:
+        await graph.run()
+    finally:
+        for t in tasks:
+            t.cancel()
+
+
+def main():
+    try:
+        asyncio.run(run())
+    finally:
+        asyncio.new_event_loop()  # a clean loop for whatever runs next at the REPL

@@ -1,0 +1,19 @@
+"""`make run` end to end: broker, virtual board with the deployed firmware, MQTT both ways."""
+import re
+
+from tooltest import tool
+
+
+def test_run_example_publishes_and_takes_a_command():
+    r = tool("run_example.py", "--seconds", "5", timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = r.stdout
+    assert "virtual board RPI_PICO_W" in out
+    assert re.search(r"mqtt  \| rill/vboard-rpi_pico_w/status +online", out), out
+    assert re.search(r"mqtt  \| rill/vboard-rpi_pico_w/temp +seq=\d+ +\d+\.\d+", out), out
+    assert "board | app: command" in out  # the inbound command reached the pipeline
+    summary = out.strip().splitlines()[-1]
+    m = re.match(r"run_example: (\d+) messages in [\d.]+ s \(.*\); seq (\d+)\.\.(\d+), 0 gaps, 0 duplicates; "
+                 r"command applied$", summary)
+    assert m, summary
+    assert int(m.group(1)) >= 5

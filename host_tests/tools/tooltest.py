@@ -1,0 +1,106 @@
+"""Helpers for the host tools' tests (CPython only): run the tools and the real clients
+(mpremote, ampy) as subprocesses, and run a virtual board (``VBoard``).
+
+Every process started here runs in its own session and is stopped with its whole
+process group (``stop``), so a failing test leaves nothing behind.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOLS = os.path.join(ROOT, "tools")
+BIN = os.path.dirname(sys.executable)
+if TOOLS not in sys.path:
+    sys.path.insert(0, TOOLS)
+
+
+def venv_tool(name):
+    path = os.path.join(BIN, name)
+    if not os.path.exists(path):
+        pytest.skip("%s is not installed beside %s; run 'make setup'" % (name, sys.executable))
+    return path
+
+
+def stop(proc):
+    if proc is None or proc.poll() is not None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(5)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def run(cmd, timeout=30, **kw):
+    """Run a command to completion in its own process group; text output in .stdout/.stderr."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True, cwd=kw.pop("cwd", ROOT), **kw)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        out, err = proc.communicate()
+        pytest.fail("timed out after %ss: %s\n%s%s" % (timeout, " ".join(cmd), out, err))
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def tool(name, *args, timeout=30):
+    return run([sys.executable, os.path.join(TOOLS, name)] + list(args), timeout=timeout)
+
+
+class VBoard:
+    """A running tools/vboard.py; ``port`` is its pty, ``fs`` its filesystem folder."""
+
+    def __init__(self, tmp, board="RPI_PICO_W", extra=()):
+        self.dir = str(tmp)
+        self.fs = os.path.join(self.dir, "fs")
+        self.port_file = os.path.join(self.dir, "port")
+        self.log = os.path.join(self.dir, "console.log")
+        self.out = os.path.join(self.dir, "vboard.out")
+        self.board = board
+        self.extra = list(extra)
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        with open(self.out, "w") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, os.path.join(TOOLS, "vboard.py"), "--board", self.board, "--fs", self.fs,
+                 "--port-file", self.port_file, "--log", self.log] + self.extra,
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+        deadline = time.monotonic() + 15
+        while not os.path.exists(self.port_file):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                stop(self.proc)
+                with open(self.out) as f:
+                    pytest.fail("vboard did not start:\n" + f.read())
+            time.sleep(0.02)
+        with open(self.port_file) as f:
+            self.port = f.read().split()[0]
+        return self
+
+    def stop(self):
+        stop(self.proc)
+
+    def console(self):
+        try:
+            with open(self.log, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def mpremote(self, *args, timeout=30, env=None):
+        return run([venv_tool("mpremote"), "connect", self.port] + list(args), timeout=timeout, env=env)
+
+    def ampy(self, *args, timeout=30):
+        return run([venv_tool("ampy"), "--port", self.port] + list(args), timeout=timeout)

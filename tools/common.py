@@ -1,0 +1,108 @@
+"""Shared plumbing for the host tools (vboard, run_example, deploy, flash, monitor).
+
+Every tool reports a user error as one sentence on stderr and a non-zero exit status,
+never a traceback: raise ``CliError`` anywhere and start the tool with ``cli(main)``.
+Stdlib only, so the tools run on any Python 3.8+ (the project venv adds the clients).
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BOARDS = os.path.join(ROOT, "boards")
+VBOARD_DIR = os.path.join(ROOT, ".vboard")
+VBOARD_PORT_FILE = os.path.join(VBOARD_DIR, "port")
+
+
+class CliError(Exception):
+    """A user-facing error: its text is one sentence, shown without a traceback."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one sentence (exit status 2)."""
+
+    def error(self, message):
+        sys.stderr.write("%s: error: %s (see %s --help)\n" % (self.prog, message, self.prog))
+        sys.exit(2)
+
+
+def cli(main):
+    """Run ``main(argv)`` and turn CliError / Ctrl-C into one line and an exit status."""
+    prog = os.path.basename(sys.argv[0])
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except CliError as e:
+        sys.stderr.write("%s: error: %s\n" % (prog, str(e).rstrip(".") + "."))
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.stderr.write("%s: interrupted\n" % prog)
+        sys.exit(130)
+
+
+def tool(name):
+    """Path of a command-line tool: beside this interpreter (the venv), in .venv/bin, or on PATH."""
+    for d in (os.path.dirname(sys.executable), os.path.join(ROOT, ".venv", "bin")):
+        p = os.path.join(d, name)
+        if os.path.exists(p):
+            return p
+    return shutil.which(name)
+
+
+def need_tool(name, why=""):
+    path = tool(name)
+    if not path:
+        raise CliError("%s is not installed%s; run 'make setup'" % (name, (" (" + why + ")") if why else ""))
+    return path
+
+
+def known_boards():
+    try:
+        return sorted(d for d in os.listdir(BOARDS) if os.path.exists(os.path.join(BOARDS, d, "board.json")))
+    except OSError:
+        return []
+
+
+def load_board(board_id):
+    """boards/<id>/board.json as a dict; CliError naming the known boards if there is none."""
+    path = os.path.join(BOARDS, board_id, "board.json")
+    try:
+        with open(path) as f:
+            info = json.load(f)
+    except FileNotFoundError:
+        raise CliError("unknown board %r (boards with a board.json: %s)"
+                       % (board_id, ", ".join(known_boards()) or "none yet"))
+    except (OSError, ValueError) as e:
+        raise CliError("cannot read %s (%s)" % (os.path.relpath(path, ROOT), e))
+    if not isinstance(info, dict):
+        raise CliError("%s is not a JSON object" % os.path.relpath(path, ROOT))
+    return info
+
+
+def _vboard():
+    """(port, board id) of the running virtual board, from .vboard/port ("PORT\nBOARD\n")."""
+    try:
+        with open(VBOARD_PORT_FILE) as f:
+            lines = f.read().split()
+    except OSError:
+        return None, None
+    if not lines or not os.path.exists(lines[0]):
+        return None, None
+    return lines[0], (lines[1] if len(lines) > 1 else None)
+
+
+def resolve_port(port):
+    """A serial device path; ``vboard`` means the running virtual board (.vboard/port)."""
+    if port != "vboard":
+        return port
+    path = _vboard()[0]
+    if not path:
+        raise CliError("no virtual board is running (start one with 'python tools/vboard.py')")
+    return path
+
+
+def vboard_board(port):
+    """The board id if ``port`` is the running virtual board's, else None."""
+    path, board = _vboard()
+    return board if path == port else None

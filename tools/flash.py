@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Flash MicroPython firmware onto a board, as its board file says.
+
+    python tools/flash.py --board ESP32_GENERIC --port /dev/ttyUSB0 [--firmware FILE] [--dry-run]
+    python tools/flash.py --board RPI_PICO_W [--mount /media/me/RPI-RP2] [--firmware FILE]
+
+boards/<BOARD>/board.json decides how (``flash.method``):
+
+- ``esptool`` (ESP32 family): ``esptool --chip <chip> --port P --baud B erase-flash``
+  (when ``erase_first``), then ``write-flash <offset> FILE``;
+- ``uf2`` (RP2040): copy the .uf2 onto the bootloader's mass-storage drive (``volume``,
+  e.g. RPI-RP2, found under /media, /run/media or /mnt, or given with --mount): hold
+  BOOTSEL while plugging the board in.
+
+The firmware file defaults to build/firmware/<firmware.file>. Its sha256 must match
+``firmware.sha256`` in the board file; a board file that pins none makes the tool
+refuse unless --no-verify (check the download yourself, or pin the hash). --dry-run
+checks everything and prints the commands without touching the board.
+"""
+import glob
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, CliError, Parser, cli, load_board, need_tool, tool  # noqa: E402
+
+UF2_MAGIC = b"UF2\n"
+MOUNT_ROOTS = ("/media/*/%s", "/media/%s", "/run/media/*/%s", "/mnt/%s")
+
+
+def parse_args(argv):
+    p = Parser(prog="flash.py", description="Flash MicroPython firmware as boards/<BOARD>/board.json says.")
+    p.add_argument("--board", required=True, help="board id under boards/")
+    p.add_argument("--board-file", help="read this board.json instead of boards/<BOARD>/board.json")
+    p.add_argument("--port", help="serial port (esptool boards)")
+    p.add_argument("--firmware", help="firmware file (default build/firmware/<firmware.file of the board file>)")
+    p.add_argument("--mount", help="the bootloader drive's mount point (uf2 boards; default: searched)")
+    p.add_argument("--baud", type=int, help="esptool baud rate (default: the board file's, else 460800)")
+    p.add_argument("--no-verify", action="store_true", help="flash without a sha256 match (unpinned firmware)")
+    p.add_argument("--dry-run", action="store_true", help="check and print the commands; touch nothing")
+    return p.parse_args(argv)
+
+
+def read_board(args):
+    if not args.board_file:
+        return load_board(args.board), "boards/%s/board.json" % args.board
+    try:
+        with open(args.board_file) as f:
+            return json.load(f), args.board_file
+    except (OSError, ValueError) as e:
+        raise CliError("cannot read board file %s (%s)" % (args.board_file, e))
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def firmware_file(args, fw):
+    path = args.firmware
+    if not path:
+        if not fw.get("file"):
+            raise CliError("the board file names no firmware file; pass --firmware")
+        path = os.path.join(ROOT, "build", "firmware", fw["file"])
+        if not os.path.exists(path):
+            raise CliError("no firmware file %s: download %s there, or pass --firmware"
+                           % (os.path.relpath(path, ROOT), fw.get("url") or fw["file"]))
+    if not os.path.isfile(path):
+        raise CliError("no firmware file %s" % path)
+    return path
+
+
+def verify(args, path, fw, where):
+    want = (fw.get("sha256") or "").lower()
+    if args.no_verify:
+        print("flash: warning: not verifying %s (--no-verify)" % os.path.basename(path))
+        return
+    if not want:
+        raise CliError("%s pins no sha256 for its firmware, so %s cannot be verified; check the file yourself "
+                       "and pass --no-verify, or pin its sha256 in %s" % (where, os.path.basename(path), where))
+    got = sha256(path)
+    if got != want:
+        raise CliError("refusing to flash %s: its sha256 is %s but %s pins %s (wrong or corrupted download?)"
+                       % (os.path.basename(path), got, where, want))
+    print("flash: %s matches the sha256 pinned in %s" % (os.path.basename(path), where))
+
+
+def esptool_commands(args, info, path):
+    spec = info["flash"]
+    if not args.port:
+        raise CliError("--port is needed to flash %s with esptool" % args.board)
+    if not spec.get("chip") or not spec.get("offset"):
+        raise CliError("the board file's flash section needs chip and offset for esptool")
+    with open(path, "rb") as f:
+        if f.read(4) == UF2_MAGIC:
+            raise CliError("%s is a UF2 image, but %s is flashed with esptool (.bin)" % (os.path.basename(path), args.board))
+    exe = tool("esptool") or "esptool"
+    base = [exe, "--chip", spec["chip"], "--port", args.port, "--baud", str(args.baud or spec.get("baud", 460800))]
+    cmds = [base + ["erase-flash"]] if spec.get("erase_first", True) else []
+    return cmds + [base + ["write-flash", spec["offset"], path]]
+
+
+def find_mount(volume):
+    for pattern in MOUNT_ROOTS:
+        for d in sorted(glob.glob(pattern % volume)):
+            if os.path.isdir(d):
+                return d
+    return None
+
+
+def uf2_target(args, info, path):
+    volume = info["flash"].get("volume", "RPI-RP2")
+    with open(path, "rb") as f:
+        if f.read(4) != UF2_MAGIC:
+            raise CliError("%s is not a UF2 image, which %s needs" % (os.path.basename(path), args.board))
+    mount = args.mount or find_mount(volume)
+    if mount and not os.path.isdir(mount):
+        raise CliError("--mount %s is not a directory" % mount)
+    if mount and not os.path.exists(os.path.join(mount, "INFO_UF2.TXT")):
+        raise CliError("%s has no INFO_UF2.TXT, so it is not a UF2 bootloader drive" % mount)
+    if not mount and not args.dry_run:
+        raise CliError("no %s drive is mounted: hold BOOTSEL while plugging the board in (or pass --mount)" % volume)
+    return mount or "<%s drive>" % volume
+
+
+def main(argv):
+    args = parse_args(argv)
+    info, where = read_board(args)
+    spec = info.get("flash") or {}
+    method = spec.get("method")
+    if method not in ("esptool", "uf2"):
+        raise CliError("%s has flash method %r; this tool knows esptool and uf2" % (where, method))
+    fw = info.get("firmware") or {}
+    path = os.path.abspath(firmware_file(args, fw))
+    verify(args, path, fw, where)
+    if method == "esptool":
+        cmds = esptool_commands(args, info, path)
+        for cmd in cmds:
+            print("flash: " + shlex.join(cmd), flush=True)
+            if args.dry_run:
+                continue
+            need_tool("esptool")
+            if subprocess.run(cmd).returncode:
+                raise CliError("esptool %s failed (see its output above)" % cmd[7])
+    else:
+        mount = uf2_target(args, info, path)
+        print("flash: copy %s -> %s/ (the board reboots into MicroPython when the copy ends)"
+              % (shlex.quote(path), mount), flush=True)
+        if not args.dry_run:
+            shutil.copyfile(path, os.path.join(mount, os.path.basename(path)))
+            os.sync()
+    if args.dry_run:
+        print("flash: dry run: nothing was written")
+    else:
+        print("flash: done; next: python tools/deploy.py --port <PORT> --board %s --mpy" % args.board)
+    return 0
+
+
+if __name__ == "__main__":
+    cli(main)

@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""The demo (`make run`): the example firmware on a virtual board, talking to a real broker.
+
+    python tools/run_example.py [--board RPI_PICO_W] [--seconds 10 | --forever]
+
+1. starts a broker on a free loopback port (mosquitto, else amqtt from the venv);
+2. deploys firmware/ to a fresh virtual board filesystem (.vboard/example/<BOARD>/fs)
+   as a real board gets it: lib/rill and umqtt compiled to .mpy in /lib, app.mpy,
+   boot.py, main.py, the board file and a config.json pointing at that broker
+   (``--source`` runs the .py sources from the repository instead);
+3. starts tools/vboard.py, whose power-on runs main.py, i.e. the pipeline of
+   firmware/app.py: simulated BME280 -> moving average -> threshold alarm -> MQTT;
+4. subscribes to rill/# and prints what arrives; partway it publishes a command
+   ({"interval_ms": 500, "led": true}) and the board's answer shows on its console;
+5. stops everything and prints one summary line: messages received, sequence gaps.
+
+Exit status 0 when messages arrived, 1 (one sentence) otherwise.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, VBOARD_DIR, CliError, Parser, cli, load_board, tool  # noqa: E402
+from deploy import stage  # noqa: E402
+from mqtt_host import Broker, BrokerError, Client, stop_group  # noqa: E402
+
+TOPIC_ROOT = "rill"
+
+
+def parse_args(argv):
+    p = Parser(prog="run_example.py", description="Run the example pipeline on a virtual board against a local broker.")
+    p.add_argument("--board", default="RPI_PICO_W", help="board id under boards/ (default %(default)s)")
+    p.add_argument("--seconds", type=float, default=10.0, help="how long to listen (default %(default)s)")
+    p.add_argument("--forever", action="store_true", help="listen until Ctrl-C")
+    p.add_argument("--source", action="store_true", help="run lib/ and firmware/ as .py from the repository (no .mpy)")
+    p.add_argument("--broker", choices=("mosquitto", "amqtt"), help="which broker (default: mosquitto if installed)")
+    p.add_argument("--no-command", action="store_true", help="do not send the demo command")
+    p.add_argument("--console", action="store_true", help="also show each sample on the board console")
+    p.add_argument("--heap", help="the virtual board's heap, e.g. 400K (default: the board's budget, scaled)")
+    p.add_argument("--quiet", action="store_true", help="print only the summary line")
+    args = p.parse_args(argv)
+    if not args.forever and not 1 <= args.seconds <= 86400:
+        p.error("--seconds must be between 1 and 86400")
+    return args
+
+
+def deploy(fs, board, config, source):
+    """Fill a fresh board filesystem exactly as tools/deploy.py fills a real board."""
+    shutil.rmtree(fs, ignore_errors=True)
+    os.makedirs(fs)
+    stage(fs, board, mpy=not source, arch="x64", build_dir=os.path.join(ROOT, "build", "deploy", "x64"))
+    with open(os.path.join(fs, "config.json"), "w") as f:
+        json.dump(config, f)
+
+
+def start_board(board, fs, work, heap=None):
+    port_file = os.path.join(work, "port")
+    log = os.path.join(work, "console.log")
+    for f in (port_file, log):
+        if os.path.exists(f):
+            os.remove(f)
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "vboard.py"), "--board", board, "--fs", fs,
+           "--port-file", port_file, "--log", log]
+    cmd.append("--no-host-lib")  # only what was deployed, as on a real board
+    if heap:
+        cmd += ["--heap", heap]
+    out = open(os.path.join(work, "vboard.out"), "w")
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    out.close()
+    deadline = time.monotonic() + 15
+    while not os.path.exists(port_file):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_group(proc)
+            with open(os.path.join(work, "vboard.out")) as f:
+                said = f.read().strip().splitlines()
+            raise CliError("the virtual board did not start: %s" % (said[-1] if said else "no output"))
+        time.sleep(0.05)
+    with open(port_file) as f:
+        return proc, f.read().split()[0], log
+
+
+class Console:
+    """Follows the board's console log, line by line."""
+
+    def __init__(self, path):
+        self.path = path
+        self.pos = 0
+        self.part = b""
+        self.lines = []
+
+    def poll(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.pos)
+                data = f.read()
+        except OSError:
+            return []
+        self.pos += len(data)
+        data = self.part + data
+        *done, self.part = data.split(b"\n")
+        new = [ln.decode(errors="replace").rstrip("\r") for ln in done]
+        self.lines += new
+        return new
+
+
+class Tally:
+    def __init__(self):
+        self.count = 0
+        self.topics = {}
+        self.seqs = []
+
+    def add(self, msg):
+        self.count += 1
+        leaf = msg.topic.rsplit("/", 1)[-1]
+        self.topics[leaf] = self.topics.get(leaf, 0) + 1
+        try:
+            env = json.loads(msg.payload)
+        except ValueError:
+            env = None
+        if isinstance(env, dict) and "seq" in env and "v" in env:
+            if not msg.retain:
+                self.seqs.append(env["seq"])
+            return "seq=%-4s %s" % (env["seq"], json.dumps(env["v"]))
+        return msg.payload.decode(errors="replace") + ("  (retained)" if msg.retain else "")
+
+    def summary(self, seconds):
+        parts = ", ".join("%s %d" % kv for kv in sorted(self.topics.items()))
+        s = "%d messages in %.1f s" % (self.count, seconds) + (" (%s)" % parts if parts else "")
+        if self.seqs:
+            uniq = sorted(set(self.seqs))
+            gaps = (uniq[-1] - uniq[0] + 1) - len(uniq)
+            s += "; seq %d..%d, %d gaps, %d duplicates" % (uniq[0], uniq[-1], gaps, len(self.seqs) - len(uniq))
+        return s
+
+
+def last_words(lines):
+    """The line that best explains a failure: the last exception line, else the last line."""
+    lines = [ln.strip() for ln in lines if ln.strip() and not ln.startswith(("MicroPython ", "Type \"help", ">>>"))]
+    errors = [ln for ln in lines if ln.split(":")[0].endswith(("Error", "Exception", "Interrupt"))]
+    said = (errors or lines or ["nothing"])[-1]
+    if "MemoryError" in said:
+        said += " (the board's heap is too small for this: deploy as .mpy, the default, or try --heap)"
+    return said
+
+
+def run(args):
+    load_board(args.board)  # a clear error for an unknown board, before starting anything
+    if not tool("micropython") and not os.environ.get("MICROPYTHON"):
+        raise CliError("no MicroPython unix port; run 'make setup'")
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    work = os.path.join(VBOARD_DIR, "example", args.board)
+    fs = os.path.join(work, "fs")
+    device = "vboard-" + args.board.lower()
+    procs = []
+    broker = client = None
+    try:
+        try:
+            broker = Broker(kind=args.broker, amqtt=tool("amqtt")).start()
+        except BrokerError as e:
+            raise CliError(str(e))
+        say("run_example: broker %s on 127.0.0.1:%d" % (broker.kind, broker.port))
+        config = {"device": device, "board": args.board, "topic_root": TOPIC_ROOT, "console": args.console,
+                  "mqtt": {"host": "127.0.0.1", "port": broker.port, "keepalive": 10}}
+        deploy(fs, args.board, config, args.source)
+        client = Client(broker.port, "run-example")
+        client.subscribe(TOPIC_ROOT + "/#")
+        board, port, log = start_board(args.board, fs, work, args.heap)
+        procs.append(board)
+        say("run_example: virtual board %s on %s, firmware/ deployed %s; listening on %s/# %s"
+            % (args.board, port, "as .py sources" if args.source else "as .mpy",
+               TOPIC_ROOT, "until Ctrl-C" if args.forever else "for %g s" % args.seconds))
+        console = Console(log)
+        tally = Tally()
+        t0 = time.monotonic()
+        end = None if args.forever else t0 + args.seconds
+        cmd_at = None if args.no_command else t0 + (4.0 if args.forever else max(2.0, args.seconds * 0.4))
+        cmd_topic = "%s/%s/cmd" % (TOPIC_ROOT, device)
+        try:
+            while end is None or time.monotonic() < end:
+                for line in console.poll():
+                    if line.strip():
+                        say("board | " + line)
+                if cmd_at is not None and time.monotonic() >= cmd_at:
+                    cmd = json.dumps({"interval_ms": 500, "led": True})
+                    client.publish(cmd_topic, cmd)
+                    say("cmd   | %s %s" % (cmd_topic, cmd))
+                    cmd_at = None
+                if board.poll() is not None:
+                    raise CliError("the virtual board exited (status %s)" % board.returncode)
+                msg = client.receive(0.1)
+                if msg is not None and msg.topic != cmd_topic:  # our own command comes back too
+                    shown = tally.add(msg)
+                    say("mqtt  | %-34s %s" % (msg.topic, shown))
+        except KeyboardInterrupt:
+            pass
+        elapsed = time.monotonic() - t0
+        stop_group(board)  # the board vanishes without DISCONNECT: its last will says "offline"
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            msg = client.receive(0.1)
+            if msg is not None:
+                say("mqtt  | %-34s %s" % (msg.topic, tally.add(msg)))
+                if msg.payload == b"offline":
+                    break
+        for line in console.poll():
+            if line.strip():
+                say("board | " + line)
+        applied = any("app: command" in ln for ln in console.lines)
+        summary = tally.summary(elapsed)
+        if not args.no_command:
+            summary += "; command %s" % ("applied" if applied else "NOT seen on the board")
+        if tally.count == 0 or not tally.seqs:
+            raise CliError("no pipeline messages arrived in %.0f s (%s); the board said: %s"
+                           % (elapsed, summary, last_words(console.lines)))
+        print("run_example: " + summary, flush=True)
+        return 0
+    finally:
+        for p in procs:
+            stop_group(p)
+        if client is not None:
+            client.close()
+        if broker is not None:
+            broker.stop()
+
+
+def main(argv):
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill stops as cleanly as Ctrl-C
+    return run(args)
+
+
+if __name__ == "__main__":
+    cli(main)
