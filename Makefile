@@ -18,7 +18,7 @@ MPY_FLAGS   ?=
 export MICROPYTHON
 
 .DEFAULT_GOAL := help
-.PHONY: help setup venv deps test bench run build clean distclean
+.PHONY: help setup venv deps test bench run build vboard deploy flash monitor clean distclean
 
 help: ## list the targets
 	@echo "make targets:"
@@ -49,12 +49,24 @@ bench: setup ## run the benchmarks (tools/bench.py)
 run: setup ## run an example on the host (tools/run_example.py)
 	$(PY) tools/run_example.py $(ARGS)
 
-build: $(VENV_STAMP) ## compile lib/rill to .mpy into build/mpy/
+build: $(VENV_STAMP) ## compile lib/rill to .mpy into build/mpy/ (MPY_FLAGS="--board RPI_PICO" for a board)
 	$(PY) tools/build.py $(MPY_FLAGS)
+
+vboard: setup ## run a virtual board, ARGS e.g. "--board ESP32_GENERIC --clean"
+	$(PY) tools/vboard.py $(ARGS)
+
+deploy: setup ## copy lib/rill + firmware onto a board, ARGS="--port /dev/ttyACM0 --board RPI_PICO_W --mpy"
+	$(PY) tools/deploy.py $(ARGS)
+
+flash: setup ## flash MicroPython, ARGS="--board ESP32_GENERIC --port /dev/ttyUSB0 [--dry-run]"
+	$(PY) tools/flash.py $(ARGS)
+
+monitor: setup ## stream a board's console, ARGS="--port vboard"
+	$(PY) tools/monitor.py $(ARGS)
 
 clean: ## remove build output and caches
 	rm -rf build .pytest_cache
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
-distclean: clean ## also remove .venv and .deps
-	rm -rf $(VENV) .deps
+distclean: clean ## also remove .venv, .deps and the virtual boards
+	rm -rf $(VENV) .deps .vboard
