@@ -157,7 +157,7 @@ def test_push_to_transform_output_is_refused():
     p.source("a")
     p.transform("b", double, "a")
     g = p.build()
-    with raises(ValueError, match="push only to source records"):
+    with raises(ValueError, match="push only to a record that a source declared"):
         g.push("b", 1)
 
 

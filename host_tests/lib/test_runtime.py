@@ -263,7 +263,7 @@ def test_task_source_is_restarted_with_backoff():
     assert g.records["v"].value == 3
 
 
-def test_queue_backpressure_slows_periodic_source():
+def test_block_queue_backpressure_slows_periodic_source():
     clock = VirtualClock()
     n = [0]
 
@@ -272,8 +272,10 @@ def test_queue_backpressure_slows_periodic_source():
         return n[0]
 
     async def main():
+        from rill import BLOCK
+
         p = Pipeline()
-        p.record("q", int, Queue(3))
+        p.record("q", int, Queue(3, BLOCK))
         p.source("q", read, every_ms=10, name="fast")
         g = p.build()
         g.start(clock)
@@ -350,3 +352,66 @@ def test_stats_include_sources_taps_and_dead_letters():
     assert s["nodes"]["source:in"]["runs"] == 1
     assert s["nodes"]["tap:log"]["lag"] == 1
     assert s["dead_letters"]["produced"] == 0
+
+
+def test_error_queue_refusal_is_a_counted_source_failure_not_a_dead_task():
+    clock = VirtualClock()
+    n = [0]
+
+    def read():
+        n[0] += 1
+        return n[0]
+
+    async def main():
+        from rill import ERROR
+
+        p = Pipeline()
+        p.record("q", int, Queue(2, ERROR))
+        p.source("q", read, every_ms=10, name="fast", backoff_ms=(10, 10))
+        g = p.build()
+        g.start(clock)
+        await clock.advance(100)
+        q = g.records["q"]
+        assert q.read() == 1 and q.read() == 2
+        await clock.advance(100)  # the task is alive: it fills the queue again
+        g.stop()
+        return g, q
+
+    g, q = run(main())
+    src = g.sources[0]
+    assert q.occupancy() == 2
+    assert src.errors > 0 and src.last_error.startswith("QueueFull")
+
+
+def test_push_to_unknown_record_is_a_clear_error():
+    p = Pipeline()
+    p.record("a", int)
+    p.source("a")
+    g = p.build()
+    from testkit import raises
+
+    with raises(ValueError, match="push('nope')"):
+        g.push("nope", 1)
+
+
+def test_drop_queue_drops_new_records_from_a_periodic_source():
+    clock = VirtualClock()
+    n = [0]
+
+    def read():
+        n[0] += 1
+        return n[0]
+
+    async def main():
+        p = Pipeline()
+        p.record("q", int, Queue(3))
+        p.source("q", read, every_ms=10, name="fast")
+        g = p.build()
+        g.start(clock)
+        await clock.advance(100)
+        g.stop()
+        return g.records["q"]
+
+    q = run(main())
+    assert [q.read(), q.read(), q.read()] == [1, 2, 3]
+    assert q.dropped == 7 and q.produced == 3

@@ -8,7 +8,7 @@ import sys
 if sys.implementation.name != "micropython":
     from . import cpython_compat  # noqa: F401  (makes CPython look like MicroPython)
 
-from .buffers import DROP, EMPTY, ERROR, DeadLetters, Latest, Mailbox, Queue, QueueFull, Ring
+from .buffers import BLOCK, DROP, EMPTY, ERROR, DeadLetters, Latest, Mailbox, Queue, QueueFull, Ring
 from .graph import GraphError, Pipeline
 
 __version__ = "0.1.0"

@@ -7,9 +7,11 @@ A buffer's overflow policy is part of its type, so backpressure is structural:
 - ``Latest()``    one slot; readers see the newest value; a late reader gets it once.
 - ``Mailbox()``   one slot; a read takes the value; an unread value that is
                   overwritten counts as dropped.
-- ``Queue(n, DROP|ERROR)``  FIFO that refuses when full: DROP counts and discards
-                  the new record, ERROR raises QueueFull. ``await put_wait(v)``
-                  waits for room instead.
+- ``Queue(n, DROP|ERROR|BLOCK)``  FIFO with one reader. When full, DROP counts and
+                  discards the new record, ERROR raises QueueFull, and BLOCK makes a
+                  periodic source wait for room (backpressure); a synchronous put()
+                  into a full BLOCK queue raises QueueFull, since it cannot wait.
+                  ``await put_wait(v)`` waits for room whatever the policy.
 
 Every buffer counts ``produced``, ``consumed``, ``dropped`` and ``occupancy()``; every
 reader reports its ``lag()``. Readers return ``EMPTY`` when there is nothing new.
@@ -21,7 +23,8 @@ from micropython import const
 _WRAP = const(0x3FFFFFFF)
 DROP = const(0)
 ERROR = const(1)
-_REPLACE = const(2)  # Mailbox: the newest value replaces an unread one
+BLOCK = const(2)
+_REPLACE = const(3)  # Mailbox: the newest value replaces an unread one
 
 EMPTY = object()  # what a read returns when there is nothing new
 
@@ -222,8 +225,8 @@ class Queue(_Buffer):
     _room = None
 
     def __init__(self, capacity, policy=DROP):
-        if policy not in (DROP, ERROR, _REPLACE):
-            raise ValueError("queue policy must be DROP or ERROR")
+        if policy not in (DROP, ERROR, BLOCK, _REPLACE):
+            raise ValueError("queue policy must be DROP, ERROR or BLOCK")
         super().__init__(capacity)
         self.policy = policy
         self._slots = [None] * capacity
@@ -241,13 +244,13 @@ class Queue(_Buffer):
 
     @micropython.native
     def put(self, value):
-        """Store ``value``; when full, DROP returns False (counted), ERROR raises QueueFull."""
+        """Store ``value``; when full, DROP returns False (counted), ERROR and BLOCK raise QueueFull."""
         n = self._count
         cap = self.capacity
         tail = self._head + n
         if n == cap:
-            if self.policy == ERROR:
-                raise QueueFull("queue full (capacity %d)" % cap)
+            if self.policy == ERROR or self.policy == BLOCK:
+                raise QueueFull("queue %s full (capacity %d)" % (self.key, cap))
             self.dropped = (self.dropped + 1) & _WRAP
             if self.policy == DROP:
                 return False

@@ -13,6 +13,8 @@ from time import ticks_add, ticks_diff, ticks_ms
 import micropython
 from micropython import const
 
+from .buffers import BLOCK
+
 
 _WRAP = const(0x3FFFFFFF)
 _MAX_SHIFT = const(16)
@@ -101,10 +103,10 @@ class Graph:
 
     def push(self, key, value):
         """Write ``value`` to record ``key`` from outside and dispatch its transforms."""
-        rec = self.records[key]
-        w = rec.writer
-        if w.kind != "source":
-            raise ValueError("record %r is written by transform %s; push only to source records" % (key, w.name))
+        rec = self.records.get(key)
+        w = rec and rec.writer
+        if not w or w.kind != "source":
+            raise ValueError("push(%r): push only to a record that a source declared with p.source(key)" % key)
         w.runs = (w.runs + 1) & _WRAP
         self.emit(rec, value)
 
@@ -160,7 +162,10 @@ class Graph:
         node.last_error = "%s: %s" % (type(error).__name__, error) if isinstance(error, Exception) else error
         self.dead_letters.add(node.name, value, node.last_error)
         if node.kind == "source" and node.missing is not None:
-            self.emit(node.out_rec, node.missing)
+            try:
+                self.emit(node.out_rec, node.missing)
+            except Exception:
+                pass  # e.g. QueueFull: the same condition, already counted above
 
     # -- tasks ---------------------------------------------------------------------
 
@@ -220,6 +225,11 @@ class Graph:
             await clock.sleep_until(deadline, src.signal)
             try:
                 value = read()
+                if value is not None:
+                    while rec.kind == "queue" and rec.policy == BLOCK and rec.full():
+                        await rec.room()  # backpressure: the slot waits, the grid stays
+                    self.emit(rec, value)  # an ERROR queue's QueueFull is a failure too
+                    src.runs = (src.runs + 1) & _WRAP
             except Exception as e:
                 failures += 1
                 self.fail(src, None, e)
@@ -230,11 +240,6 @@ class Graph:
             if failures:
                 src.restarts += 1
                 failures = 0
-            if value is not None:
-                if rec.kind == "queue" and rec.full():
-                    await rec.room()
-                self.emit(rec, value)
-                src.runs = (src.runs + 1) & _WRAP
 
     async def _supervised(self, src):
         clock = self.clock
