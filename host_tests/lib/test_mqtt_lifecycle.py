@@ -1,0 +1,105 @@
+"""Connection lifecycle against a real broker: credentials, last will and birth,
+re-subscription after a reconnect, clean shutdown."""
+import asyncio
+import time
+
+from testkit import run
+
+from rill import Pipeline, Ring
+from rill.mqtt import Bridge
+
+MP_TIMEOUT_S = 30
+
+
+async def until(cond, ms=5000, every=10):
+    while not cond():
+        if ms <= 0:
+            return False
+        await asyncio.sleep_ms(every)
+        ms -= every
+    return True
+
+
+def test_wrong_credentials_clear_error_and_bounded_retries(auth_broker):
+    async def main():
+        mq = Bridge(auth_broker.host, "cred1", auth_broker.port, user=auth_broker.user,
+                    password="wrong", auth_retries=2, backoff_ms=(200, 1000))
+        t0 = time.ticks_ms()
+        await asyncio.wait_for(mq.run(), 10)  # returns by itself: no endless retrying
+        dt = time.ticks_diff(time.ticks_ms(), t0)
+        assert mq.state == "refused" and mq.connects == 0, mq.stats()
+        assert mq.attempts == 3, mq.attempts
+        assert "not authorized" in mq.error or "bad user name or password" in mq.error, mq.error
+        assert dt >= 100 + 200, dt  # two backoffs of at least half of 200 and 400 ms
+
+        ok = Bridge(auth_broker.host, "cred2", auth_broker.port, user=auth_broker.user,
+                    password=auth_broker.password)
+        task = asyncio.create_task(ok.run())
+        assert await until(lambda: ok.state == "online"), ok.error
+        await ok.close()
+        await task
+
+    run(main())
+
+
+def test_last_will_birth_and_resubscribe_after_connection_killed(broker, proxy):
+    async def main():
+        w = broker.watch("devices/lw1/status")
+        p = Pipeline("lw")
+        p.record("cmd", str, Ring(8))
+        got = []
+        p.tap("cmd", got.append)
+        mq = Bridge(proxy.host, "lw1", proxy.port, keepalive=5, backoff_ms=(100, 200))
+        mq.subscribe("lw/{device}/cmd", "cmd")
+        mq.attach(p)
+        g = p.build()
+        task = asyncio.create_task(g.run())
+        assert await until(lambda: broker.seen(w) == ["online"], every=50), broker.seen(w)
+        assert proxy.cut() == 1  # the device's TCP connection dies; no DISCONNECT is sent
+        assert await until(lambda: broker.seen(w)[1:] == ["offline", "online"], every=50), broker.seen(w)
+        assert mq.connects == 2
+        broker.publish("lw/lw1/cmd", '"ping"')  # the subscription came back with the connection
+        assert await until(lambda: got == ["ping"]), (got, mq.stats())
+        await mq.close()
+        assert await until(lambda: broker.seen(w)[-1:] == ["offline"], every=50), broker.seen(w)
+        assert mq.state == "closed" and g.records["mqtt"].value == "closed"
+        g.stop()
+        task.cancel()
+
+    run(main())
+
+
+def test_tls_verifies_the_broker_against_a_ca(tls_broker):
+    async def main():
+        p = Pipeline("tls")
+        p.record("x", float, Ring(8))
+        p.source("x")
+        p.record("back", float, Ring(8))
+        got = []
+        p.tap("back", got.append)
+        mq = Bridge(tls_broker.host, "tls1", tls_broker.port, connect_timeout_ms=3000, outbox=8,
+                    tls={"cafile": tls_broker.cafile, "server_hostname": "localhost"})
+        mq.publish("x", "tls/{device}/x")
+        mq.subscribe("tls/{device}/x", "back", envelope=True)
+        mq.attach(p)
+        g = p.build()
+        task = asyncio.create_task(g.run())
+        assert await until(lambda: mq.state == "online"), mq.error
+        await asyncio.sleep_ms(100)
+        for i in range(5):
+            g.push("x", i * 1.5)
+        assert await until(lambda: len(got) == 5), (got, mq.stats())
+        assert got == [0.0, 1.5, 3.0, 4.5, 6.0]
+        await mq.close()
+        g.stop()
+        task.cancel()
+
+        bad = Bridge(tls_broker.host, "tls2", tls_broker.port, connect_timeout_ms=1000, backoff_ms=(100, 200), outbox=8,
+                     tls={"cafile": tls_broker.wrong_cafile, "server_hostname": "localhost"})
+        task = asyncio.create_task(bad.run())
+        await asyncio.sleep_ms(1000)
+        assert bad.connects == 0 and bad.attempts >= 2 and bad.error, bad.stats()
+        await bad.close()
+        await task
+
+    run(main())

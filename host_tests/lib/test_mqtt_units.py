@@ -1,0 +1,209 @@
+"""rill.mqtt pieces without a broker: outbox accounting, packet ids and DUP, topic
+matching and templates, codecs and the envelope, backoff, sequence numbers."""
+from testkit import MICROPYTHON, heap_locked, raises
+
+from rill.mqtt import JSON, Struct
+from rill.mqtt.backoff import Backoff
+from rill.mqtt.links import Inbound, Outbound, match
+from rill.mqtt.outbox import DROP_NEWEST, Outbox
+from rill.mqtt.seq import Sequence
+
+
+T = b"t/x"
+
+
+def publish_packets(data):
+    """Split a byte stream into (flags, topic, pid, payload) PUBLISH tuples."""
+    out = []
+    i = 0
+    while i < len(data):
+        op = data[i]
+        rem, shift, i = 0, 0, i + 1
+        while True:
+            b = data[i]
+            i += 1
+            rem |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        tl = data[i] << 8 | data[i + 1]
+        topic = bytes(data[i + 2:i + 2 + tl])
+        j = i + 2 + tl
+        pid = 0
+        if op & 6:
+            pid = data[j] << 8 | data[j + 1]
+            j += 2
+        out.append((op, topic, pid, bytes(data[j:i + rem])))
+        i += rem
+    return out
+
+
+def drain(ob):
+    """Everything the outbox would write now, as bytes (all writes complete)."""
+    out = bytearray()
+    while True:
+        mv = ob.region()
+        if mv is None:
+            return bytes(out)
+        out += mv
+        ob.wrote(len(mv))
+
+
+def test_outbox_sends_whole_packets_in_order_with_packet_ids():
+    ob = Outbox(8, 512, window=4)
+    for i in range(6):
+        assert ob.put(T, b"%d" % i, qos=1 if i % 2 else 0)
+    pk = publish_packets(drain(ob))
+    assert [p[3] for p in pk] == [b"0", b"1", b"2", b"3", b"4", b"5"]
+    assert [p[0] for p in pk] == [0x30, 0x32, 0x30, 0x32, 0x30, 0x32]
+    assert [p[2] for p in pk if p[2]] == [1, 2, 3]
+    assert ob.inflight == 3 and ob.occupancy() == 5  # QoS 0 #0 freed; #2, #4 wait behind acks
+    assert ob.ack(1) and ob.ack(2) and ob.ack(3) and not ob.ack(3)
+    assert ob.occupancy() == 0 and ob.acked == 3
+
+
+def test_outbox_window_limits_packets_in_flight():
+    ob = Outbox(16, 1024, window=3)
+    for i in range(5):
+        ob.put(T, b"x", qos=1)
+    assert len(publish_packets(drain(ob))) == 3
+    ob.ack(1)
+    assert [p[2] for p in publish_packets(drain(ob))] == [4]
+
+
+def test_ack_that_overtakes_a_partial_write_is_not_lost():
+    ob = Outbox(8, 512, window=8)
+    ob.put(T, b"a", qos=1)
+    ob.put(T, b"b", qos=1)
+    mv = ob.region()
+    ob.wrote(len(mv) - 1)  # the socket took all but the last byte
+    assert ob.ack(1)  # the broker already has the first packet
+    ob.wrote(1)
+    assert ob.ack(2) and ob.occupancy() == 0 and ob.inflight == 0
+
+
+def test_rewind_resends_unacknowledged_with_dup():
+    ob = Outbox(8, 512, window=8)
+    for i in range(3):
+        ob.put(T, b"%d" % i, qos=1)
+    drain(ob)
+    ob.ack(1)
+    ob.rewind()  # connection lost with 2 and 3 in flight
+    pk = publish_packets(drain(ob))
+    assert [(p[0], p[3]) for p in pk] == [(0x3A, b"1"), (0x3A, b"2")]  # DUP | QoS 1
+    assert [p[2] for p in pk] == [4, 5] and ob.inflight == 2
+
+
+def test_drop_oldest_counts_every_loss_and_keeps_the_newest():
+    ob = Outbox(4, 1024)
+    for i in range(10):
+        ob.put(T, b"%d" % i, qos=1)
+    assert ob.dropped == 6 and ob.produced == 10 and ob.dropped_sent == 0
+    assert [p[3] for p in publish_packets(drain(ob))] == [b"6", b"7", b"8", b"9"]
+    ob.put(T, b"10", qos=1)  # the oldest is in flight: evicted, and counted as possibly sent
+    assert ob.dropped == 7 and ob.dropped_sent == 1 and ob.inflight == 3
+
+
+def test_byte_limit_wraps_the_arena_and_evicts():
+    ob = Outbox(100, 64)  # each entry is 2 + 2 + 3 + 10 = 17 bytes: 3 fit
+    for i in range(7):
+        ob.put(T, b"%010d" % i)
+    assert ob.occupancy() == 3 and ob.dropped == 4
+    assert [int(p[3]) for p in publish_packets(drain(ob))] == [4, 5, 6]
+    assert not ob.put(T, b"y" * 100) and ob.dropped == 5  # bigger than the arena: refused
+
+
+def test_drop_newest_refuses_instead():
+    ob = Outbox(2, 256, policy=DROP_NEWEST)
+    assert ob.put(T, b"a") and ob.put(T, b"b") and not ob.put(T, b"c")
+    assert [p[3] for p in publish_packets(drain(ob))] == [b"a", b"b"] and ob.dropped == 1
+
+
+def test_mid_write_entry_is_never_overwritten():
+    ob = Outbox(2, 256)
+    ob.put(T, b"a", qos=1)
+    ob.put(T, b"b", qos=1)
+    mv = ob.region()
+    ob.wrote(3)  # both entries are being written
+    assert not ob.put(T, b"c") and ob.dropped == 1
+    ob.wrote(len(mv) - 3)
+    assert ob.put(T, b"c") and ob.dropped_sent == 1  # now the oldest may go
+
+
+def test_outbox_put_and_acks_do_not_allocate():
+    ob = Outbox(8, 512, window=8)
+    ob.put(T, b"warm", qos=1)
+    heap_locked(lambda: ob.put(T, b"payload", qos=1))
+    mv = ob.region()
+    heap_locked(lambda: ob.wrote(len(mv)))
+    heap_locked(lambda: ob.ack(1))
+    assert ob.occupancy() == 1
+
+
+def test_topic_filters():
+    lv = b"a/+/c".split(b"/")
+    assert match(lv, b"a/b/c") and not match(lv, b"a/b/c/d") and not match(lv, b"a/c")
+    lv = b"a/#".split(b"/")
+    assert match(lv, b"a") and match(lv, b"a/b/c") and not match(lv, b"b/a")
+    assert match([b"#"], b"x/y") and not match([b"#"], b"$SYS/x") and not match([b"+", b"x"], b"$SYS/x")
+    link = Inbound("site/{device}/+/cmd", "cmd")
+    link.bind("d7")
+    assert link.filter == b"site/d7/+/cmd" and link.match(b"site/d7/led/cmd") and not link.match(b"site/d8/led/cmd")
+
+
+def test_topic_templates():
+    link = Outbound("env", "s/{device}/{room}/env")
+    link.bind("d1")
+    assert link.topic({"room": "kitchen", "t": 1.0}) == b"s/d1/kitchen/env"
+    with raises(KeyError):
+        link.topic({"t": 1.0})
+    fixed = Outbound("t", "s/{device}/t")
+    fixed.bind("d1")
+    assert fixed.fixed == b"s/d1/t" and fixed.topic(3.0) is fixed.fixed
+
+
+def test_json_envelope():
+    b = JSON.wrap("dev-1", 42, {"t": 21.5})
+    assert b == b'{"dev":"dev-1","seq":42,"v":{"t":21.5}}'
+    assert JSON.unwrap(memoryview(b)) == ("dev-1", 42, {"t": 21.5})
+    for bad in (b'{"dev":"d","v":1}', b"[1]", b"{oops", b'{"dev":"d","seq":-1,"v":1}'):
+        with raises(ValueError):
+            JSON.unwrap(bad)
+
+
+def test_struct_envelope():
+    c = Struct(">hf", ("a", "b"))
+    b = c.wrap("d1", 2**40 + 5, {"a": -3, "b": 0.5})
+    assert len(b) == 2 + 2 + 8 + 6 and b[0] == 0xB1
+    assert c.unwrap(memoryview(b)) == ("d1", 2**40 + 5, {"a": -3, "b": 0.5})
+    assert Struct("<f").decode(Struct("<f").encode(1.25)) == 1.25
+    for bad in (b[:-1], b"\x00" + b[1:], b""):
+        with raises(ValueError):
+            c.unwrap(bad)
+
+
+def test_backoff_grows_with_jitter_and_is_capped():
+    b = Backoff(100, 1000)
+    seen = [b.next() for _ in range(8)]
+    for d, nominal in zip(seen, (100, 200, 400, 800, 1000, 1000, 1000, 1000)):
+        assert nominal // 2 <= d <= nominal, (d, nominal)
+    b.reset()
+    assert 50 <= b.next() <= 100
+
+
+def test_sequence_only_increases_across_restarts():
+    import os
+
+    path = "/tmp/rill-seq-test-%s" % ("mp" if MICROPYTHON else "cpy")
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+    try:
+        s = Sequence(path, block=10)
+        first = [s.next() for _ in range(15)]
+        assert first == list(range(15))
+        again = Sequence(path, block=10)  # a reboot: resumes past everything handed out
+        assert again.next() >= 20
+    finally:
+        os.remove(path)

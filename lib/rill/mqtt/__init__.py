@@ -1,0 +1,27 @@
+"""rill.mqtt: an MQTT bridge for pipelines, on micropython-lib's umqtt.simple.
+
+    from rill import Pipeline, Ring
+    from rill.mqtt import Bridge
+
+    p = Pipeline("greenhouse")
+    p.record("temp", float, Ring(32))          # a Ring: every value is sent, not just the latest
+    p.record("cmd", {"led": bool})
+    ...
+    mq = Bridge("broker.local", device="gh-1", user="gh", password="...", tls={"cafile": "ca.der"})
+    mq.publish("temp", "site/{device}/temp", qos=1)         # record -> topic, JSON envelope
+    mq.subscribe("site/{device}/cmd", "cmd", max_size=128)  # topic -> record (a pushed source)
+    mq.attach(p)                                            # before build(); adds record "mqtt"
+    await p.build().run()
+
+The connection state ("connecting", "online", "backoff", "refused", "closed") is record
+``mqtt``; counters are in ``mq.stats()``; bad inbound payloads are in the graph's dead
+letters. The envelope is described in codecs.py.
+
+Modules, one job each: connector (Bridge), wire (non-blocking umqtt.simple subclass),
+outbox (store and forward), links (topic mapping), codecs (JSON, struct, raw; the
+envelope), seq (sequence numbers), backoff, iowait (socket readiness for asyncio).
+"""
+from .codecs import JSON, RAW, Json, Raw, Struct  # noqa: F401  (the public names)
+from .connector import Bridge  # noqa: F401
+from .outbox import DROP_NEWEST, DROP_OLDEST  # noqa: F401
+from .seq import Sequence  # noqa: F401

@@ -1,0 +1,152 @@
+"""Payload codecs: JSON (default), compact binary (struct), raw bytes.
+
+A codec turns a record value into payload bytes and back, bare or inside the
+envelope that carries the device id and a per-device sequence number:
+
+JSON envelope (UTF-8 object, keys in this order)::
+
+    {"dev": "<device id>", "seq": <int>, "v": <record value>}
+
+Binary envelope (``Struct`` codec), big-endian::
+
+    byte 0      0xB1                  magic and envelope version 1
+    byte 1      n                     length of the device id
+    n bytes     device id (UTF-8)
+    8 bytes     seq                   unsigned 64-bit
+    rest        the record, packed with the link's struct format
+
+A float that is NaN or infinite is sent as ``null`` in JSON (they have no JSON form).
+``seq`` only ever increases per device (across reboots when the Bridge is given a
+state file), so a consumer de-duplicates by (dev, seq): delivery is at least once.
+Decoding raises ValueError on anything malformed; the connector turns that into a
+dead letter.
+"""
+import json
+import struct
+import sys
+
+_MAGIC = 0xB1
+
+if sys.implementation.name == "micropython":
+    _loads = json.loads  # takes a memoryview: no copy
+else:
+    def _loads(b):
+        return json.loads(bytes(b))
+
+
+_SEP = (",", ":")  # compact, and the same bytes on both runtimes
+
+
+def _dumps(v):
+    if isinstance(v, (dict, list, tuple)):
+        return json.dumps(v, separators=_SEP)
+    return json.dumps(v)
+
+
+def _text(b):
+    return b if isinstance(b, (bytes, bytearray)) else str(b).encode()
+
+
+class Json:
+    name = "json"
+
+    def __init__(self):
+        self._dev = None
+        self._head = None
+
+    def encode(self, value):
+        return _dumps(value).encode()
+
+    def wrap(self, dev, seq, value):
+        if dev is not self._dev:
+            self._dev = dev
+            self._head = ('{"dev":%s,"seq":' % json.dumps(dev)).encode()
+        t = type(value)
+        if t is float:
+            if value - value == 0:  # finite: repr is its JSON (3x faster than dumps)
+                return b'%s%d,"v":%r}' % (self._head, seq, value)
+            return b'%s%d,"v":null}' % (self._head, seq)  # NaN, inf: not JSON; null, as JS does
+        if t is int:
+            return b'%s%d,"v":%d}' % (self._head, seq, value)
+        return b'%s%d,"v":%s}' % (self._head, seq, _dumps(value).encode())
+
+    def decode(self, payload):
+        return _loads(payload)
+
+    def unwrap(self, payload):
+        d = _loads(payload)
+        if not isinstance(d, dict) or "seq" not in d or "dev" not in d or "v" not in d:
+            raise ValueError("not an envelope")
+        seq = d["seq"]
+        if not isinstance(seq, int) or seq < 0:
+            raise ValueError("bad seq")
+        return d["dev"], seq, d["v"]
+
+
+class Struct:
+    """Fixed-size binary: ``Struct("<f")`` for a scalar, ``Struct("<ff", ("t", "h"))``
+    for a shape dict (fields packed in the given order), else a tuple."""
+
+    name = "struct"
+
+    def __init__(self, fmt, fields=None):
+        self.fmt = fmt
+        self.fields = tuple(fields) if fields else None
+        self.n = struct.calcsize(fmt)
+
+    def _args(self, value):
+        if self.fields:
+            return [value[f] for f in self.fields]
+        return value if isinstance(value, (tuple, list)) else (value,)
+
+    def encode(self, value):
+        return struct.pack(self.fmt, *self._args(value))
+
+    def wrap(self, dev, seq, value):
+        dev = _text(dev)
+        d = len(dev)
+        out = bytearray(10 + d + self.n)
+        out[0] = _MAGIC
+        out[1] = d
+        out[2:2 + d] = dev
+        struct.pack_into(">Q", out, 2 + d, seq)
+        struct.pack_into(self.fmt, out, 10 + d, *self._args(value))
+        return out
+
+    def decode(self, payload):
+        if len(payload) != self.n:
+            raise ValueError("%d bytes, want %d" % (len(payload), self.n))
+        v = struct.unpack(self.fmt, payload)
+        if self.fields:
+            return dict(zip(self.fields, v))
+        return v[0] if len(v) == 1 else v
+
+    def unwrap(self, payload):
+        if len(payload) < 10 or payload[0] != _MAGIC:
+            raise ValueError("not an envelope")
+        d = payload[1]
+        if len(payload) != 10 + d + self.n:
+            raise ValueError("%d bytes, want %d" % (len(payload), 10 + d + self.n))
+        seq = struct.unpack_from(">Q", payload, 2 + d)[0]
+        return str(bytes(payload[2:2 + d]), "utf-8"), seq, self.decode(payload[10 + d:])
+
+
+class Raw:
+    """Payload bytes as they are (str is UTF-8 encoded). No envelope."""
+
+    name = "raw"
+
+    def encode(self, value):
+        return _text(value)
+
+    def wrap(self, dev, seq, value):
+        raise ValueError("raw payloads carry no envelope; use envelope=False")
+
+    def decode(self, payload):
+        return bytes(payload)
+
+    unwrap = wrap
+
+
+JSON = Json()
+RAW = Raw()

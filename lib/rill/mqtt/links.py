@@ -1,0 +1,109 @@
+"""Links: which record goes to which topic, and which topics come back as records.
+
+``Outbound(key, topic)``: every value written to record ``key`` is published to
+``topic``. The topic is fixed, or a template with ``{device}`` (the bridge's device
+id, filled in once) and ``{field}`` placeholders filled from the record's fields on
+each publish (``"site/{device}/{room}/temp"``).
+
+``Inbound(filter, key)``: messages on topic ``filter`` (MQTT wildcards ``+`` and
+``#``; ``{device}`` is filled in) become values of record ``key``. ``max_size`` caps
+the payload: anything bigger becomes a dead letter, never an allocation.
+"""
+from .codecs import JSON
+
+
+def _template(topic, device):
+    """Split a topic template into literal bytes and field names, {device} resolved."""
+    topic = topic.replace("{device}", device)
+    parts = []
+    while "{" in topic:
+        a = topic.index("{")
+        b = topic.index("}", a)
+        if a:
+            parts.append(topic[:a].encode())
+        parts.append(topic[a + 1:b])
+        topic = topic[b + 1:]
+    if topic:
+        parts.append(topic.encode())
+    return parts
+
+
+class Outbound:
+    def __init__(self, key, topic, codec=JSON, qos=1, retain=False, envelope=True):
+        if qos not in (0, 1):
+            raise ValueError("qos must be 0 or 1")
+        self.key = key
+        self.template = topic
+        self.codec = codec
+        self.qos = qos
+        self.retain = retain
+        self.envelope = envelope
+        self.fixed = None
+        self._parts = None
+
+    def bind(self, device):
+        parts = _template(self.template, device)
+        if all(isinstance(p, bytes) for p in parts):
+            self.fixed = b"".join(parts)
+        else:
+            self._parts = parts
+
+    def topic(self, value):
+        """The topic for ``value``: KeyError/TypeError if a templated field is missing."""
+        if self.fixed is not None:
+            return self.fixed
+        out = []
+        for p in self._parts:
+            out.append(p if isinstance(p, bytes) else str(value[p]).encode())
+        return b"".join(out)
+
+
+class Inbound:
+    def __init__(self, filter, key, codec=JSON, max_size=256, qos=1, envelope=False, dedupe=False):
+        if qos not in (0, 1):
+            raise ValueError("qos must be 0 or 1")
+        if dedupe and not envelope:
+            raise ValueError("dedupe needs envelope=True")
+        self.key = key
+        self.template = filter
+        self.codec = codec
+        self.max_size = max_size
+        self.qos = qos
+        self.envelope = envelope
+        self.dedupe = dedupe
+        self.filter = None
+        self._levels = None
+        self._last = {}  # device id -> last sequence number seen (dedupe)
+
+    def bind(self, device):
+        self.filter = self.template.replace("{device}", device).encode()
+        self._levels = self.filter.split(b"/")
+
+    def match(self, topic):
+        return match(self._levels, topic)
+
+    def fresh(self, dev, seq):
+        """Dedupe: True the first time (dev, seq) is seen, in a per-device ordered stream."""
+        last = self._last.get(dev)
+        if last is not None and seq <= last:
+            return False
+        if last is None and len(self._last) >= 16:
+            self._last.clear()  # bounded: forget, rather than grow
+        self._last[dev] = seq
+        return True
+
+
+def match(levels, topic):
+    """Does ``topic`` (bytes) match a filter split into ``levels``? MQTT 3.1.1 rules,
+    including: ``a/#`` matches ``a``; wildcards never match a leading ``$`` level."""
+    if topic[:1] == b"$" and levels[0] in (b"+", b"#"):
+        return False
+    t = topic.split(b"/")
+    n = len(t)
+    for i in range(len(levels)):
+        f = levels[i]
+        if f == b"#":
+            return True
+        if i >= n or (f != b"+" and f != t[i]):
+            return False
+    return n == len(levels)

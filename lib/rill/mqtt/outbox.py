@@ -1,0 +1,288 @@
+"""Outbox: store-and-forward ring of finished PUBLISH packets, allocated once.
+
+Records wait here while the broker is away and leave in order when it is back. Each
+entry is a complete MQTT PUBLISH (header, topic, packet id slot, payload) laid out
+in one preallocated byte arena, so sending is a write straight from the arena:
+consecutive entries go out in one socket write, a QoS 1 retransmission only patches
+the packet id and sets DUP in place. Bounds are declared: ``capacity`` entries and
+``size`` bytes. When either is exhausted the policy applies: DROP_OLDEST (default)
+evicts the oldest entries, DROP_NEWEST refuses the new one; every loss is counted
+in ``dropped``. An evicted entry that was already sent and not yet acknowledged may
+still arrive; ``dropped_sent`` counts those (so ``dropped`` is an upper bound of the
+loss, and the gap shows in the sequence numbers). Bytes already handed to the socket
+cannot be recalled, so if the oldest entry is mid-write the new entry is refused
+instead (also counted).
+
+Entry states: queued -> (written) -> done for QoS 0, or in flight until its PUBACK
+for QoS 1. ``rewind()`` after a lost connection makes in-flight entries queued again
+with DUP set.
+"""
+from array import array
+
+from micropython import const
+
+DROP_OLDEST = const(0)
+DROP_NEWEST = const(1)
+
+_QUEUED = const(0)
+_INFLIGHT = const(1)
+_DONE = const(2)
+_WRAP = const(0x3FFFFFFF)
+
+
+class Outbox:
+    def __init__(self, capacity=64, size=8192, policy=DROP_OLDEST, window=32, chunk=4096):
+        if capacity < 1 or size < 16:
+            raise ValueError("outbox too small")
+        self.capacity = capacity
+        self.size = size
+        self.policy = policy
+        self.window = window  # QoS 1 packets in flight at most
+        self.chunk = chunk  # bytes per socket write at most (keeps each write short)
+        self.buf = bytearray(size)
+        self._mv = memoryview(self.buf)
+        self._off = array("I", bytes(4 * capacity))
+        self._len = array("I", bytes(4 * capacity))
+        self._pido = array("H", bytes(2 * capacity))  # offset of the packet id, 0 for QoS 0
+        self._pid = array("H", bytes(2 * capacity))
+        self._st = bytearray(capacity)
+        self._tail = 0  # oldest live slot
+        self._count = 0  # live slots
+        self._sent = 0  # live slots (from the tail) handed to the socket, region included
+        self._wr = 0  # arena offset for the next entry
+        self._busy = False  # a region is being written
+        self._rgn = 0  # live slots of that region: the last _rgn of the _sent ones
+        self._rg_pos = 0  # arena offset written up to
+        self._rg_end = 0
+        self.inflight = 0
+        self.next_pid = 1
+        self.produced = 0
+        self.dropped = 0  # every entry lost: evicted or refused before being acknowledged
+        self.dropped_sent = 0  # of which already sent (not acknowledged): these may still arrive
+        self.acked = 0
+        self.written = 0  # entries fully written to a socket (retransmissions included)
+
+    def writing(self):
+        """True while a region is partly written: nothing else may go in between."""
+        return self._busy
+
+    def occupancy(self):
+        return self._count
+
+    def pending(self):
+        """Entries not yet acknowledged (QoS 1) or written (QoS 0)."""
+        n = 0
+        i = self._tail
+        for _ in range(self._count):
+            if self._st[i] != _DONE:
+                n += 1
+            i = i + 1 if i + 1 < self.capacity else 0
+        return n
+
+    def stats(self):
+        return {"capacity": self.capacity, "size": self.size, "occupancy": self._count,
+                "produced": self.produced, "dropped": self.dropped, "dropped_sent": self.dropped_sent, "acked": self.acked,
+                "inflight": self.inflight}
+
+    # -- producer side -------------------------------------------------------------------
+
+    def put(self, topic, payload, qos=0, retain=False):
+        """Append a PUBLISH of ``payload`` to ``topic``; False (counted) if refused."""
+        tl = len(topic)
+        pl = len(payload)
+        rem = 2 + tl + pl + (2 if qos else 0)
+        n = 1 + (1 if rem < 0x80 else 2 if rem < 0x4000 else 3 if rem < 0x200000 else 4) + rem
+        self.produced = (self.produced + 1) & _WRAP
+        at = self._place(n)
+        if at < 0:
+            self.dropped = (self.dropped + 1) & _WRAP
+            return False
+        buf = self.buf
+        buf[at] = 0x30 | (qos << 1) | (1 if retain else 0)
+        i = at + 1
+        r = rem
+        while r > 0x7F:
+            buf[i] = (r & 0x7F) | 0x80
+            r >>= 7
+            i += 1
+        buf[i] = r
+        buf[i + 1] = tl >> 8
+        buf[i + 2] = tl & 0xFF
+        i += 3
+        buf[i:i + tl] = topic
+        i += tl
+        slot = self._tail + self._count
+        if slot >= self.capacity:
+            slot -= self.capacity
+        if qos:
+            self._pido[slot] = i - at
+            i += 2
+        else:
+            self._pido[slot] = 0
+        buf[i:i + pl] = payload
+        self._off[slot] = at
+        self._len[slot] = n
+        self._st[slot] = _QUEUED
+        self._count += 1
+        self._wr = at + n
+        return True
+
+    def _place(self, n):
+        """Arena offset for ``n`` contiguous bytes, evicting per the policy; -1 if refused."""
+        size = self.size
+        if n > size:
+            return -1
+        while True:
+            if self._count == 0:
+                self._wr = 0
+                return 0
+            if self._count < self.capacity:
+                wr = self._wr
+                rd = self._off[self._tail]
+                if wr > rd:
+                    if size - wr >= n:
+                        return wr
+                    if rd >= n:
+                        return 0
+                elif rd - wr >= n:
+                    return wr
+            if self.policy != DROP_OLDEST or not self._evict():
+                return -1
+
+    def _evict(self):
+        if self._busy and self._sent == self._rgn:
+            return False  # the oldest entry is being written right now
+        t = self._tail
+        st = self._st[t]
+        if st != _DONE:
+            self.dropped = (self.dropped + 1) & _WRAP
+        if st == _INFLIGHT:
+            self.inflight -= 1
+            self.dropped_sent += 1
+        self._drop_tail()
+        return True
+
+    def _drop_tail(self):
+        t = self._tail + 1
+        self._tail = 0 if t == self.capacity else t
+        self._count -= 1
+        if self._sent:
+            if self._sent == self._rgn:  # (acknowledged) tail was part of the region
+                self._rgn -= 1
+            self._sent -= 1
+
+    # -- sender side ---------------------------------------------------------------------
+
+    def region(self):
+        """The next bytes to write, as a memoryview, or None if nothing may be sent now.
+
+        Gathers consecutive queued entries (stopping at the arena's wrap point, at
+        ``chunk`` bytes, or when the QoS 1 window is full) and puts each QoS 1 entry in
+        flight with a packet id at once: its PUBACK may come back before the rest of
+        the region is written. A partly written region is continued first.
+        """
+        if self._busy:
+            return self._mv[self._rg_pos:self._rg_end]
+        cap = self.capacity
+        n = self._count - self._sent
+        if n <= 0:
+            return None
+        slot = self._tail + self._sent
+        if slot >= cap:
+            slot -= cap
+        start = end = self._off[slot]
+        limit = start + self.chunk
+        room = self.window - self.inflight
+        buf = self.buf
+        st = self._st
+        k = q1 = 0
+        while k < n:
+            off = self._off[slot]
+            if off != end or (k and off + self._len[slot] > limit):
+                break
+            po = self._pido[slot]
+            if po:
+                if q1 >= room:
+                    break
+                pid = self.next_pid
+                self.next_pid = pid + 1 if pid < 0xFFFE else 1  # 0xFFFF: SUBSCRIBE
+                self._pid[slot] = pid
+                buf[off + po] = pid >> 8
+                buf[off + po + 1] = pid & 0xFF
+                st[slot] = _INFLIGHT
+                q1 += 1
+            end = off + self._len[slot]
+            k += 1
+            slot = slot + 1 if slot + 1 < cap else 0
+        if not k:
+            return None
+        self._sent += k
+        self.inflight += q1
+        self._rgn = k
+        self._busy = True
+        self._rg_pos = start
+        self._rg_end = end
+        return self._mv[start:end]
+
+    def wrote(self, n):
+        """``n`` bytes of the current region reached the socket."""
+        self._rg_pos += n
+        if self._rg_pos < self._rg_end:
+            return
+        cap = self.capacity
+        slot = self._tail + self._sent - self._rgn
+        if slot >= cap:
+            slot -= cap
+        st = self._st
+        for _ in range(self._rgn):
+            if st[slot] == _QUEUED:  # QoS 0: written is done
+                st[slot] = _DONE
+            slot = slot + 1 if slot + 1 < cap else 0
+        self.written = (self.written + self._rgn) & _WRAP
+        self._busy = False
+        self._rgn = 0
+        self._release()
+
+    def ack(self, pid):
+        """A PUBACK arrived. Acks come in order, so the match is almost always the oldest."""
+        cap = self.capacity
+        slot = self._tail
+        st = self._st
+        for _ in range(self._sent):
+            if st[slot] == _INFLIGHT and self._pid[slot] == pid:
+                st[slot] = _DONE
+                self.inflight -= 1
+                self.acked = (self.acked + 1) & _WRAP
+                self._release()
+                return True
+            slot = slot + 1 if slot + 1 < cap else 0
+        return False  # unknown: evicted meanwhile, or a stray ack
+
+    def _release(self):
+        st = self._st
+        while self._sent and st[self._tail] == _DONE:
+            self._drop_tail()
+
+    def rewind(self):
+        """The connection is gone: abandon any partial write and resend every entry that
+        is still unacknowledged, in order, with DUP set."""
+        self._busy = False
+        self._rgn = 0
+        cap = self.capacity
+        slot = self._tail
+        buf = self.buf
+        st = self._st
+        for _ in range(self._sent):
+            if st[slot] == _INFLIGHT:
+                st[slot] = _QUEUED
+                buf[self._off[slot]] |= 0x08
+            slot = slot + 1 if slot + 1 < cap else 0
+        # QoS 0 entries written to a dead socket are gone either way; drop the done ones
+        self._release()
+        self._sent = 0
+        self.inflight = 0
+        slot = self._tail
+        for _ in range(self._count):
+            if st[slot] == _DONE:
+                st[slot] = _QUEUED  # a done entry behind an in-flight one: send again
+            slot = slot + 1 if slot + 1 < cap else 0

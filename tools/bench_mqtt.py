@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""MQTT benchmark: rill.mqtt against stock umqtt.simple, on the MicroPython unix port.
+
+Starts its own mosquitto on a free loopback port (generated config: anonymous, no
+persistence), compiles the library and umqtt.simple to .mpy as a board would load
+them, runs tools/bench_mqtt_mp.py while mosquitto_sub subscribes to the QoS 1 topic, and
+checks that the subscriber received every QoS 1 message (so the QoS 1 figures are
+delivered to a subscriber and acknowledged to the device). Prints one
+JSON object as its last line (tools/bench.py merges it into `make bench`):
+
+  mqtt_qos1_rate          rill.mqtt QoS 1, delivered and acknowledged, msg/s (target >= 20000)
+  mqtt_qos0_ratio_vs_raw  rill.mqtt QoS 0 rate / stock umqtt.simple QoS 0 loop (target >= 0.5)
+  loop_stall_p99_ms       p99 lateness of a 1 ms task while publishing QoS 1 (target <= 5)
+  mqtt_qos0_rate, umqtt_qos0_rate, umqtt_qos1_rate   the raw figures of the same run
+  mqtt_qos1_delivered_all whether the subscriber got every QoS 1 message
+
+usage: python tools/bench_mqtt.py [N [ROUNDS]]
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOOLS = os.path.join(ROOT, "tools")
+MICROPYTHON = os.environ.get("MICROPYTHON") or os.path.join(os.path.dirname(sys.executable), "micropython")
+HOST = "127.0.0.1"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind((HOST, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def mosquitto(tmp, port):
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not os.path.exists(exe):
+        raise SystemExit("bench_mqtt: mosquitto is not installed")
+    conf = os.path.join(tmp, "mosquitto.conf")
+    with open(conf, "w") as f:
+        # no per-subscriber queue limit: the default (1000 QoS 1 messages) would drop on purpose
+        f.write("listener %d %s\nallow_anonymous true\npersistence false\nlog_dest none\n"
+                "max_queued_messages 0\nmax_inflight_messages 0\n" % (port, HOST))
+    proc = subprocess.Popen([exe, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(250):
+        try:
+            socket.create_connection((HOST, port), 0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.02)
+    proc.kill()
+    raise SystemExit("bench_mqtt: mosquitto did not start")
+
+
+def build(out):
+    subprocess.run([sys.executable, os.path.join(TOOLS, "build.py"), "--arch", "x64", "--out", out],
+                   check=True, capture_output=True)
+    cross = os.path.join(os.path.dirname(MICROPYTHON), "mpy-cross")
+    os.makedirs(os.path.join(out, "umqtt"), exist_ok=True)
+    subprocess.run([cross if os.path.exists(cross) else "mpy-cross", "-o", os.path.join(out, "umqtt", "simple.mpy"),
+                    os.path.join(ROOT, ".deps", "micropython", "umqtt", "simple.py")], check=True)
+    subprocess.run([cross if os.path.exists(cross) else "mpy-cross", "-o", os.path.join(out, "bench_mqtt_mp.mpy"),
+                    os.path.join(TOOLS, "bench_mqtt_mp.py")], check=True)
+
+
+def subscriber(port, topic, n):
+    """mosquitto_sub (C: cheap) waiting for ``n`` messages; exit status 0 once all came."""
+    exe = shutil.which("mosquitto_sub")
+    if not exe:
+        return None
+    proc = subprocess.Popen([exe, "-h", HOST, "-p", str(port), "-t", topic, "-q", "0", "-C", str(n), "-W", "300"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)  # subscribed before the device starts
+    return proc
+
+
+def main():
+    n = sys.argv[1] if len(sys.argv) > 1 else "20000"
+    rounds = sys.argv[2] if len(sys.argv) > 2 else "3"
+    with tempfile.TemporaryDirectory() as tmp:
+        mpy = os.path.join(tmp, "mpy")
+        build(mpy)
+        port = free_port()
+        broker = mosquitto(tmp, port)
+        try:
+            want = int(n) * int(rounds)
+            sub = subscriber(port, "bench/rill1", want)
+            env = dict(os.environ, MICROPYPATH=".frozen:" + mpy)
+            proc = subprocess.run([MICROPYTHON, "-X", "heapsize=256K", "-c", "import bench_mqtt_mp", str(port), n, rounds],
+                                  env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+            if proc.returncode != 0:
+                raise SystemExit("bench_mqtt: device side failed:\n" + proc.stdout + proc.stderr)
+            out = json.loads(proc.stdout.strip().splitlines()[-1])
+            if sub is not None:
+                try:
+                    out["mqtt_qos1_delivered_all"] = sub.wait(10) == 0
+                except subprocess.TimeoutExpired:
+                    sub.kill()
+                    out["mqtt_qos1_delivered_all"] = False
+        finally:
+            broker.terminate()
+            broker.wait(5)
+    print(json.dumps(out, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
