@@ -2,10 +2,14 @@
 
 Imported by ``rill/__init__.py`` only when not running on MicroPython. It installs
 what the library and umqtt.simple use from MicroPython: the ``micropython`` module,
-``time.ticks_*``/``sleep_ms``, ``asyncio.sleep_ms`` and ``asyncio.ThreadSafeFlag``.
-Nothing here runs on a board.
+``time.ticks_*``/``sleep_ms``, ``asyncio.sleep_ms`` and ``asyncio.ThreadSafeFlag``,
+and the ``usocket``/``ustruct``/``ubinascii`` names with MicroPython's socket methods.
+It also holds the CPython side of the few library pieces that must differ by runtime
+(``Signal``, ``IoWait``, ``wrap_tls``, ``json_loads``): the library imports them from
+here in its ``else:`` branch. Nothing here runs on a board.
 """
 import asyncio
+import json
 import sys
 import time
 import types
@@ -209,3 +213,39 @@ def _install_mqtt_modules():
 
 if "usocket" not in sys.modules:
     _install_mqtt_modules()
+
+
+# --- runtime-specific pieces of rill.runtime and rill.mqtt, CPython side ------------
+
+def _wake(fut):
+    if not fut.done():
+        fut.set_result(None)
+
+
+class IoWait:
+    """rill.mqtt.iowait.IoWait for CPython: await a socket's readiness on the running loop."""
+
+    def __init__(self, sock, write=False):
+        self.fd = sock.fileno()
+        self.write = write
+
+    def __await__(self):
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        fd = self.fd
+        if self.write:
+            loop.add_writer(fd, _wake, fut)
+        else:
+            loop.add_reader(fd, _wake, fut)
+        try:
+            yield from fut
+        finally:
+            if self.write:
+                loop.remove_writer(fd)
+            else:
+                loop.remove_reader(fd)
+
+
+def json_loads(b):
+    """json.loads for a memoryview (MicroPython's takes one without a copy)."""
+    return json.loads(bytes(b))

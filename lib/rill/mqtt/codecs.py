@@ -30,8 +30,7 @@ _MAGIC = 0xB1
 if sys.implementation.name == "micropython":
     _loads = json.loads  # takes a memoryview: no copy
 else:
-    def _loads(b):
-        return json.loads(bytes(b))
+    from rill.cpython_compat import json_loads as _loads  # noqa: F401
 
 
 _SEP = (",", ":")  # compact, and the same bytes on both runtimes

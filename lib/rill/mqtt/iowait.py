@@ -35,29 +35,4 @@ if sys.implementation.name == "micropython":
             return None
 
 else:
-    import asyncio
-
-    def _wake(fut):
-        if not fut.done():
-            fut.set_result(None)
-
-    class IoWait:
-        def __init__(self, sock, write=False):
-            self.fd = sock.fileno()
-            self.write = write
-
-        def __await__(self):
-            loop = asyncio.get_running_loop()
-            fut = loop.create_future()
-            fd = self.fd
-            if self.write:
-                loop.add_writer(fd, _wake, fut)
-            else:
-                loop.add_reader(fd, _wake, fut)
-            try:
-                yield from fut
-            finally:
-                if self.write:
-                    loop.remove_writer(fd)
-                else:
-                    loop.remove_reader(fd)
+    from rill.cpython_compat import IoWait  # noqa: F401  (on the loop's add_reader/add_writer)
