@@ -26,7 +26,7 @@ def validate(pipeline, board, GraphError):
             errors.append("transform %s -> %s: needs at least one input" % (node.name, node.out))
     if board is not None:
         for node in nodes:
-            need = getattr(node.fn, "requires", None)
+            need = getattr(node, "requires", None) or getattr(node.fn, "requires", None)
             if need and not board.has(need):
                 errors.append("%s %s: needs %s, which board %s does not have" % (node.kind, node.name, need, board.name))
     writers = {}

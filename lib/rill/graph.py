@@ -68,7 +68,7 @@ class Pipeline:
         return self
 
     def source(self, key, read=None, every_ms=None, task=None, emits=None, missing=None,
-               backoff_ms=(100, 30000), name=None):
+               backoff_ms=(100, 30000), name=None, requires=None):
         """Push records into ``key``.
 
         - ``read`` + ``every_ms``: sampled on absolute deadlines; ``read()`` returns a
@@ -76,6 +76,9 @@ class Pipeline:
           not None) and retries with exponential backoff.
         - ``task``: ``async def task(emit)`` runs as a task; a raise restarts it with backoff.
         - neither: values arrive from outside through ``graph.push(key, value)``.
+
+        ``requires`` names a board capability (such as "network") that build(board=...)
+        checks, so a board without it fails at build time, not late.
         """
         node = Node("source", name, read or task, key, typ=emits)
         node.every_ms = every_ms
@@ -83,6 +86,7 @@ class Pipeline:
         node.missing = missing
         node.backoff_ms = backoff_ms
         node.restarts = node.overruns = 0
+        node.requires = requires
         self._nodes.append(node)
         return self
 

@@ -122,7 +122,7 @@ class Bridge:
                 p.source(link.key, name="%s<%s" % (self.name, link.key))
         state = state or self.name
         p.record(state, str)
-        p.source(state, task=self._task, name=self.name)
+        p.source(state, task=self._task, name=self.name, requires="network")
         return self
 
     def bind(self, graph):
