@@ -36,7 +36,8 @@ def test_i2c_sensors_in_a_pipeline_survive_a_flaky_bus():
     clock = VirtualClock()
     b = board.load("RPI_PICO")
     env = BME280(b.i2c())
-    air = SHT3x(b.i2c(), repeatability="low")
+    air = SHT3x(b.i2c(), repeatability="low", now=clock.now)
+    b.sim.sht3x.now = clock.now
     p = Pipeline("greenhouse")
     p.record("env", BME280.SHAPE, Ring(8))
     p.record("celsius", float, Ring(8))

@@ -9,10 +9,30 @@ from rill.sim import machine
 from rill.sim.sht3x import SHT3xModel
 
 
+class Clock:
+    """Milliseconds that pass only when a test says so: the driver and the model share it."""
+
+    def __init__(self):
+        self.t = 1000
+
+    def now(self):
+        return self.t
+
+
 def _sensor(**kw):
+    clock = Clock()
     bus = machine.I2C(0)
-    model = bus.attach(0x44, SHT3xModel())
-    return bus, model, SHT3x(bus, **kw)
+    model = bus.attach(0x44, SHT3xModel(now=clock.now))
+    rh = SHT3x(bus, now=clock.now, **kw)
+    rh.clock = clock
+    return bus, model, rh
+
+
+def measure(rh):
+    """read() is split-phase: start a conversion, let it finish, fetch it."""
+    rh.read()
+    rh.clock.t += rh.conversion_ms
+    return rh.read()
 
 
 def test_crc_matches_datasheet_example():
@@ -30,26 +50,34 @@ def test_round_trip_physical_value_to_reading():
     _, model, rh = _sensor()
     for t, h in ((-20.0, 5.0), (0.0, 50.0), (22.5, 41.2), (60.0, 99.0)):
         model.set(temperature=t, humidity=h)
-        r = rh.read()
+        r = measure(rh)
         assert abs(r["temperature_c"] - t) < 0.01, r
         assert abs(r["humidity_pct"] - h) < 0.01, r
     assert rh.samples == 4
 
 
-def test_each_repeatability_waits_long_enough_for_the_chip():
+def test_read_is_split_phase_and_never_waits_for_the_chip():
     for mode in ("high", "medium", "low"):
         _, model, rh = _sensor(repeatability=mode)
+        assert rh.read() is None  # started
+        rh.clock.t += rh.conversion_ms - 1
+        assert rh.read() is None  # too soon: no bus traffic, no failure
+        rh.clock.t += 1
         assert rh.read() is not None
+        assert rh.failures == 0
     with raises(ValueError, match="repeatability"):
         _sensor(repeatability="max")
 
 
 def test_bad_crc_is_a_counted_failure_not_a_crash():
     _, model, rh = _sensor()
+    rh.read()
+    rh.clock.t += rh.conversion_ms
     model.inject("crc", times=1)
     with raises(SensorError, match="CRC mismatch on temperature word"):
         rh.read()
     assert rh.failures == 1 and "CRC" in rh.last_error
+    rh.clock.t += rh.conversion_ms
     assert rh.read() is not None  # the next sample is clean
     assert rh.samples == 1
 
@@ -67,7 +95,7 @@ def test_nack_and_stuck_bus_are_counted_failures():
         rh.read()
     assert rh.failures == 3
     bus.attach(0x44, model)
-    assert rh.read() is not None
+    assert measure(rh) is not None
 
 
 def test_the_model_nacks_a_read_before_the_conversion_is_done():
@@ -80,3 +108,15 @@ def test_the_model_nacks_a_read_before_the_conversion_is_done():
         bus.readfrom_into(0x44, buf)  # too early: 12 ms typical
     with raises(OSError):
         bus.writeto(0x44, b"\x12\x34")  # unknown command
+
+
+def test_read_never_sleeps():
+    _, model, rh = _sensor()
+    import time
+
+    t0 = time.ticks_ms()
+    for _ in range(20):
+        rh.read()
+        rh.clock.t += rh.conversion_ms
+    assert time.ticks_diff(time.ticks_ms(), t0) < 10  # 20 samples, not 20 x 16 ms
+    assert rh.samples == 19 and rh.failures == 0

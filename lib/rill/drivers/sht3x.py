@@ -1,10 +1,14 @@
 """Sensirion SHT3x (SHT30/31/35) temperature and humidity over I2C, single-shot.
 
-Each ``read()`` sends a single-shot command without clock stretching, sleeps for the
-conversion time (``time.sleep_ms``: about 16 ms at high repeatability, 7 medium, 5
-low, blocking the loop that long), reads 6 bytes into a preallocated buffer and
-checks each word's CRC-8 (polynomial 0x31, init 0xFF; datasheet: 0xBEEF -> 0x92).
-A bad CRC or a bus error is a failed sample: counted, then ``SensorError`` is raised.
+``read()`` is split-phase, so the loop never waits for a conversion (up to 16 ms at
+high repeatability): each call fetches the measurement the previous call started,
+then starts the next one. The first call returns None (nothing started yet), and so
+does a call that comes sooner than the conversion time. A periodic source sampling
+every few seconds therefore reports values one period old. The 6 bytes are read into a
+preallocated buffer and each word's CRC-8 is checked (polynomial 0x31, init 0xFF;
+datasheet: 0xBEEF -> 0x92). A bad CRC or a bus error is a failed sample: counted, then
+``SensorError`` is raised. ``now`` is the clock (``graph.clock.now`` under a virtual
+clock).
 
     rh = SHT3x(board.i2c())
     p.record("air", SHT3x.SHAPE)
@@ -31,24 +35,33 @@ def crc8(buf, start=0, n=2):
 class SHT3x(Sensor):
     SHAPE = {"temperature_c": float, "humidity_pct": float}
 
-    def __init__(self, i2c, addr=0x44, repeatability="high"):
+    def __init__(self, i2c, addr=0x44, repeatability="high", now=time.ticks_ms):
         super().__init__()
         if repeatability not in _MODES:
             raise ValueError("repeatability must be 'high', 'medium' or 'low'")
         self.name = "sht3x@0x%02x" % addr
         self.i2c = i2c
         self.addr = addr
-        self._cmd, self._wait_ms = _MODES[repeatability]
+        self._cmd, self.conversion_ms = _MODES[repeatability]
         self._buf = bytearray(6)  # T msb, T lsb, CRC, RH msb, RH lsb, CRC
+        self._now = now
+        self._started = None  # when the pending measurement was started
 
     def read(self):
+        started = self._started
+        if started is not None and time.ticks_diff(self._now(), started) < self.conversion_ms:
+            return None  # called faster than the chip converts
         buf = self._buf
+        self._started = None
         try:
+            if started is not None:
+                self.i2c.readfrom_into(self.addr, buf)
             self.i2c.writeto(self.addr, self._cmd)
-            time.sleep_ms(self._wait_ms)
-            self.i2c.readfrom_into(self.addr, buf)
         except OSError as e:
             self._fail("i2c error", e)
+        self._started = self._now()
+        if started is None:
+            return None
         if crc8(buf, 0) != buf[2]:
             self._fail("CRC mismatch on temperature word (got 0x%02x, computed 0x%02x)" % (buf[2], crc8(buf, 0)))
         if crc8(buf, 3) != buf[5]:

@@ -25,8 +25,9 @@ def _crc8(b0, b1):
 
 
 class SHT3xModel(Device):
-    def __init__(self, temperature=22.0, humidity=45.0):
+    def __init__(self, temperature=22.0, humidity=45.0, now=time.ticks_ms):
         super().__init__()
+        self.now = now  # the clock conversions are timed by (a test's virtual clock)
         self.temperature = temperature  # °C
         self.humidity = humidity  # %RH
         self.commands = 0
@@ -53,13 +54,13 @@ class SHT3xModel(Device):
         if cmd == _SOFT_RESET:
             self._started = None
         elif cmd in _MEASURE:
-            self._started = time.ticks_ms()
+            self._started = self.now()
             self._wait = _MEASURE[cmd]
         else:
             raise OSError(errno.EIO)  # the chip NACKs a command it does not know
 
     def read(self, buf):
-        if self._started is None or time.ticks_diff(time.ticks_ms(), self._started) < self._wait:
+        if self._started is None or time.ticks_diff(self.now(), self._started) < self._wait:
             raise OSError(errno.ENODEV)  # no data yet: read header not acknowledged
         self._started = None
         st, srh = self.raw()
