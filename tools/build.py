@@ -23,6 +23,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join(ROOT, "lib")
 PACKAGES = ["rill"]
 OUT = os.path.join(ROOT, "build", "mpy")
+ARCHES = ["x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
+          "xtensa", "xtensawin", "rv32imc", "rv64imc"]
 HOST_ONLY = {os.path.join("rill", "cpython_compat.py")}
 
 
@@ -41,7 +43,9 @@ def mpy_cross():
     return exe
 
 
-def sources():
+def sources(arch):
+    """Library modules to compile. Simulated hardware (rill/sim) only goes to the unix
+    port (x86/x64, the virtual board): a real board has the real thing."""
     for package in PACKAGES:
         top = os.path.join(SRC, package)
         if not os.path.isdir(top):
@@ -50,8 +54,11 @@ def sources():
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
             for name in sorted(filenames):
                 rel = os.path.relpath(os.path.join(dirpath, name), SRC)
-                if name.endswith(".py") and rel not in HOST_ONLY:
-                    yield rel
+                if not name.endswith(".py") or rel in HOST_ONLY:
+                    continue
+                if arch not in ("x86", "x64") and rel.startswith(os.path.join("rill", "sim") + os.sep):
+                    continue
+                yield rel
 
 
 def board_arch(board):
@@ -66,7 +73,8 @@ def board_arch(board):
 def parse(argv):
     ap = argparse.ArgumentParser(prog="build", description="Compile lib/rill to .mpy with mpy-cross.")
     ap.add_argument("--board", help="board id under boards/ (sets the architecture)")
-    ap.add_argument("--arch", help="mpy-cross -march value (default: x64, the unix port)")
+    ap.add_argument("--arch", choices=ARCHES, metavar="ARCH",
+                    help="mpy-cross -march value, one of %s (default: x64, the unix port)" % ", ".join(ARCHES))
     ap.add_argument("--out", default=OUT, help="output folder (default: build/mpy)")
     args, flags = ap.parse_known_args(argv[1:])
     if args.board and args.arch:
@@ -82,7 +90,7 @@ def main(argv):
     for package in PACKAGES:
         shutil.rmtree(os.path.join(args.out, package), ignore_errors=True)
     count = 0
-    for rel in sources():
+    for rel in sources(args.arch):
         out = os.path.join(args.out, rel[:-3] + ".mpy")
         os.makedirs(os.path.dirname(out), exist_ok=True)
         # run from lib/ so the source name stored in the .mpy (shown in tracebacks) is rill/...
