@@ -1,4 +1,4 @@
-"""MQTT brokers for host tests (and `make run`): real, hostile, and cut-able.
+"""MQTT brokers for host tests: real (tools/mqtt_host.py launches them), hostile, and cut-able.
 
 Fixtures (function scope; every object's plain attributes reach MicroPython tests as
 a snapshot, its methods over the harness's JSON RPC):
@@ -19,12 +19,9 @@ a snapshot, its methods over the harness's JSON RPC):
 Run a broker by hand: ``python host_tests/brokers.py [PORT]``.
 """
 import os
-import shutil
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -32,33 +29,14 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-for _p in (os.path.join(ROOT, "lib"), os.path.join(ROOT, ".deps", "micropython")):
+for _p in (os.path.join(ROOT, "lib"), os.path.join(ROOT, ".deps", "micropython"), os.path.join(ROOT, "tools")):
     if _p not in sys.path:
         sys.path.append(_p)
 
+import mqtt_host  # noqa: E402  (tools/: the one broker launcher)
+from mqtt_host import HOST  # noqa: E402
+
 USER, PASSWORD = "rill", "s3cret"
-HOST = "127.0.0.1"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind((HOST, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def _wait_port(port, proc, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError("broker exited with %s" % proc.returncode)
-        try:
-            socket.create_connection((HOST, port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("broker did not listen on %d" % port)
 
 
 # -- a minimal blocking MQTT client for the host side (any payload size) ----------------
@@ -92,123 +70,34 @@ def _connect(port, client_id, user=None, password=None):
     return s
 
 
-def _certificates(d):
-    """A throwaway CA and a server certificate for localhost/127.0.0.1 (openssl CLI)."""
-    def ssl(*args):
-        subprocess.run(["openssl"] + list(args), cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+class Broker(mqtt_host.Broker):
+    """The shared launcher with the test user, a wrong CA for TLS, host-side publish
+    helpers and watchers. Its methods answer MicroPython tests over JSON RPC."""
 
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    ssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=rill test CA")
-    ssl("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
-    with open(os.path.join(d, "san.ext"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-        "-out", "server.crt", "-days", "2", "-extfile", "san.ext")
-    ssl("req", "-x509", *ec, "-keyout", "other.key", "-out", "other-ca.crt", "-days", "2", "-subj", "/CN=other CA")
-    for name in os.listdir(d):
-        os.chmod(os.path.join(d, name), 0o644)  # mosquitto started as root reads them as user mosquitto
-
-
-class Broker:
-    def __init__(self, password=False, kind=None, tls=False):
-        self.host = HOST
-        self.port = free_port()
-        self.kind = kind or os.environ.get("RILL_BROKER") or ("mosquitto" if _mosquitto() else "amqtt")
-        self.user = USER if password else None
-        self.password = PASSWORD if password else None
-        self._dir = tempfile.mkdtemp(prefix="rill-broker-")
-        os.chmod(self._dir, 0o755)  # mosquitto started as root drops to user mosquitto
-        self.cafile = self.wrong_cafile = None
-        if tls:
-            _certificates(self._dir)
-            self.cafile = os.path.join(self._dir, "ca.crt")
-            self.wrong_cafile = os.path.join(self._dir, "other-ca.crt")
-        self._proc = None
-        self._conf = self._configure()
+    def __init__(self, password=False, kind=None, tls=False, port=None):
+        super().__init__(kind=kind, port=port, user=USER if password else None,
+                         password=PASSWORD if password else None, tls=tls)
+        self.wrong_cafile = mqtt_host.certificates(os.path.join(self.dir, "other"), "other CA")[0] if tls else None
         self._watchers = []
 
     def rpc_attrs(self):
         return {"host": self.host, "port": self.port, "kind": self.kind, "user": self.user,
                 "password": self.password, "cafile": self.cafile, "wrong_cafile": self.wrong_cafile}
 
-    def _configure(self):
-        d = self._dir
-        if self.kind == "mosquitto":
-            conf = os.path.join(d, "mosquitto.conf")
-            lines = ["listener %d %s" % (self.port, HOST), "persistence false", "log_dest none"]
-            if self.cafile:
-                lines += ["cafile " + self.cafile, "certfile " + os.path.join(d, "server.crt"),
-                          "keyfile " + os.path.join(d, "server.key")]
-            if self.password:
-                pw = os.path.join(d, "passwd")
-                open(pw, "w").close()
-                subprocess.run(["mosquitto_passwd", "-b", pw, self.user, self.password], check=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                os.chmod(pw, 0o644)
-                lines += ["allow_anonymous false", "password_file " + pw]
-            else:
-                lines.append("allow_anonymous true")
-            with open(conf, "w") as f:
-                f.write("\n".join(lines) + "\n")
-            return conf
-        conf = os.path.join(d, "amqtt.yaml")
-        plugins = ["  amqtt.plugins.authentication.AnonymousAuthPlugin:",
-                   "    allow_anonymous: %s" % ("false" if self.password else "true")]
-        if self.password:
-            from pwdlib import PasswordHash
-            from pwdlib.hashers.argon2 import Argon2Hasher
-
-            pw = os.path.join(d, "passwd")
-            with open(pw, "w") as f:
-                f.write("%s:%s\n" % (self.user, PasswordHash((Argon2Hasher(),)).hash(self.password)))
-            plugins += ["  amqtt.plugins.authentication.FileAuthPlugin:", "    password_file: " + pw]
-        listener = ["listeners:", "  default:", "    type: tcp", "    bind: %s:%d" % (HOST, self.port)]
-        if self.cafile:
-            listener += ["    ssl: true", "    cafile: " + self.cafile, "    certfile: " + os.path.join(d, "server.crt"),
-                         "    keyfile: " + os.path.join(d, "server.key")]
-        with open(conf, "w") as f:
-            f.write("\n".join(listener + ["plugins:"] + plugins) + "\n")
-        return conf
-
-    def _command(self):
-        if self.kind == "mosquitto":
-            return [_mosquitto(), "-c", self._conf]
-        exe = os.path.join(os.path.dirname(sys.executable), "amqtt")
-        return [exe if os.path.exists(exe) else "amqtt", "-c", self._conf]
-
     def start(self):
         """Start (again) on the same port; returns once it accepts connections."""
-        if self._proc is not None and self._proc.poll() is None:
-            return True
-        deadline = time.monotonic() + 10
-        while True:  # the port may linger for a moment after a stop
-            self._proc = subprocess.Popen(self._command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                _wait_port(self.port, self._proc)
-                return True
-            except RuntimeError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        super().start()
+        return True  # an RPC reply is JSON
 
     def stop(self):
         """Stop the broker (its clients see their connections close)."""
-        p = self._proc
-        self._proc = None
-        if p is not None and p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        super().stop()
         return True
 
     def close(self):
         for w in self._watchers:
             w.stop()
-        self.stop()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        super().close()
 
     # -- host-side clients ---------------------------------------------------------------
 
@@ -292,10 +181,6 @@ class _Watcher:
     def stop(self):
         self._stop = True
         self._t.join(2)
-
-
-def _mosquitto():
-    return shutil.which("mosquitto") or (os.path.exists("/usr/sbin/mosquitto") and "/usr/sbin/mosquitto")
 
 
 # -- a proxy whose connections can be cut ----------------------------------------------
@@ -456,34 +341,28 @@ class Hostile:
 
 # -- fixtures ----------------------------------------------------------------------------
 
-@pytest.fixture
-def broker():
-    b = Broker()
+def _running(**kw):
+    b = Broker(**kw)
     try:
         b.start()
         yield b
     finally:
         b.close()
+
+
+@pytest.fixture
+def broker():
+    yield from _running()
 
 
 @pytest.fixture
 def auth_broker():
-    b = Broker(password=True)
-    try:
-        b.start()
-        yield b
-    finally:
-        b.close()
+    yield from _running(password=True)
 
 
 @pytest.fixture
 def tls_broker():
-    b = Broker(tls=True)
-    try:
-        b.start()
-        yield b
-    finally:
-        b.close()
+    yield from _running(tls=True)
 
 
 @pytest.fixture
@@ -501,10 +380,7 @@ def hostile():
 
 
 if __name__ == "__main__":
-    b = Broker()
-    if len(sys.argv) > 1:
-        b.port = int(sys.argv[1])
-        b._conf = b._configure()
+    b = Broker(port=int(sys.argv[1]) if len(sys.argv) > 1 else None)
     b.start()
     print("%s listening on %s:%d (Ctrl-C stops)" % (b.kind, HOST, b.port), flush=True)
     try:

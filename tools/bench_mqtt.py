@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """MQTT benchmark: rill.mqtt against stock umqtt.simple, on the MicroPython unix port.
 
-Starts its own mosquitto on a free loopback port (generated config: anonymous, no
-persistence), compiles the library and umqtt.simple to .mpy as a board would load
+Starts its own mosquitto (tools/mqtt_host.py's launcher, with no per-client queue
+limits), compiles the library and umqtt.simple to .mpy as a board would load
 them, runs tools/bench_mqtt_mp.py while mosquitto_sub subscribes to the QoS 1 topic, and
 checks that the subscriber received every QoS 1 message (so the QoS 1 figures are
 delivered to a subscriber and acknowledged to the device). Prints one
@@ -19,44 +19,16 @@ usage: python tools/bench_mqtt.py [N [ROUNDS]]
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+from mqtt_host import HOST, Broker, BrokerError
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = os.path.join(ROOT, "tools")
 MICROPYTHON = os.environ.get("MICROPYTHON") or os.path.join(os.path.dirname(sys.executable), "micropython")
-HOST = "127.0.0.1"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind((HOST, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def mosquitto(tmp, port):
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not os.path.exists(exe):
-        raise SystemExit("bench_mqtt: mosquitto is not installed")
-    conf = os.path.join(tmp, "mosquitto.conf")
-    with open(conf, "w") as f:
-        # no per-subscriber queue limit: the default (1000 QoS 1 messages) would drop on purpose
-        f.write("listener %d %s\nallow_anonymous true\npersistence false\nlog_dest none\n"
-                "max_queued_messages 0\nmax_inflight_messages 0\n" % (port, HOST))
-    proc = subprocess.Popen([exe, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(250):
-        try:
-            socket.create_connection((HOST, port), 0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.02)
-    proc.kill()
-    raise SystemExit("bench_mqtt: mosquitto did not start")
 
 
 def build(out):
@@ -87,9 +59,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         mpy = os.path.join(tmp, "mpy")
         build(mpy)
-        port = free_port()
-        broker = mosquitto(tmp, port)
+        broker = None
         try:
+            # no per-subscriber queue limit: the default (1000 QoS 1 messages) would drop on purpose
+            broker = Broker("mosquitto", mosquitto_conf=("max_queued_messages 0", "max_inflight_messages 0"))
+            port = broker.start().port
             want = int(n) * int(rounds)
             sub = subscriber(port, "bench/rill1", want)
             env = dict(os.environ, MICROPYPATH=".frozen:" + mpy)
@@ -104,9 +78,11 @@ def main():
                 except subprocess.TimeoutExpired:
                     sub.kill()
                     out["mqtt_qos1_delivered_all"] = False
+        except BrokerError as e:
+            raise SystemExit("bench_mqtt: %s" % e)
         finally:
-            broker.terminate()
-            broker.wait(5)
+            if broker is not None:
+                broker.close()
     print(json.dumps(out, sort_keys=True))
 
 

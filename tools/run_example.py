@@ -160,7 +160,8 @@ def run(args):
     broker = client = None
     try:
         try:
-            broker = Broker(kind=args.broker, amqtt=tool("amqtt")).start()
+            broker = Broker(kind=args.broker, amqtt=tool("amqtt"), own_session=True)  # outlives a Ctrl-C
+            broker.start()
         except BrokerError as e:
             raise CliError(str(e))
         say("run_example: broker %s on 127.0.0.1:%d" % (broker.kind, broker.port))
@@ -225,7 +226,7 @@ def run(args):
         if client is not None:
             client.close()
         if broker is not None:
-            broker.stop()
+            broker.close()
 
 
 def main(argv):
