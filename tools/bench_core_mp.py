@@ -16,7 +16,7 @@ from time import ticks_diff, ticks_us
 from rill import Pipeline, Ring
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 50000
-ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5  # best of, interleaved: the machine is shared
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 7  # best of, interleaved: the machine is shared
 BATCH = 64  # records a source produces before it yields to the loop
 sink = [0]
 
