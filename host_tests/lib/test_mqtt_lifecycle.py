@@ -3,21 +3,12 @@ re-subscription after a reconnect, clean shutdown."""
 import asyncio
 import time
 
-from testkit import run
+from testkit import run, until
 
 from rill import Pipeline, Ring
 from rill.mqtt import Bridge
 
 MP_TIMEOUT_S = 30
-
-
-async def until(cond, ms=5000, every=10):
-    while not cond():
-        if ms <= 0:
-            return False
-        await asyncio.sleep_ms(every)
-        ms -= every
-    return True
 
 
 def test_wrong_credentials_clear_error_and_bounded_retries(auth_broker):

@@ -3,21 +3,12 @@ and restarted on the same port. The device subscribes to its own topic, so every
 envelope that reached the broker comes back, and is counted by sequence number."""
 import asyncio
 
-from testkit import run
+from testkit import run, until
 
 from rill import Pipeline, Ring
 from rill.mqtt import Bridge
 
 MP_TIMEOUT_S = 40
-
-
-async def until(cond, ms=5000):
-    while not cond():
-        if ms <= 0:
-            return False
-        await asyncio.sleep_ms(10)
-        ms -= 10
-    return True
 
 
 class Echo:

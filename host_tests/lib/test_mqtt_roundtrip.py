@@ -1,21 +1,12 @@
 """MQTT round trip through a real broker: values, order and shapes survive both codecs."""
 import asyncio
 
-from testkit import run
+from testkit import run, until
 
 from rill import Pipeline, Ring
 from rill.mqtt import Bridge, Struct
 
 MP_TIMEOUT_S = 30
-
-
-async def until(cond, ms=5000):
-    while not cond():
-        if ms <= 0:
-            return False
-        await asyncio.sleep_ms(10)
-        ms -= 10
-    return True
 
 
 def value(k, i):

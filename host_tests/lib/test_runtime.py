@@ -169,6 +169,17 @@ def test_raising_tap_is_counted_and_others_continue():
     assert g.dead_letters.entries()[-1] == ("bad", 2, "ValueError: tap broke on 2")
 
 
+def counter():
+    """A read() that returns 1, 2, 3...; n[0] is how many times it was called."""
+    n = [0]
+
+    def read():
+        n[0] += 1
+        return n[0]
+
+    return n, read
+
+
 def periodic_pipeline(read, every_ms=1000, **kw):
     p = Pipeline()
     p.record("v", object, Ring(64))
@@ -265,11 +276,7 @@ def test_task_source_is_restarted_with_backoff():
 
 def test_block_queue_backpressure_slows_periodic_source():
     clock = VirtualClock()
-    n = [0]
-
-    def read():
-        n[0] += 1
-        return n[0]
+    n, read = counter()
 
     async def main():
         from rill import BLOCK
@@ -356,11 +363,7 @@ def test_stats_include_sources_taps_and_dead_letters():
 
 def test_error_queue_refusal_is_a_counted_source_failure_not_a_dead_task():
     clock = VirtualClock()
-    n = [0]
-
-    def read():
-        n[0] += 1
-        return n[0]
+    n, read = counter()
 
     async def main():
         from rill import ERROR
@@ -396,11 +399,7 @@ def test_push_to_unknown_record_is_a_clear_error():
 
 def test_drop_queue_drops_new_records_from_a_periodic_source():
     clock = VirtualClock()
-    n = [0]
-
-    def read():
-        n[0] += 1
-        return n[0]
+    n, read = counter()
 
     async def main():
         p = Pipeline()

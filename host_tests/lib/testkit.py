@@ -51,3 +51,15 @@ def heap_locked(fn):
         return fn()
     finally:
         micropython.heap_unlock()
+
+
+async def until(cond, ms=5000, every=10):
+    """Wait (polling every ``every`` ms) until ``cond()`` is true; False after ``ms``."""
+    import asyncio
+
+    while not cond():
+        if ms <= 0:
+            return False
+        await asyncio.sleep_ms(every)
+        ms -= every
+    return True
