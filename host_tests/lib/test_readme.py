@@ -12,7 +12,7 @@ def example():
 def test_readme_example_runs_and_is_short():
     code = example()
     lines = [line for line in code.strip().split("\n") if line.strip()]
-    assert len(lines) <= 24, len(lines)
+    assert len(lines) <= 20, len(lines)
     scope = {"__name__": "readme"}
     exec(code, scope)
     assert [round(a, 2) for a in scope["alarms"]] == [30.67, 36.0, 31.67]
