@@ -6,6 +6,7 @@ object as its last line and writes it to bench/results.json.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -78,7 +79,9 @@ def main():
             modules["rill.mqtt"] = heap_cost(mpy, ["rill.mqtt"], after=CORE)
         results["module_import_bytes_beyond_core"] = modules
     mqtt = os.path.join(TOOLS, "bench_mqtt.py")
-    if os.path.exists(mqtt):
+    if not (shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto")):
+        results["mqtt_skipped"] = "mosquitto is not installed (apt-get install mosquitto): the MQTT figures need it"
+    elif os.path.exists(mqtt):
         proc = subprocess.run([sys.executable, mqtt], cwd=ROOT, capture_output=True, text=True, timeout=900)
         if proc.returncode != 0:
             raise BenchError("bench_mqtt.py failed:\n" + proc.stdout + proc.stderr)
