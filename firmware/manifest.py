@@ -23,5 +23,5 @@ def _device_files(top="../lib/rill"):
     return found
 
 
-package("rill", files=_device_files(), base_path="../lib", opt=3)
-module("app.py", opt=3)
+package("rill", files=_device_files(), base_path="../lib")
+module("app.py")

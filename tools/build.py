@@ -44,8 +44,10 @@ def mpy_cross():
 
 
 def sources(arch):
-    """Library modules to compile. Simulated hardware (rill/sim) only goes to the unix
-    port (x86/x64, the virtual board): a real board has the real thing."""
+    """Library modules to compile, relative to lib/. Simulated hardware (rill/sim) only
+    goes to the unix port (x86/x64, the virtual board): a real board has the real thing.
+    tools/deploy.py ships the same list; firmware/manifest.py (run by MicroPython's
+    freezer, which cannot import this) repeats the rule."""
     for package in PACKAGES:
         top = os.path.join(SRC, package)
         if not os.path.isdir(top):

@@ -78,16 +78,10 @@ def parse_args(argv):
 
 def device_files():
     """lib/rill's files a board needs (not the CPython shim nor the simulated hardware),
-    relative to lib/; firmware/manifest.py selects the same."""
-    top = os.path.join(ROOT, "lib")
-    found = []
-    for dirpath, dirnames, names in os.walk(os.path.join(top, "rill")):
-        dirnames[:] = sorted(d for d in dirnames if d not in ("sim", "__pycache__"))
-        for name in sorted(names):
-            rel = os.path.relpath(os.path.join(dirpath, name), top).replace(os.sep, "/")
-            if name.endswith(".py") and rel != "rill/cpython_compat.py":
-                found.append(rel)
-    return found
+    relative to lib/: the list tools/build.py compiles for a board."""
+    from build import sources
+
+    return [rel.replace(os.sep, "/") for rel in sources("armv6m")]
 
 
 def package_json():
