@@ -156,8 +156,9 @@ class _Watcher:
         self._t.start()
 
     def _run(self):
-        import rill  # noqa: F401,F811  (installs usocket & co. for umqtt on CPython)
         from umqtt.simple import MQTTClient
+
+        import rill  # noqa: F401,F811  (installs usocket & co. for umqtt on CPython)
 
         while not self._stop:
             b = self.broker

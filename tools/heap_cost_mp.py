@@ -6,10 +6,9 @@ Imports asyncio first (frozen into every firmware, so not ours to count) and the
 ``--after`` modules (already paid for, such as the core), then the given modules
 together, and prints the drop in free heap after a collection.
 """
+import asyncio  # noqa: F401
 import gc
 import sys
-
-import asyncio  # noqa: F401
 
 args = sys.argv[1:]
 if args and args[0] == "--after":

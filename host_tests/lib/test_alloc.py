@@ -2,9 +2,8 @@
 where any allocation raises MemoryError. (On CPython these run unlocked, as plain tests.)"""
 import asyncio
 
-from testkit import MICROPYTHON, heap_locked, run
-
 from rill import EMPTY, Latest, Mailbox, Pipeline, Queue, Ring
+from testkit import MICROPYTHON, heap_locked, run
 
 SMALL = 0  # small ints and preallocated objects never touch the heap
 

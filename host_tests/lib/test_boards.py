@@ -3,10 +3,9 @@ their job, and the loader chooses simulated hardware on the host."""
 import json
 import os
 
-from testkit import raises
-
 import rill.runtime  # noqa: F401  compiled before the simulator fills the 128 KB heap with fragments
 from rill import GraphError, Pipeline, board
+from testkit import raises
 
 ROOT = board._root()
 BOARDS = ("ESP32_GENERIC", "ESP32_GENERIC_S3", "RPI_PICO", "RPI_PICO_W")

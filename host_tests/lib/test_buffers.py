@@ -1,6 +1,5 @@
-from testkit import raises, run
-
 from rill import DROP, EMPTY, ERROR, DeadLetters, Latest, Mailbox, Queue, QueueFull, Ring
+from testkit import raises, run
 
 
 def drain(reader):

@@ -1,12 +1,11 @@
 """Analog input (averaged, in volts) and the MCU's own temperature sensor."""
-from testkit import heap_locked, raises
-
 from rill import board
 from rill.drivers.analog import Analog
 from rill.drivers.mcu_temp import ESP32Temp, RP2040Temp
 from rill.drivers.sensor import SensorError
 from rill.sim import machine
 from rill.sim.esp32 import Esp32
+from testkit import heap_locked, raises
 
 
 class _Seq:

@@ -2,13 +2,12 @@
 chip, "not ready", and bus faults counted rather than crashing."""
 import errno
 
-from testkit import raises
-
 from rill import board
 from rill.drivers.bme280 import BME280, compensate_h, compensate_p, compensate_t, parse_calibration
 from rill.drivers.sensor import SensorError
 from rill.sim import machine
 from rill.sim.bme280 import CALIBRATION, BME280Model, _humidity, _temperature
+from testkit import raises
 
 # BMP280/BME280 datasheet worked example: trimming words and raw readings
 CAL = (27504, 26435, -1000, 36477, -10685, 3024, 2855, 140, -7, 15500, -14600, 6000, 75, 362, 0, 333, 50, 30)

@@ -2,11 +2,10 @@
 ring counts overruns, and debouncing in the pipeline turns bouncy edges into presses."""
 import asyncio
 
-from testkit import heap_locked, raises, run
-
 from rill import board
 from rill.drivers.button import DigitalInput, debounce
 from rill.sim import machine
+from testkit import heap_locked, raises, run
 
 
 class _Checker:

@@ -8,14 +8,13 @@ drivers' own heap cost as .mpy is measured separately.
 """
 import asyncio
 
-from testkit import run
-
 from rill import EMPTY, Pipeline, Ring, board
 from rill.clock import VirtualClock
 from rill.drivers.bme280 import BME280
 from rill.drivers.button import debounce
 from rill.drivers.sht3x import SHT3x
 from rill.wifi import WiFi
+from testkit import run
 
 MP_HEAPSIZE = "256K"
 

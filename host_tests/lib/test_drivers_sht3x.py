@@ -1,12 +1,11 @@
 """SHT3x: the datasheet's CRC example, a round trip, and faults (bad CRC, NACK, stuck bus)."""
 import errno
 
-from testkit import heap_locked, raises
-
 from rill.drivers.sensor import SensorError
 from rill.drivers.sht3x import SHT3x, crc8
 from rill.sim import machine
 from rill.sim.sht3x import SHT3xModel
+from testkit import heap_locked, raises
 
 
 class Clock:

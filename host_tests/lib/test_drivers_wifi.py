@@ -2,10 +2,9 @@
 loop kept free while connecting, and an honest "unavailable" where there is no Wi-Fi."""
 import asyncio
 
-from testkit import run
-
 from rill import board
 from rill.wifi import WiFi
+from testkit import run
 
 
 class FakeWLAN:

@@ -1,8 +1,17 @@
-from testkit import raises
-
 from rill import Pipeline
-from rill.filters import (calibrate_linear, clamp, delta, exponential_moving_average, filter_out,
-                          median, multiply, offset, sliding_window_moving_average, throttle)
+from rill.filters import (
+    calibrate_linear,
+    clamp,
+    delta,
+    exponential_moving_average,
+    filter_out,
+    median,
+    multiply,
+    offset,
+    sliding_window_moving_average,
+    throttle,
+)
+from testkit import raises
 
 
 def feed(f, values):

@@ -1,6 +1,5 @@
-from testkit import raises
-
 from rill import GraphError, Mailbox, Pipeline, Queue, Ring
+from testkit import raises
 
 
 def build_errors(p):

@@ -3,9 +3,8 @@ blocks the loop, and its memory stays flat."""
 import asyncio
 import gc
 
-from testkit import run
-
 from rill.mqtt import Bridge
+from testkit import run
 
 MP_TIMEOUT_S = 30
 

@@ -3,10 +3,9 @@ re-subscription after a reconnect, clean shutdown."""
 import asyncio
 import time
 
-from testkit import run, until
-
 from rill import Pipeline, Ring
 from rill.mqtt import Bridge
+from testkit import run, until
 
 MP_TIMEOUT_S = 30
 

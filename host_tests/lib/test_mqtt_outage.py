@@ -3,10 +3,9 @@ and restarted on the same port. The device subscribes to its own topic, so every
 envelope that reached the broker comes back, and is counted by sequence number."""
 import asyncio
 
-from testkit import run, until
-
 from rill import Pipeline, Ring
 from rill.mqtt import Bridge
+from testkit import run, until
 
 MP_TIMEOUT_S = 40
 

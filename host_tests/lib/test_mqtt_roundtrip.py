@@ -1,10 +1,9 @@
 """MQTT round trip through a real broker: values, order and shapes survive both codecs."""
 import asyncio
 
-from testkit import run, until
-
 from rill import Pipeline, Ring
 from rill.mqtt import Bridge, Struct
+from testkit import run, until
 
 MP_TIMEOUT_S = 30
 

@@ -1,13 +1,11 @@
 """rill.mqtt pieces without a broker: outbox accounting, packet ids and DUP, topic
 matching and templates, codecs and the envelope, backoff, sequence numbers."""
-from testkit import MICROPYTHON, heap_locked, raises
-
+from rill.backoff import Backoff
 from rill.mqtt import JSON, Struct
-from rill.mqtt.backoff import Backoff
 from rill.mqtt.links import Inbound, Outbound, match
 from rill.mqtt.outbox import DROP_NEWEST, Outbox
 from rill.mqtt.seq import Sequence
-
+from testkit import MICROPYTHON, heap_locked, raises
 
 T = b"t/x"
 

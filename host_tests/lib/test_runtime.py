@@ -1,9 +1,8 @@
 import asyncio
 
-from testkit import run
-
 from rill import EMPTY, Pipeline, Queue, Ring
 from rill.clock import VirtualClock
+from testkit import run
 
 
 def test_diamond_runs_each_node_once_per_cycle():

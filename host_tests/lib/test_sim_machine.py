@@ -2,11 +2,10 @@
 bus with its device models and fault injection."""
 import errno
 
-from testkit import heap_locked, raises
-
 from rill.sim import machine
 from rill.sim.device import Registers
 from rill.sim.hardware import SimHardware
+from testkit import heap_locked, raises
 
 
 def _errno(e):

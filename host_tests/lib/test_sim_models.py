@@ -1,12 +1,11 @@
 """The BME280 and SHT3x register models: calibration layout, raw values that invert
 the datasheet formulas, and the behaviour a driver relies on."""
-from testkit import raises
-
 from rill.drivers.bme280 import parse_calibration
+from rill.drivers.sht3x import crc8
 from rill.sim import machine
 from rill.sim.bme280 import CALIBRATION, BME280Model, _humidity, _pressure, _temperature
-from rill.drivers.sht3x import crc8
 from rill.sim.sht3x import SHT3xModel, _crc8
+from testkit import raises
 
 
 def test_bme280_model_stores_the_calibration_where_the_datasheet_says():

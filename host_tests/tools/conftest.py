@@ -3,6 +3,7 @@ whole process group, when the test (or module) ends. Helpers live in tooltest.py
 import os
 
 import pytest
+
 from tooltest import VBoard
 
 

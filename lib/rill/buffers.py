@@ -280,7 +280,7 @@ class Queue(_Buffer):
     def room(self):
         """An awaitable that completes after the next read; for the one producer."""
         if self._room is None:
-            from .runtime import Signal
+            from .wake import Signal
 
             self._room = Signal()
         return self._room

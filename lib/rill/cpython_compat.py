@@ -85,7 +85,7 @@ if "micropython" not in sys.modules:
 
 
 class Signal:
-    """rill.runtime.Signal for CPython, on an asyncio.Event."""
+    """rill.wake.Signal for CPython, on an asyncio.Event."""
 
     def __init__(self):
         self._event = asyncio.Event()
@@ -223,7 +223,7 @@ def _wake(fut):
 
 
 class IoWait:
-    """rill.mqtt.iowait.IoWait for CPython: await a socket's readiness on the running loop."""
+    """rill.wake.IoWait for CPython: await a socket's readiness on the running loop."""
 
     def __init__(self, sock, write=False):
         self.fd = sock.fileno()

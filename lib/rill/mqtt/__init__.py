@@ -19,7 +19,7 @@ letters. The envelope is described in codecs.py.
 
 Modules, one job each: connector (Bridge), wire (non-blocking umqtt.simple subclass),
 outbox (store and forward), links (topic mapping), codecs (JSON, struct, raw; the
-envelope), seq (sequence numbers), backoff, iowait (socket readiness for asyncio).
+envelope), seq (sequence numbers). Backoff and the socket wait live in rill.backoff and rill.wake.
 """
 from .codecs import JSON, RAW, Json, Raw, Struct  # noqa: F401  (the public names)
 from .connector import Bridge  # noqa: F401

@@ -25,10 +25,9 @@ import time
 
 from micropython import const
 
-from ..runtime import Signal
-from .backoff import Backoff
+from ..backoff import Backoff
+from ..wake import IoWait, Signal
 from .codecs import JSON
-from .iowait import IoWait
 from .links import Inbound, Outbound
 from .outbox import DROP_OLDEST, Outbox
 from .seq import Sequence

@@ -17,13 +17,12 @@ keepalive, ``set_last_will``) and ``MQTTException``, and replaces the I/O:
 size)``, ``on_puback(pid)`` and ``on_suback(pid, codes)``; the memoryviews it receives
 are valid only during the call.
 """
+import asyncio
 import sys
 import time
 
 import usocket as socket
 from umqtt.simple import MQTTClient, MQTTException
-
-import asyncio
 
 ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
