@@ -1,10 +1,11 @@
-"""Shared plumbing for the host tools (vboard, run_example, deploy, flash, monitor).
+"""Shared plumbing for the host tools (build, deps, deploy, flash, monitor, run_example, vboard).
 
 Every tool reports a user error as one sentence on stderr and a non-zero exit status,
 never a traceback: raise ``CliError`` anywhere and start the tool with ``cli(main)``.
 Stdlib only, so the tools run on any Python 3.8+ (the project venv adds the clients).
 """
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -13,7 +14,6 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOARDS = os.path.join(ROOT, "boards")
 VBOARD_DIR = os.path.join(ROOT, ".vboard")
-VBOARD_PORT_FILE = os.path.join(VBOARD_DIR, "port")
 
 
 class CliError(Exception):
@@ -80,29 +80,40 @@ def load_board(board_id):
     return info
 
 
-def _vboard():
-    """(port, board id) of the running virtual board, from .vboard/port ("PORT\nBOARD\n")."""
+def running_vboard(state=VBOARD_DIR):
+    """{"port", "board", "pid", "fs"} of the virtual board running in a state folder
+    (tools/vboard.py writes vboard.json there), or None."""
     try:
-        with open(VBOARD_PORT_FILE) as f:
-            lines = f.read().split()
-    except OSError:
-        return None, None
-    if not lines or not os.path.exists(lines[0]):
-        return None, None
-    return lines[0], (lines[1] if len(lines) > 1 else None)
+        with open(os.path.join(state, "vboard.json")) as f:
+            info = json.load(f)
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return info if os.path.exists(info.get("port") or "") else None
 
 
 def resolve_port(port):
-    """A serial device path; ``vboard`` means the running virtual board (.vboard/port)."""
+    """A serial device path; ``vboard`` means the running virtual board (.vboard)."""
     if port != "vboard":
         return port
-    path = _vboard()[0]
-    if not path:
+    info = running_vboard()
+    if not info:
         raise CliError("no virtual board is running (start one with 'python tools/vboard.py')")
-    return path
+    return info["port"]
 
 
-def vboard_board(port):
-    """The board id if ``port`` is the running virtual board's, else None."""
-    path, board = _vboard()
-    return board if path == port else None
+def vboard_board(port, state=None):
+    """The board id if ``port`` is a running virtual board's (in .vboard, or in ``state``), else None."""
+    for folder in (state, VBOARD_DIR):
+        info = running_vboard(folder) if folder else None
+        if info and info["port"] == port:
+            return info["board"]
+    return None
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()

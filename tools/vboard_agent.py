@@ -1,4 +1,4 @@
-"""Board side of the virtual board (tools/vboard.py); runs under the MicroPython unix port.
+"""The agent: board side of the virtual board (tools/vboard.py), under the MicroPython unix port.
 
 The host process owns the serial protocol (REPL modes, raw paste, prompts) and sends
 this agent one command at a time; the agent executes it in one persistent ``__main__``
@@ -18,7 +18,8 @@ namespace, as a board's REPL does, so what runs is real MicroPython in the board
 
 At start ``BoardFS`` is mounted at ``/``: the board filesystem (a host folder,
 $VBOARD_FS), with $VBOARD_HOST (links to the repository's lib/, .deps/micropython and
-boards/) read-only and unlisted at ``/.host``, so absolute paths behave as on a board.
+boards/) read-only and unlisted at ``/.host``, so absolute paths behave as on a board;
+statvfs (``mpremote df``) reports a flash of $VBOARD_FLASH_KB.
 sys.path: ``''``, ``.frozen``, ``/lib``, then $VBOARD_PATH (``:``-separated).
 """
 import io
@@ -106,7 +107,20 @@ class BoardFS:
         return vfs.stat(p)
 
     def statvfs(self, path):
-        return self.fs.statvfs("/")
+        """The virtual flash ($VBOARD_FLASH_KB), in 4 KB blocks, as littlefs reports it."""
+        total = int(os.getenv("VBOARD_FLASH_KB") or 1024) // 4
+        free = max(0, total - self._blocks("/"))
+        return (4096, 4096, total, free, free, 0, 0, 0, 0, 255)
+
+    def _blocks(self, p):
+        n = 1
+        for e in self.fs.ilistdir(p):
+            q = p.rstrip("/") + "/" + e[0]
+            n += self._blocks(q) if e[1] == 0x4000 else (self.fs.stat(q)[6] + 4095) // 4096
+        return n
+
+    def __str__(self):
+        return "flash"
 
 
 def _setup():

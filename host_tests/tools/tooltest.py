@@ -59,7 +59,9 @@ def tool(name, *args, timeout=30):
 
 
 class VBoard:
-    """A running tools/vboard.py; ``port`` is its pty, ``fs`` its filesystem folder."""
+    """A running tools/vboard.py; ``port`` is its pty, ``fs`` its filesystem folder, ``dir``
+    its state folder. It imports the repository's lib/ (--host-lib) unless ``extra`` has
+    --no-host-lib."""
 
     def __init__(self, tmp, board="RPI_PICO_W", extra=()):
         self.dir = str(tmp)
@@ -76,7 +78,8 @@ class VBoard:
         with open(self.out, "w") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, os.path.join(TOOLS, "vboard.py"), "--board", self.board, "--fs", self.fs,
-                 "--port-file", self.port_file, "--log", self.log] + self.extra,
+                 "--port-file", self.port_file, "--log", self.log] + self.extra
+                + ([] if "--no-host-lib" in self.extra else ["--host-lib"]),
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
         deadline = time.monotonic() + 15
         while not os.path.exists(self.port_file):
