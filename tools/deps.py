@@ -31,14 +31,15 @@ import urllib.parse
 import urllib.request
 import zipfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, CliError, Parser, cli  # noqa: E402
+
 LOCK = os.path.join(ROOT, "tools", "deps.lock")
 SDIST_EXTS = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")
 DEFAULT_TIMEOUT_S = 60
 
 
-class DepsError(Exception):
-    pass
+DepsError = CliError  # one sentence, exit status 1 (common.cli)
 
 
 def sha256_bytes(data):
@@ -283,15 +284,21 @@ def install(settings, pkg):
     print("deps: installed %s %s -> %s" % (name, version, ", ".join(f["dest"] for f in pkg["files"])))
 
 
-def main(argv):
-    check_only = "--check" in argv[1:]
+def locked():
+    """tools/deps.lock's packages: [{name, version, sha256, files: [{member, dest, sha256}]}]."""
     try:
         with open(LOCK) as f:
-            packages = json.load(f)["packages"]
+            return json.load(f)["packages"]
     except (OSError, ValueError, KeyError) as e:
         raise DepsError("cannot read the lock file %s (%s)" % (LOCK, e))
+
+
+def main(argv):
+    p = Parser(prog="deps.py", description="Fetch the MicroPython libraries pinned in tools/deps.lock into .deps/.")
+    p.add_argument("--check", action="store_true", help="verify only, never touch the network")
+    check_only = p.parse_args(argv).check
     settings = None
-    for pkg in packages:
+    for pkg in locked():
         if up_to_date(pkg):
             continue
         if check_only:
@@ -303,10 +310,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv))
-    except DepsError as e:
-        sys.stderr.write("deps: error: %s.\n" % e)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    cli(main)

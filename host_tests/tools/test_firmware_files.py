@@ -7,28 +7,47 @@ from tooltest import ROOT
 FIRMWARE = os.path.join(ROOT, "firmware")
 
 
-def test_manifest_freezes_the_device_files():
-    from deploy import device_files
+def _run_manifest(path, calls):
+    """Run a manifest with MicroPython's manifest API stubbed, following include()s as the freezer does."""
+    api = {name: (lambda name: lambda *a, **kw: calls.append((name, os.getcwd(), a, kw)))(name)
+           for name in ("require", "package", "module", "metadata", "options")}
 
-    calls = []
-    api = {name: (lambda name: lambda *a, **kw: calls.append((name, a, kw)))(name)
-           for name in ("include", "require", "package", "module", "metadata", "options")}
+    def include(p):
+        calls.append(("include", os.getcwd(), (p,), {}))
+        if not p.startswith("$("):
+            _run_manifest(os.path.join(os.getcwd(), p, "manifest.py"), calls)
+
+    api["include"] = include
     cwd = os.getcwd()
-    os.chdir(FIRMWARE)  # manifests run from their own folder
+    os.chdir(os.path.dirname(path))  # manifests run from their own folder
     try:
-        with open("manifest.py") as f:
-            exec(compile(f.read(), "manifest.py", "exec"), api)
+        with open(path) as f:
+            exec(compile(f.read(), path, "exec"), api)
     finally:
         os.chdir(cwd)
-    kinds = {c[0]: c for c in calls}
-    assert ("require", ("umqtt.simple",), {}) in calls
-    _, args, kw = kinds["package"]
-    assert args == ("rill",) and kw["base_path"] == "../lib"
-    assert ["rill/" + f for f in kw["files"]] == device_files()
-    assert not any(f.startswith("sim/") or f == "cpython_compat.py" for f in kw["files"])
-    for f in kw["files"]:
-        assert os.path.exists(os.path.join(ROOT, "lib", "rill", f))
-    assert kinds["module"][1] == ("app.py",)
+
+
+def test_manifest_freezes_what_the_app_imports_and_pinned_umqtt():
+    from packages import needed
+
+    calls = []
+    _run_manifest(os.path.join(FIRMWARE, "manifest.py"), calls)
+    frozen = set()
+    for kind, where, args, kw in calls:
+        if kind == "package":
+            base = os.path.normpath(os.path.join(where, kw["base_path"]))
+            for f in kw["files"]:
+                assert os.path.exists(os.path.join(base, args[0], f)), f
+                frozen.add(os.path.relpath(os.path.join(base, args[0], f), ROOT))
+    assert not any(c[0] == "require" for c in calls)  # nothing unpinned from micropython-lib
+    names, deps = needed([os.path.join(FIRMWARE, "app.py")])
+    from packages import Model
+
+    want = {os.path.join("lib", f) for f in Model().files(names)}
+    assert {f for f in frozen if f.startswith("lib")} == want
+    assert os.path.join(".deps", "micropython", "umqtt", "simple.py") in frozen and deps == ["umqtt.simple"]
+    assert not any("/sim/" in f or f.endswith("cpython_compat.py") for f in frozen)
+    assert ("module", FIRMWARE, ("app.py",), {}) in calls
 
 
 def test_boot_and_main_are_small_and_main_has_a_safe_switch():
