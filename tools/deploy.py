@@ -1,269 +1,256 @@
 #!/usr/bin/env python3
-"""Copy the library and the firmware onto a board over its serial port.
+"""Deploy an app onto a board over its serial port: rill for the board's architecture,
+the app, its config and board file, and the pinned dependencies; only what changed.
 
-    python tools/deploy.py --port /dev/ttyACM0 --board RPI_PICO_W [--mpy] [--tool mpremote|ampy]
-    python tools/deploy.py --port vboard --mpy          # the running virtual board
+    python tools/deploy.py --port /dev/ttyACM0 --board RPI_PICO_W [--app DIR_OR_MODULE] [--tool ampy]
+    python tools/deploy.py --port vboard                    # the running virtual board
 
-What lands on the board (the layout tools/run_example.py gives the virtual board):
-
-    /lib/rill/...            lib/rill as .py, or as .mpy with --mpy (tools/build.py, for
-                             the architecture the board reports: sys.implementation._mpy;
-                             --arch overrides, a dry run uses board.json's mpy.march)
-    /lib/umqtt/simple.py     the pinned copy from .deps/micropython (--umqtt copy, the
-                             default); --umqtt mip installs it with `mpremote mip` (the host
-                             needs internet); --umqtt skip leaves it to you
-    /boards/<BOARD>/board.json   read by rill.board on the device
-    /boot.py /main.py        firmware/, always source; app.py too (app.mpy with --mpy)
-    /config.json             from --config FILE, if given
-
-The old /lib/rill and app are removed first, so no stale .py shadows a new .mpy. The
-copies are made by the real mpremote (default, a few seconds) or ampy (slow: it
-soft-resets the board for every file, a minute or two); main.py starts the app at the
-board's next reset. ``--package-json`` rewrites firmware/package.json, the mip package
-(``mpremote mip install firmware/package.json``). Errors: one sentence, exit status 1.
+The app defaults to the example, firmware/. What goes where is tools/deploy_plan.py:
+the rill packages the app imports (compiled to .mpy for the architecture the board
+reports, ``sys.implementation._mpy``; --source ships .py), umqtt.simple as pinned in
+tools/deps.lock, the app's modules, boot.py/main.py, config.json and
+/boards/<BOARD>/board.json. First the board is asked who it is and the sha256 of every
+file the plan would write: a board that is not --board is refused; files that already
+match are skipped, stale rill modules and shadowing .py/.mpy twins are removed, and a
+size report says what was uploaded. The copies are made by the real mpremote (default)
+or ampy (slow: it soft-resets the board for every file). main.py starts the app at
+the board's next reset. Errors: one sentence, exit status 1.
 """
-import hashlib
-import json
+import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, CliError, Parser, cli, load_board, need_tool, resolve_port, vboard_board  # noqa: E402
+from build import ARCHES  # noqa: E402
+from common import CliError, Parser, cli, load_board, need_tool, resolve_port, vboard_board  # noqa: E402
+from deploy_plan import FIRMWARE, App, hashes, plan, twins  # noqa: E402
 
-FIRMWARE = os.path.join(ROOT, "firmware")
-UMQTT = os.path.join(ROOT, ".deps", "micropython", "umqtt", "simple.py")
 # sys.implementation._mpy bits 10..13 -> mpy-cross -march (py/persistentcode.h MP_NATIVE_ARCH_*)
-ARCHS = [None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp", "xtensa",
-         "xtensawin", "rv32imc", "rv64imc"]
-ASK_ARCH = "import sys\nprint('MPY', getattr(sys.implementation, '_mpy', 0))\n"
-CLEAN = """import os
-def rm(p):
+MPY_ARCH = [None] + ARCHES
+MANAGED = "/lib/rill"  # a folder deploy owns: files in it that are not in the plan are removed
+ASK = """import os, sys
+try:
+    import hashlib, binascii
+except ImportError:
+    hashlib = None
+def h(p):
     try:
-        st = os.stat(p)
+        f = open(p, 'rb')
+    except OSError:
+        return '-'
+    if hashlib is None:
+        f.close()
+        return '?'
+    d = hashlib.sha256()
+    while True:
+        b = f.read(512)
+        if not b:
+            break
+        d.update(b)
+    f.close()
+    return binascii.hexlify(d.digest()).decode()
+def walk(p):
+    try:
+        es = list(os.ilistdir(p))
     except OSError:
         return
-    if st[0] & 0x4000:
-        for e in list(os.ilistdir(p)):
-            rm(p + '/' + e[0])
-        os.rmdir(p)
-    else:
+    for e in es:
+        q = p + '/' + e[0]
+        if e[1] & 0x4000:
+            walk(q)
+        else:
+            print('F', h(q), q)
+print('MPY', getattr(sys.implementation, '_mpy', 0))
+print('MACHINE', getattr(sys.implementation, '_machine', ''))
+print('BOARD', os.getenv('RILL_BOARD') if hasattr(os, 'getenv') else '')
+for p in %r:
+    print('F', h(p), p)
+walk(%r)
+"""
+PREP = """import os
+def mk(p):
+    try:
+        os.mkdir(p)
+    except OSError:
+        pass
+for p in %r:
+    mk(p)
+for p in %r:
+    try:
         os.remove(p)
-for p in ('lib/rill', 'app.py', 'app.mpy'):
-    rm(p)
+    except OSError:
+        pass
 """
 
 
 def parse_args(argv):
-    p = Parser(prog="deploy.py", description="Copy lib/rill and firmware/ onto a MicroPython board.")
-    p.add_argument("--port", help="serial port, or 'vboard' for the running virtual board")
-    p.add_argument("--board", help="board id under boards/: its board file, and the .mpy architecture "
-                                   "(default for the virtual board: the one it runs)")
-    p.add_argument("--mpy", action="store_true", help="compile to .mpy first (smaller, less RAM at import)")
-    p.add_argument("--arch", help="mpy-cross -march (default: the board's mpy.march, x64 for the virtual board)")
+    p = Parser(prog="deploy.py", description="Deploy an app, rill and its dependencies onto a MicroPython board.")
+    p.add_argument("--port", required=True, help="serial port, or 'vboard' for the running virtual board")
+    p.add_argument("--board", help="board id under boards/ (default for a virtual board: the one it runs)")
+    p.add_argument("--app", default=FIRMWARE, help="the app: a folder or a .py module (default: firmware/, the example)")
+    p.add_argument("--config", help="config.json to upload (default: the app folder's config.json)")
+    p.add_argument("--source", action="store_true", help="ship .py sources instead of .mpy")
+    p.add_argument("--mpy", action="store_true", help=argparse.SUPPRESS)  # the old switch: .mpy is the default
+    p.add_argument("--arch", choices=ARCHES, metavar="ARCH", help="mpy-cross -march (default: what the board reports)")
     p.add_argument("--tool", choices=("mpremote", "ampy"), default="mpremote", help="copy with (default %(default)s)")
     p.add_argument("--umqtt", choices=("copy", "mip", "skip"), default="copy",
-                   help="how umqtt.simple gets there (default: copy the pinned .deps version)")
-    p.add_argument("--config", help="a config.json for firmware/app.py to upload")
-    p.add_argument("--dry-run", action="store_true", help="print the commands, change nothing")
-    p.add_argument("--package-json", action="store_true",
-                   help="only rewrite firmware/package.json (the mip package: lib/rill's device files)")
-    args = p.parse_args(argv)
-    if not args.port and not args.package_json:
-        p.error("the following arguments are required: --port")
-    return args
+                   help="umqtt.simple: copy the pinned version (default), mip-install that version, or skip")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and the commands, change nothing")
+    return p.parse_args(argv)
 
 
-def device_files():
-    """lib/rill's files a board needs (not the CPython shim nor the simulated hardware),
-    relative to lib/: the list tools/build.py compiles for a board."""
-    from build import sources
-
-    return [rel.replace(os.sep, "/") for rel in sources("armv6m")]
-
-
-def package_json():
-    """The mip package: ``mpremote mip install firmware/package.json`` (or github:OWNER/REPO/firmware/package.json)."""
-    return {"urls": [[f, "../lib/" + f] for f in device_files()], "deps": [["umqtt.simple", "latest"]],
-            "version": lib_version()}
-
-
-def lib_version():
-    """rill.__version__, read from the source (no import: it must not run on the host)."""
-    with open(os.path.join(ROOT, "lib", "rill", "__init__.py")) as f:
-        for line in f:
-            if line.startswith("__version__"):
-                return line.split("=", 1)[1].strip().strip("\"'")
-    return "0.0.0"
-
-
-def _source_stamp(arch):
-    """What a build depends on: the architecture and every source file's path, size and mtime."""
-    files = [os.path.join(ROOT, "tools", "build.py")]
-    for dirpath, dirnames, names in os.walk(os.path.join(ROOT, "lib", "rill")):
-        dirnames.sort()
-        files += [os.path.join(dirpath, n) for n in sorted(names) if n.endswith(".py")]
-    h = hashlib.sha256(arch.encode())
-    for path in files:
-        st = os.stat(path)
-        h.update(("%s %d %d\n" % (path, st.st_size, st.st_mtime_ns)).encode())
-    return h.hexdigest()
-
-
-def build(out, arch):
-    """tools/build.py into ``out``, skipped when ``out`` holds a build of the same sources."""
-    stamp = os.path.join(out, ".stamp")
-    want = _source_stamp(arch)
+def run(cmd, what, timeout=600):
     try:
-        with open(stamp) as f:
-            if f.read() == want:
-                return
-    except OSError:
-        pass
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build.py"), "--arch", arch, "--out", out],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if r.returncode:
-        raise CliError("tools/build.py failed: %s" % (r.stdout.strip().splitlines() or ["?"])[-1])
-    with open(stamp, "w") as f:
-        f.write(want)
-
-
-def board_arch(args, port, tmp):
-    """The architecture the board itself reports (its .mpy must match it), else None."""
-    if args.tool == "mpremote":
-        cmd = [need_tool("mpremote"), "connect", port, "exec", ASK_ARCH]
-    else:
-        script = os.path.join(tmp, "_arch.py")
-        with open(script, "w") as f:
-            f.write(ASK_ARCH)
-        cmd = [need_tool("ampy"), "--port", port, "run", script]
-    try:
-        out = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, timeout=60).stdout
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise CliError("the board on %s did not answer within 60 s" % port)
-    for line in out.splitlines():
-        if line.startswith("MPY "):
-            code = (int(line.split()[1]) >> 10) & 0x0F
-            return ARCHS[code] if code < len(ARCHS) else None
-    raise CliError("could not ask the board on %s for its architecture: %s"
-                   % (port, (out.strip().splitlines() or ["no answer"])[-1]))
+        raise CliError("%s did not finish within %d s" % (what, timeout))
+    if r.returncode:
+        said = [ln for ln in r.stdout.strip().splitlines() if ln.strip()]
+        raise CliError("%s failed (status %d): %s" % (what, r.returncode, said[-1] if said else "no output"))
+    return r.stdout
 
 
-def stage(dest, board, mpy=False, arch=None, umqtt="copy", config=None, build_dir=None):
-    """Lay out the board's file tree in the empty folder ``dest``; return its top-level
-    entries. tools/run_example.py stages straight into the virtual board's filesystem."""
-    os.makedirs(os.path.join(dest, "lib"), exist_ok=True)
-    if mpy:
-        out = build_dir or os.path.join(dest, "_mpy")
-        build(out, arch)
-        shutil.copytree(os.path.join(out, "rill"), os.path.join(dest, "lib", "rill"))
-        mpy_cross = need_tool("mpy-cross", "compiles app.py")
-        r = subprocess.run([mpy_cross, "-march=" + arch, "-o", os.path.join(dest, "app.mpy"), "app.py"], cwd=FIRMWARE,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if r.returncode:
-            raise CliError("mpy-cross failed on firmware/app.py: %s" % r.stdout.strip())
-    else:
-        shutil.copytree(os.path.join(ROOT, "lib", "rill"), os.path.join(dest, "lib", "rill"),
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "cpython_compat.py"))
-        shutil.copy(os.path.join(FIRMWARE, "app.py"), dest)
-    for name in ("boot.py", "main.py"):
-        shutil.copy(os.path.join(FIRMWARE, name), dest)
-    if umqtt == "copy":
-        if not os.path.exists(UMQTT):
-            raise CliError("no pinned umqtt.simple in .deps/micropython; run 'make setup' or use --umqtt mip")
-        os.makedirs(os.path.join(dest, "lib", "umqtt"), exist_ok=True)
-        shutil.copy(UMQTT, os.path.join(dest, "lib", "umqtt"))
-    os.makedirs(os.path.join(dest, "boards", board), exist_ok=True)
-    shutil.copy(os.path.join(ROOT, "boards", board, "board.json"), os.path.join(dest, "boards", board))
-    if config:
-        shutil.copy(config, os.path.join(dest, "config.json"))
-    return sorted(e for e in os.listdir(dest) if not e.startswith("_"))
-
-
-def commands(args, port, tmp, entries):
-    """The client invocations that copy ``entries`` of ``tmp`` to the board."""
-    dirs = [e for e in entries if os.path.isdir(os.path.join(tmp, e))]
-    files = [os.path.join(tmp, e) for e in entries if e not in dirs]
+def on_board(args, port, script, tmp, what):
+    """Run a script on the board with the chosen client; its output."""
     if args.tool == "mpremote":
-        cmd = [need_tool("mpremote"), "connect", port, "exec", CLEAN]
-        for d in dirs:
-            cmd += ["+", "fs", "cp", "-r", os.path.join(tmp, d), ":"]
-        cmd += ["+", "fs", "cp"] + files + [":"]
-        cmds = [cmd]
-        if args.umqtt == "mip":
-            cmds.append([need_tool("mpremote"), "connect", port, "mip", "install", "umqtt.simple"])
-        return cmds
+        return run([need_tool("mpremote"), "connect", port, "exec", script], what)
+    path = os.path.join(tmp, "_script.py")
+    with open(path, "w") as f:
+        f.write(script)
+    return run([need_tool("ampy"), "--port", port, "run", path], what)
+
+
+def ask(args, port, paths, tmp):
+    """The board's identity and files: {"arch", "machine", "board", "files": {path: sha256 or '-'}}."""
+    out = on_board(args, port, ASK % (sorted(paths), MANAGED), tmp, "asking the board on %s" % port)
+    found = {"arch": None, "machine": "", "board": "", "files": {}}
+    for line in out.splitlines():
+        key, _, rest = line.strip().partition(" ")
+        if key == "MPY" and rest.isdigit():
+            code = (int(rest) >> 10) & 0x0F
+            found["arch"] = MPY_ARCH[code] if code < len(MPY_ARCH) else None
+        elif key in ("MACHINE", "BOARD"):
+            found[key.lower()] = "" if rest == "None" else rest
+        elif key == "F" and " " in rest:
+            digest, path = rest.split(" ", 1)
+            found["files"][path] = digest
+    if "MPY" not in out:
+        raise CliError("could not ask the board on %s who it is: %s" % (port, (out.strip().splitlines() or ["no answer"])[-1]))
+    return found
+
+
+def check_board(board, info, found, port):
+    """Refuse a board that is not ``board``, in one sentence."""
+    if found["board"]:  # a virtual board says which board it runs
+        if found["board"] != board:
+            raise CliError("refusing to deploy for %s: the virtual board on %s runs %s (pass --board %s, or start "
+                           "a %s board)" % (board, port, found["board"], found["board"], board))
+    elif found["machine"] and info.get("machine") and found["machine"] != info["machine"]:
+        raise CliError("refusing to deploy for %s: the board on %s is a %r, not a %r (pass the right --board)"
+                       % (board, port, found["machine"], info["machine"]))
+
+
+def size_report(items, changed, removed):
+    groups = {}
+    for remote, local, group in items:
+        g = groups.setdefault(group, [0, 0, 0, 0])
+        size = os.path.getsize(local)
+        g[0] += 1
+        g[1] += size
+        if remote in changed:
+            g[2] += 1
+            g[3] += size
+    parts = ["%s %d files %d B (%d sent)" % (name, g[0], g[1], g[2]) for name, g in sorted(groups.items())]
+    sent = sum(g[3] for g in groups.values())
+    total = sum(g[1] for g in groups.values())
+    return ("deploy: uploaded %d of %d files, %d of %d bytes; removed %d; %s"
+            % (len(changed), len(items), sent, total, len(removed), "; ".join(parts)))
+
+
+def upload_commands(args, port, items, changed, removed, tmp):
+    local = {remote: path for remote, path, _ in items}
+    prep = PREP % (folders(changed), removed)
+    if not changed and not removed:
+        return []
+    if args.tool == "mpremote":
+        cmd = [need_tool("mpremote"), "connect", port, "exec", prep]
+        for remote in changed:
+            cmd += ["+", "fs", "cp", local[remote], ":" + remote]
+        return [cmd]
+    script = os.path.join(tmp, "_prep.py")
+    with open(script, "w") as f:
+        f.write(prep)
     ampy = [need_tool("ampy"), "--port", port]
-    clean = os.path.join(tmp, "_clean.py")
-    with open(clean, "w") as f:
-        f.write(CLEAN)
-    cmds = [ampy + ["run", clean]]
-    for d in dirs:
-        cmds.append(ampy + ["put", os.path.join(tmp, d), "/" + d])
-    for f in files:
-        cmds.append(ampy + ["put", f, "/" + os.path.basename(f)])
-    return cmds
+    return [ampy + ["run", script]] + [ampy + ["put", local[r], r] for r in changed]
+
+
+def folders(paths):
+    """Every folder the board paths need, parents first: ['/lib', '/lib/rill', ...]."""
+    found = set()
+    for p in paths:
+        parts = p.strip("/").split("/")[:-1]
+        found |= {"/" + "/".join(parts[:i]) for i in range(1, len(parts) + 1)}
+    return sorted(found, key=lambda d: (d.count("/"), d))
 
 
 def main(argv):
     args = parse_args(argv)
-    if args.package_json:
-        path = os.path.join(FIRMWARE, "package.json")
-        pkg = package_json()
-        with open(path, "w") as f:  # one file per line: readable diffs
-            f.write('{\n  "urls": [\n    %s\n  ],\n' % ",\n    ".join(json.dumps(u) for u in pkg["urls"]))
-            f.write('  "deps": %s,\n  "version": %s\n}\n' % (json.dumps(pkg["deps"]), json.dumps(pkg["version"])))
-        print("deploy: wrote %s (%d files)" % (os.path.relpath(path, ROOT), len(device_files())))
-        return 0
     port = resolve_port(args.port)
-    vboard = vboard_board(port)
-    args.board = args.board or vboard
+    args.board = args.board or vboard_board(port)
     if not args.board:
         raise CliError("--board is needed for a real board (its board file goes to /boards/<BOARD>/board.json)")
     info = load_board(args.board)
     if args.config and not os.path.isfile(args.config):
         raise CliError("no config file %s" % args.config)
+    app = App(args.app)
     if not args.dry_run and not os.path.exists(port):
         raise CliError("no serial port %s (is the board plugged in, or the virtual board running?)" % port)
-    tmp = tempfile.mkdtemp(prefix="rill-deploy-")
-    try:
-        arch = args.arch
-        if args.mpy and not arch:  # ask the board; a dry run goes by the board file
-            arch = info.get("mpy", {}).get("march") if args.dry_run else board_arch(args, port, tmp)
-            if not arch:
-                raise CliError("--mpy needs the board's architecture: pass --arch")
+    with tempfile.TemporaryDirectory(prefix="rill-deploy-") as tmp:
+        guess = plan(app, args.board, "x64", source=True, config=args.config, deps=args.umqtt == "copy")
+        candidates = {r for r, _, _ in guess} | set(twins(guess))
+        candidates |= {r[:-3] + ".mpy" for r in candidates if r.endswith(".py")}
+        if args.dry_run:
+            found = {"arch": args.arch or info.get("mpy", {}).get("march"), "files": {}, "board": "", "machine": ""}
+        else:
+            found = ask(args, port, candidates, tmp)
+            check_board(args.board, info, found, port)
+        arch = args.arch or found["arch"]
+        if not arch and not args.source:
+            raise CliError("the board did not say its architecture: pass --arch, or --source")
+        items = plan(app, args.board, arch or "x64", args.source, args.config, deps=args.umqtt == "copy")
+        want = hashes(items)
+        changed = sorted(r for r in want if found["files"].get(r) != want[r])
+        planned = set(want)
+        removed = sorted(p for p, h in found["files"].items() if h != "-" and p not in planned
+                         and (p.startswith(MANAGED + "/") or p in twins(items)))
+        print("deploy: %s for %s (%s) from %s" % ("dry run" if args.dry_run else "deploying", args.board,
+                                                  "source" if args.source else arch, os.path.relpath(app.root)))
+        for cmd in upload_commands(args, port, items, changed, removed, tmp):
+            print("deploy: " + " ".join(_shown(c) for c in cmd), flush=True)
             if not args.dry_run:
-                print("deploy: the board runs %s code: compiling for -march=%s" % (arch, arch))
-        entries = stage(tmp, args.board, args.mpy, arch, args.umqtt, args.config,
-                        build_dir=os.path.join(ROOT, "build", "deploy", arch or "py"))
-        for cmd in commands(args, port, tmp, entries):
-            shown = " ".join(c if "\n" not in c else "'<remove old lib/rill and app>'" for c in cmd)
-            print("deploy: " + shown.replace(tmp + "/", ""), flush=True)
-            if args.dry_run:
-                continue
-            r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            if r.returncode:
-                said = [ln for ln in r.stdout.strip().splitlines() if ln.strip()]
-                raise CliError("%s failed (status %d): %s" % (os.path.basename(cmd[0]), r.returncode,
-                                                               said[-1] if said else "no output"))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if args.dry_run:
-        return 0
-    print("deploy: done: lib/rill (%s), firmware%s%s to %s" % (
-        ".mpy" if args.mpy else ".py", ", umqtt.simple" if args.umqtt != "skip" else "",
-        ", config.json" if args.config else "", port))
-    if args.umqtt == "skip":
-        print("deploy: the app needs umqtt.simple: on a networked board run "
-              "`mpremote connect %s mip install umqtt.simple`" % port)
-    elif args.umqtt == "copy":
-        print("deploy: umqtt.simple is the pinned copy from .deps; a networked board can also "
-              "`mip install umqtt.simple` itself")
-    print("deploy: main.py starts the app at the next reset (Ctrl-D in `mpremote connect %s repl`)" % port)
+                run(cmd, os.path.basename(cmd[0]))
+        if args.umqtt == "mip" and not args.dry_run:
+            version = _pinned_umqtt()
+            run([need_tool("mpremote"), "connect", port, "mip", "install", "umqtt.simple@" + version], "mip")
+    print(size_report(items, set(changed), removed))
+    if not args.dry_run:
+        print("deploy: main.py starts the app at the next reset (Ctrl-D in `mpremote connect %s repl`)" % port)
     return 0
+
+
+def _shown(arg):
+    if "\n" in arg:
+        return "'<make folders, remove stale files>'"
+    return os.path.relpath(arg) if os.path.isabs(arg) and os.path.exists(arg) else arg
+
+
+def _pinned_umqtt():
+    from deps import locked
+
+    return next(p["version"] for p in locked() if p["name"].endswith("umqtt.simple"))
 
 
 if __name__ == "__main__":

@@ -130,7 +130,8 @@ class Model:
         return mods, deps
 
     def closure(self, mods, deep=False, host=False):
-        """Packages and pinned deps needed by ``mods`` (and what they import, transitively)."""
+        """Packages and pinned deps needed by ``mods`` and what they import, transitively;
+        a package comes whole, so what any of its modules imports counts too."""
         seen, todo, deps = set(), list(mods), set()
         while todo:
             m = todo.pop()
@@ -139,7 +140,8 @@ class Model:
             seen.add(m)
             more, d = self.edges(m, deep)
             deps |= d
-            todo += [n for n in more | _with_parents(m, self.known) if n not in seen]
+            more |= _with_parents(m, self.known) | {n for n, p in self.owner.items() if p == self.owner[m]}
+            todo += [n for n in more if n not in seen]
         return sorted({self.owner[m] for m in seen}), sorted(deps)
 
     def packages(self):

@@ -2,6 +2,7 @@
 """The demo (`make run`): the example firmware on a virtual board, talking to a real broker.
 
     python tools/run_example.py [--board RPI_PICO_W] [--seconds 10 | --forever]
+    python tools/run_example.py --app ~/greenhouse      # a project's app (`rill run`)
 
 1. starts a broker on a free loopback port (mosquitto, else amqtt from the venv);
 2. deploys firmware/ to a fresh virtual board filesystem (.vboard/example/<BOARD>/fs)
@@ -13,6 +14,10 @@
 4. subscribes to rill/# and prints what arrives; partway it publishes a command
    ({"interval_ms": 500, "led": true}) and the board's answer shows on its console;
 5. stops everything and prints one summary line: messages received, sequence gaps.
+
+``--app DIR_OR_MODULE`` runs a project's app instead (tools/deploy_plan.py says what an
+app is): deployed the same way, with its own config.json (if any) pointed at the
+broker (``mqtt.host``/``mqtt.port``); every topic is shown, and no command is sent.
 
 Exit status 0 when messages arrived, 1 (one sentence) otherwise.
 """
@@ -26,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import ROOT, VBOARD_DIR, CliError, Parser, cli, load_board, tool  # noqa: E402
-from deploy import stage  # noqa: E402
+from deploy_plan import FIRMWARE, App, plan, stage  # noqa: E402
 from mqtt_host import Broker, BrokerError, Client, stop_group  # noqa: E402
 
 TOPIC_ROOT = "rill"
@@ -35,6 +40,7 @@ TOPIC_ROOT = "rill"
 def parse_args(argv):
     p = Parser(prog="run_example.py", description="Run the example pipeline on a virtual board against a local broker.")
     p.add_argument("--board", default="RPI_PICO_W", help="board id under boards/ (default %(default)s)")
+    p.add_argument("--app", help="a project's app: a folder or a .py module (default: the example, firmware/)")
     p.add_argument("--seconds", type=float, default=10.0, help="how long to listen (default %(default)s)")
     p.add_argument("--forever", action="store_true", help="listen until Ctrl-C")
     p.add_argument("--source", action="store_true", help="run lib/ and firmware/ as .py from the repository (no .mpy)")
@@ -49,13 +55,34 @@ def parse_args(argv):
     return args
 
 
-def deploy(fs, board, config, source):
+def deploy(fs, board, app, config, source):
     """Fill a fresh board filesystem exactly as tools/deploy.py fills a real board."""
     shutil.rmtree(fs, ignore_errors=True)
     os.makedirs(fs)
-    stage(fs, board, mpy=not source, arch="x64", build_dir=os.path.join(ROOT, "build", "deploy", "x64"))
+    stage(fs, plan(app, board, "x64", source=source))
     with open(os.path.join(fs, "config.json"), "w") as f:
         json.dump(config, f)
+
+
+def app_config(app, device, board, port, console):
+    """The config.json the app gets: the example's, or the app's own pointed at the broker."""
+    if app.root == FIRMWARE:
+        return {"device": device, "board": board, "topic_root": TOPIC_ROOT, "console": console,
+                "mqtt": {"host": "127.0.0.1", "port": port, "keepalive": 10}}
+    config = {}
+    if app.config:
+        try:
+            with open(app.config) as f:
+                config = json.load(f)
+        except (OSError, ValueError) as e:
+            raise CliError("cannot read %s (%s)" % (app.config, e))
+    config.setdefault("device", device)
+    config.setdefault("board", board)
+    mqtt = config.setdefault("mqtt", {})
+    if not isinstance(mqtt, dict):
+        raise CliError("%s: \"mqtt\" is not an object" % app.config)
+    mqtt.update(host="127.0.0.1", port=port)
+    return config
 
 
 def start_board(board, fs, work, heap=None):
@@ -66,7 +93,6 @@ def start_board(board, fs, work, heap=None):
             os.remove(f)
     cmd = [sys.executable, os.path.join(ROOT, "tools", "vboard.py"), "--board", board, "--fs", fs,
            "--port-file", port_file, "--log", log]
-    cmd.append("--no-host-lib")  # only what was deployed, as on a real board
     if heap:
         cmd += ["--heap", heap]
     out = open(os.path.join(work, "vboard.out"), "w")
@@ -150,6 +176,10 @@ def last_words(lines):
 
 def run(args):
     load_board(args.board)  # a clear error for an unknown board, before starting anything
+    app = App(args.app or FIRMWARE)
+    example = app.root == FIRMWARE
+    if not example:
+        args.no_command = True
     if not tool("micropython") and not os.environ.get("MICROPYTHON"):
         raise CliError("no MicroPython unix port; run 'make setup'")
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
@@ -165,16 +195,16 @@ def run(args):
         except BrokerError as e:
             raise CliError(str(e))
         say("run_example: broker %s on 127.0.0.1:%d" % (broker.kind, broker.port))
-        config = {"device": device, "board": args.board, "topic_root": TOPIC_ROOT, "console": args.console,
-                  "mqtt": {"host": "127.0.0.1", "port": broker.port, "keepalive": 10}}
-        deploy(fs, args.board, config, args.source)
+        config = app_config(app, device, args.board, broker.port, args.console)
+        deploy(fs, args.board, app, config, args.source)
         client = Client(broker.port, "run-example")
-        client.subscribe(TOPIC_ROOT + "/#")
+        topics = TOPIC_ROOT + "/#" if example else "#"
+        client.subscribe(topics)
         board, port, log = start_board(args.board, fs, work, args.heap)
         procs.append(board)
-        say("run_example: virtual board %s on %s, firmware/ deployed %s; listening on %s/# %s"
-            % (args.board, port, "as .py sources" if args.source else "as .mpy",
-               TOPIC_ROOT, "until Ctrl-C" if args.forever else "for %g s" % args.seconds))
+        say("run_example: virtual board %s on %s, %s deployed %s; listening on %s %s"
+            % (args.board, port, os.path.relpath(app.root) + "/", "as .py sources" if args.source else "as .mpy",
+               topics, "until Ctrl-C" if args.forever else "for %g s" % args.seconds))
         console = Console(log)
         tally = Tally()
         t0 = time.monotonic()
@@ -215,7 +245,7 @@ def run(args):
         summary = tally.summary(elapsed)
         if not args.no_command:
             summary += "; command %s" % ("applied" if applied else "NOT seen on the board")
-        if tally.count == 0 or not tally.seqs:
+        if tally.count == 0 or (example and not tally.seqs):
             raise CliError("no pipeline messages arrived in %.0f s (%s); the board said: %s"
                            % (elapsed, summary, last_words(console.lines)))
         print("run_example: " + summary, flush=True)

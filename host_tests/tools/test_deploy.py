@@ -1,61 +1,177 @@
-"""tools/deploy.py onto a virtual board that has only its own filesystem (--no-host-lib),
-as a real board: the deployed app must import and run from /lib."""
+"""tools/deploy.py onto virtual boards that import only what was deployed, as real boards:
+a small project (a fixture app in a temp folder) deploys with mpremote and with ampy,
+its messages reach a real broker, a second deploy uploads nothing, and a board that is
+not the one asked for is refused."""
+import json
 import os
+import re
 
+import pytest
+from mqtt_host import Broker, BrokerError, Client
 from tooltest import tool
 
+APP = '''\
+"""Fixture project: a counter published over MQTT, settings from config.json."""
+import asyncio
+import json
 
-def test_deploy_mpy_with_mpremote_then_import(fresh_vboard, tmp_path):
+from rill.mqtt import Bridge
+
+import helpers
+
+
+def load_config():
+    with open("config.json") as f:
+        return json.load(f)
+
+
+async def run():
+    cfg = load_config()
+    m = cfg["mqtt"]
+    mq = Bridge(m["host"], device=cfg["device"], port=m["port"], keepalive=10)
+    from rill import Pipeline
+
+    p = Pipeline("counter")
+    p.record("n", int)
+    p.source("n", helpers.counter(), every_ms=200)
+    mq.publish("n", "proj/{device}/n", qos=0)
+    mq.attach(p)
+    print("proj: running")
+    await p.build().run()
+
+
+def main():
+    asyncio.run(run())
+'''
+HELPERS = '''\
+def counter():
+    box = [0]
+
+    def count():
+        box[0] += 1
+        return box[0]
+
+    return count
+'''
+
+
+@pytest.fixture(scope="module")
+def broker():
+    try:
+        b = Broker()
+        b.start()
+    except BrokerError as e:
+        pytest.skip(str(e))
+    yield b
+    b.close()
+
+
+def make_project(tmp_path, port, device="proj-1"):
+    proj = tmp_path / "proj"
+    (proj / "tests").mkdir(parents=True)
+    (proj / "app.py").write_text(APP)
+    (proj / "helpers.py").write_text(HELPERS)
+    (proj / "tests" / "test_app.py").write_text("def test_nothing():\n    pass\n")
+    (proj / "config.json").write_text(json.dumps({"device": device, "mqtt": {"host": "127.0.0.1", "port": port}}))
+    return str(proj)
+
+
+def uploaded(out):
+    m = re.search(r"deploy: uploaded (\d+) of (\d+) files", out)
+    assert m, out
+    return int(m.group(1)), int(m.group(2))
+
+
+def messages_arrive(b, broker, device):
+    client = Client(broker.port, "t-" + device)
+    try:
+        client.subscribe("proj/%s/n" % device, qos=0)
+        r = tool("monitor.py", "--port", b.port, "--reset", "--seconds", "0.5")  # soft reset: main.py runs
+        assert r.returncode == 0, r.stderr
+        got = []
+        for _ in range(100):
+            msg = client.receive(0.1)
+            if msg is not None:
+                got.append(json.loads(msg.payload)["v"])
+                if len(got) >= 3:
+                    break
+        assert len(got) >= 3, b.console()[-2000:]
+        assert got == sorted(got)
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("client", ["mpremote", "ampy"])
+def test_project_deploys_runs_and_redeploys_nothing(client, fresh_vboard, tmp_path, broker):
     b = fresh_vboard("RPI_PICO_W", extra=["--no-host-lib"]).start()
     r = b.mpremote("exec", "import rill")
-    assert r.returncode == 1 and "ImportError" in r.stdout  # nothing deployed yet
-    cfg = tmp_path / "config.json"
-    cfg.write_text('{"device": "t1", "mqtt": {"host": "127.0.0.1", "port": 9}}')
-    r = tool("deploy.py", "--port", b.port, "--board", "RPI_PICO_W", "--mpy", "--config", str(cfg), timeout=90)
+    assert r.returncode == 1 and "ImportError" in r.stdout  # no fallback to the host's lib/
+    proj = make_project(tmp_path, broker.port, "proj-" + client)
+    r = tool("deploy.py", "--port", b.port, "--board", "RPI_PICO_W", "--app", proj, "--tool", client, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "deploy: done" in r.stdout
+    sent, total = uploaded(r.stdout)
+    assert sent == total > 10
     fs = b.fs
-    assert os.path.exists(os.path.join(fs, "lib", "rill", "graph.mpy"))
-    assert not os.path.exists(os.path.join(fs, "lib", "rill", "graph.py"))
-    assert not os.path.exists(os.path.join(fs, "lib", "rill", "cpython_compat.mpy"))
-    for name in ("boot.py", "main.py", "app.mpy", "config.json", "boards/RPI_PICO_W/board.json",
-                 "lib/umqtt/simple.py"):
+    for name in ("app.mpy", "helpers.mpy", "main.py", "boot.py", "config.json", "boards/RPI_PICO_W/board.json",
+                 "lib/umqtt/simple.mpy", "lib/rill/graph.mpy", "lib/rill/mqtt/__init__.mpy",
+                 "lib/rill/sim/hardware.mpy"):  # rill.board may load the simulator (a virtual board)
         assert os.path.exists(os.path.join(fs, name)), name
-    r = b.mpremote("exec", "import rill, umqtt.simple, app; print(rill.__file__, app.load_config()['device'])")
-    assert r.returncode == 0, r.stdout
-    assert r.stdout.split() == ["/lib/rill/__init__.mpy", "t1"]
+    assert not os.path.exists(os.path.join(fs, "tests"))
+    for unused in ("bme280", "sht3x"):  # the app imports neither
+        assert not os.path.exists(os.path.join(fs, "lib", "rill", "drivers", unused + ".mpy"))
+    messages_arrive(b, broker, "proj-" + client)
+    r = tool("deploy.py", "--port", b.port, "--board", "RPI_PICO_W", "--app", proj, "--tool", client, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert uploaded(r.stdout) == (0, total), r.stdout
 
 
-def test_deploy_source_replaces_stale_mpy(fresh_vboard):
+def test_only_changes_are_sent_and_stale_modules_removed(fresh_vboard, tmp_path):
     b = fresh_vboard("RPI_PICO", extra=["--no-host-lib"])
     os.makedirs(os.path.join(b.fs, "lib", "rill"))
     open(os.path.join(b.fs, "lib", "rill", "stale.mpy"), "w").close()  # a previous deploy's leftover
+    open(os.path.join(b.fs, "app.py"), "w").close()  # would shadow app.mpy
     b.start()
-    r = tool("deploy.py", "--port", b.port, "--board", "RPI_PICO", timeout=90)
+    proj = make_project(tmp_path, 9)
+    r = tool("deploy.py", "--port", b.port, "--board", "RPI_PICO", "--app", proj, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "removed 2" in r.stdout
     assert not os.path.exists(os.path.join(b.fs, "lib", "rill", "stale.mpy"))
+    assert not os.path.exists(os.path.join(b.fs, "app.py"))
+    with open(os.path.join(proj, "helpers.py"), "a") as f:
+        f.write("\nEXTRA = 1\n")
+    r = tool("deploy.py", "--port", b.port, "--board", "RPI_PICO", "--app", proj, timeout=120)
+    assert uploaded(r.stdout)[0] == 1, r.stdout
     r = b.mpremote("exec", "from rill import board; print(board.load('RPI_PICO'))")
     assert r.stdout.strip() == "<Board RPI_PICO (RP2040, simulated)>", r.stdout
 
 
+def test_board_mismatch_is_refused(fresh_vboard, tmp_path):
+    b = fresh_vboard("RPI_PICO", extra=["--no-host-lib"]).start()
+    r = tool("deploy.py", "--port", b.port, "--board", "ESP32_GENERIC", "--app", make_project(tmp_path, 9))
+    assert r.returncode == 1
+    assert r.stderr.strip().startswith("deploy.py: error: refusing to deploy for ESP32_GENERIC: the virtual board")
+    assert r.stderr.strip().count("\n") == 0
+    assert os.listdir(os.path.join(b.fs, "lib")) == []  # nothing was written
+
+
 def test_dry_run_prints_and_touches_nothing():
-    r = tool("deploy.py", "--port", "/dev/ttyACM7", "--board", "ESP32_GENERIC", "--mpy", "--dry-run")
+    r = tool("deploy.py", "--port", "/dev/ttyACM7", "--board", "ESP32_GENERIC", "--dry-run")
     assert r.returncode == 0, r.stderr
     assert "mpremote connect /dev/ttyACM7 exec" in r.stdout
-    assert "fs cp -r lib :" in r.stdout and "app.mpy boot.py main.py :" in r.stdout
-    # ampy (slow on any board: a soft reset per file) gets one put per top-level entry
-    r = tool("deploy.py", "--port", "/dev/ttyACM7", "--board", "RPI_PICO", "--tool", "ampy", "--dry-run")
+    assert ":/lib/rill/graph.mpy" in r.stdout and "xtensawin" in r.stdout and ":/app.mpy" in r.stdout
+    assert "/sim/" not in r.stdout  # a real board gets no simulator
+    r = tool("deploy.py", "--port", "/dev/ttyACM7", "--board", "RPI_PICO", "--tool", "ampy", "--source", "--dry-run")
     assert r.returncode == 0, r.stderr
-    assert "ampy --port /dev/ttyACM7 put lib /lib" in r.stdout
-    assert "ampy --port /dev/ttyACM7 put main.py /main.py" in r.stdout
+    assert "ampy --port /dev/ttyACM7 put firmware/main.py /main.py" in r.stdout
 
 
-def test_package_json_lists_the_device_files():
-    import json
+def test_a_module_app_gets_a_main_that_starts_it(tmp_path):
+    import deploy_plan
 
-    from deploy import device_files
-
-    with open(os.path.join(os.path.dirname(__file__), "..", "..", "firmware", "package.json")) as f:
-        pkg = json.load(f)
-    assert [u[0] for u in pkg["urls"]] == device_files(), "run: python tools/deploy.py --package-json"
-    assert ["umqtt.simple", "latest"] in pkg["deps"]
+    mod = tmp_path / "greenhouse.py"
+    mod.write_text("def main():\n    print('hi')\n")
+    app = deploy_plan.App(str(mod))
+    items = deploy_plan.plan(app, "RPI_PICO", "x64", source=True)
+    main = [local for remote, local, _ in items if remote == "/main.py"][0]
+    with open(main) as f:
+        assert "import greenhouse as app" in f.read()
