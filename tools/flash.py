@@ -14,20 +14,25 @@ boards/<BOARD>/board.json decides how (``flash.method``):
 
 The firmware file defaults to build/firmware/<firmware.file>. Its sha256 must match
 ``firmware.sha256`` in the board file; a board file that pins none makes the tool
-refuse unless --no-verify (check the download yourself, or pin the hash). --dry-run
-checks everything and prints the commands without touching the board.
+refuse unless --no-verify. --dry-run checks everything and prints the commands
+without touching the board.
+
+Pinning: download the official image (``firmware.url``), check it as its site says,
+then ``flash.py --pin IMAGE --board B`` records its sha256 in boards/B/board.json
+(only that field changes) and copies it to build/firmware/; every later flash of B
+verifies the image against the pin.
 """
 import glob
-import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, CliError, Parser, cli, load_board, need_tool, tool  # noqa: E402
+from common import BOARDS, ROOT, CliError, Parser, cli, load_board, need_tool, sha256_file, tool  # noqa: E402
 
 UF2_MAGIC = b"UF2\n"
 MOUNT_ROOTS = ("/media/*/%s", "/media/%s", "/run/media/*/%s", "/mnt/%s")
@@ -42,13 +47,16 @@ def parse_args(argv):
     p.add_argument("--mount", help="the bootloader drive's mount point (uf2 boards; default: searched)")
     p.add_argument("--baud", type=int, help="esptool baud rate (default: the board file's, else 460800)")
     p.add_argument("--no-verify", action="store_true", help="flash without a sha256 match (unpinned firmware)")
+    p.add_argument("--pin", metavar="IMAGE", help="record IMAGE's sha256 in the board file (flashes nothing)")
+    p.add_argument("--firmware-dir", default=os.path.join(ROOT, "build", "firmware"),
+                   help="where images are kept (default build/firmware)")
     p.add_argument("--dry-run", action="store_true", help="check and print the commands; touch nothing")
     return p.parse_args(argv)
 
 
 def read_board(args):
     if not args.board_file:
-        return load_board(args.board), "boards/%s/board.json" % args.board
+        return load_board(args.board), os.path.relpath(os.path.join(BOARDS, args.board, "board.json"), ROOT)
     try:
         with open(args.board_file) as f:
             return json.load(f), args.board_file
@@ -56,20 +64,12 @@ def read_board(args):
         raise CliError("cannot read board file %s (%s)" % (args.board_file, e))
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 16), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def firmware_file(args, fw):
     path = args.firmware
     if not path:
         if not fw.get("file"):
             raise CliError("the board file names no firmware file; pass --firmware")
-        path = os.path.join(ROOT, "build", "firmware", fw["file"])
+        path = os.path.join(args.firmware_dir, fw["file"])
         if not os.path.exists(path):
             raise CliError("no firmware file %s: download %s there, or pass --firmware"
                            % (os.path.relpath(path, ROOT), fw.get("url") or fw["file"]))
@@ -84,9 +84,10 @@ def verify(args, path, fw, where):
         print("flash: warning: not verifying %s (--no-verify)" % os.path.basename(path))
         return
     if not want:
-        raise CliError("%s pins no sha256 for its firmware, so %s cannot be verified; check the file yourself "
-                       "and pass --no-verify, or pin its sha256 in %s" % (where, os.path.basename(path), where))
-    got = sha256(path)
+        raise CliError("%s pins no sha256 for its firmware, so %s cannot be verified; check the download, then "
+                       "pin it with 'flash.py --pin %s --board %s' (or pass --no-verify)"
+                       % (where, os.path.basename(path), os.path.relpath(path), args.board))
+    got = sha256_file(path)
     if got != want:
         raise CliError("refusing to flash %s: its sha256 is %s but %s pins %s (wrong or corrupted download?)"
                        % (os.path.basename(path), got, where, want))
@@ -99,9 +100,7 @@ def esptool_commands(args, info, path):
         raise CliError("--port is needed to flash %s with esptool" % args.board)
     if not spec.get("chip") or not spec.get("offset"):
         raise CliError("the board file's flash section needs chip and offset for esptool")
-    with open(path, "rb") as f:
-        if f.read(4) == UF2_MAGIC:
-            raise CliError("%s is a UF2 image, but %s is flashed with esptool (.bin)" % (os.path.basename(path), args.board))
+    check_image(path, "esptool", args.board)
     exe = tool("esptool") or "esptool"
     base = [exe, "--chip", spec["chip"], "--port", args.port, "--baud", str(args.baud or spec.get("baud", 460800))]
     cmds = [base + ["erase-flash"]] if spec.get("erase_first", True) else []
@@ -118,9 +117,7 @@ def find_mount(volume):
 
 def uf2_target(args, info, path):
     volume = info["flash"].get("volume", "RPI-RP2")
-    with open(path, "rb") as f:
-        if f.read(4) != UF2_MAGIC:
-            raise CliError("%s is not a UF2 image, which %s needs" % (os.path.basename(path), args.board))
+    check_image(path, "uf2", args.board)
     mount = args.mount or find_mount(volume)
     if mount and not os.path.isdir(mount):
         raise CliError("--mount %s is not a directory" % mount)
@@ -131,6 +128,46 @@ def uf2_target(args, info, path):
     return mount or "<%s drive>" % volume
 
 
+def check_image(path, method, board):
+    with open(path, "rb") as f:
+        uf2 = f.read(4) == UF2_MAGIC
+    if method == "uf2" and not uf2:
+        raise CliError("%s is not a UF2 image, which %s needs" % (os.path.basename(path), board))
+    if method == "esptool" and uf2:
+        raise CliError("%s is a UF2 image, but %s is flashed with esptool (.bin)" % (os.path.basename(path), board))
+
+
+def pin(args, info, method, where):
+    """Write IMAGE's sha256 into the board file's firmware section; nothing else changes."""
+    path = os.path.abspath(args.pin)
+    if not os.path.isfile(path):
+        raise CliError("no firmware image %s" % args.pin)
+    check_image(path, method, args.board)
+    digest = sha256_file(path)
+    board_file = args.board_file or os.path.join(ROOT, where)
+    with open(board_file) as f:
+        text = f.read()
+    m = re.search(r'"firmware"\s*:\s*\{[^{}]*?"sha256"\s*:\s*(null|"[0-9a-fA-F]*")', text)
+    if not m:
+        raise CliError("%s has no firmware.sha256 field to pin" % where)
+    old = json.loads(m.group(1))
+    text = text[: m.start(1)] + '"%s"' % digest + text[m.end(1):]
+    with open(board_file, "w") as f:
+        f.write(text)
+    fw = info.get("firmware") or {}
+    name = fw.get("file") or os.path.basename(path)
+    if os.path.basename(path) != name:
+        print("flash: note: %s is not named %s as the board file expects; check it is the right image"
+              % (os.path.basename(path), name))
+    dest = os.path.join(args.firmware_dir, name)
+    if os.path.abspath(dest) != path:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copyfile(path, dest)
+    print("flash: pinned sha256 %s in %s%s; the image is %s" % (
+        digest, where, " (was %s)" % old if old and old != digest else "", os.path.relpath(dest)))
+    return 0
+
+
 def main(argv):
     args = parse_args(argv)
     info, where = read_board(args)
@@ -138,6 +175,8 @@ def main(argv):
     method = spec.get("method")
     if method not in ("esptool", "uf2"):
         raise CliError("%s has flash method %r; this tool knows esptool and uf2" % (where, method))
+    if args.pin:
+        return pin(args, info, method, where)
     fw = info.get("firmware") or {}
     path = os.path.abspath(firmware_file(args, fw))
     verify(args, path, fw, where)

@@ -85,3 +85,32 @@ def test_wrong_image_kind_is_refused(tmp_path):
     r = tool("flash.py", "--board", "ESP32_GENERIC", "--port", "/dev/ttyUSB0", "--firmware", uf2, "--dry-run",
              "--no-verify")
     assert r.returncode == 1 and "UF2 image" in r.stderr
+
+
+def test_pin_records_the_sha256_and_later_flashes_verify_it(tmp_path):
+    with open(os.path.join(ROOT, "boards", "RPI_PICO", "board.json")) as f:
+        original = f.read()
+    board_file = tmp_path / "board.json"
+    board_file.write_text(original)
+    name = json.loads(original)["firmware"]["file"]
+    data = b"UF2\n" + os.urandom(508)
+    image = _fw(tmp_path, "download.uf2", data)
+    images = tmp_path / "images"
+    common = ["--board", "RPI_PICO", "--board-file", str(board_file), "--firmware-dir", str(images)]
+    r = tool("flash.py", *common, "--firmware", image, "--dry-run")
+    assert r.returncode == 1 and "pins no sha256" in r.stderr and "--pin" in r.stderr  # unpinned: refused
+    r = tool("flash.py", *common, "--pin", image)
+    assert r.returncode == 0, r.stderr
+    digest = hashlib.sha256(data).hexdigest()
+    assert "pinned sha256 %s" % digest in r.stdout
+    pinned = board_file.read_text()
+    assert pinned == original.replace('"sha256": null', '"sha256": "%s"' % digest)  # nothing else changed
+    assert (images / name).read_bytes() == data
+    r = tool("flash.py", *common, "--mount", str(tmp_path), "--dry-run")
+    assert "matches the sha256 pinned" in r.stdout, r.stdout + r.stderr
+    (images / name).write_bytes(data[:-1] + b"!")  # a different image under the pinned name
+    r = tool("flash.py", *common, "--dry-run")
+    assert r.returncode == 1 and "refusing to flash" in r.stderr
+    r = tool("flash.py", *common, "--pin", _fw(tmp_path, "wrong.bin", b"\xe9" * 64))
+    assert r.returncode == 1 and "not a UF2 image" in r.stderr
+    assert board_file.read_text() == pinned

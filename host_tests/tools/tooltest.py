@@ -60,10 +60,10 @@ def tool(name, *args, timeout=30):
 
 class VBoard:
     """A running tools/vboard.py; ``port`` is its pty, ``fs`` its filesystem folder, ``dir``
-    its state folder. It imports the repository's lib/ (--host-lib) unless ``extra`` has
-    --no-host-lib."""
+    its state folder. It imports the repository's lib/ (--host-lib) unless ``host_lib`` is
+    False or ``extra`` has --no-host-lib."""
 
-    def __init__(self, tmp, board="RPI_PICO_W", extra=()):
+    def __init__(self, tmp, board="RPI_PICO_W", extra=(), host_lib=True):
         self.dir = str(tmp)
         self.fs = os.path.join(self.dir, "fs")
         self.port_file = os.path.join(self.dir, "port")
@@ -71,15 +71,17 @@ class VBoard:
         self.out = os.path.join(self.dir, "vboard.out")
         self.board = board
         self.extra = list(extra)
+        self.host_lib = host_lib and "--no-host-lib" not in self.extra
         self.proc = None
         self.port = None
 
     def start(self):
+        os.makedirs(self.dir, exist_ok=True)
         with open(self.out, "w") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, os.path.join(TOOLS, "vboard.py"), "--board", self.board, "--fs", self.fs,
                  "--port-file", self.port_file, "--log", self.log] + self.extra
-                + ([] if "--no-host-lib" in self.extra else ["--host-lib"]),
+                + (["--host-lib"] if self.host_lib else []),
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
         deadline = time.monotonic() + 15
         while not os.path.exists(self.port_file):
