@@ -53,7 +53,8 @@ class App:
         for name in sorted(os.listdir(folder)):
             path = os.path.join(folder, name)
             if os.path.isdir(path):
-                if name not in SKIP_DIRS and not name.startswith(".") and os.path.exists(os.path.join(path, "__init__.py")):
+                wanted = name not in SKIP_DIRS and not name.startswith(".")
+                if wanted and os.path.exists(os.path.join(path, "__init__.py")):
                     self._scan(path, prefix + name + "/")
             elif name.endswith(".py") and name not in SKIP_FILES and not name.startswith("test_"):
                 self.modules[prefix + name] = path
@@ -84,7 +85,7 @@ def plan(app, board, arch, source=False, config=None, deps=True, out=None):
         items += [("/lib/" + rel, os.path.join(ROOT, "lib", rel), "rill") for rel in lib_files]
     else:
         build_mpy(os.path.join(out, "lib"), arch, deps=True, cached=True)
-        items += [("/lib/" + rel[:-3] + ".mpy", os.path.join(out, "lib", rel[:-3] + ".mpy"), "rill") for rel in lib_files]
+        items += [("/lib/%s.mpy" % rel[:-3], os.path.join(out, "lib", rel[:-3] + ".mpy"), "rill") for rel in lib_files]
     for member, path in pinned_deps() if deps else ():
         if member.split("/")[0] + "." + os.path.basename(member)[:-3] not in dep_names:
             continue

@@ -33,8 +33,7 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (ROOT, VBOARD_DIR, CliError, Parser, cli, known_boards, load_board,  # noqa: E402
-                    running_vboard, tool)
+from common import ROOT, VBOARD_DIR, CliError, Parser, cli, known_boards, load_board, running_vboard, tool  # noqa: E402
 from vboard_proc import Board  # noqa: E402
 from vboard_repl import AgentGone  # noqa: E402
 
@@ -131,7 +130,8 @@ def prepare(args):
     if not 64 <= flash_kb <= 1 << 20:
         raise CliError("--flash-kb %s is outside 64..1048576" % flash_kb)
     heap = parse_heap(args.heap) if args.heap else parse_heap("%dK" % round(heap_kb * args.heap_scale))
-    heap_why = "" if args.heap or args.heap_scale == 1 else ": %dK budget x%g for 64-bit objects" % (heap_kb, args.heap_scale)
+    heap_why = "" if args.heap or args.heap_scale == 1 else \
+        ": %dK budget x%g for 64-bit objects" % (heap_kb, args.heap_scale)
     if note:
         print("vboard: note: %s (heap %s)" % (note, heap))
     board_dir = os.path.join(VBOARD_DIR, args.board)
@@ -161,7 +161,7 @@ def take_lock(state):
     except OSError:
         os.close(fd)
         held = running_vboard(state)
-        who = ("%s on %s, pid %s" % (held.get("board"), held.get("port"), held.get("pid"))) if held else "another vboard"
+        who = "%s on %s, pid %s" % (held["board"], held["port"], held["pid"]) if held else "another vboard"
         raise CliError("a virtual board already runs in %s (%s); stop it first, or give this one its own --state"
                        % (os.path.relpath(state), who))
     return fd

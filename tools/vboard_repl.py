@@ -66,19 +66,13 @@ class State:
 
 
 class Waiting(State):
+    """The agent is starting or runs boot.py/main.py (BOOT), or hands back the stdin bytes
+    the code left unread (DRAIN)."""
+
     takes_input = False
 
-
-class Boot(Waiting):
-    """The agent is starting, or runs boot.py/main.py."""
-
-    name = "boot"
-
-
-class Drain(Waiting):
-    """Code ended; the agent hands back the stdin bytes it left unread."""
-
-    name = "drain"
+    def __init__(self, name):
+        self.name = name
 
 
 class Run(State):
@@ -216,7 +210,7 @@ class RawPaste(State):
         return self
 
 
-BOOT, DRAIN, RUN = Boot(), Drain(), Run()
+BOOT, DRAIN, RUN = Waiting("boot"), Waiting("drain"), Run()
 FRIENDLY, PASTE, RAW, RAW_PASTE = Friendly(), Paste(), Raw(), RawPaste()
 FRESH_LINE = (PASTE, RAW, RAW_PASTE)  # entering these starts an empty input line
 

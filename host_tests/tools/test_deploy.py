@@ -7,6 +7,7 @@ import os
 import re
 
 import pytest
+
 from mqtt_host import Broker, BrokerError, Client
 from tooltest import tool
 

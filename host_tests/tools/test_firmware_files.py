@@ -9,8 +9,10 @@ FIRMWARE = os.path.join(ROOT, "firmware")
 
 def _run_manifest(path, calls):
     """Run a manifest with MicroPython's manifest API stubbed, following include()s as the freezer does."""
-    api = {name: (lambda name: lambda *a, **kw: calls.append((name, os.getcwd(), a, kw)))(name)
-           for name in ("require", "package", "module", "metadata", "options")}
+    def stub(name):
+        return lambda *a, **kw: calls.append((name, os.getcwd(), a, kw))
+
+    api = {name: stub(name) for name in ("require", "package", "module", "metadata", "options")}
 
     def include(p):
         calls.append(("include", os.getcwd(), (p,), {}))

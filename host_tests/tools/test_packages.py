@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 import pytest
+
 from tooltest import ROOT, tool
 
 PACKAGES = os.path.join(ROOT, "firmware", "packages")

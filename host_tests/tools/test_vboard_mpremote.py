@@ -52,7 +52,8 @@ def test_root_is_the_board_filesystem(vboard):
 
 def test_run_a_script(vboard, tmp_path):
     script = tmp_path / "script.py"
-    script.write_text("import sys\nprint('name', __name__, sys.implementation.name)\nfor i in range(3):\n    print(i * i)\n")
+    script.write_text("import sys\nprint('name', __name__, sys.implementation.name)\n"
+                      "for i in range(3):\n    print(i * i)\n")
     r = vboard.mpremote("run", str(script))
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["name", "__main__", "micropython", "0", "1", "4"]
@@ -148,8 +149,9 @@ def test_a_crash_restarts_the_interpreter(vboard):
 
 def test_code_that_catches_ctrl_c_gets_the_next_one(vboard):
     out = _talk(vboard.port, b"\r\x03\x02", ">>> ")
-    code = b"\x05import time\rn = 0\rwhile True:\r    try:\r        time.sleep_ms(10)\r    except KeyboardInterrupt:\r" \
-           b"        n += 1\r        print('caught', n)\r        if n == 2:\r            break\r\x04"
+    code = b"\x05import time\rn = 0\rwhile True:\r    try:\r        time.sleep_ms(10)\r" \
+           b"    except KeyboardInterrupt:\r        n += 1\r        print('caught', n)\r" \
+           b"        if n == 2:\r            break\r\x04"
     out = _talk(vboard.port, code, "=== ", timeout=2)
     out = _talk(vboard.port, b"\x03\x03", "caught 2\r\n>>> ")  # the second Ctrl-C comes a moment later
     assert "caught 1\r\ncaught 2\r\n>>> " in out
