@@ -9,51 +9,7 @@ import re
 import pytest
 
 from mqtt_host import Broker, BrokerError, Client
-from tooltest import tool
-
-APP = '''\
-"""Fixture project: a counter published over MQTT, settings from config.json."""
-import asyncio
-import json
-
-from rill.mqtt import Bridge
-
-import helpers
-
-
-def load_config():
-    with open("config.json") as f:
-        return json.load(f)
-
-
-async def run():
-    cfg = load_config()
-    m = cfg["mqtt"]
-    mq = Bridge(m["host"], device=cfg["device"], port=m["port"], keepalive=10)
-    from rill import Pipeline
-
-    p = Pipeline("counter")
-    p.record("n", int)
-    p.source("n", helpers.counter(), every_ms=200)
-    mq.publish("n", "proj/{device}/n", qos=0)
-    mq.attach(p)
-    print("proj: running")
-    await p.build().run()
-
-
-def main():
-    asyncio.run(run())
-'''
-HELPERS = '''\
-def counter():
-    box = [0]
-
-    def count():
-        box[0] += 1
-        return box[0]
-
-    return count
-'''
+from tooltest import make_project, tool
 
 
 @pytest.fixture(scope="module")
@@ -65,16 +21,6 @@ def broker():
         pytest.skip(str(e))
     yield b
     b.close()
-
-
-def make_project(tmp_path, port, device="proj-1"):
-    proj = tmp_path / "proj"
-    (proj / "tests").mkdir(parents=True)
-    (proj / "app.py").write_text(APP)
-    (proj / "helpers.py").write_text(HELPERS)
-    (proj / "tests" / "test_app.py").write_text("def test_nothing():\n    pass\n")
-    (proj / "config.json").write_text(json.dumps({"device": device, "mqtt": {"host": "127.0.0.1", "port": port}}))
-    return str(proj)
 
 
 def uploaded(out):

@@ -1,7 +1,7 @@
 """`make run` end to end: broker, virtual board with the deployed firmware, MQTT both ways."""
 import re
 
-from tooltest import tool
+from tooltest import make_project, tool
 
 
 def test_run_example_publishes_and_takes_a_command():
@@ -17,3 +17,13 @@ def test_run_example_publishes_and_takes_a_command():
                  r"command applied$", summary)
     assert m, summary
     assert int(m.group(1)) >= 5
+
+
+def test_run_a_projects_app(tmp_path):
+    proj = make_project(tmp_path, 9, device="proj-run")  # run_example points it at its own broker
+    r = tool("run_example.py", "--app", proj, "--seconds", "4", timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"mqtt  \| proj/proj-run/n +seq=\d+ +\d+", r.stdout), r.stdout
+    assert "board | proj: running" in r.stdout
+    summary = r.stdout.strip().splitlines()[-1]
+    assert re.match(r"run_example: \d+ messages in [\d.]+ s \(.*n \d+.*\); seq \d+\.\.\d+, 0 gaps", summary), summary

@@ -4,6 +4,7 @@
 Every process started here runs in its own session and is stopped with its whole
 process group (``stop``), so a failing test leaves nothing behind.
 """
+import json
 import os
 import signal
 import subprocess
@@ -109,3 +110,60 @@ class VBoard:
 
     def ampy(self, *args, timeout=30):
         return run([venv_tool("ampy"), "--port", self.port] + list(args), timeout=timeout)
+
+
+APP = '''\
+"""Fixture project: a counter published over MQTT, settings from config.json."""
+import asyncio
+import json
+
+from rill.mqtt import Bridge
+
+import helpers
+
+
+def load_config():
+    with open("config.json") as f:
+        return json.load(f)
+
+
+async def run():
+    cfg = load_config()
+    m = cfg["mqtt"]
+    mq = Bridge(m["host"], device=cfg["device"], port=m["port"], keepalive=10)
+    from rill import Pipeline
+
+    p = Pipeline("counter")
+    p.record("n", int)
+    p.source("n", helpers.counter(), every_ms=200)
+    mq.publish("n", "proj/{device}/n", qos=0)
+    mq.attach(p)
+    print("proj: running")
+    await p.build().run()
+
+
+def main():
+    asyncio.run(run())
+'''
+HELPERS = '''\
+def counter():
+    box = [0]
+
+    def count():
+        box[0] += 1
+        return box[0]
+
+    return count
+'''
+
+
+def make_project(tmp_path, port, device="proj-1"):
+    """A small project in ``tmp_path/proj``: app.py (a counter over MQTT), helpers.py, tests/
+    (never deployed) and config.json pointing at a broker on ``port``."""
+    proj = tmp_path / "proj"
+    (proj / "tests").mkdir(parents=True)
+    (proj / "app.py").write_text(APP)
+    (proj / "helpers.py").write_text(HELPERS)
+    (proj / "tests" / "test_app.py").write_text("def test_nothing():\n    pass\n")
+    (proj / "config.json").write_text(json.dumps({"device": device, "mqtt": {"host": "127.0.0.1", "port": port}}))
+    return str(proj)
