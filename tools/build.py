@@ -16,7 +16,6 @@ beside this interpreter (the project venv, installed by `make setup`), else from
 build/mpy/rill is rebuilt from scratch so no stale .mpy outlives its source.
 """
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -32,7 +31,7 @@ ARCHES = ["x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "ar
           "xtensa", "xtensawin", "rv32imc", "rv64imc"]
 HOST_ARCHES = ("x86", "x64")  # the unix port: the virtual board, the benchmarks
 HOST_ONLY = {os.path.join("rill", "cpython_compat.py")}
-LOCK = os.path.join(ROOT, "tools", "deps.lock")
+PASS_THROUGH = ("-O", "-X", "-m", "-s")  # mpy-cross's own flags: -O2, -X emit=native, -msmall-int-bits=31, -s NAME
 
 BuildError = CliError  # the old name, for scripts that catch it
 
@@ -68,14 +67,10 @@ def sources(arch):
 
 
 def pinned_deps():
-    """[(path under .deps-style lib, absolute source path)] of tools/deps.lock's files."""
-    with open(LOCK) as f:
-        packages = json.load(f)["packages"]
-    found = []
-    for pkg in packages:
-        for f in pkg["files"]:
-            found.append((f["member"], os.path.join(ROOT, f["dest"])))
-    return found
+    """[(import path such as umqtt/simple.py, absolute source path)] of tools/deps.lock's files."""
+    from deps import locked
+
+    return [(f["member"], os.path.join(ROOT, f["dest"])) for pkg in locked() for f in pkg["files"]]
 
 
 def board_arch(board):
@@ -144,9 +139,10 @@ def parse(argv):
     ap.add_argument("--out", default=OUT, help="output folder (default: build/mpy)")
     ap.add_argument("--deps", action="store_true", help="also compile the pinned dependencies (umqtt.simple)")
     args, flags = ap.parse_known_args(argv)
-    bad = [f for f in flags if not f.startswith("-O") and not f.startswith("-X")]
+    bad = [f for f in flags if not f.startswith(PASS_THROUGH)]
     if bad:
-        ap.error("unrecognized arguments: %s (mpy-cross flags pass through: -O<n>, -X...)" % " ".join(bad))
+        ap.error("unrecognized arguments: %s (mpy-cross flags pass through: %s...)"
+                 % (" ".join(bad), ", ".join(PASS_THROUGH)))
     if args.board and args.arch:
         ap.error("give --board or --arch, not both")
     args.arch = board_arch(args.board) if args.board else (args.arch or "x64")

@@ -33,3 +33,19 @@ def test_one_sentence_and_nonzero_exit(name, args):
     assert "Traceback" not in r.stderr + r.stdout
     assert err.count("\n") == 0, err  # one line
     assert err.startswith(name + ": error: "), err
+
+
+MORE = [
+    ("build.py", ["--bogus"]),
+    ("build.py", ["--board", "RPI_PICO", "--arch", "x64"]),
+    ("deps.py", ["--bogus"]),
+    ("packages.py", ["--bogus"]),
+    ("deploy.py", ["--port", "/dev/ttyUSB9", "--board", "RPI_PICO", "--app", "/nonexistent/app"]),
+    ("flash.py", ["--board", "RPI_PICO", "--pin", "/nonexistent.uf2"]),
+    ("vboard.py", ["--port", "--state", "/nonexistent/state"]),
+]
+
+
+@pytest.mark.parametrize("name,args", MORE, ids=["%s %s" % (n, " ".join(a)) for n, a in MORE])
+def test_more_tools_answer_in_one_sentence(name, args):
+    test_one_sentence_and_nonzero_exit(name, args)
