@@ -1,0 +1,201 @@
+"""Filters that look at one value at a time (and, for delta and skip_initial, a little
+state): offset, multiply, lambda_, filter_out, clamp, round, round_to_multiple_of,
+round_to_significant_digits, skip_initial, delta.
+
+Heap: a few attributes each, nothing per record with small-int values (a float result
+is a new float object on MicroPython, as anywhere). NaN follows ESPHome: arithmetic
+passes it on, the rounding filters pass it unchanged, clamp maps it to a bound.
+"""
+from math import ceil, floor, log10
+
+NAN = float("nan")
+INF = float("inf")
+
+
+def roundf(v):
+    """C's roundf: halves round away from zero (Python's round() rounds them to even)."""
+    r = floor(abs(v) + 0.5)
+    return r if v >= 0 else -r
+
+
+def matcher(values):
+    """``values`` (one number or a list) as a tuple for ``matches``: NaN matches NaN."""
+    return tuple(values) if isinstance(values, (list, tuple)) else (values,)
+
+
+def matches(values, x):
+    for v in values:
+        if v == x or (v != v and x != x):
+            return True
+    return False
+
+
+class offset:
+    """``x + value``."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self, x):
+        return x + self.value
+
+
+class multiply:
+    """``x * value``."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self, x):
+        return x * self.value
+
+
+class lambda_:
+    """ESPHome's ``lambda``: any function of the value; its None sends nothing."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, x):
+        return self.fn(x)
+
+
+class filter_out:
+    """Drop the value, or any of a list of values. ``nan`` drops NaN. ESPHome compares
+    after rounding to the sensor's ``accuracy_decimals``; rill records have none, so
+    the comparison is exact unless ``accuracy_decimals`` is given."""
+
+    def __init__(self, value, accuracy_decimals=None):
+        self.values = matcher(value)
+        self.mult = None if accuracy_decimals is None else 10 ** accuracy_decimals
+        if self.mult is not None:
+            self.values = tuple(v if v != v else roundf(v * self.mult) for v in self.values)
+
+    def __call__(self, x):
+        key = x if self.mult is None or x != x else roundf(x * self.mult)
+        return None if matches(self.values, key) else x
+
+
+class clamp:
+    """Limit to [min_value, max_value] (either may be omitted); ``ignore_out_of_range``
+    drops out-of-range values instead. NaN goes to min_value if set, else max_value
+    (dropped when ignoring); an infinity goes to the bound on its side, if set."""
+
+    def __init__(self, min_value=None, max_value=None, ignore_out_of_range=False):
+        if min_value is None and max_value is None:
+            raise ValueError("clamp needs min_value or max_value")
+        self.lo = min_value
+        self.hi = max_value
+        self.ignore = ignore_out_of_range
+
+    def __call__(self, x):
+        lo = self.lo
+        hi = self.hi
+        if x != x:
+            return None if self.ignore else (lo if lo is not None else hi)
+        if lo is not None and x < lo:
+            return None if self.ignore else lo
+        if hi is not None and x > hi:
+            return None if self.ignore else hi
+        return x
+
+
+class round:
+    """Round to ``decimals`` places, halves away from zero. An int passes unchanged
+    (it is already round); NaN and infinities pass unchanged."""
+
+    def __init__(self, decimals):
+        self.mult = 10 ** decimals
+
+    def __call__(self, x):
+        if type(x) is int or x != x or x == INF or x == -INF:
+            return x
+        return roundf(x * self.mult) / self.mult
+
+
+class round_to_multiple_of:
+    """Round to the nearest multiple of ``multiple`` (> 0). Ints with an int multiple
+    stay ints; NaN and infinities pass unchanged."""
+
+    def __init__(self, multiple):
+        if not multiple > 0:
+            raise ValueError("round_to_multiple_of needs a multiple greater than zero")
+        self.m = multiple
+
+    def __call__(self, x):
+        m = self.m
+        if type(x) is int and type(m) is int:
+            q = (abs(x) + m // 2) // m * m
+            return q if x >= 0 else -q
+        if x != x or x == INF or x == -INF:
+            return x
+        return m * roundf(x / m)
+
+
+class round_to_significant_digits:
+    """Round to ``digits`` (1 to 6) significant digits: 3.14159 -> 3.1, 157079 -> 160000
+    with 2. Zero, NaN and infinities pass unchanged."""
+
+    def __init__(self, digits):
+        if not 1 <= digits <= 6:
+            raise ValueError("round_to_significant_digits takes 1 to 6 digits")
+        self.digits = digits
+
+    def __call__(self, x):
+        if x == 0 or x != x or x == INF or x == -INF:
+            return x
+        e = self.digits - ceil(log10(abs(x)))
+        if e >= 0:
+            f = 10 ** e
+            return roundf(x * f) / f
+        f = 10 ** -e
+        return roundf(x / f) * f
+
+
+class skip_initial:
+    """Drop the first ``n`` values, then pass everything."""
+
+    def __init__(self, n):
+        self.left = n
+
+    def __call__(self, x):
+        if self.left > 0:
+            self.left -= 1
+            return None
+        return x
+
+
+def _bound(v):
+    """A delta bound as (absolute, fraction of the baseline): 2.0 or "10%"."""
+    if isinstance(v, str) and v.endswith("%"):
+        return 0, float(v[:-1]) / 100
+    return v, 0
+
+
+class delta:
+    """Pass a value only when it differs from the baseline (by default the last value
+    passed) by more than ``min_value`` and at most ``max_value``. Each bound is a
+    number, or a percentage of the baseline as a string: ``delta("10%")``. The first
+    value always passes; later NaN values are dropped. ``baseline`` may be a number or
+    a function of the last passed value."""
+
+    def __init__(self, min_value=0, max_value=None, baseline=None):
+        self.min0, self.min1 = _bound(min_value)
+        self.max0, self.max1 = _bound(INF if max_value is None else max_value)
+        self.baseline = baseline
+        self.last = NAN
+
+    def __call__(self, x):
+        last = self.last
+        if last != last:
+            self.last = x
+            return x
+        ref = self.baseline
+        ref = last if ref is None else (ref(last) if callable(ref) else ref)
+        lo = self.min0 if self.min1 == 0 else abs(self.min0 + ref * self.min1)
+        hi = self.max0 if self.max1 == 0 else abs(self.max0 + ref * self.max1)
+        d = abs(x - ref)
+        if d > lo and d <= hi:
+            self.last = x
+            return x
+        return None
