@@ -166,9 +166,10 @@ class skip_initial:
 
 
 def _bound(v):
-    """A delta bound as (absolute, fraction of the baseline): 2.0 or "10%"."""
+    """A delta bound as (absolute, percent of the baseline), from 2.0 or "10%"."""
     if isinstance(v, str) and v.endswith("%"):
-        return 0, float(v[:-1]) / 100
+        p = v[:-1].strip()
+        return 0, int(p) if p.isdigit() else float(p)
     return v, 0
 
 
@@ -177,11 +178,11 @@ class delta:
     passed) by more than ``min_value`` and at most ``max_value``. Each bound is a
     number, or a percentage of the baseline as a string: ``delta("10%")``. The first
     value always passes; later NaN values are dropped. ``baseline`` may be a number or
-    a function of the last passed value."""
+    a function of the last passed value. Whole percentages keep int arithmetic."""
 
     def __init__(self, min_value=0, max_value=None, baseline=None):
-        self.min0, self.min1 = _bound(min_value)
-        self.max0, self.max1 = _bound(INF if max_value is None else max_value)
+        self.lo, self.lo_pct = _bound(min_value)
+        self.hi, self.hi_pct = _bound(INF if max_value is None else max_value)
         self.baseline = baseline
         self.last = NAN
 
@@ -192,10 +193,12 @@ class delta:
             return x
         ref = self.baseline
         ref = last if ref is None else (ref(last) if callable(ref) else ref)
-        lo = self.min0 if self.min1 == 0 else abs(self.min0 + ref * self.min1)
-        hi = self.max0 if self.max1 == 0 else abs(self.max0 + ref * self.max1)
         d = abs(x - ref)
-        if d > lo and d <= hi:
-            self.last = x
-            return x
-        return None
+        p = self.lo_pct
+        if not (d * 100 > abs(ref) * p if p else d > self.lo):
+            return None
+        p = self.hi_pct
+        if not (d * 100 <= abs(ref) * p if p else d <= self.hi):
+            return None
+        self.last = x
+        return x

@@ -135,24 +135,26 @@ class median(_Sorted):
 
 class quantile(_Sorted):
     """The ``quantile`` (0 to 1) of the last ``window_size`` values that are not NaN:
-    the value at sorted position ceil(count * quantile) - 1."""
+    the value at sorted position ceil(count * quantile) - 1 (positions precomputed for
+    every count, so no float arithmetic per record)."""
 
     def __init__(self, window_size=5, send_every=5, send_first_at=1, quantile=0.9):
         if not 0 <= quantile <= 1:
             raise ValueError("quantile must be from 0 to 1")
         super().__init__(window_size, send_every, send_first_at)
         self.q = quantile
+        pos = [0] * (window_size + 1)
+        for m in range(1, window_size + 1):
+            p = int(m * quantile)
+            p = p - 1 if p == m * quantile else p  # ceil(m * q) - 1
+            pos[m] = p if p > 0 else 0
+        self.pos = pos
 
     def __call__(self, x):
         if not self._push(x):
             return None
         m = self._sort()
-        if m == 0:
-            return NAN
-        p = int(m * self.q)
-        if p == m * self.q:  # ceil without float rounding surprises
-            p -= 1
-        return self.sorted[p if p > 0 else 0]
+        return self.sorted[self.pos[m]] if m else NAN
 
 
 class exponential_moving_average:
