@@ -155,3 +155,13 @@ def test_chain_builds_from_data():
         chain([{"clamp": {"bogus": 1}}])
     with raises(ValueError):
         chain([{"offset": 1, "multiply": 2}])
+
+
+def test_chain_from_json_text_as_a_board_reads_it():
+    import json
+
+    text = ('[{"filter_out": "nan"}, {"timeout": {"ms": 1000, "value": "nan"}}, {"median": null},'
+            ' {"or": [{"delta": 0}]}]')
+    c = chain(json.loads(text))
+    assert c.filters[1].value != c.filters[1].value  # "nan" is NaN
+    assert [c(v) for v in (NAN, 4.0, 1.0, 2.0, 3.0, 9.0, 8.0)] == [None, 4.0, None, None, None, None, 3.0]

@@ -10,7 +10,7 @@ send on their own. Nothing per record with small-int values.
 """
 from .. import runtime as _ticks  # the real clock: now/add/diff on time.ticks_ms
 from ..wake import Signal
-from .value import NAN, matcher, matches
+from .value import NAN, matcher, matches, number
 
 
 def sleep_until(clock, deadline, signal):
@@ -170,7 +170,7 @@ class timeout(_Deadline):
 
     def __init__(self, ms, value=NAN):
         super().__init__(ms)
-        self.value = value
+        self.value = number(value)
         self.last = None
 
     def __call__(self, x):

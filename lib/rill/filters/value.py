@@ -18,9 +18,14 @@ def roundf(v):
     return r if v >= 0 else -r
 
 
+def number(v):
+    """``v``, with "nan" (how chain data from JSON spells NaN) as NaN."""
+    return NAN if v == "nan" else v
+
+
 def matcher(values):
     """``values`` (one number or a list) as a tuple for ``matches``: NaN matches NaN."""
-    return tuple(values) if isinstance(values, (list, tuple)) else (values,)
+    return tuple(number(v) for v in values) if isinstance(values, (list, tuple)) else (number(values),)
 
 
 def matches(values, x):
