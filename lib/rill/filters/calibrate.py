@@ -44,9 +44,9 @@ class calibrate_linear:
 
     def __init__(self, datapoints, method="least_squares"):
         pts = _pairs(datapoints, 2, "calibrate_linear")
+        self.segs = None
         if method == "least_squares":
             self.slope, self.bias = _line(pts)
-            segs = [(INF, self.slope, self.bias)]
         elif method == "exact":
             pts.sort()
             segs = []
@@ -56,11 +56,16 @@ class calibrate_linear:
                     raise ValueError("calibrate_linear exact needs distinct measured values")
                 k = (y2 - y1) / (x2 - x1)
                 segs.append((x2 if i < len(pts) - 2 else INF, k, y1 - k * x1))
+            self.segs = tuple(segs)
         else:
             raise ValueError("calibrate_linear method is least_squares or exact, not %r" % (method,))
-        self.segs = tuple(segs)
 
-    def __call__(self, x):
+    def __call__(self, x):  # small frames stay on the C stack: the loop lives in _exact
+        if self.segs is None:
+            return self.slope * x + self.bias
+        return self._exact(x)
+
+    def _exact(self, x):
         for limit, k, b in self.segs:
             if x < limit or limit == INF:
                 return x * k + b

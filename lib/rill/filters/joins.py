@@ -23,17 +23,17 @@ class latest:
         if not 1 <= n <= 3:
             raise ValueError("latest joins 1 to 3 inputs")
         self.out = [None] * n
+        self.n = n
         self.all = require_all
 
     def __call__(self, a, b=None, c=None):
         out = self.out
-        n = len(out)
         out[0] = a
-        if n > 1:
+        if self.n > 1:
             out[1] = b
-        if n > 2:
-            out[2] = c
-        if self.all and (a is None or b is None and n > 1 or c is None and n > 2):
+            if self.n > 2:
+                out[2] = c
+        if self.all and None in out:
             return None
         return out
 
@@ -141,13 +141,16 @@ class tumbling(_Inputs):
         return out
 
     def __call__(self, a, b=None, c=None, *more):
-        recs = self.recs
-        if not recs:
-            self._add(a)
+        if self.recs:
+            self._add_fresh()
         else:
-            for i in range(len(recs)):
-                if self._fresh(i):
-                    self._add(recs[i].value)
+            self._add(a)
         if self.size is not None and self.n >= self.size:
             return self._emit()
         return None
+
+    def _add_fresh(self):
+        recs = self.recs
+        for i in range(len(recs)):
+            if self._fresh(i):
+                self._add(recs[i].value)

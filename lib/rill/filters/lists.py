@@ -62,7 +62,11 @@ class chain(_List):
     """Run ``filters`` in order; a None from any of them sends nothing."""
 
     def __call__(self, x):
-        return self.after(x, 0)
+        for f in self.filters:
+            x = f(x)
+            if x is None:
+                return None
+        return x
 
     def after(self, x, i):
         fs = self.filters

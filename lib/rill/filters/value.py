@@ -14,8 +14,7 @@ INF = float("inf")
 
 def roundf(v):
     """C's roundf: halves round away from zero (Python's round() rounds them to even)."""
-    r = floor(abs(v) + 0.5)
-    return r if v >= 0 else -r
+    return floor(v + 0.5) if v >= 0 else -floor(0.5 - v)
 
 
 def number(v):
@@ -77,8 +76,9 @@ class filter_out:
             self.values = tuple(v if v != v else roundf(v * self.mult) for v in self.values)
 
     def __call__(self, x):
-        key = x if self.mult is None or x != x else roundf(x * self.mult)
-        return None if matches(self.values, key) else x
+        if self.mult is None:
+            return None if matches(self.values, x) else x
+        return None if matches(self.values, x if x != x else roundf(x * self.mult)) else x
 
 
 class clamp:
