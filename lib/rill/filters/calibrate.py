@@ -9,8 +9,8 @@ coefficients; the NTC filters keep three Steinhart-Hart coefficients.
 """
 from math import exp, log, sqrt
 
-NAN = float("nan")
-INF = float("inf")
+from .common import INF, NAN
+
 _KELVIN = 273.15
 
 

@@ -10,9 +10,7 @@ nothing is allocated per record with small-int values (a mean is a new float). K
 in a ``Latest`` record, or copy it in a tap that stores it. zip_seq and tumbling tell
 which inputs are new by the records' ``produced`` counters, so they need a pipeline.
 """
-from .timed import every
-
-NAN = float("nan")
+from .common import NAN, every
 
 
 class latest:

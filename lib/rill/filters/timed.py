@@ -10,27 +10,7 @@ send on their own. Nothing per record with small-int values.
 """
 from .. import runtime as _ticks  # the real clock: now/add/diff on time.ticks_ms
 from ..wake import Signal
-from .value import NAN, matcher, matches, number
-
-
-def sleep_until(clock, deadline, signal):
-    """Every filter's one wait for the clock (the clock API's single point of change)."""
-    return clock.sleep_until(deadline, signal)
-
-
-def every(graph, node, ms, fn):
-    """Spawn a task that, every ``ms`` from now, writes ``fn()`` (unless None) as ``node``'s output."""
-
-    async def run():
-        clock = graph.clock
-        signal = Signal()
-        deadline = clock.now()
-        while True:
-            deadline = clock.add(deadline, ms)
-            await sleep_until(clock, deadline, signal)
-            graph.write(node, fn())
-
-    graph.spawn(run())
+from .common import NAN, every, matcher, matches, number, sleep_until
 
 
 class _Clocked:

@@ -6,32 +6,9 @@ Heap: a few attributes each, nothing per record with small-int values (a float r
 is a new float object on MicroPython, as anywhere). NaN follows ESPHome: arithmetic
 passes it on, the rounding filters pass it unchanged, clamp maps it to a bound.
 """
-from math import ceil, floor, log10
+from math import ceil, log10
 
-NAN = float("nan")
-INF = float("inf")
-
-
-def roundf(v):
-    """C's roundf: halves round away from zero (Python's round() rounds them to even)."""
-    return floor(v + 0.5) if v >= 0 else -floor(0.5 - v)
-
-
-def number(v):
-    """``v``, with "nan" (how chain data from JSON spells NaN) as NaN."""
-    return NAN if v == "nan" else v
-
-
-def matcher(values):
-    """``values`` (one number or a list) as a tuple for ``matches``: NaN matches NaN."""
-    return tuple(number(v) for v in values) if isinstance(values, (list, tuple)) else (number(values),)
-
-
-def matches(values, x):
-    for v in values:
-        if v == x or (v != v and x != x):
-            return True
-    return False
+from .common import INF, NAN, matcher, matches, roundf
 
 
 class offset:

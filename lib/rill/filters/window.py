@@ -10,7 +10,7 @@ Heap: one list slot per window value (median and quantile: two, for a sort scrat
 plus the values themselves where they are floats. Nothing per record with small-int
 values, except that a mean (and an even-sized median) is a new float.
 """
-NAN = float("nan")
+from .common import NAN
 
 
 class _Window:
