@@ -165,3 +165,13 @@ def test_chain_from_json_text_as_a_board_reads_it():
     c = chain(json.loads(text))
     assert c.filters[1].value != c.filters[1].value  # "nan" is NaN
     assert [c(v) for v in (NAN, 4.0, 1.0, 2.0, 3.0, 9.0, 8.0)] == [None, 4.0, None, None, None, None, 3.0]
+
+
+def test_readme_filters_example_runs():
+    mark = "<!-- tested: host_tests/lib/test_filters_value.py -->"
+    with open("README.md") as f:
+        text = f.read()
+    start = text.index("```python", text.index(mark)) + len("```python")
+    scope = {}
+    exec(text[start:text.index("```", start)], scope)
+    assert scope["sent"] == [22.0, None, None, 27.0]
