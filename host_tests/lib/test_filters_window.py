@@ -8,19 +8,10 @@ from rill.filters import (
     quantile,
     sliding_window_moving_average,
 )
+from test_filters_value import same
 from testkit import raises
 
 NAN = float("nan")
-
-
-def same(a, b, tol=1e-5):
-    if a is None or b is None:
-        return a is b
-    if a == b:
-        return True
-    if a != a or b != b:
-        return a != a and b != b
-    return abs(a - b) <= tol * (1 if abs(b) < 1 else abs(b))
 
 
 def outputs(f, values):
