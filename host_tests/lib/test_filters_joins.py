@@ -113,3 +113,17 @@ def test_randomized_joins_against_naive_reference():
         w = order[i:i + 5]
         want.append({"count": 5, "mean": sum(w) / 5, "min": min(w), "max": max(w)})
     assert tsent == want
+
+
+def test_tumbling_in_a_chain_takes_what_the_filters_before_it_send():
+    from rill.filters import chain, offset
+
+    g, sent = join(chain([offset(100), tumbling(count=2)]), 1)
+    g.start(VirtualClock())
+    for v in (1, 2, 3, 4):
+        g.push("a", v)
+    g.stop()
+    assert sent == [{"count": 2, "mean": 101.5, "min": 101, "max": 102}, {"count": 2, "mean": 103.5, "min": 103,
+                                                                        "max": 104}]
+    with raises(ValueError):
+        zip_seq(1)

@@ -42,8 +42,11 @@ class _Inputs:
     recs = ()
 
     def bind(self, graph, node):
-        self.recs = tuple(graph.records[k] for k in node.inputs)
-        self.seen = [r.produced for r in self.recs]
+        """With one input the argument is the new value (also inside a chain, after
+        the filters before it); only several inputs need the counters."""
+        if len(node.inputs) > 1:
+            self.recs = tuple(graph.records[k] for k in node.inputs)
+            self.seen = [r.produced for r in self.recs]
 
     def _fresh(self, i):
         p = self.recs[i].produced
@@ -59,8 +62,8 @@ class zip_seq(_Inputs):
     oldest is dropped and counted in ``dropped``."""
 
     def __init__(self, n, depth=8):
-        if n < 1 or depth < 1:
-            raise ValueError("zip_seq needs at least one input and a depth of at least 1")
+        if n < 2 or depth < 1:
+            raise ValueError("zip_seq pairs at least two inputs, with a depth of at least 1")
         self.q = [[None] * depth for _ in range(n)]
         self.head = [0] * n
         self.count = [0] * n
@@ -69,26 +72,30 @@ class zip_seq(_Inputs):
         self.dropped = 0
 
     def __call__(self, a=None, b=None, c=None, *more):
-        depth = self.depth
         ready = True
         for i in range(len(self.out)):
             if self._fresh(i):
-                c = self.count[i]
-                if c == depth:  # full: the oldest goes
-                    self.head[i] = (self.head[i] + 1) % depth
-                    self.dropped += 1
-                    c -= 1
-                self.q[i][(self.head[i] + c) % depth] = self.recs[i].value
-                self.count[i] = c + 1
+                self._queue(i)
             if self.count[i] == 0:
                 ready = False
-        if not ready:
-            return None
+        return self._pop() if ready else None
+
+    def _queue(self, i):
+        depth = self.depth
+        c = self.count[i]
+        if c == depth:  # full: the oldest goes
+            self.head[i] = (self.head[i] + 1) % depth
+            self.dropped += 1
+            c -= 1
+        self.q[i][(self.head[i] + c) % depth] = self.recs[i].value
+        self.count[i] = c + 1
+
+    def _pop(self):
         out = self.out
         for i in range(len(out)):
             h = self.head[i]
             out[i] = self.q[i][h]
-            self.head[i] = (h + 1) % depth
+            self.head[i] = (h + 1) % self.depth
             self.count[i] -= 1
         return out
 

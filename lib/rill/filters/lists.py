@@ -37,6 +37,7 @@ class _Tail:
     def __init__(self, graph, owner, index):
         self.graph = graph
         self.clock = graph.clock
+        self.records = graph.records
         self.owner = owner
         self.index = index
 
