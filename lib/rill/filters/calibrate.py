@@ -171,10 +171,12 @@ class to_ntc_resistance:
     def __call__(self, x):
         if not -_KELVIN < x < INF:
             return NAN
-        inv = 1 / (x + _KELVIN)
+        if self.c == 0:  # the b_constant form
+            return exp((1 / (x + _KELVIN) - self.a) / self.b)
+        return self._cubic(1 / (x + _KELVIN))
+
+    def _cubic(self, inv):
         a, b, c = self.a, self.b, self.c
-        if c == 0:
-            return exp((inv - a) / b)
         u = (a - inv) / c
         w = sqrt((b / (3 * c)) ** 3 + u * u / 4)
         return exp(_cbrt(w - u / 2) - _cbrt(w + u / 2))
