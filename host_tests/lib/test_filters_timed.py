@@ -119,3 +119,45 @@ def test_or_sends_the_first_result_per_value():
     assert timeline(f, [(0, 1), (100, 2)], 3000) == [(0, 1), (100, 2)]
     f = or_([{"debounce": 1000}, {"skip_initial": 5}])
     assert timeline(f, [(0, 1), (100, 2)], 3000) == [(1100, 2)]
+
+
+def test_randomized_timers_against_naive_reference():
+    # a timer due at the same ms as a value fires first, so a value at k * period
+    # belongs to the next period (and ESPHome's scheduler, too, runs due timers first)
+    seed = [99]
+
+    def rnd(n):
+        seed[0] = (seed[0] * 1103515245 + 12345) & 0x7FFFFFFF
+        return (seed[0] >> 8) % n
+
+    period, end = 100, 3000
+    t, events = 0, []
+    while True:
+        t += (0, 50, 100)[rnd(3)] if rnd(4) == 0 else 1 + rnd(180)
+        if t >= end - 1:
+            break
+        if not events or events[-1][0] != t:
+            events.append((t, rnd(50)))
+
+    got = timeline(throttle_average(period), events, end)
+    want = []
+    for k in range(1, end // period + 1):
+        vals = [v for ts, v in events if (k - 1) * period <= ts < k * period]
+        if vals:
+            want.append((k * period, vals[0] if len(vals) == 1 else sum(vals) / len(vals)))
+    assert got == want
+
+    got = timeline(heartbeat(period), events, end)
+    want = []
+    for k in range(1, end // period + 1):
+        before = [v for ts, v in events if ts < k * period]
+        if before:
+            want.append((k * period, before[-1]))
+    assert got == want
+
+    nxt = [e[0] for e in events[1:]] + [None]
+    quiet = [(ts + period, v) for (ts, v), n in zip(events, nxt)
+             if (n is None or n >= ts + period) and ts + period <= end]
+    assert timeline(debounce(period), events, end) == quiet
+    got = timeline(timeout(period, value=-1), events, end)
+    assert got == sorted(events + [(ts, -1) for ts, _ in quiet])
