@@ -52,6 +52,8 @@ def test_throttle():
     # one passed is at least the period old
     events = [(0, 1), (500, 2), (999, 3), (1000, 4), (1500, 5), (2100, 6)]
     assert timeline(throttle(1000), events, 3000) == [(0, 1), (1000, 4), (2100, 6)]
+    events = [(0, NAN), (500, 2), (1000, NAN), (1100, 3)]  # NaN is throttled like any value
+    assert nan_as_str(timeline(throttle(1000), events, 2000)) == [(0, "nan"), (1000, "nan")]
 
 
 def test_throttle_with_priority():
@@ -79,6 +81,7 @@ def test_heartbeat():
     # from the first value on; a change does not restart the period
     events = [(500, 1), (1500, 2), (1600, 3)]
     assert timeline(heartbeat(1000), events, 3500) == [(1000, 1), (2000, 3), (3000, 3)]
+    assert nan_as_str(timeline(heartbeat(1000), [(500, NAN)], 2500)) == [(1000, "nan"), (2000, "nan")]
     # optimistic: every value also goes out at once
     got = timeline(heartbeat(1000, optimistic=True), [(500, 1), (1500, 2)], 2500)
     assert got == [(500, 1), (1000, 1), (1500, 2), (2000, 2)]
@@ -100,6 +103,8 @@ def test_debounce():
     # period passed without a newer one
     events = [(0, 1), (500, 2), (900, 3), (3000, 4)]
     assert timeline(debounce(1000), events, 5000) == [(1900, 3), (4000, 4)]
+    assert nan_as_str(timeline(debounce(1000), [(0, 1), (10, NAN)], 2000)) == [(1010, "nan")]
+    assert timeline(debounce(1000), [(0, 1), (1000, 2)], 3000) == [(1000, 1), (2000, 2)]  # quiet for exactly ms
 
 
 def test_timer_in_a_chain_sends_through_the_rest_of_it():

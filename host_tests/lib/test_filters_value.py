@@ -85,6 +85,8 @@ def test_skip_initial():
     # https://esphome.io/components/sensor/filter/skip_initial/
     f = skip_initial(3)
     assert [f(v) for v in (1, 2, 3, 4, 5)] == [None, None, None, 4, 5]
+    f = skip_initial(1)  # NaN counts as a value
+    check(f, [(NAN, None), (NAN, NAN), (2, 2)])
 
 
 def test_delta_absolute_percentage_and_bounds():
