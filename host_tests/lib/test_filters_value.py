@@ -70,7 +70,9 @@ def test_round_filters():
     check(round(1), [(27.80117416381836, 27.8), (2.25, 2.3), (-2.25, -2.3), (NAN, NAN), (INF, INF), (3, 3)])
     check(round(0), [(2.5, 3.0), (-2.5, -3.0)])  # halves away from zero, as C's roundf
     # https://esphome.io/components/sensor/filter/round_to_multiple_of/
-    check(round_to_multiple_of(10), [(123, 120), (126, 130), (125, 130), (-125, -130), (-123, -120), (NAN, NAN)])
+    # a tie goes to the even multiple (ESPHome computes value - remainderf(value, multiple))
+    check(round_to_multiple_of(10), [(123, 120), (126, 130), (125, 120), (135, 140), (-125, -120), (-126, -130),
+                                     (-123, -120), (NAN, NAN), (12.5, 10.0), (INF, INF)])
     check(round_to_multiple_of(0.25), [(3.1415, 3.25), (1.6180, 1.5)])
     # https://esphome.io/components/sensor/filter/round_to_significant_digits/
     check(round_to_significant_digits(2), [(3.14159, 3.1), (157079, 160000), (0, 0), (NAN, NAN), (-0.012345, -0.012)])

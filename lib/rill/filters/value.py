@@ -10,6 +10,8 @@ from math import ceil, log10
 
 from .common import INF, NAN, matcher, matches, roundf
 
+_round_even = round  # the builtin (this module's round is ESPHome's filter): ties to even on both runtimes
+
 
 class offset:
     """``x + value``."""
@@ -96,8 +98,9 @@ class round:
 
 
 class round_to_multiple_of:
-    """Round to the nearest multiple of ``multiple`` (> 0). Ints with an int multiple
-    stay ints; NaN and infinities pass unchanged."""
+    """Round to the nearest multiple of ``multiple`` (> 0); a tie goes to the even
+    multiple, as ESPHome's ``value - remainderf(value, multiple)`` does. Ints with an
+    int multiple stay ints; NaN and infinities pass unchanged."""
 
     def __init__(self, multiple):
         if not multiple > 0:
@@ -107,11 +110,12 @@ class round_to_multiple_of:
     def __call__(self, x):
         m = self.m
         if type(x) is int and type(m) is int:
-            q = (abs(x) + m // 2) // m * m
-            return q if x >= 0 else -q
+            q = x // m
+            r = x - q * m
+            return (q + 1) * m if 2 * r > m or (2 * r == m and q & 1) else q * m
         if x != x or x == INF or x == -INF:
             return x
-        return m * roundf(x / m)
+        return m * _round_even(x / m)
 
 
 class round_to_significant_digits:
