@@ -78,6 +78,12 @@ def main():
         if os.path.isdir(mpy + "/rill/mqtt"):
             modules["rill.mqtt"] = heap_cost(mpy, ["rill.mqtt"], after=CORE)
         results["module_import_bytes_beyond_core"] = modules
+        # filters: cost per record vs inline code (tools/bench_filters_mp.py), heap per module
+        results.update(json.loads(micropython(os.path.join(TOOLS, "bench_filters_mp.py"), path=[mpy])))
+        results["filters_import_bytes_beyond_core"] = {
+            m[:-4]: heap_cost(mpy, ["rill.filters." + m[:-4]], after=CORE + ["rill.filters"])
+            for m in sorted(os.listdir(mpy + "/rill/filters")) if m.endswith(".mpy") and m != "__init__.mpy"}
+        results["filters_import_bytes_beyond_core"]["__init__"] = heap_cost(mpy, ["rill.filters"], after=CORE)
     mqtt = os.path.join(TOOLS, "bench_mqtt.py")
     if not (shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto")):
         results["mqtt_skipped"] = "mosquitto is not installed (apt-get install mosquitto): the MQTT figures need it"

@@ -9,7 +9,6 @@ from rill.filters import (
     multiply,
     offset,
     sliding_window_moving_average,
-    throttle,
 )
 from testkit import raises
 
@@ -48,16 +47,6 @@ def test_filter_out():
 
 def test_delta_passes_only_real_changes():
     assert feed(delta(0.5), [1.0, 1.2, 1.6, 1.0, 0.7]) == [1.0, None, 1.6, 1.0, None]
-
-
-def test_throttle_uses_injected_clock():
-    now = [0]
-    f = throttle(1000, now=lambda: now[0], diff=lambda a, b: a - b)
-    out = []
-    for t in (0, 500, 999, 1000, 1500, 2100):
-        now[0] = t
-        out.append(f(t))
-    assert out == [0, None, None, 1000, None, 2100]
 
 
 def test_sliding_window_moving_average_send_every():

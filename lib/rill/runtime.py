@@ -133,6 +133,9 @@ class Graph:
     def start(self, clock=None):
         """Create the source and tap tasks on the running loop."""
         self.clock = clock or sys.modules[__name__]
+        for node in self.nodes:  # bind hook: HOOKS.md
+            if node.kind == "transform" and hasattr(node.fn, "bind"):
+                node.fn.bind(self, node)
         create = asyncio.create_task
         for tap in self.taps:
             self._tasks.append(create(self._tap(tap)))
@@ -141,6 +144,20 @@ class Graph:
                 continue
             src.signal = Signal() if clock else None  # only a virtual clock needs it
             self._tasks.append(create(self._periodic(src) if not src.is_task else self._supervised(src)))
+
+    def spawn(self, coro):  # bind hook: HOOKS.md
+        """A task the graph owns and cancels in ``stop()``."""
+        task = asyncio.create_task(coro)
+        self._tasks.append(task)
+        return task
+
+    def write(self, node, value):  # bind hook: HOOKS.md
+        """Write ``value`` as if transform ``node`` had returned it (None is ignored)."""
+        if value is not None:
+            try:
+                self.emit(node.out_rec, value)
+            except Exception as e:
+                self.fail(node, value, e)
 
     def stop(self):
         for t in self._tasks:

@@ -1,0 +1,104 @@
+"""Filter lists: ``chain`` (ESPHome's ``filters:`` list) and ``or_`` (ESPHome's ``or``).
+
+Both take filter objects or data, one ``{name: parameters}`` per filter, by ESPHome's
+names: a dict of parameters is passed by keyword, anything else as the one positional
+parameter (``{"median": {"window_size": 5}}``, ``{"offset": 2.0}``, ``{"throttle":
+1000}``). A filter inside that sends on its own (heartbeat, timeout...) sends through
+the rest of the chain, as in ESPHome.
+
+Heap: a tuple of the filters, plus a small proxy per filter that binds; nothing per record.
+"""
+
+
+def make(spec):
+    """One filter from a callable or ``{name: parameters}``; ValueError names what is wrong."""
+    if callable(spec):
+        return spec
+    if isinstance(spec, list):
+        return chain(spec)
+    if not isinstance(spec, dict) or len(spec) != 1:
+        raise ValueError("a filter is a callable or a dict with one name, not %r" % (spec,))
+    from . import load
+
+    for name, arg in spec.items():
+        cls = load(name)
+        if cls is None:
+            raise ValueError("no filter is named %r" % (name,))
+        try:
+            return cls(**arg) if isinstance(arg, dict) else cls() if arg is None else cls(arg)
+        except (TypeError, ValueError) as e:
+            raise ValueError("filter %r: %s" % (name, e))
+
+
+class _Tail:
+    """What a filter inside a list sees as its graph: what it sends goes through
+    ``owner.after(value, index)`` before reaching the real graph."""
+
+    def __init__(self, graph, owner, index):
+        self.graph = graph
+        self.clock = graph.clock
+        self.records = graph.records
+        self.owner = owner
+        self.index = index
+
+    def spawn(self, coro):
+        return self.graph.spawn(coro)
+
+    def write(self, node, value):
+        if value is not None:
+            self.graph.write(node, self.owner.after(value, self.index))
+
+
+class _List:
+    def __init__(self, filters):
+        self.filters = tuple(make(f) for f in filters)
+
+    def bind(self, graph, node):
+        for i, f in enumerate(self.filters):
+            if hasattr(f, "bind"):
+                f.bind(_Tail(graph, self, i + 1), node)
+
+
+class chain(_List):
+    """Run ``filters`` in order; a None from any of them sends nothing."""
+
+    def __call__(self, x):
+        for f in self.filters:
+            x = f(x)
+            if x is None:
+                return None
+        return x
+
+    def after(self, x, i):
+        fs = self.filters
+        n = len(fs)
+        while i < n:
+            x = fs[i](x)
+            if x is None:
+                return None
+            i += 1
+        return x
+
+
+class or_(_List):
+    """ESPHome's ``or``: every filter gets each value; the first result a filter sends
+    for it passes, the others are dropped until the next value arrives."""
+
+    sent = False
+
+    def __call__(self, x):
+        self.sent = False
+        out = None
+        for f in self.filters:
+            v = f(x)
+            if out is None:
+                out = v
+        if out is not None:
+            self.sent = True
+        return out
+
+    def after(self, x, i):
+        if self.sent:
+            return None
+        self.sent = True
+        return x
