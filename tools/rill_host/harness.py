@@ -38,6 +38,12 @@ def micropython_exe():
     return exe
 
 
+def ensure_deps():
+    """The pinned MicroPython libraries in .deps/ (tools/deps.py fetches them once)."""
+    if not os.path.isdir(DEPS):
+        subprocess.run([sys.executable, os.path.join(ROOT, "tools", "deps.py")], check=False)
+
+
 def compile_lib(out):
     """rill's lib/ as .mpy for this port into ``out`` (tools/build.py)."""
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build.py"), "--arch", "x64", "--out", out],

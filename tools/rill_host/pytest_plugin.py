@@ -70,6 +70,7 @@ def pytest_configure(config):
     for p in [os.path.join(ROOT, "lib"), DEPS, MP_DIR] + state.project:
         if p not in sys.path:
             sys.path.insert(0, p)
+    harness.ensure_deps()
     _load_brokers(config)
     config.pluginmanager.register(Summary(state), "rill-summary")
 
