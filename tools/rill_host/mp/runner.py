@@ -1,6 +1,6 @@
 """Run one test function on the MicroPython unix port (started by rill_host.harness).
 
-usage: micropython runner.py TEST_FILE TEST_NAME [FIXTURES_JSON]
+usage: micropython -m _rill_runner TEST_FILE TEST_NAME [FIXTURES_JSON]   (compiled to .mpy)
 
 FIXTURES_JSON lists the test's parameters in order, each ``[name, kind, data]``:
 - kind "clock": a fresh ``rill.clock.VirtualClock`` made here;

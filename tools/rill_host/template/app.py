@@ -3,7 +3,9 @@
     SHT3x (every every_ms) -> air -> temp (°C) -> smooth (moving average) -> MQTT topic
 
 Settings are in config.json. On a board, main.py calls ``main()``; the tests build
-``pipeline()`` on a simulated board, and ``bridge()`` against a local broker.
+``pipeline()`` on a simulated board, and ``bridge()`` against a local broker. The
+bridge is made first: its buffers are the largest blocks, and the heap is least
+fragmented at the start.
 """
 import asyncio
 import json
@@ -12,24 +14,11 @@ from rill import Pipeline, Ring
 from rill.drivers.sht3x import SHT3x
 from rill.filters import sliding_window_moving_average
 
-DEFAULTS = {
-    "board": None,  # default: detected from the machine
-    "device": "node-1",
-    "every_ms": 2000,
-    "window": 5,
-    "mqtt": {"host": "127.0.0.1", "port": 1883, "topic": "app/{device}/temp"},
-    "wifi": None,  # {"ssid": ..., "password": ...} on a networked board
-}
-
 
 def load_config(path="config.json"):
-    cfg = dict(DEFAULTS)
-    try:
-        with open(path) as f:
-            cfg.update(json.load(f))
-    except OSError:
-        pass  # no file: the defaults
-    return cfg
+    """The settings: board, device, every_ms, window, mqtt {host, port, topic}, wifi."""
+    with open(path) as f:
+        return json.load(f)
 
 
 def _celsius(air):
@@ -49,14 +38,13 @@ def pipeline(board, cfg):
     return p
 
 
-def bridge(p, cfg):
-    """Publish ``smooth`` to the configured topic (attach before build)."""
+def bridge(cfg):
+    """The MQTT bridge, publishing ``smooth`` to the configured topic (``attach`` it before build)."""
     from rill.mqtt import Bridge
 
     m = cfg["mqtt"]
     mq = Bridge(m["host"], device=cfg["device"], port=m.get("port", 1883))
     mq.publish("smooth", m["topic"], qos=1)
-    mq.attach(p)
     return mq
 
 
@@ -65,9 +53,10 @@ def main(cfg=None):
 
     cfg = cfg or load_config()
     bd = boards.load(cfg["board"])
+    mq = bridge(cfg) if bd.has("network") else None
     p = pipeline(bd, cfg)
-    if bd.has("network"):
-        bridge(p, cfg)
+    if mq is not None:
+        mq.attach(p)
         if cfg.get("wifi") and bd.sim is None:
             from rill.wifi import WiFi
 
