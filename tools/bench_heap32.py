@@ -165,6 +165,9 @@ def main():
 
 
 if __name__ == "__main__":
+    if sys.argv[1:]:
+        sys.stderr.write("bench_heap32: error: it takes no arguments (got %s)\n" % " ".join(sys.argv[1:]))
+        sys.exit(2)
     try:
         print(json.dumps(main(), sort_keys=True))
     except (BenchError, subprocess.TimeoutExpired) as e:
