@@ -70,7 +70,7 @@ monitor: setup ## stream a board's console, ARGS="--port vboard"
 	$(RILL) monitor $(ARGS)
 
 clean: ## remove build output and caches
-	rm -rf build .pytest_cache tools/*.egg-info
+	rm -rf build .pytest_cache *.egg-info
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean ## also remove .venv, .deps and the virtual boards

@@ -129,3 +129,17 @@ def test_the_board_sets_the_heap(project):
     ''')
     r = rill("test", "tests/test_heap.py", "-k", "micropython", cwd=str(project))
     assert r.returncode == 0, r.stdout
+
+
+def test_a_module_that_imports_pytest_is_told_how_to_stay_on_cpython(project):
+    write(project, "tests/test_uses_pytest.py", '''
+        import pytest
+
+
+        def test_host():
+            assert pytest
+    ''')
+    r = rill("test", "tests/test_uses_pytest.py", cwd=str(project))
+    assert r.returncode != 0
+    assert counts(r.stdout, "runtime=micropython") == (0, 1, 0), r.stdout
+    assert 'RILL_RUNTIMES = ("cpython",)' in r.stdout, r.stdout

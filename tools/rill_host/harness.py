@@ -152,6 +152,9 @@ def run_on_micropython(item, mpy_lib, project, board_id):
         proc.wait()
     if result != "pass":
         text = "".join(output)
+        if "no module named 'pytest'" in text:
+            text += ("Tests that run on MicroPython too cannot import pytest: use testkit, or keep the module on "
+                     "CPython with RILL_RUNTIMES = (\"cpython\",).\n")
         if "MemoryError" in text:
             text += ("MicroPython's heap here is %s (%s). Set another with rill_heap = 256K in the project's pytest "
                      "config, or MP_HEAPSIZE = \"256K\" in the test module.\n" % (heap, why))

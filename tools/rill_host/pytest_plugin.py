@@ -65,7 +65,6 @@ _KEY = pytest.StashKey()
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "cpython_only: run this test on CPython only")
     state = config.stash[_KEY] = State(config)
     for p in [os.path.join(ROOT, "lib"), DEPS, MP_DIR] + state.project:
         if p not in sys.path:
@@ -77,10 +76,7 @@ def pytest_configure(config):
 
 def pytest_generate_tests(metafunc):
     state = metafunc.config.stash[_KEY]
-    fn = metafunc.function
-    if metafunc.definition.get_closest_marker("cpython_only"):
-        return
-    if state.dual(metafunc.definition.path, metafunc.module, fn):
+    if state.dual(metafunc.definition.path, metafunc.module, metafunc.function):
         metafunc.parametrize("runtime", RUNTIMES)
 
 
