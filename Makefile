@@ -2,13 +2,14 @@
 
 VENV        ?= .venv
 PY          := $(VENV)/bin/python
+RILL        := $(VENV)/bin/rill
 MICROPYTHON ?= $(abspath $(VENV)/bin/micropython)
 HOST_PYTHON ?= python3
 REQUIREMENTS := requirements-host.txt
 
-# The setup stamp is keyed on the requirements' contents (not mtimes, which a fresh
-# clone resets), so editing requirements-host.txt triggers a reinstall and nothing else does.
-REQ_HASH   := $(shell $(HOST_PYTHON) -c "import hashlib,sys;print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest()[:16])" $(REQUIREMENTS) 2>/dev/null)
+# The setup stamp is keyed on the contents of the requirements and pyproject.toml (not
+# mtimes, which a fresh clone resets), so editing either triggers a reinstall and nothing else does.
+REQ_HASH   := $(shell $(HOST_PYTHON) -c "import hashlib,sys;print(hashlib.sha256(b''.join(open(f,'rb').read() for f in sys.argv[1:])).hexdigest()[:16])" $(REQUIREMENTS) pyproject.toml 2>/dev/null)
 VENV_STAMP := $(VENV)/.stamp-setup-$(REQ_HASH)
 
 PYTEST_ARGS ?=
@@ -18,16 +19,16 @@ MPY_FLAGS   ?=
 export MICROPYTHON
 
 .DEFAULT_GOAL := help
-.PHONY: help setup venv deps test bench run build vboard deploy flash monitor clean distclean
+.PHONY: help setup venv deps lint test bench run build vboard deploy flash monitor clean distclean
 
 help: ## list the targets
 	@echo "make targets:"
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
 	@echo "variables: PYTEST_ARGS (test), ARGS (bench, run), MPY_FLAGS (build), HOST_PYTHON (venv)"
 
-setup: venv deps ## create .venv with the pinned host tools and fetch pinned MicroPython libs into .deps/
+setup: venv deps ## create .venv with the pinned host tools and the rill command, fetch pinned MicroPython libs into .deps/
 
-venv: $(VENV_STAMP) ## create .venv and install requirements-host.txt (skipped while the stamp matches)
+venv: $(VENV_STAMP) ## create .venv, install requirements-host.txt and this checkout (editable: rill, its pytest plugin)
 
 $(VENV_STAMP):
 	@test -n "$(REQ_HASH)" || { echo "make: cannot read $(REQUIREMENTS) with $(HOST_PYTHON)" >&2; exit 1; }
@@ -35,37 +36,41 @@ $(VENV_STAMP):
 	@rm -f $(VENV)/.stamp-setup-*
 	@echo "installing $(REQUIREMENTS) into $(VENV)"
 	$(PY) -m pip install -qq -r $(REQUIREMENTS)
+	$(PY) -m pip install -qq -e .
 	@touch $@
 
 deps: $(VENV_STAMP) ## fetch the libraries pinned in tools/deps.lock (no network when present)
 	@$(PY) tools/deps.py
 
-test: setup ## run the host tests on CPython and the MicroPython unix port
-	$(PY) -m pytest -q -rfE $(PYTEST_ARGS)
+lint: $(VENV_STAMP) ## ruff over lib, tools and host_tests (config in pyproject.toml)
+	$(VENV)/bin/ruff check lib tools host_tests
 
-bench: setup ## run the benchmarks (tools/bench.py)
-	$(PY) tools/bench.py $(ARGS)
+test: setup lint ## run the host tests on CPython and the MicroPython unix port (rill test)
+	$(RILL) test $(PYTEST_ARGS)
 
-run: setup ## run an example on the host (tools/run_example.py)
-	$(PY) tools/run_example.py $(ARGS)
+bench: setup ## run the benchmarks (rill bench)
+	$(RILL) bench $(ARGS)
+
+run: setup ## run an example on the host (rill run)
+	$(RILL) run $(ARGS)
 
 build: $(VENV_STAMP) ## compile lib/rill to .mpy into build/mpy/ (MPY_FLAGS="--board RPI_PICO" for a board)
-	$(PY) tools/build.py $(MPY_FLAGS)
+	$(RILL) build $(MPY_FLAGS)
 
 vboard: setup ## run a virtual board, ARGS e.g. "--board ESP32_GENERIC --clean"
-	$(PY) tools/vboard.py $(ARGS)
+	$(RILL) vboard $(ARGS)
 
 deploy: setup ## copy lib/rill + firmware onto a board, ARGS="--port /dev/ttyACM0 --board RPI_PICO_W --mpy"
-	$(PY) tools/deploy.py $(ARGS)
+	$(RILL) deploy $(ARGS)
 
 flash: setup ## flash MicroPython, ARGS="--board ESP32_GENERIC --port /dev/ttyUSB0 [--dry-run]"
-	$(PY) tools/flash.py $(ARGS)
+	$(RILL) flash $(ARGS)
 
 monitor: setup ## stream a board's console, ARGS="--port vboard"
-	$(PY) tools/monitor.py $(ARGS)
+	$(RILL) monitor $(ARGS)
 
 clean: ## remove build output and caches
-	rm -rf build .pytest_cache
+	rm -rf build .pytest_cache *.egg-info
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean ## also remove .venv, .deps and the virtual boards

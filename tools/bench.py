@@ -92,6 +92,12 @@ def main():
         if proc.returncode != 0:
             raise BenchError("bench_mqtt.py failed:\n" + proc.stdout + proc.stderr)
         results.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    heap32 = subprocess.run([sys.executable, os.path.join(TOOLS, "bench_heap32.py")], cwd=ROOT, capture_output=True,
+                            text=True, timeout=900)  # app_peak_heap_32bit: the apps on a 32-bit MicroPython
+    if heap32.returncode == 0:
+        results.update(json.loads(heap32.stdout.strip().splitlines()[-1]))
+    else:
+        results["app_peak_heap_32bit_skipped"] = heap32.stderr.strip()
     os.makedirs(os.path.join(ROOT, "bench"), exist_ok=True)
     line = json.dumps(results, sort_keys=True)
     with open(os.path.join(ROOT, "bench", "results.json"), "w") as f:

@@ -107,7 +107,8 @@ def _problems(name, info, mcus):
         else:
             want = {"ESP32": ("esp32", 0x1000), "ESP32-S3": ("esp32s3", 0x0)}[info["mcu"]]
             if (flash["chip"], int(flash["offset"], 16)) != want:
-                bad.append("esptool chip/offset %s/%s, expected %s/0x%x" % (flash["chip"], flash["offset"], want[0], want[1]))
+                bad.append("esptool chip/offset %s/%s, expected %s/0x%x"
+                           % (flash["chip"], flash["offset"], want[0], want[1]))
     if flash.get("method") == "uf2" and info["mcu"] != "RP2040":
         bad.append("UF2 copy is the RP2040's flashing method")
     if info["mpy"].get("version") != "6.3":
@@ -174,7 +175,8 @@ def test_real_hardware_is_refused_off_the_board_with_a_clear_message():
 
 def test_require_network_fails_clearly_without_wifi():
     pico = board.load("RPI_PICO")
-    with raises(board.BoardError, match="board RPI_PICO (Raspberry Pi Pico) has no network: MQTT sink 'cloud' needs it") as r:
+    msg = "board RPI_PICO (Raspberry Pi Pico) has no network: MQTT sink 'cloud' needs it"
+    with raises(board.BoardError, match=msg) as r:
         pico.require("network", "MQTT sink 'cloud'")
     assert "RPI_PICO_W" in str(r.value)
     board.load("RPI_PICO_W").require("network", "MQTT sink 'cloud'")

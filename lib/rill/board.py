@@ -93,26 +93,29 @@ def detect():
                      % (machine, ", ".join(available()) or "no boards/ folder found"))
 
 
-def load(board_id=None, sim=None, path=None):
+def load(board_id=None, sim=None, path=None, clock=None):
     """The Board for ``board_id`` (default: detected). ``sim=None`` picks real hardware
-    when running on the board's own port and simulated hardware otherwise."""
+    when running on the board's own port and simulated hardware otherwise. Simulated
+    devices keep time by ``clock``: give the VirtualClock the pipeline starts with
+    (``b.sim.follow(clock)`` changes it later); default real time."""
     if path is None:
         path = board_file(board_id or detect())
     info = _read(path)
     facts = _MCU.get(info.get("mcu"))
     if facts is None:
-        raise BoardError("board %s: unknown mcu %r (known: %s)" % (info.get("id"), info.get("mcu"), ", ".join(sorted(_MCU))))
+        raise BoardError("board %s: unknown mcu %r (known: %s)"
+                         % (info.get("id"), info.get("mcu"), ", ".join(sorted(_MCU))))
     here = sys.platform
     if sim is None:
         sim = here != facts[0]
     elif not sim and here != facts[0]:
         raise BoardError("board %s needs MicroPython on %s for real hardware; this is %s: use sim=True"
                          % (info["id"], facts[0], here))
-    return Board(info, facts, sim)
+    return Board(info, facts, sim, clock)
 
 
 class Board:
-    def __init__(self, info, facts, sim):
+    def __init__(self, info, facts, sim, clock=None):
         self.info = info
         self.name = info["id"]
         self.title = info.get("name", self.name)
@@ -127,7 +130,7 @@ class Board:
             from .sim.hardware import SimHardware
 
             i2c = self.pins.get("i2c") or {}
-            self.sim = SimHardware(self.platform, i2c.get("id", 0), self._temp == "mcu_temperature")
+            self.sim = SimHardware(self.platform, i2c.get("id", 0), self._temp == "mcu_temperature", clock)
 
     def __repr__(self):
         return "<Board %s (%s, %s)>" % (self.name, self.mcu, "simulated" if self.sim else "real")

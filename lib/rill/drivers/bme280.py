@@ -158,7 +158,9 @@ class BME280(Sensor):
         d = self._data
         adc_t = (d[3] << 12) | (d[4] << 4) | (d[5] >> 4)
         if adc_t == _SKIPPED:
-            return None
+            return self._wait("the chip has completed no measurement since setup; under a VirtualClock, "
+                              "give the board the pipeline's clock: board.load(id, clock=clock)")
+        self.waits = 0
         return adc_t, (d[0] << 12) | (d[1] << 4) | (d[2] >> 4), (d[6] << 8) | d[7]
 
     def read(self):

@@ -3,8 +3,11 @@
 A failed sample (bus error, bad CRC, invalid reading) increments ``failures``, keeps
 the reason in ``last_error`` and raises ``SensorError``, an ``OSError``; a periodic
 source counts the raise and emits its declared ``missing`` value, so a flaky sensor
-never stops the pipeline. ``read()`` returns None only for "no data yet".
+never stops the pipeline. ``read()`` returns None only for "no data yet", and at
+most ``WAIT_LIMIT`` times in a row: then it fails, saying why (typically a sensor
+timed by another clock than the pipeline's), so a sensor is never silently quiet.
 """
+WAIT_LIMIT = 3
 
 
 class SensorError(OSError):
@@ -18,6 +21,14 @@ class Sensor:
         self.samples = 0  # good readings
         self.failures = 0  # failed readings
         self.last_error = None
+        self.waits = 0  # reads in a row that had no data yet
+
+    def _wait(self, why):
+        """A read with no data yet: None, or a failure once that happens ``WAIT_LIMIT`` times in a row."""
+        self.waits += 1
+        if self.waits >= WAIT_LIMIT:
+            self.waits = 0
+            self._fail("no value in %d reads in a row: %s" % (WAIT_LIMIT, why))
 
     def _fail(self, reason, exc=None):
         self.failures += 1

@@ -7,8 +7,9 @@ does a call that comes sooner than the conversion time. A periodic source sampli
 every few seconds therefore reports values one period old. The 6 bytes are read into a
 preallocated buffer and each word's CRC-8 is checked (polynomial 0x31, init 0xFF;
 datasheet: 0xBEEF -> 0x92). A bad CRC or a bus error is a failed sample: counted, then
-``SensorError`` is raised. ``now`` is the clock (``graph.clock.now`` under a virtual
-clock).
+``SensorError`` is raised. ``now`` is the clock conversions are timed by: by default
+the bus's own (a simulated board's clock, which follows the pipeline's VirtualClock),
+else ``time.ticks_ms``. Reads that come faster than the conversion fail after a few.
 
     rh = SHT3x(board.i2c())
     p.record("air", SHT3x.SHAPE)
@@ -20,6 +21,8 @@ from .sensor import Sensor
 
 # repeatability -> (command, conversion time in ms: the datasheet maximum, rounded up)
 _MODES = {"high": (b"\x24\x00", 16), "medium": (b"\x24\x0b", 7), "low": (b"\x24\x16", 5)}
+_TOO_SOON = ("read again before the %d ms conversion ended by the driver's clock: poll less often, or give the "
+             "sensor the pipeline's clock (board.load(id, clock=clock) under a VirtualClock)")
 
 
 def crc8(buf, start=0, n=2):
@@ -35,7 +38,7 @@ def crc8(buf, start=0, n=2):
 class SHT3x(Sensor):
     SHAPE = {"temperature_c": float, "humidity_pct": float}
 
-    def __init__(self, i2c, addr=0x44, repeatability="high", now=time.ticks_ms):
+    def __init__(self, i2c, addr=0x44, repeatability="high", now=None):
         super().__init__()
         if repeatability not in _MODES:
             raise ValueError("repeatability must be 'high', 'medium' or 'low'")
@@ -43,14 +46,15 @@ class SHT3x(Sensor):
         self.i2c = i2c
         self.addr = addr
         self._cmd, self.conversion_ms = _MODES[repeatability]
+        self._too_soon = _TOO_SOON % self.conversion_ms
         self._buf = bytearray(6)  # T msb, T lsb, CRC, RH msb, RH lsb, CRC
-        self._now = now
+        self._now = now or getattr(i2c, "now", None) or time.ticks_ms
         self._started = None  # when the pending measurement was started
 
     def read(self):
         started = self._started
         if started is not None and time.ticks_diff(self._now(), started) < self.conversion_ms:
-            return None  # called faster than the chip converts
+            return self._wait(self._too_soon)
         buf = self._buf
         self._started = None
         try:
@@ -69,4 +73,5 @@ class SHT3x(Sensor):
         st = (buf[0] << 8) | buf[1]
         srh = (buf[3] << 8) | buf[4]
         self.samples += 1
+        self.waits = 0
         return {"temperature_c": -45 + 175 * st / 65535, "humidity_pct": 100 * srh / 65535}

@@ -53,7 +53,8 @@ def _pressure(cal, adc_p, t_fine):
 def _humidity(cal, adc_h, t_fine):
     h1, h2, h3, h4, h5, h6 = cal["H"]
     h = t_fine - 76800.0
-    h = (adc_h - (h4 * 64.0 + h5 / 16384.0 * h)) * (h2 / 65536.0 * (1.0 + h6 / 67108864.0 * h * (1.0 + h3 / 67108864.0 * h)))
+    h = (adc_h - (h4 * 64.0 + h5 / 16384.0 * h)) * (
+        h2 / 65536.0 * (1.0 + h6 / 67108864.0 * h * (1.0 + h3 / 67108864.0 * h)))
     return h * (1.0 - h1 * h / 524288.0)
 
 
@@ -69,8 +70,10 @@ def _bisect(f, target, lo, hi, rising):
 
 
 class BME280Model(Registers):
-    def __init__(self, temperature=22.0, pressure=1013.25, humidity=45.0, calibration=None, chip_id=0x60):
+    def __init__(self, temperature=22.0, pressure=1013.25, humidity=45.0, calibration=None, chip_id=0x60,
+                 now=time.ticks_ms):
         super().__init__()
+        self.now = now  # the clock measurements are timed by (SimHardware sets the pipeline's)
         self.temperature = temperature  # °C
         self.pressure = pressure  # hPa
         self.humidity = humidity  # %RH
@@ -125,12 +128,12 @@ class BME280Model(Registers):
         if reg in (0xF2, 0xF4, 0xF5):
             self.regs[reg] = value
         if reg == 0xF4 and value & 3 and self._started is None:
-            self._started = time.ticks_ms()
+            self._started = self.now()
 
     def before_read(self, reg, n):
         if reg + n <= 0xF7 or reg > 0xFE or self._started is None:
             return
-        if time.ticks_diff(time.ticks_ms(), self._started) < self.ready_after_ms:
+        if time.ticks_diff(self.now(), self._started) < self.ready_after_ms:
             return
         t, p, h = self.raw()
         r = self.regs

@@ -4,7 +4,13 @@ Objects are shared: ``pin(15)`` returns the same Pin every time, so a test drive
 the very pin a driver registered its IRQ on. The I2C bus starts with a BME280 at
 0x76 and an SHT3x at 0x44 (``self.bme280``, ``self.sht3x``); ``chip_temperature``
 feeds the RP2040's ADC channel 4 or the ESP32's ``esp32`` stand-in.
+
+Time: every device model, and the bus (``i2c.now``, which drivers that time
+conversions use by default), reads ``self.now``: the ``clock`` given (a pipeline's
+VirtualClock), else real ``time.ticks_ms``. ``follow(clock)`` switches all of them.
 """
+import time
+
 from . import machine
 from .bme280 import BME280Model
 from .esp32 import Esp32
@@ -14,7 +20,7 @@ RP2040_TEMP_CHANNEL = 4
 
 
 class SimHardware:
-    def __init__(self, platform, i2c_id=0, celsius_api=False):
+    def __init__(self, platform, i2c_id=0, celsius_api=False, clock=None):
         self.machine = machine
         self.platform = platform  # "rp2" or "esp32": which ADC flavour and chip sensor to mimic
         self._pins = {}
@@ -24,6 +30,16 @@ class SimHardware:
         self.sht3x = self.i2c.attach(0x44, SHT3xModel())
         self.esp32 = Esp32(celsius_api) if platform == "esp32" else None
         self.set_chip_temperature(35.0)
+        self.follow(clock)
+
+    def follow(self, clock):
+        """Time every model and the bus by ``clock`` (None: real time)."""
+        now = time.ticks_ms if clock is None else clock.now
+        self.clock = clock
+        self.now = self.i2c.now = now
+        for dev in self.i2c.devices.values():
+            if hasattr(dev, "now"):
+                dev.now = now
 
     def pin(self, id, mode=-1, pull=-1):
         p = self._pins.get(id)

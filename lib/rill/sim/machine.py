@@ -4,9 +4,11 @@ Beyond MicroPython's API, tests drive the hardware: ``Pin.drive(level)`` and
 ``Pin.burst(n)`` make input edges (calling the IRQ handler as the hardware would,
 without allocating), ``ADC.set_voltage(v)`` sets what an ADC reads, ``Timer.fire()``
 runs a timer's callback, and ``I2C.attach(addr, device)`` plugs in a device model
-(see ``rill.sim.device``).
+(see ``rill.sim.device``). A simulated bus has ``now``, its board's clock (a real
+``machine.I2C`` has none), which drivers that time a conversion read by default.
 """
 import errno
+import time
 
 
 class Pin:
@@ -151,6 +153,7 @@ class I2C:
         self.sda = sda
         self.freq = freq
         self.devices = {}
+        self.now = time.ticks_ms  # the simulated board's clock; drivers that time conversions use it
 
     def attach(self, addr, device):
         self.devices[addr] = device

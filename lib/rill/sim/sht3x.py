@@ -27,7 +27,7 @@ def _crc8(b0, b1):
 class SHT3xModel(Device):
     def __init__(self, temperature=22.0, humidity=45.0, now=time.ticks_ms):
         super().__init__()
-        self.now = now  # the clock conversions are timed by (a test's virtual clock)
+        self.now = now  # the clock conversions are timed by (SimHardware sets the pipeline's)
         self.temperature = temperature  # °C
         self.humidity = humidity  # %RH
         self.commands = 0

@@ -1,7 +1,8 @@
 """Assertion helpers for tests that run on CPython (pytest) and on the MicroPython unix port.
 
-Tests under host_tests/lib are written in the subset both runtimes share: plain
-``assert``, ``raises`` instead of ``pytest.raises``, and ``run`` for coroutines.
+Tests that the rill pytest plugin runs on both runtimes are written in the subset both
+share: plain ``assert``, ``raises`` instead of ``pytest.raises``, and ``run`` for
+coroutines. ``cpython_only`` opts one test out of the MicroPython run.
 """
 import sys
 
@@ -28,6 +29,13 @@ class raises:
             raise AssertionError("%r does not contain %r" % (str(value), self.match))
         self.value = value
         return True
+
+
+def cpython_only(fn):
+    """Decorator: run this test on CPython only (the plugin reads the attribute it sets)."""
+    if not MICROPYTHON:
+        fn.rill_runtimes = ("cpython",)
+    return fn
 
 
 def run(coro):

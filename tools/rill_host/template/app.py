@@ -1,0 +1,67 @@
+"""The app: air temperature from an SHT3x, smoothed, published over MQTT.
+
+    SHT3x (every every_ms) -> air -> temp (°C) -> smooth (moving average) -> MQTT topic
+
+Settings are in config.json. On a board, main.py calls ``main()``; the tests build
+``pipeline()`` on a simulated board, and ``bridge()`` against a local broker. The
+bridge is made first: its buffers are the largest blocks, and the heap is least
+fragmented at the start.
+"""
+import asyncio
+import json
+
+from rill import Pipeline, Ring
+from rill.drivers.sht3x import SHT3x
+from rill.filters import sliding_window_moving_average
+
+
+def load_config(path="config.json"):
+    """The settings: board, device, every_ms, window, mqtt {host, port, topic}, wifi."""
+    with open(path) as f:
+        return json.load(f)
+
+
+def _celsius(air):
+    return air["temperature_c"]
+
+
+def pipeline(board, cfg):
+    """The pipeline on ``board`` (its sensor on the board's I2C bus), without MQTT."""
+    air = SHT3x(board.i2c())
+    p = Pipeline("app")
+    p.record("air", SHT3x.SHAPE)
+    p.record("temp", float)
+    p.record("smooth", float, Ring(16))
+    p.source("air", air.read, every_ms=cfg["every_ms"], name="sht3x")
+    p.transform("temp", _celsius, "air", name="celsius")
+    p.transform("smooth", sliding_window_moving_average(cfg["window"], 1), "temp", name="average")
+    return p
+
+
+def bridge(cfg):
+    """The MQTT bridge, publishing ``smooth`` to the configured topic (``attach`` it before build)."""
+    from rill.mqtt import Bridge
+
+    m = cfg["mqtt"]
+    mq = Bridge(m["host"], device=cfg["device"], port=m.get("port", 1883))
+    mq.publish("smooth", m["topic"], qos=1)
+    return mq
+
+
+def main(cfg=None):
+    from rill import board as boards
+
+    cfg = cfg or load_config()
+    bd = boards.load(cfg["board"])
+    mq = bridge(cfg) if bd.has("network") else None
+    p = pipeline(bd, cfg)
+    if mq is not None:
+        mq.attach(p)
+        if cfg.get("wifi") and bd.sim is None:
+            from rill.wifi import WiFi
+
+            p.record("wifi", WiFi.SHAPE)
+            p.source("wifi", task=bd.wifi(cfg["wifi"]["ssid"], cfg["wifi"]["password"]).run)
+    g = p.build(board=bd)
+    print("app: %s on %s" % (cfg["device"], bd))
+    asyncio.run(g.run())
