@@ -77,7 +77,7 @@ def test_dispatch_through_transforms_without_allocating():
     def loop():
         got = 0
         for i in range(3000):
-            g.emit(raw, i & 0x3FF)
+            g.push("raw", i & 0x3FF)
             while reader.read() is not EMPTY:
                 got += 1
         return got
@@ -96,11 +96,11 @@ def test_diamond_join_without_allocating():
     p.transform("d", lambda b, c: b + c, "b", "c")
     g = p.build()
     a = g.records["a"]
-    g.emit(a, 1)
+    g.push("a", 1)
 
     def loop():
         for i in range(2000):
-            g.emit(a, i)
+            g.push("a", i)
         return g.records["d"].value
 
     assert heap_locked(loop) == 2 * 1999 + 2

@@ -9,6 +9,6 @@ if sys.implementation.name != "micropython":
     from . import cpython_compat  # noqa: F401  (makes CPython look like MicroPython)
 
 from .buffers import BLOCK, DROP, EMPTY, ERROR, DeadLetters, Latest, Mailbox, Queue, QueueFull, Ring
-from .graph import GraphError, Pipeline
+from .pipeline import GraphError, Pipeline
 
 __version__ = "0.1.0"

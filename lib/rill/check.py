@@ -1,4 +1,4 @@
-"""Build-time checks and dispatch ordering for Pipeline.build().
+"""Build-time checks and dispatch plans for Pipeline.build().
 
 build() imports this module, uses it once and unloads it, so none of its code stays
 in the heap while the pipeline runs.
@@ -8,7 +8,9 @@ from .shapes import accepts, type_name
 
 def validate(pipeline, board, GraphError):
     """Return a GraphError naming every problem in the declaration, each by its edge,
-    or None, with the records wired for dispatch (writer, depth, plan)."""
+    or None, with each transform's ``depth`` set."""
+    from .graph import MAX_ARGS, MAX_STEPS
+
     errors = []
     records = pipeline._records
     nodes = pipeline._nodes
@@ -24,6 +26,9 @@ def validate(pipeline, board, GraphError):
             errors.append("source %s -> %s: read= needs every_ms=" % (node.name, node.out))
         if node.kind == "transform" and not node.inputs:
             errors.append("transform %s -> %s: needs at least one input" % (node.name, node.out))
+        if len(node.inputs) + len(node.watch) > MAX_ARGS:
+            errors.append("transform %s -> %s: takes %d records; at most %d (inputs and watched)"
+                          % (node.name, node.out, len(node.inputs) + len(node.watch), MAX_ARGS))
     if board is not None:
         for node in nodes:
             need = getattr(node, "requires", None) or getattr(node.fn, "requires", None)
@@ -42,7 +47,6 @@ def validate(pipeline, board, GraphError):
             errors.append("%s: record %r already written by %s %s" % (edge, node.out, writers[node.out].kind, writers[node.out].name))
             continue
         writers[node.out] = node
-        rec.writer = node
         if node.kind == "source" and not accepts(rec.type, node.type):
             errors.append("%s: emits %s but record %r is %s" % (edge, type_name(node.type), node.out, type_name(rec.type)))
     readers = {}
@@ -67,12 +71,16 @@ def validate(pipeline, board, GraphError):
             errors.append("%s: %s %r is read by %d taps (%s); a read takes the value, so use a Ring for several readers"
                           % (key, buf.kind, key, len(taps), ", ".join(t.name for t in taps)))
     errors.extend(_order(nodes, writers))
+    if not errors:
+        for key in writers:
+            n = len(_downstream(key, nodes))
+            if n >= MAX_STEPS:
+                errors.append("record %r: %d transforms downstream; a write dispatches at most %d"
+                              % (key, n, MAX_STEPS - 1))
     if errors:
         e = GraphError("%d problem(s) in pipeline:\n  - %s" % (len(errors), "\n  - ".join(errors)))
         e.errors = errors
         return e
-    for rec in records.values():
-        rec.plan = plan(rec, records, nodes)
     return None
 
 
@@ -105,23 +113,48 @@ def _order(nodes, writers):
     return errors
 
 
-def plan(rec, records, nodes):
-    """What dispatch runs when ``rec`` is written: the transforms reachable through trigger
-    inputs, in (depth, declaration) order, each as the tuple runtime.Graph.emit unpacks."""
+def _downstream(key, nodes):
+    """The transforms reachable from record ``key`` through trigger inputs, in (depth,
+    declaration) order."""
     found = []
-    frontier = [rec.key]
+    frontier = [key]
     while frontier:
-        key = frontier.pop()
+        k = frontier.pop()
         for n in nodes:
-            if n.kind == "transform" and key in n.inputs and n not in found:
+            if n.kind == "transform" and k in n.inputs and n not in found:
                 found.append(n)
                 frontier.append(n.out)
     order = {}
     for i, n in enumerate(nodes):
         order[n] = i
     found.sort(key=lambda n: (n.depth, order[n]))
-    steps = []
-    for n in found:
+    return found
+
+
+def plan(graph, key, step):
+    """What dispatch runs when record ``key`` is written: its write, then the transforms
+    downstream, each as a ``rill.graph.step``."""
+    records = graph.records
+    rec = records[key]
+    steps = [step(None, 0, 0, 1, rec, (), rec, _put(rec), _wake(graph, key), None)]
+    bits = {key: 1}
+    for i, n in enumerate(_downstream(key, graph.nodes)):
         args = tuple(records[k] for k in n.inputs + n.watch)
-        steps.append((n, n.fn, len(args), args[0], args[1:len(n.inputs)], args, records[n.out]))
+        trig = 0
+        for k in n.inputs:
+            trig |= bits.get(k, 0)
+        bit = 1 << (i + 1)
+        bits[n.out] = bit
+        out = records[n.out]
+        steps.append(step(n.fn, len(args), trig, bit, args[0], args, out, _put(out), _wake(graph, n.out), n))
     return tuple(steps)
+
+
+def _put(buf):
+    """A Latest is written by dispatch itself (no call); other buffers through put()."""
+    return None if buf.kind == "latest" else buf.put
+
+
+def _wake(graph, key):
+    """The Signals of the taps on record ``key``."""
+    return tuple(t.signal for t in graph.taps if t.inputs[0] == key)

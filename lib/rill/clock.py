@@ -1,17 +1,34 @@
-"""A virtual clock for host tests: ``graph.start(VirtualClock())``.
+"""Clocks: ``RealClock`` (what ``graph.start()`` uses) and ``VirtualClock`` for host tests.
 
-A clock gives ``now()`` in milliseconds, ``add``/``diff`` in its own arithmetic, and
-``sleep_until(deadline, signal)``, an awaitable (the real clock is the module
-rill.runtime itself).
+A clock gives ``now()`` in milliseconds, ``add(t, ms)`` and ``diff(a, b)`` in its own
+arithmetic, and ``sleep_until(deadline)``, an awaitable that any task may await.
 Periodic sources sleep to absolute deadlines, so they never drift. ``VirtualClock``
-jumps straight to the next deadline: hours of pipeline time run in milliseconds,
-with no real sleeps.
+jumps straight to the next deadline: hours of pipeline time run in milliseconds, with
+no real sleeps.
 """
 import asyncio
+from time import ticks_add, ticks_diff, ticks_ms
+
+from .wake import Signal
+
+
+class RealClock:
+    """``time.ticks_ms`` time. ``sleep_until`` allocates nothing on MicroPython, where
+    ``asyncio.sleep_ms`` returns a reusable generator."""
+
+    now = staticmethod(ticks_ms)
+    add = staticmethod(ticks_add)
+    diff = staticmethod(ticks_diff)
+
+    @staticmethod
+    def sleep_until(deadline):
+        ms = ticks_diff(deadline, ticks_ms())
+        return asyncio.sleep_ms(ms if ms > 0 else 0)
 
 
 class VirtualClock:
-    """Time that moves only when a test calls ``await clock.advance(ms)``."""
+    """Time that moves only when a test calls ``await clock.advance(ms)``. Each sleep
+    makes a Signal (host tests only: it allocates)."""
 
     def __init__(self, start=0, settle=4):
         self._now = start
@@ -29,9 +46,8 @@ class VirtualClock:
     def diff(a, b):
         return a - b
 
-    def sleep_until(self, deadline, signal):
-        if signal is None:
-            raise ValueError("VirtualClock.sleep_until needs the caller's Signal")
+    def sleep_until(self, deadline):
+        signal = Signal()
         self._waiters.append([deadline, signal])
         return signal
 
