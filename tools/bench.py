@@ -14,7 +14,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = os.path.join(ROOT, "tools")
 MICROPYTHON = os.environ.get("MICROPYTHON") or os.path.join(os.path.dirname(sys.executable), "micropython")
-CORE = ["rill", "rill.runtime"]  # the package (buffers, declaration) and the runtime
+CORE = ["rill", "rill.graph"]  # the package (buffers, declaration) and the built graph (clock, wake)
 HEAP = "256K"
 
 

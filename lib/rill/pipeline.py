@@ -35,7 +35,31 @@ def _name(fn):
 
 class Node:
     """A source, transform or tap: what was declared, the counters, and (once built)
-    its wiring. Every attribute is declared here, so that counting later allocates nothing."""
+    its wiring. Every attribute is declared here, with its default; an instance stores
+    only those its kind uses, set when declared or built, so that counting later
+    allocates nothing and a node stays small."""
+
+    # every node
+    runs = 0  # sources: values emitted; taps: records handed over
+    errors = 0
+    error = None  # the last error, kept as raised (formatting would allocate)
+    graph = None  # set by Graph
+    out_rec = None  # the buffer of ``out``, set by Graph
+    plan = ()  # the dispatch steps that a write to ``out`` runs, set by Graph
+    # transforms
+    filtered = 0  # calls that returned None
+    depth = 0  # 1 + the greatest depth of the inputs, set by build
+    # sources
+    every_ms = None
+    is_task = False
+    missing = None
+    backoff = None  # a Backoff, for sources that run a callable
+    restarts = 0
+    overruns = 0
+    requires = None
+    # taps, set by Graph
+    reader = None  # the cursor on the record
+    signal = None  # woken when the record is written
 
     def __init__(self, kind, name, fn, out, inputs=(), watch=(), typ=None):
         self.kind = kind
@@ -45,25 +69,8 @@ class Node:
         self.inputs = inputs
         self.watch = (watch,) if isinstance(watch, str) else tuple(watch)
         self.type = typ  # what a source emits, or what a transform/tap takes
-        self.runs = 0  # sources: values emitted; taps: records handed over
-        self.errors = 0
-        self.error = None  # the last error, kept as raised (formatting would allocate)
-        self.filtered = 0  # transforms: calls that returned None
-        self.depth = 0  # transforms: 1 + the greatest depth of the inputs (set by build)
-        # sources
-        self.every_ms = None
-        self.is_task = False
-        self.missing = None
-        self.backoff = None  # a Backoff, for sources that run a callable
-        self.restarts = 0
-        self.overruns = 0
-        self.requires = None
-        # wiring, set by Graph
-        self.graph = None
-        self.out_rec = None  # the buffer of ``out``
-        self.plan = ()  # the dispatch steps that a write to ``out`` runs
-        self.reader = None  # taps: the cursor on the record
-        self.signal = None  # taps: woken when the record is written
+        self.runs = self.errors = 0  # the counters, stored now: counting then allocates nothing
+        self.error = None
 
     @property
     def last_error(self):
@@ -125,13 +132,16 @@ class Pipeline:
         if node.fn is not None:
             node.backoff = Backoff(backoff_ms[0], backoff_ms[1], jitter=False)
         node.requires = requires
+        node.restarts = node.overruns = 0
         self._nodes.append(node)
         return self
 
     def transform(self, key, fn, *inputs, watch=(), takes=None, name=None):
         """Run ``fn(*inputs, *watch)`` when any of ``inputs`` is written; its result
         (unless None) is written to ``key``. ``watch`` records are read, not triggers."""
-        self._nodes.append(Node("transform", name, fn, key, inputs, watch, takes))
+        node = Node("transform", name, fn, key, inputs, watch, takes)
+        node.filtered = node.depth = 0
+        self._nodes.append(node)
         return self
 
     def tap(self, key, fn, takes=None, name=None):
