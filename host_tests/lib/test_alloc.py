@@ -58,7 +58,7 @@ def test_ring_overrun_path_without_allocating():
     r.read()
 
     def loop():
-        for i in range(1000):
+        for _ in range(1000):
             for k in range(7):
                 ring.put(k)
             while r.read() is not EMPTY:
@@ -70,7 +70,6 @@ def test_ring_overrun_path_without_allocating():
 
 def test_dispatch_through_transforms_without_allocating():
     g = three_stage().build()
-    raw = g.records["raw"]
     g.push("raw", 0)
     reader = g.records["even"].reader()
 
@@ -95,7 +94,6 @@ def test_diamond_join_without_allocating():
     p.transform("c", add_one, "a")
     p.transform("d", lambda b, c: b + c, "b", "c")
     g = p.build()
-    a = g.records["a"]
     g.push("a", 1)
 
     def loop():

@@ -20,7 +20,8 @@ def validate(pipeline, board, GraphError):
             errors.append("record %r: declared twice" % key)
         seen.append(key)
         if records[key].key != key:
-            errors.append("record %r: its buffer also stores record %r; give each record its own" % (key, records[key].key))
+            errors.append("record %r: its buffer also stores record %r; give each record its own"
+                          % (key, records[key].key))
     for node in nodes:
         if node.kind == "source" and node.fn is not None and not node.is_task and not node.every_ms:
             errors.append("source %s -> %s: read= needs every_ms=" % (node.name, node.out))
@@ -33,7 +34,8 @@ def validate(pipeline, board, GraphError):
         for node in nodes:
             need = getattr(node, "requires", None) or getattr(node.fn, "requires", None)
             if need and not board.has(need):
-                errors.append("%s %s: needs %s, which board %s does not have" % (node.kind, node.name, need, board.name))
+                errors.append("%s %s: needs %s, which board %s does not have"
+                              % (node.kind, node.name, need, board.name))
     writers = {}
     for node in nodes:
         if node.out is None:
@@ -44,11 +46,13 @@ def validate(pipeline, board, GraphError):
             errors.append("%s: unknown record %r" % (edge, node.out))
             continue
         if node.out in writers:
-            errors.append("%s: record %r already written by %s %s" % (edge, node.out, writers[node.out].kind, writers[node.out].name))
+            w = writers[node.out]
+            errors.append("%s: record %r already written by %s %s" % (edge, node.out, w.kind, w.name))
             continue
         writers[node.out] = node
         if node.kind == "source" and not accepts(rec.type, node.type):
-            errors.append("%s: emits %s but record %r is %s" % (edge, type_name(node.type), node.out, type_name(rec.type)))
+            errors.append("%s: emits %s but record %r is %s"
+                          % (edge, type_name(node.type), node.out, type_name(rec.type)))
     readers = {}
     for node in nodes:
         takes = node.type if node.kind != "source" else None
