@@ -8,7 +8,7 @@ from .shapes import accepts, type_name
 
 def validate(pipeline, board, GraphError):
     """Return a GraphError naming every problem in the declaration, each by its edge,
-    or None, with each transform's ``depth`` set."""
+    or None, with each transform's ``depth`` and each writer's ``plan`` set."""
     from .graph import MAX_ARGS, MAX_STEPS
 
     errors = []
@@ -85,6 +85,8 @@ def validate(pipeline, board, GraphError):
         e = GraphError("%d problem(s) in pipeline:\n  - %s" % (len(errors), "\n  - ".join(errors)))
         e.errors = errors
         return e
+    for node in writers.values():
+        node.plan = plan(node, nodes)
     return None
 
 
@@ -135,30 +137,16 @@ def _downstream(key, nodes):
     return found
 
 
-def plan(graph, key, step):
-    """What dispatch runs when record ``key`` is written: its write, then the transforms
-    downstream, each as a ``rill.graph.step``."""
-    records = graph.records
-    rec = records[key]
-    steps = [step(None, 0, 0, 1, rec, (), rec, _put(rec), _wake(graph, key), None)]
-    bits = {key: 1}
-    for i, n in enumerate(_downstream(key, graph.nodes)):
-        args = tuple(records[k] for k in n.inputs + n.watch)
+def plan(writer, nodes):
+    """What dispatch runs when ``writer`` writes its record: the write, then the
+    transforms downstream, as (node, trigger mask) pairs; step i's bit is 1 << i.
+    Graph turns them into ``rill.graph.step`` tuples."""
+    steps = [(writer, 0)]
+    bits = {writer.out: 1}
+    for i, n in enumerate(_downstream(writer.out, nodes)):
         trig = 0
         for k in n.inputs:
             trig |= bits.get(k, 0)
-        bit = 1 << (i + 1)
-        bits[n.out] = bit
-        out = records[n.out]
-        steps.append(step(n.fn, len(args), trig, bit, args[0], args, out, _put(out), _wake(graph, n.out), n))
-    return tuple(steps)
-
-
-def _put(buf):
-    """A Latest is written by dispatch itself (no call); other buffers through put()."""
-    return None if buf.kind == "latest" else buf.put
-
-
-def _wake(graph, key):
-    """The Signals of the taps on record ``key``."""
-    return tuple(t.signal for t in graph.taps if t.inputs[0] == key)
+        bits[n.out] = 1 << (i + 1)
+        steps.append((n, trig))
+    return steps

@@ -55,9 +55,9 @@ def _call(fn, a, n):
 
 
 class Graph:
-    def __init__(self, pipeline, plan, step):
+    def __init__(self, pipeline):
         """Wire the validated ``pipeline``: tap readers and Signals, then each writer's
-        plan, made by ``plan(graph, key, step)`` (rill.check's, unloaded after build)."""
+        plan of steps, from the (node, trigger mask) pairs that rill.check ordered."""
         self.name = pipeline.name
         self.records = records = pipeline._records
         self.keys = pipeline._keys
@@ -83,7 +83,18 @@ class Graph:
                 n.signal = Signal()
         for n in nodes:
             if n.out is not None:
-                n.plan = plan(self, n.out, step)
+                n.plan = self._steps(n.plan)
+
+    def _steps(self, order):
+        records = self.records
+        steps = []
+        for i, (t, trig) in enumerate(order):
+            out = records[t.out]
+            args = tuple(records[k] for k in t.inputs + t.watch) if i else (out,)
+            wake = tuple(tap.signal for tap in self.taps if tap.inputs[0] == t.out)
+            put = None if out.kind == "latest" else out.put  # dispatch stores into a Latest itself
+            steps.append(step(t.fn if i else None, len(args), trig, 1 << i, args[0], args, out, put, wake, t))
+        return tuple(steps)
 
     # -- dispatch ------------------------------------------------------------------
 

@@ -12,7 +12,6 @@
 problem, each naming the edge: unknown keys, type mismatches, two writers for one
 record, cycles, inputs that nothing produces.
 """
-from .backoff import Backoff
 from .buffers import Latest, _Buffer, error_text
 
 
@@ -45,7 +44,7 @@ class Node:
     error = None  # the last error, kept as raised (formatting would allocate)
     graph = None  # set by Graph
     out_rec = None  # the buffer of ``out``, set by Graph
-    plan = ()  # the dispatch steps that a write to ``out`` runs, set by Graph
+    plan = ()  # the dispatch steps that a write to ``out`` runs, set by build and Graph
     # transforms
     filtered = 0  # calls that returned None
     depth = 0  # 1 + the greatest depth of the inputs, set by build
@@ -129,7 +128,9 @@ class Pipeline:
         node.every_ms = every_ms
         node.is_task = task is not None
         node.missing = missing
-        if node.fn is not None:
+        if node.fn is not None:  # only sources that run a callable retry, so only they load Backoff
+            from .backoff import Backoff
+
             node.backoff = Backoff(backoff_ms[0], backoff_ms[1], jitter=False)
         node.requires = requires
         node.restarts = node.overruns = 0
@@ -163,11 +164,9 @@ class Pipeline:
                              "so declare a new Pipeline for a second graph" % self.name)
         gc.collect()  # room for the checks, on a small heap
         from . import check
-        from .graph import Graph, step
 
         try:
             error = check.validate(self, board, GraphError)
-            graph = None if error else Graph(self, check.plan, step)
         finally:  # unload the checks: they cost no heap while the pipeline runs
             del check
             pkg = sys.modules["rill"]
@@ -178,5 +177,7 @@ class Pipeline:
             gc.collect()
         if error:
             raise error
+        from .graph import Graph  # after the checks are gone: a small heap holds one at a time
+
         self._built = True
-        return graph
+        return Graph(self)
