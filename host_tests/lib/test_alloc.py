@@ -141,5 +141,5 @@ def test_running_pipeline_with_taps_without_allocating():
     tapped = run(main())
     assert tapped > 5, tapped
     src = g.sources[0]
-    assert src.errors == 0, src.last_error  # a MemoryError in the source would be counted here
-    assert g.taps[0].errors == 0, g.taps[0].last_error
+    assert src.errors == 0, src.error  # a MemoryError in the source would be counted here
+    assert g.taps[0].errors == 0, g.taps[0].error

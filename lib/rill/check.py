@@ -6,14 +6,35 @@ in the heap while the pipeline runs.
 from .shapes import accepts, type_name
 
 
+MAX_ARGS = 8  # records one transform takes: Graph's dispatch calls up to 8 without *args
+MAX_STEPS = 30  # a write and the transforms downstream: the bits of a small int, in dispatch
+
+
 def validate(pipeline, board, GraphError):
     """Return a GraphError naming every problem in the declaration, each by its edge,
-    or None, with each transform's ``depth`` and each writer's ``plan`` set."""
-    from .graph import MAX_ARGS, MAX_STEPS
-
+    or None, with each transform's ``depth`` and each writer's ``plan`` set. (In small
+    functions: a small heap has room for small pieces of bytecode.)"""
     errors = []
-    records = pipeline._records
     nodes = pipeline._nodes
+    _declared(pipeline, board, errors)
+    writers = _writers(pipeline, errors)
+    _readers(pipeline, writers, errors)
+    errors.extend(_order(nodes, writers))
+    if not errors:
+        for node in writers.values():
+            node.plan = plan(node, nodes)
+            if len(node.plan) > MAX_STEPS:
+                errors.append("record %r: %d transforms downstream; a write dispatches at most %d"
+                              % (node.out, len(node.plan) - 1, MAX_STEPS - 1))
+    if errors:
+        e = GraphError("%d problem(s) in pipeline:\n  - %s" % (len(errors), "\n  - ".join(errors)))
+        e.errors = errors
+        return e
+    return None
+
+
+def _declared(pipeline, board, errors):
+    records = pipeline._records
     seen = []
     for key in pipeline._keys:
         if key in seen:
@@ -22,7 +43,7 @@ def validate(pipeline, board, GraphError):
         if records[key].key != key:
             errors.append("record %r: its buffer also stores record %r; give each record its own"
                           % (key, records[key].key))
-    for node in nodes:
+    for node in pipeline._nodes:
         if node.kind == "source" and node.fn is not None and not node.is_task and not node.every_ms:
             errors.append("source %s -> %s: read= needs every_ms=" % (node.name, node.out))
         if node.kind == "transform" and not node.inputs:
@@ -30,14 +51,18 @@ def validate(pipeline, board, GraphError):
         if len(node.inputs) + len(node.watch) > MAX_ARGS:
             errors.append("transform %s -> %s: takes %d records; at most %d (inputs and watched)"
                           % (node.name, node.out, len(node.inputs) + len(node.watch), MAX_ARGS))
-    if board is not None:
-        for node in nodes:
-            need = getattr(node, "requires", None) or getattr(node.fn, "requires", None)
+        if board is not None:
+            need = node.requires or getattr(node.fn, "requires", None)
             if need and not board.has(need):
                 errors.append("%s %s: needs %s, which board %s does not have"
                               % (node.kind, node.name, need, board.name))
+
+
+def _writers(pipeline, errors):
+    """Each written record's one writer, by key."""
+    records = pipeline._records
     writers = {}
-    for node in nodes:
+    for node in pipeline._nodes:
         if node.out is None:
             continue
         rec = records.get(node.out)
@@ -53,8 +78,13 @@ def validate(pipeline, board, GraphError):
         if node.kind == "source" and not accepts(rec.type, node.type):
             errors.append("%s: emits %s but record %r is %s"
                           % (edge, type_name(node.type), node.out, type_name(rec.type)))
+    return writers
+
+
+def _readers(pipeline, writers, errors):
+    records = pipeline._records
     readers = {}
-    for node in nodes:
+    for node in pipeline._nodes:
         takes = node.type if node.kind != "source" else None
         for i, key in enumerate(node.inputs + node.watch):
             edge = "%s -> %s %s" % (key, node.kind, node.name)
@@ -74,20 +104,6 @@ def validate(pipeline, board, GraphError):
         if len(taps) > 1 and buf.kind in ("queue", "mailbox"):
             errors.append("%s: %s %r is read by %d taps (%s); a read takes the value, so use a Ring for several readers"
                           % (key, buf.kind, key, len(taps), ", ".join(t.name for t in taps)))
-    errors.extend(_order(nodes, writers))
-    if not errors:
-        for key in writers:
-            n = len(_downstream(key, nodes))
-            if n >= MAX_STEPS:
-                errors.append("record %r: %d transforms downstream; a write dispatches at most %d"
-                              % (key, n, MAX_STEPS - 1))
-    if errors:
-        e = GraphError("%d problem(s) in pipeline:\n  - %s" % (len(errors), "\n  - ".join(errors)))
-        e.errors = errors
-        return e
-    for node in writers.values():
-        node.plan = plan(node, nodes)
-    return None
 
 
 def _order(nodes, writers):

@@ -17,8 +17,6 @@ from .clock import RealClock
 from .wake import Signal
 
 _WRAP = const(0x3FFFFFFF)
-MAX_ARGS = const(8)  # inputs + watched records of one transform (dispatch calls without *args)
-MAX_STEPS = const(30)  # transforms downstream of one record, plus its write: bits of a small int
 
 
 def step(fn, n, trig, bit, first, args, out, put, wake, node):
@@ -28,7 +26,8 @@ def step(fn, n, trig, bit, first, args, out, put, wake, node):
     - ``fn``: the transform, called with the inputs' values; None for the plan's first
       step, which writes the value being dispatched.
     - ``n``: how many values ``fn`` takes (inputs, then watched records).
-    - ``trig``: bitmask of the earlier steps whose write triggers this one.
+    - ``trig``: bitmask of the earlier steps whose write triggers this one (a plan has
+      at most rill.check.MAX_STEPS steps, so that the mask stays a small int).
     - ``bit``: this step's bit, set in the dispatch's mask when it writes.
     - ``first``: the first input's buffer; ``args``: all the input buffers.
     - ``out``: the buffer written; ``put``: its ``put``, or None for a Latest, which
@@ -42,7 +41,7 @@ def step(fn, n, trig, bit, first, args, out, put, wake, node):
 
 
 def _call(fn, a, n):
-    """Call ``fn`` with the values of ``a`` (4 to MAX_ARGS buffers), without allocating."""
+    """Call ``fn`` with the values of ``a`` (4 to 8 buffers: rill.check.MAX_ARGS), without allocating."""
     if n == 4:
         return fn(a[0].value, a[1].value, a[2].value, a[3].value)
     if n == 5:
@@ -135,9 +134,10 @@ class Graph:
                 elif not put(out):
                     continue  # a full DROP queue refused it (counted there)
                 written |= bit
-                for s in wake:
-                    if not s.pending:
-                        s.set()
+                if wake:
+                    for s in wake:
+                        if not s.pending:
+                            s.set()
             except Exception as e:
                 if fn is None:
                     raise e  # (native code has no bare raise)

@@ -12,7 +12,7 @@
 problem, each naming the edge: unknown keys, type mismatches, two writers for one
 record, cycles, inputs that nothing produces.
 """
-from .buffers import Latest, _Buffer, error_text
+from .buffers import Latest, _Buffer
 
 
 class GraphError(Exception):
@@ -36,12 +36,13 @@ class Node:
     """A source, transform or tap: what was declared, the counters, and (once built)
     its wiring. Every attribute is declared here, with its default; an instance stores
     only those its kind uses, set when declared or built, so that counting later
-    allocates nothing and a node stays small."""
+    allocates nothing and a node stays small. (No properties: one on the class would
+    slow every attribute store on its instances, the counters included.)"""
 
     # every node
     runs = 0  # sources: values emitted; taps: records handed over
     errors = 0
-    error = None  # the last error, kept as raised (formatting would allocate)
+    error = None  # the last error, kept as raised: formatting would allocate (stats() has it as text)
     graph = None  # set by Graph
     out_rec = None  # the buffer of ``out``, set by Graph
     plan = ()  # the dispatch steps that a write to ``out`` runs, set by build and Graph
@@ -70,11 +71,6 @@ class Node:
         self.type = typ  # what a source emits, or what a transform/tap takes
         self.runs = self.errors = 0  # the counters, stored now: counting then allocates nothing
         self.error = None
-
-    @property
-    def last_error(self):
-        """The last error as text: "Type: message" (None when there was none)."""
-        return None if self.error is None else error_text(self.error)
 
     def __call__(self, value):
         """A source node is the ``emit`` its task receives: write the record and dispatch."""
