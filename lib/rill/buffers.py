@@ -142,7 +142,7 @@ class RingReader(_Reader):
     """A cursor on a Ring. Starts at the oldest live record."""
 
     def __init__(self, ring):
-        self._ring = ring
+        self._buf = ring
         self.missed = 0  # instance attributes now, so that counting later allocates nothing
         self._unreported = 0
         count = ring.occupancy()
@@ -150,7 +150,7 @@ class RingReader(_Reader):
         self._pos = (ring._head - count) % ring.capacity
 
     def lag(self):
-        return (self._ring.produced - self._seq) & _WRAP
+        return (self._buf.produced - self._seq) & _WRAP
 
     def _catch_up(self, ring, lag):
         """Lapped by the writer: skip to the oldest live record, remember what was lost."""
@@ -164,7 +164,7 @@ class RingReader(_Reader):
 
     @micropython.native
     def drain(self, fn, failed):
-        ring = self._ring
+        ring = self._buf
         total = 0
         while True:
             lag = (ring.produced - self._seq) & _WRAP
@@ -191,7 +191,7 @@ class RingReader(_Reader):
             total += lag
 
     def read(self):
-        ring = self._ring
+        ring = self._buf
         lag = (ring.produced - self._seq) & _WRAP
         if lag == 0:
             return EMPTY
@@ -222,17 +222,17 @@ class Latest(_Buffer):
 
 class LatestReader(_Reader):
     def __init__(self, latest):
-        self._latest = latest
-        self._seen = 0
+        self._buf = latest
+        self._seq = 0
 
     def lag(self):
-        return 0 if self._seen == self._latest.produced else 1
+        return 0 if self._seq == self._buf.produced else 1
 
     def read(self):
-        b = self._latest
-        if self._seen == b.produced:
+        b = self._buf
+        if self._seq == b.produced:
             return EMPTY
-        self._seen = b.produced
+        self._seq = b.produced
         b.consumed = (b.consumed + 1) & _WRAP
         return b.value
 

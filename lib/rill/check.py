@@ -6,8 +6,10 @@ in the heap while the pipeline runs.
 from .shapes import accepts, type_name
 
 
-MAX_ARGS = 8  # records one transform takes: Graph's dispatch calls up to 8 without *args
-MAX_STEPS = 30  # a write and the transforms downstream: the bits of a small int, in dispatch
+from micropython import const
+
+_MAX_ARGS = const(8)  # records one transform takes: Graph's dispatch calls up to 8 without *args
+_MAX_STEPS = const(30)  # a write and the transforms downstream: the bits of a small int, in dispatch
 
 
 def validate(pipeline, board, GraphError):
@@ -23,9 +25,9 @@ def validate(pipeline, board, GraphError):
     if not errors:
         for node in writers.values():
             node.plan = plan(node, nodes)
-            if len(node.plan) > MAX_STEPS:
+            if len(node.plan) > _MAX_STEPS:
                 errors.append("record %r: %d transforms downstream; a write dispatches at most %d"
-                              % (node.out, len(node.plan) - 1, MAX_STEPS - 1))
+                              % (node.out, len(node.plan) - 1, _MAX_STEPS - 1))
     if errors:
         e = GraphError("%d problem(s) in pipeline:\n  - %s" % (len(errors), "\n  - ".join(errors)))
         e.errors = errors
@@ -48,9 +50,9 @@ def _declared(pipeline, board, errors):
             errors.append("source %s -> %s: read= needs every_ms=" % (node.name, node.out))
         if node.kind == "transform" and not node.inputs:
             errors.append("transform %s -> %s: needs at least one input" % (node.name, node.out))
-        if len(node.inputs) + len(node.watch) > MAX_ARGS:
+        if len(node.inputs) + len(node.watch) > _MAX_ARGS:
             errors.append("transform %s -> %s: takes %d records; at most %d (inputs and watched)"
-                          % (node.name, node.out, len(node.inputs) + len(node.watch), MAX_ARGS))
+                          % (node.name, node.out, len(node.inputs) + len(node.watch), _MAX_ARGS))
         if board is not None:
             need = node.requires or getattr(node.fn, "requires", None)
             if need and not board.has(need):
@@ -153,13 +155,13 @@ def _downstream(key, nodes):
     return found
 
 
-def plan(writer, nodes):
-    """What dispatch runs when ``writer`` writes its record: the write, then the
+def plan(node, nodes):
+    """What dispatch runs when ``node`` writes its record: the write, then the
     transforms downstream, as (node, trigger mask) pairs; step i's bit is 1 << i.
     Graph turns them into ``rill.graph.step`` tuples."""
-    steps = [(writer, 0)]
-    bits = {writer.out: 1}
-    for i, n in enumerate(_downstream(writer.out, nodes)):
+    steps = [(node, 0)]
+    bits = {node.out: 1}
+    for i, n in enumerate(_downstream(node.out, nodes)):
         trig = 0
         for k in n.inputs:
             trig |= bits.get(k, 0)

@@ -27,7 +27,7 @@ def step(fn, n, trig, bit, first, args, out, put, wake, node):
       step, which writes the value being dispatched.
     - ``n``: how many values ``fn`` takes (inputs, then watched records).
     - ``trig``: bitmask of the earlier steps whose write triggers this one (a plan has
-      at most rill.check.MAX_STEPS steps, so that the mask stays a small int).
+      at most rill.check._MAX_STEPS steps, so that the mask stays a small int).
     - ``bit``: this step's bit, set in the dispatch's mask when it writes.
     - ``first``: the first input's buffer; ``args``: all the input buffers.
     - ``out``: the buffer written; ``put``: its ``put``, or None for a Latest, which
@@ -41,7 +41,7 @@ def step(fn, n, trig, bit, first, args, out, put, wake, node):
 
 
 def _call(fn, a, n):
-    """Call ``fn`` with the values of ``a`` (4 to 8 buffers: rill.check.MAX_ARGS), without allocating."""
+    """Call ``fn`` with the values of ``a`` (4 to 8 buffers: rill.check._MAX_ARGS), without allocating."""
     if n == 4:
         return fn(a[0].value, a[1].value, a[2].value, a[3].value)
     if n == 5:

@@ -166,8 +166,8 @@ class Pipeline:
         finally:  # unload the checks: they cost no heap while the pipeline runs
             del check
             pkg = sys.modules["rill"]
-            for name in ("check", "shapes"):
-                sys.modules.pop("rill." + name, None)
+            for mod, name in (("rill.check", "check"), ("rill.shapes", "shapes")):
+                sys.modules.pop(mod, None)
                 if hasattr(pkg, name):
                     delattr(pkg, name)
             gc.collect()
