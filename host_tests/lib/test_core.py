@@ -258,3 +258,41 @@ def test_backoff_without_jitter_doubles_to_the_cap():
     assert [b.next() for _ in range(6)] == [100, 200, 400, 800, 1000, 1000]
     b.reset()
     assert b.next() == 100
+
+
+def _local_imports(path):
+    """The sibling modules a rill module imports (at the top or lazily), from its source."""
+    found = []
+    with open(path) as f:
+        for line in f:
+            words = line.split()
+            if len(words) >= 2 and words[0] == "from" and words[1].startswith(".") and words[1] != ".":
+                found.append(words[1][1:].split(".")[0])
+            elif words[:3] == ["from", ".", "import"]:
+                found.append(words[3].rstrip(","))
+    return found
+
+
+def test_the_core_has_no_import_cycles():
+    import os
+
+    here = __file__.rsplit("/", 1)[0]
+    lib = here + "/../../lib/rill"
+    names = [n[:-3] for n in os.listdir(lib) if n.endswith(".py")]
+    deps = {}
+    for name in names:
+        deps[name] = [d for d in _local_imports(lib + "/" + name + ".py") if d in names and d != name]
+    state = {}
+
+    def visit(name, path):
+        if state.get(name) == 2:
+            return
+        assert state.get(name) != 1, "import cycle: " + " -> ".join(path + [name])
+        state[name] = 1
+        for d in deps[name]:
+            visit(d, path + [name])
+        state[name] = 2
+
+    for name in names:
+        visit(name, [])
+    assert "graph" not in deps["buffers"] and "graph" not in deps["check"]
