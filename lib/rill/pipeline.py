@@ -12,6 +12,8 @@
 problem, each naming the edge: unknown keys, type mismatches, two writers for one
 record, cycles, inputs that nothing produces.
 """
+import micropython
+
 from .buffers import Latest, _Buffer
 
 
@@ -72,6 +74,7 @@ class Node:
         self.runs = self.errors = 0  # the counters, stored now: counting then allocates nothing
         self.error = None
 
+    @micropython.native
     def __call__(self, value):
         """A source node is the ``emit`` its task receives: write the record and dispatch."""
         self.graph.push(self.out, value)
