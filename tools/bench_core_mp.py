@@ -45,8 +45,7 @@ def tap(x):
 
 def direct():
     for i in range(N):
-        v = to_milli(i & 0xFFF)
-        v = keep_positive(v)
+        v = keep_positive(to_milli(i & 0xFFF))
         if v is not None:
             tap(v)
 
@@ -54,8 +53,7 @@ def direct():
 @micropython.native
 def direct_native():
     for i in range(N):
-        v = to_milli(i & 0xFFF)
-        v = keep_positive(v)
+        v = keep_positive(to_milli(i & 0xFFF))
         if v is not None:
             tap(v)
 

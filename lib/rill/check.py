@@ -3,10 +3,9 @@
 build() imports this module, uses it once and unloads it, so none of its code stays
 in the heap while the pipeline runs.
 """
-from .shapes import accepts, type_name
-
-
 from micropython import const
+
+from .shapes import accepts, type_name
 
 _MAX_ARGS = const(8)  # records one transform takes: Graph's dispatch calls up to 8 without *args
 _MAX_STEPS = const(30)  # a write and the transforms downstream: the bits of a small int, in dispatch

@@ -85,6 +85,8 @@ class Graph:
                 n.plan = self._steps(n.plan)
 
     def _steps(self, order):
+        """A plan's steps (see ``step``) from rill.check's (node, trigger mask) pairs;
+        step i's bit is 1 << i, and step 0 writes the writer's record."""
         records = self.records
         steps = []
         for i, (t, trig) in enumerate(order):
