@@ -296,3 +296,30 @@ def test_the_core_has_no_import_cycles():
     for name in names:
         visit(name, [])
     assert "graph" not in deps["buffers"] and "graph" not in deps["check"]
+
+
+def test_a_chain_longer_than_a_dispatch_is_a_build_error():
+    p = Pipeline()
+    p.record("r0", int)
+    p.source("r0")
+    for i in range(1, 31):
+        p.record("r%d" % i, int)
+        p.transform("r%d" % i, lambda v: v, "r%d" % (i - 1))
+    with raises(GraphError, match="record 'r0': 30 transforms downstream; a write dispatches at most 29"):
+        p.build()
+
+
+def test_a_refused_result_is_the_transforms_dead_letter():
+    from rill import ERROR, Queue
+
+    p = Pipeline()
+    p.record("a", int)
+    p.record("q", int, Queue(1, ERROR))
+    p.source("a")
+    p.transform("q", lambda a: a * 2, "a", name="double")
+    g = p.build()
+    g.push("a", 1)
+    g.push("a", 2)  # the queue is full: the transform's failure, not the pusher's
+    assert g.records["q"].read() == 2
+    (name, value, reason), = g.dead_letters.entries()
+    assert name == "double" and value == 2 and reason.startswith("QueueFull")
