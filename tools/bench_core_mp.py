@@ -1,10 +1,17 @@
 """Core benchmark, run on the MicroPython unix port by tools/bench.py. Prints one JSON line.
 
-Three designs push the same records through the same three functions
-(map -> filter -> tap) and are timed in the same run:
-  direct          the three calls in a plain loop: the ceiling
-  task_per_stage  the idiomatic asyncio design: one task and one queue per stage
-  rill            a rill pipeline: source -> transform -> transform -> tap task
+The same records go through the same three functions (map -> filter -> tap), timed in
+the same run, rounds interleaved, best of ROUNDS:
+  direct          the three calls in a plain loop, as bytecode: the ceiling
+  direct_native   the same loop as ``@micropython.native``
+  tasks_per_item  one task and one bounded queue per stage, one ``await put()/get()``
+                  per item and stage (each await allocates a coroutine)
+  tasks_batched   one task per stage over preallocated bounded FIFOs (deques), one
+                  allocation-free Signal per side, each stage draining everything
+                  available per wake: the strongest task design, the one to beat
+  rill push       a rill pipeline driven by ``graph.push(key, value)``
+  rill emit       the same pipeline driven by a task source's ``emit(value)``
+Every producer hands over BATCH records, then yields to the loop.
 """
 import asyncio
 import gc
@@ -13,11 +20,14 @@ import sys
 from collections import deque
 from time import ticks_diff, ticks_us
 
+import micropython
+
 from rill import Pipeline, Ring
+from rill.wake import Signal
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 50000
-ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 7  # best of, interleaved: the machine is shared
-BATCH = 64  # records a source produces before it yields to the loop
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+BATCH = 64  # records a producer hands over before it yields to the loop
 sink = [0]
 
 
@@ -35,8 +45,15 @@ def tap(x):
 
 def direct():
     for i in range(N):
-        v = to_milli(i & 0xFFF)
-        v = keep_positive(v)
+        v = keep_positive(to_milli(i & 0xFFF))
+        if v is not None:
+            tap(v)
+
+
+@micropython.native
+def direct_native():
+    for i in range(N):
+        v = keep_positive(to_milli(i & 0xFFF))
         if v is not None:
             tap(v)
 
@@ -68,7 +85,7 @@ class AQueue:
         return self._q.popleft()
 
 
-async def task_per_stage():
+async def tasks_per_item():
     q1, q2, q3 = AQueue(BATCH), AQueue(BATCH), AQueue(BATCH)
     done = asyncio.Event()
 
@@ -98,44 +115,131 @@ async def task_per_stage():
         t.cancel()
 
 
-def build():
-    p = Pipeline("bench")
+class Fifo:
+    """A preallocated bounded FIFO between two tasks: a deque, a Signal for the consumer
+    (items arrived) and one for the producer (room freed)."""
+
+    def __init__(self, size):
+        self.q = deque((), size, 1)
+        self.size = size
+        self.items = Signal()
+        self.room = Signal()
+
+
+async def stage(src, fn, dst):
+    """Drain everything ``src`` holds through ``fn`` into ``dst`` (None: filtered), per wake."""
+    q, out, size = src.q, dst.q, dst.size
+    while True:
+        await src.items
+        while q:
+            while len(out) == size:  # downstream full: let it run, then go on
+                dst.items.set()
+                await dst.room
+            v = fn(q.popleft())
+            if v is not None:
+                out.append(v)
+        src.room.set()
+        dst.items.set()
+
+
+async def drain_sink(src, n, done):
+    q = src.q
+    while n > 0:
+        await src.items
+        while q:
+            tap(q.popleft())
+            n -= 1
+        src.room.set()
+    done.set()
+
+
+async def tasks_batched():
+    f1, f2, f3 = Fifo(BATCH), Fifo(BATCH), Fifo(BATCH)
+    done = Signal()
+    tasks = [asyncio.create_task(stage(f1, to_milli, f2)), asyncio.create_task(stage(f2, keep_positive, f3)),
+             asyncio.create_task(drain_sink(f3, N, done))]
+    q = f1.q
+    i = 0
+    while i < N:
+        while len(q) == BATCH:
+            f1.items.set()
+            await f1.room
+        end = min(i + BATCH - len(q), N)
+        while i < end:
+            q.append(i & 0xFFF)
+            i += 1
+        f1.items.set()
+        await asyncio.sleep_ms(0)
+    await done
+    for t in tasks:
+        t.cancel()
+
+
+def pipeline(name, **source):
+    p = Pipeline(name)
     p.record("raw", int)
     p.record("milli", int)
     p.record("out", int, Ring(BATCH * 2))
-    p.source("raw")
+    p.source("raw", **source)
     p.transform("milli", to_milli, "raw")
     p.transform("out", keep_positive, "milli")
     p.tap("out", tap)
     return p.build()
 
 
-async def rill_run(g, n):
-    raw = g.records["raw"]
-    emit = g.emit
+async def rill_push(g, n):
+    push = g.push
     i = 0
     while i < n:
-        end = i + BATCH
+        end = min(i + BATCH, n)
         while i < end:
-            emit(raw, i & 0xFFF)
+            push("raw", i & 0xFFF)
             i += 1
         await asyncio.sleep_ms(0)  # the tap task drains the batch
     await asyncio.sleep_ms(0)
 
 
-async def rill_timed(g):
+class Driver:
+    """A task source that emits ``n`` records each time ``go`` is set, then sets ``done``."""
+
+    def __init__(self):
+        self.n = 0
+        self.go = Signal()
+        self.done = Signal()
+
+    async def __call__(self, emit):
+        while True:
+            await self.go
+            n = self.n
+            i = 0
+            while i < n:
+                end = min(i + BATCH, n)
+                while i < end:
+                    emit(i & 0xFFF)
+                    i += 1
+                await asyncio.sleep_ms(0)
+            await asyncio.sleep_ms(0)
+            self.done.set()
+
+
+async def rill_emit(driver, n):
+    driver.n = n
+    driver.go.set()
+    await driver.done
+
+
+async def timed(coro):
     t0 = ticks_us()
-    await rill_run(g, N)
+    await coro
     return ticks_diff(ticks_us(), t0)
 
 
-async def rill_alloc(g, n):
-    """Heap bytes allocated while ``n`` records flow (collector off, so nothing is reclaimed)."""
-    run = rill_run(g, n)  # the coroutine object is the harness's, not the pipeline's
+async def allocated(coro):
+    """Heap bytes allocated while ``coro`` runs (collector off, so nothing is reclaimed)."""
     gc.collect()
     gc.disable()
     a = gc.mem_alloc()
-    await run
+    await coro
     b = gc.mem_alloc()
     gc.enable()
     return b - a
@@ -144,57 +248,65 @@ async def rill_alloc(g, n):
 async def alloc_per_record(g):
     """Steady state: the difference between 2N and N records, per record, so a fixed
     cost of the measuring harness itself cancels out."""
-    once = await rill_alloc(g, N)
-    twice = await rill_alloc(g, 2 * N)
+    once = await allocated(rill_push(g, N))
+    twice = await allocated(rill_push(g, 2 * N))
     return (twice - once) / N
 
 
-async def task_per_stage_timed():
-    t0 = ticks_us()
-    await task_per_stage()
-    return ticks_diff(ticks_us(), t0)
-
-
 def main():
-    g = build()
+    g = pipeline("push")
+    driver = Driver()
+    ge = pipeline("emit", task=driver)
 
     async def setup():
         g.start()
-        await rill_run(g, BATCH * 4)  # warm up: tasks started, instance dicts sized
+        ge.start()
+        await rill_push(g, BATCH * 4)  # warm up: tasks started, instance dicts sized
+        await rill_emit(driver, BATCH * 4)
 
     loop = asyncio.get_event_loop()
     loop.run_until_complete(setup())
-    best = {"direct": None, "tasks": None, "rill": None}
+    runs = {
+        "direct": direct, "direct_native": direct_native,
+        "tasks_per_item": tasks_per_item, "tasks_batched": tasks_batched,
+        "push": lambda: rill_push(g, N), "emit": lambda: rill_emit(driver, N),
+    }
+    best = {}
     for _ in range(ROUNDS):
-        for name in best:
+        for name, fn in runs.items():
             gc.collect()
-            if name == "direct":
+            if name.startswith("direct"):
                 t0 = ticks_us()
-                direct()
+                fn()
                 us = ticks_diff(ticks_us(), t0)
-            elif name == "tasks":
-                us = loop.run_until_complete(task_per_stage_timed())
             else:
-                us = loop.run_until_complete(rill_timed(g))
-            if best[name] is None or us < best[name]:
+                us = loop.run_until_complete(timed(fn()))
+            if name not in best or us < best[name]:
                 best[name] = us
     alloc = loop.run_until_complete(alloc_per_record(g))
-    tap_node = g.taps[0]
-    assert tap_node.reader.missed == 0 and tap_node.errors == 0, "the tap fell behind"
-    g.stop()
-    rate = lambda us: N * 1000000 / us
-    out = {
+    for graph in (g, ge):
+        t = graph.taps[0]
+        assert t.reader.missed == 0 and t.errors == 0, "the tap fell behind"
+        graph.stop()
+    rate = lambda us: round(N * 1000000 / us)  # noqa: E731
+    push = best["push"]
+    print(json.dumps({
         "records": N,
         "rounds": ROUNDS,
         "source_batch": BATCH,
-        "hop_rate": round(rate(best["rill"])),
-        "direct_rate": round(rate(best["direct"])),
-        "task_per_stage_rate": round(rate(best["tasks"])),
-        "ratio_vs_direct": round(best["direct"] / best["rill"], 3),
-        "ratio_vs_task_per_stage": round(best["tasks"] / best["rill"], 2),
+        "hop_rate": rate(push),
+        "hop_rate_emit": rate(best["emit"]),
+        "direct_rate": rate(best["direct"]),
+        "direct_native_rate": rate(best["direct_native"]),
+        "tasks_per_item_rate": rate(best["tasks_per_item"]),
+        "tasks_batched_rate": rate(best["tasks_batched"]),
+        "ratio_vs_direct": round(best["direct"] / push, 3),
+        "ratio_vs_direct_native": round(best["direct_native"] / push, 3),
+        "ratio_vs_task_per_stage": round(best["tasks_per_item"] / push, 2),
+        "ratio_vs_tasks_batched": round(best["tasks_batched"] / push, 2),
+        "ratio_emit_vs_tasks_batched": round(best["tasks_batched"] / best["emit"], 2),
         "alloc_bytes_per_record": alloc,
-    }
-    print(json.dumps(out))
+    }))
 
 
 main()

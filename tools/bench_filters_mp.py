@@ -119,9 +119,9 @@ class Graph:
     """Just enough of a graph for ``bind``: the real clock, and no tasks (only calls are timed)."""
 
     def __init__(self):
-        from rill import runtime
+        from rill.clock import RealClock
 
-        self.clock = runtime
+        self.clock = RealClock
         self.records = {}
 
     def spawn(self, coro):

@@ -58,7 +58,7 @@ def test_ring_overrun_path_without_allocating():
     r.read()
 
     def loop():
-        for i in range(1000):
+        for _ in range(1000):
             for k in range(7):
                 ring.put(k)
             while r.read() is not EMPTY:
@@ -70,14 +70,13 @@ def test_ring_overrun_path_without_allocating():
 
 def test_dispatch_through_transforms_without_allocating():
     g = three_stage().build()
-    raw = g.records["raw"]
     g.push("raw", 0)
     reader = g.records["even"].reader()
 
     def loop():
         got = 0
         for i in range(3000):
-            g.emit(raw, i & 0x3FF)
+            g.push("raw", i & 0x3FF)
             while reader.read() is not EMPTY:
                 got += 1
         return got
@@ -95,12 +94,11 @@ def test_diamond_join_without_allocating():
     p.transform("c", add_one, "a")
     p.transform("d", lambda b, c: b + c, "b", "c")
     g = p.build()
-    a = g.records["a"]
-    g.emit(a, 1)
+    g.push("a", 1)
 
     def loop():
         for i in range(2000):
-            g.emit(a, i)
+            g.push("a", i)
         return g.records["d"].value
 
     assert heap_locked(loop) == 2 * 1999 + 2
@@ -143,5 +141,5 @@ def test_running_pipeline_with_taps_without_allocating():
     tapped = run(main())
     assert tapped > 5, tapped
     src = g.sources[0]
-    assert src.errors == 0, src.last_error  # a MemoryError in the source would be counted here
-    assert g.taps[0].errors == 0, g.taps[0].last_error
+    assert src.errors == 0, src.error  # a MemoryError in the source would be counted here
+    assert g.taps[0].errors == 0, g.taps[0].error

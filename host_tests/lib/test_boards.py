@@ -3,7 +3,7 @@ their job, and the loader chooses simulated hardware on the host."""
 import json
 import os
 
-import rill.runtime  # noqa: F401  compiled before the simulator fills the 128 KB heap with fragments
+import rill.graph  # noqa: F401  compiled before the simulator fills the 128 KB heap with fragments
 from rill import GraphError, Pipeline, board
 from testkit import raises
 

@@ -58,7 +58,7 @@ def test_i2c_sensors_in_a_pipeline_survive_a_flaky_bus():
     g = run(main())
     src = [n for n in g.nodes if n.name == "bme280"][0]
     assert src.errors == 2 and src.restarts == 1 and env.failures == 2
-    assert "i2c error" in src.last_error
+    assert "i2c error" in str(src.error)
     vals = _values(g.records["env"])
     assert vals[:2] == [MISSING, MISSING]
     assert [round(c, 2) for c in _values(g.records["celsius"])] == [19.5, 21.0, 21.0]

@@ -8,7 +8,7 @@ import sys
 if sys.implementation.name != "micropython":
     from . import cpython_compat  # noqa: F401  (makes CPython look like MicroPython)
 
-from .buffers import BLOCK, DROP, EMPTY, ERROR, DeadLetters, Latest, Mailbox, Queue, QueueFull, Ring
-from .graph import GraphError, Pipeline
+from .buffers import BLOCK, DROP, EMPTY, ERROR, DeadLetters, Latest, Mailbox, Queue, QueueFull, Ring  # noqa: F401
+from .pipeline import GraphError, Pipeline  # noqa: F401
 
 __version__ = "0.1.0"

@@ -16,9 +16,12 @@ A buffer's overflow policy is part of its type, so backpressure is structural:
 Every buffer counts ``produced``, ``consumed``, ``dropped`` and ``occupancy()``; every
 reader reports its ``lag()``. Readers return ``EMPTY`` when there is nothing new.
 Counters wrap at 2**30 so that they stay small ints (no heap) on a 32-bit MCU.
+Buffers know nothing of dispatch: rill.graph wires records together.
 """
 import micropython
 from micropython import const
+
+from .wake import Signal
 
 _WRAP = const(0x3FFFFFFF)
 DROP = const(0)
@@ -31,6 +34,11 @@ EMPTY = object()  # what a read returns when there is nothing new
 
 class QueueFull(Exception):
     pass
+
+
+def error_text(error):
+    """An error kept as raised, as text: "Type: message" (a string stays as it is)."""
+    return "%s: %s" % (type(error).__name__, error) if isinstance(error, BaseException) else error
 
 
 class _Reader:
@@ -61,10 +69,11 @@ class _Reader:
 
 
 class _Buffer(_Reader):
-    """Counters, and (once declared as a pipeline record) the record's key, type,
-    latest value and dispatch wiring."""
+    """Counters, and (once declared as a pipeline record) the record's key, type and
+    latest value."""
 
-    inline = False  # True where dispatch can store a write without calling put()
+    policy = None  # what a full Queue does; other buffers are never full
+    _room = None
 
     def __init__(self, capacity=1):
         if capacity < 1:
@@ -74,12 +83,26 @@ class _Buffer(_Reader):
         self.consumed = 0
         self.dropped = 0
         self.value = None  # latest value written (what joins and transforms read)
-        self.stamp = -1  # dispatch cycle of the last write
         self.key = None
         self.type = None
-        self.writer = None
-        self.plan = ()  # transforms to run, in depth order, when this record is written
-        self.signals = ()  # taps to wake
+
+    def full(self):
+        """Would put() refuse? Only a Queue ever does (a Mailbox replaces instead)."""
+        return False
+
+    async def room(self):
+        """Wait until put() would accept a value: the one backpressure wait, for the one
+        producer. Returns at once when not full; while waiting it sleeps on a Signal
+        that each read sets (made on first use, about 200 B)."""
+        while self.full():
+            if self._room is None:
+                self._room = Signal()
+            await self._room
+
+    async def put_wait(self, value):
+        """Wait for room, then put: backpressure for a producer that may block."""
+        await self.room()
+        return self.put(value)
 
     def lag(self):  # as a reader of itself (Queue, Mailbox): what is waiting
         return self.occupancy()
@@ -102,6 +125,7 @@ class Ring(_Buffer):
     def put(self, value):
         head = self._head
         self._slots[head] = value
+        self.value = value
         head += 1
         if head == self.capacity:
             head = 0
@@ -118,7 +142,7 @@ class RingReader(_Reader):
     """A cursor on a Ring. Starts at the oldest live record."""
 
     def __init__(self, ring):
-        self._ring = ring
+        self._buf = ring
         self.missed = 0  # instance attributes now, so that counting later allocates nothing
         self._unreported = 0
         count = ring.occupancy()
@@ -126,7 +150,7 @@ class RingReader(_Reader):
         self._pos = (ring._head - count) % ring.capacity
 
     def lag(self):
-        return (self._ring.produced - self._seq) & _WRAP
+        return (self._buf.produced - self._seq) & _WRAP
 
     def _catch_up(self, ring, lag):
         """Lapped by the writer: skip to the oldest live record, remember what was lost."""
@@ -140,7 +164,7 @@ class RingReader(_Reader):
 
     @micropython.native
     def drain(self, fn, failed):
-        ring = self._ring
+        ring = self._buf
         total = 0
         while True:
             lag = (ring.produced - self._seq) & _WRAP
@@ -167,7 +191,7 @@ class RingReader(_Reader):
             total += lag
 
     def read(self):
-        ring = self._ring
+        ring = self._buf
         lag = (ring.produced - self._seq) & _WRAP
         if lag == 0:
             return EMPTY
@@ -186,7 +210,6 @@ class Latest(_Buffer):
     """The newest value only. ``produced`` doubles as the version readers compare."""
 
     kind = "latest"
-    inline = True
 
     def put(self, value):
         self.value = value
@@ -199,17 +222,17 @@ class Latest(_Buffer):
 
 class LatestReader(_Reader):
     def __init__(self, latest):
-        self._latest = latest
-        self._seen = 0
+        self._buf = latest
+        self._seq = 0
 
     def lag(self):
-        return 0 if self._seen == self._latest.produced else 1
+        return 0 if self._seq == self._buf.produced else 1
 
     def read(self):
-        b = self._latest
-        if self._seen == b.produced:
+        b = self._buf
+        if self._seq == b.produced:
             return EMPTY
-        self._seen = b.produced
+        self._seq = b.produced
         b.consumed = (b.consumed + 1) & _WRAP
         return b.value
 
@@ -222,7 +245,6 @@ class Queue(_Buffer):
     """FIFO with one reader (itself): a read takes the value."""
 
     kind = "queue"
-    _room = None
 
     def __init__(self, capacity, policy=DROP):
         if policy not in (DROP, ERROR, BLOCK, _REPLACE):
@@ -259,6 +281,7 @@ class Queue(_Buffer):
         if tail >= cap:
             tail -= cap
         self._slots[tail] = value
+        self.value = value
         self._count = n + 1
         self.produced = (self.produced + 1) & _WRAP
         return True
@@ -277,20 +300,6 @@ class Queue(_Buffer):
             self._room.set()
         return value
 
-    def room(self):
-        """An awaitable that completes after the next read; for the one producer."""
-        if self._room is None:
-            from .wake import Signal
-
-            self._room = Signal()
-        return self._room
-
-    async def put_wait(self, value):
-        """Wait for room, then put: backpressure for a producer that may block."""
-        while self.full():
-            await self.room()
-        return self.put(value)
-
 
 class Mailbox(Queue):
     kind = "mailbox"
@@ -299,19 +308,39 @@ class Mailbox(Queue):
         super().__init__(1, _REPLACE)
 
 
-class DeadLetters(Ring):
-    """What could not be processed, as (key, value, reason) tuples; the newest are kept,
-    and ``produced`` counts them all."""
+class DeadLetters(_Buffer):
+    """What could not be processed: the newest ``capacity`` (key, value, reason) entries;
+    ``produced`` counts them all, ``dropped`` those overwritten. ``add()`` allocates
+    nothing: three preallocated slot lists, and a reason kept as raised (an exception
+    or a string), made text only when read."""
 
     kind = "dead letters"
 
+    def __init__(self, capacity):
+        super().__init__(capacity)
+        self._keys = [None] * capacity
+        self._values = [None] * capacity
+        self._reasons = [None] * capacity
+        self._head = 0
+
     def add(self, key, value, reason):
-        self.put((key, value, reason))
+        head = self._head
+        self._keys[head] = key
+        self._values[head] = value
+        self._reasons[head] = reason
+        head += 1
+        self._head = 0 if head == self.capacity else head
+        if self.occupancy() == self.capacity:
+            self.dropped = (self.dropped + 1) & _WRAP
+        self.produced = (self.produced + 1) & _WRAP
+
+    def occupancy(self):
+        return self.produced if self.produced < self.capacity else self.capacity
 
     def entries(self):
-        """The kept entries, oldest first."""
-        r = RingReader(self)
+        """The kept entries as (key, value, reason text) tuples, oldest first."""
+        n = self.occupancy()
         out = []
-        for _ in range(r.lag()):
-            out.append(r.read())
+        for i in range(self._head - n, self._head):
+            out.append((self._keys[i], self._values[i], error_text(self._reasons[i])))
         return out

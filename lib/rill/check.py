@@ -1,36 +1,69 @@
-"""Build-time checks and dispatch ordering for Pipeline.build().
+"""Build-time checks and dispatch plans for Pipeline.build().
 
 build() imports this module, uses it once and unloads it, so none of its code stays
 in the heap while the pipeline runs.
 """
+from micropython import const
+
 from .shapes import accepts, type_name
+
+_MAX_ARGS = const(8)  # records one transform takes: Graph's dispatch calls up to 8 without *args
+_MAX_STEPS = const(30)  # a write and the transforms downstream: the bits of a small int, in dispatch
 
 
 def validate(pipeline, board, GraphError):
     """Return a GraphError naming every problem in the declaration, each by its edge,
-    or None, with the records wired for dispatch (writer, depth, plan)."""
+    or None, with each transform's ``depth`` and each writer's ``plan`` set. (In small
+    functions: a small heap has room for small pieces of bytecode.)"""
     errors = []
-    records = pipeline._records
     nodes = pipeline._nodes
+    _declared(pipeline, board, errors)
+    writers = _writers(pipeline, errors)
+    _readers(pipeline, writers, errors)
+    errors.extend(_order(nodes, writers))
+    if not errors:
+        for node in writers.values():
+            node.plan = plan(node, nodes)
+            if len(node.plan) > _MAX_STEPS:
+                errors.append("record %r: %d transforms downstream; a write dispatches at most %d"
+                              % (node.out, len(node.plan) - 1, _MAX_STEPS - 1))
+    if errors:
+        e = GraphError("%d problem(s) in pipeline:\n  - %s" % (len(errors), "\n  - ".join(errors)))
+        e.errors = errors
+        return e
+    return None
+
+
+def _declared(pipeline, board, errors):
+    records = pipeline._records
     seen = []
     for key in pipeline._keys:
         if key in seen:
             errors.append("record %r: declared twice" % key)
         seen.append(key)
         if records[key].key != key:
-            errors.append("record %r: its buffer also stores record %r; give each record its own" % (key, records[key].key))
-    for node in nodes:
+            errors.append("record %r: its buffer also stores record %r; give each record its own"
+                          % (key, records[key].key))
+    for node in pipeline._nodes:
         if node.kind == "source" and node.fn is not None and not node.is_task and not node.every_ms:
             errors.append("source %s -> %s: read= needs every_ms=" % (node.name, node.out))
         if node.kind == "transform" and not node.inputs:
             errors.append("transform %s -> %s: needs at least one input" % (node.name, node.out))
-    if board is not None:
-        for node in nodes:
-            need = getattr(node, "requires", None) or getattr(node.fn, "requires", None)
+        if len(node.inputs) + len(node.watch) > _MAX_ARGS:
+            errors.append("transform %s -> %s: takes %d records; at most %d (inputs and watched)"
+                          % (node.name, node.out, len(node.inputs) + len(node.watch), _MAX_ARGS))
+        if board is not None:
+            need = node.requires or getattr(node.fn, "requires", None)
             if need and not board.has(need):
-                errors.append("%s %s: needs %s, which board %s does not have" % (node.kind, node.name, need, board.name))
+                errors.append("%s %s: needs %s, which board %s does not have"
+                              % (node.kind, node.name, need, board.name))
+
+
+def _writers(pipeline, errors):
+    """Each written record's one writer, by key."""
+    records = pipeline._records
     writers = {}
-    for node in nodes:
+    for node in pipeline._nodes:
         if node.out is None:
             continue
         rec = records.get(node.out)
@@ -39,14 +72,20 @@ def validate(pipeline, board, GraphError):
             errors.append("%s: unknown record %r" % (edge, node.out))
             continue
         if node.out in writers:
-            errors.append("%s: record %r already written by %s %s" % (edge, node.out, writers[node.out].kind, writers[node.out].name))
+            w = writers[node.out]
+            errors.append("%s: record %r already written by %s %s" % (edge, node.out, w.kind, w.name))
             continue
         writers[node.out] = node
-        rec.writer = node
         if node.kind == "source" and not accepts(rec.type, node.type):
-            errors.append("%s: emits %s but record %r is %s" % (edge, type_name(node.type), node.out, type_name(rec.type)))
+            errors.append("%s: emits %s but record %r is %s"
+                          % (edge, type_name(node.type), node.out, type_name(rec.type)))
+    return writers
+
+
+def _readers(pipeline, writers, errors):
+    records = pipeline._records
     readers = {}
-    for node in nodes:
+    for node in pipeline._nodes:
         takes = node.type if node.kind != "source" else None
         for i, key in enumerate(node.inputs + node.watch):
             edge = "%s -> %s %s" % (key, node.kind, node.name)
@@ -66,14 +105,6 @@ def validate(pipeline, board, GraphError):
         if len(taps) > 1 and buf.kind in ("queue", "mailbox"):
             errors.append("%s: %s %r is read by %d taps (%s); a read takes the value, so use a Ring for several readers"
                           % (key, buf.kind, key, len(taps), ", ".join(t.name for t in taps)))
-    errors.extend(_order(nodes, writers))
-    if errors:
-        e = GraphError("%d problem(s) in pipeline:\n  - %s" % (len(errors), "\n  - ".join(errors)))
-        e.errors = errors
-        return e
-    for rec in records.values():
-        rec.plan = plan(rec, records, nodes)
-    return None
 
 
 def _order(nodes, writers):
@@ -105,23 +136,34 @@ def _order(nodes, writers):
     return errors
 
 
-def plan(rec, records, nodes):
-    """What dispatch runs when ``rec`` is written: the transforms reachable through trigger
-    inputs, in (depth, declaration) order, each as the tuple runtime.Graph.emit unpacks."""
+def _downstream(key, nodes):
+    """The transforms reachable from record ``key`` through trigger inputs, in (depth,
+    declaration) order."""
     found = []
-    frontier = [rec.key]
+    frontier = [key]
     while frontier:
-        key = frontier.pop()
+        k = frontier.pop()
         for n in nodes:
-            if n.kind == "transform" and key in n.inputs and n not in found:
+            if n.kind == "transform" and k in n.inputs and n not in found:
                 found.append(n)
                 frontier.append(n.out)
     order = {}
     for i, n in enumerate(nodes):
         order[n] = i
     found.sort(key=lambda n: (n.depth, order[n]))
-    steps = []
-    for n in found:
-        args = tuple(records[k] for k in n.inputs + n.watch)
-        steps.append((n, n.fn, len(args), args[0], args[1:len(n.inputs)], args, records[n.out]))
-    return tuple(steps)
+    return found
+
+
+def plan(node, nodes):
+    """What dispatch runs when ``node`` writes its record: the write, then the
+    transforms downstream, as (node, trigger mask) pairs; step i's bit is 1 << i.
+    Graph turns them into ``rill.graph.step`` tuples."""
+    steps = [(node, 0)]
+    bits = {node.out: 1}
+    for i, n in enumerate(_downstream(node.out, nodes)):
+        trig = 0
+        for k in n.inputs:
+            trig |= bits.get(k, 0)
+        bits[n.out] = 1 << (i + 1)
+        steps.append((n, trig))
+    return steps

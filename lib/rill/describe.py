@@ -1,5 +1,6 @@
 """A built graph as text (for the REPL), as Mermaid (for docs), and its counters.
 Imported on demand, so it costs no heap until asked."""
+from .buffers import error_text
 from .shapes import type_name
 
 
@@ -65,8 +66,8 @@ def _node_stats(n):
         d.update(failures=n.errors, restarts=n.restarts, overruns=n.overruns)
     elif n.kind == "tap":
         d.update(lag=n.reader.lag(), missed=n.reader.missed)
-    if n.last_error:
-        d["last_error"] = n.last_error
+    if n.error is not None:
+        d["last_error"] = error_text(n.error)
     return d
 
 

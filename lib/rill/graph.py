@@ -1,132 +1,272 @@
-"""Declaring a pipeline: records, sources, transforms and taps, wired by record key.
+"""The built graph: synchronous depth-ordered dispatch, and the tasks that drive it.
 
-    p = Pipeline("greenhouse")
-    p.record("raw", int)
-    p.record("celsius", float, Ring(32))
-    p.source("raw", adc.read_u16, every_ms=1000)
-    p.transform("celsius", to_celsius, "raw")
-    p.tap("celsius", print)
-    graph = p.build()
-
-``build()`` checks the whole declaration and raises one GraphError listing every
-problem, each naming the edge: unknown keys, type mismatches, two writers for one
-record, cycles, inputs that nothing produces.
+A write to a record runs, in one dispatch, every transform downstream of it in depth
+order; each runs at most once per dispatch (a diamond joins once) and only if one of
+its trigger inputs was written in that dispatch. Taps run in their own tasks and read
+the record's buffer, so a slow observer never blocks a producer. Dispatch allocates
+nothing: transforms are called with positional arguments, counters stay small ints,
+and a failure is kept as raised.
 """
-from .buffers import Latest
+import asyncio
+
+import micropython
+from micropython import const
+
+from .buffers import BLOCK, DeadLetters
+from .clock import RealClock
+from .wake import Signal
+
+_WRAP = const(0x3FFFFFFF)
 
 
-class GraphError(Exception):
-    """Every problem build() found; ``.errors`` lists them, one per edge."""
+def step(fn, n, trig, bit, first, args, out, put, wake, node):
+    """One dispatch step: a plain tuple, unpacked in one go by ``Graph.push`` (the fastest
+    form on MicroPython; a class or a namedtuple costs attribute lookups or allocates).
+
+    - ``fn``: the transform, called with the inputs' values; None for the plan's first
+      step, which writes the value being dispatched.
+    - ``n``: how many values ``fn`` takes (inputs, then watched records).
+    - ``trig``: bitmask of the earlier steps whose write triggers this one (a plan has
+      at most rill.check._MAX_STEPS steps, so that the mask stays a small int).
+    - ``bit``: this step's bit, set in the dispatch's mask when it writes.
+    - ``first``: the first input's buffer; ``args``: all the input buffers.
+    - ``out``: the buffer written; ``put``: its ``put``, or None for a Latest, which
+      dispatch stores into directly.
+    - ``wake``: the Signals of the taps on ``out``.
+    - ``node``: the transform's Node, for its counters and fail().
+
+    A plan is a writer's steps: its write, then the transforms downstream in depth order.
+    """
+    return (fn, n, trig, bit, first, args, out, put, wake, node)
 
 
-class Node:
-    """A source, transform or tap, and its counters."""
-
-    def __init__(self, kind, name, fn, out, inputs=(), watch=(), typ=None):
-        self.kind = kind
-        self.name = name or getattr(fn, "__name__", None) or (type(fn).__name__ if fn else "push")
-        self.fn = fn
-        self.out = out
-        self.inputs = inputs
-        self.watch = (watch,) if isinstance(watch, str) else tuple(watch)
-        self.type = typ  # what a source emits, or what a transform/tap takes
-        self.runs = 0  # sources: values emitted; taps: records handed over
-        self.errors = 0
-        self.last_error = None
-
-    def __call__(self, value):
-        """A source node is the ``emit`` its task receives: write the record and dispatch."""
-        self.runs = (self.runs + 1) & 0x3FFFFFFF
-        self.graph.emit(self.out_rec, value)
-
-    async def wait(self, value):
-        """``await emit.wait(value)``: like ``emit(value)``, but first wait for room in a
-        full queue (backpressure)."""
-        rec = self.out_rec
-        while rec.kind == "queue" and rec.full():
-            await rec.room()
-        self(value)
+def _call(fn, a, n):
+    """Call ``fn`` with the values of ``a`` (4 to 8 buffers: rill.check._MAX_ARGS), without allocating."""
+    if n == 4:
+        return fn(a[0].value, a[1].value, a[2].value, a[3].value)
+    if n == 5:
+        return fn(a[0].value, a[1].value, a[2].value, a[3].value, a[4].value)
+    if n == 6:
+        return fn(a[0].value, a[1].value, a[2].value, a[3].value, a[4].value, a[5].value)
+    if n == 7:
+        return fn(a[0].value, a[1].value, a[2].value, a[3].value, a[4].value, a[5].value, a[6].value)
+    return fn(a[0].value, a[1].value, a[2].value, a[3].value, a[4].value, a[5].value, a[6].value, a[7].value)
 
 
-class Pipeline:
-    def __init__(self, name="pipeline", dead_letters=8):
-        self.name = name
-        self.dead_letters = dead_letters
-        self._records = {}
-        self._keys = []  # declaration order (MicroPython dicts are unordered)
-        self._nodes = []
+class Graph:
+    def __init__(self, pipeline):
+        """Wire the validated ``pipeline``: tap readers and Signals, then each writer's
+        plan of steps, from the (node, trigger mask) pairs that rill.check ordered."""
+        self.name = pipeline.name
+        self.records = records = pipeline._records
+        self.keys = pipeline._keys
+        self.nodes = nodes = pipeline._nodes
+        self.dead_letters = DeadLetters(pipeline.dead_letters)
+        self.clock = None
+        self._tasks = []
+        self._stopped = None
+        self._writers = {}  # push(): a source's key, or a transform node itself (write())
+        self.sources = []
+        self.taps = []
+        for n in nodes:
+            n.graph = self
+            n.out_rec = records.get(n.out)
+            if n.kind == "source":
+                self.sources.append(n)
+                self._writers[n.out] = n
+            elif n.kind == "transform":
+                self._writers[n] = n
+            else:
+                self.taps.append(n)
+                n.reader = records[n.inputs[0]].reader()
+                n.signal = Signal()
+        for n in nodes:
+            if n.out is not None:
+                n.plan = self._steps(n.plan)
 
-    def record(self, key, type=object, buffer=None):
-        """Declare record ``key`` of ``type`` (a class, or a shape dict {field: type}),
-        stored in ``buffer`` (default ``Latest()``). The buffer is the record from then on:
-        ``graph.records[key]`` is it, ``.value`` its newest value."""
-        buffer = buffer or Latest()
-        buffer.key = key
-        buffer.type = type
-        self._keys.append(key)
-        self._records[key] = buffer
-        return self
+    def _steps(self, order):
+        """A plan's steps (see ``step``) from rill.check's (node, trigger mask) pairs;
+        step i's bit is 1 << i, and step 0 writes the writer's record."""
+        records = self.records
+        steps = []
+        for i, (t, trig) in enumerate(order):
+            out = records[t.out]
+            args = tuple(records[k] for k in t.inputs + t.watch) if i else (out,)
+            wake = tuple(tap.signal for tap in self.taps if tap.inputs[0] == t.out)
+            put = None if out.kind == "latest" else out.put  # dispatch stores into a Latest itself
+            steps.append(step(t.fn if i else None, len(args), trig, 1 << i, args[0], args, out, put, wake, t))
+        return tuple(steps)
 
-    def source(self, key, read=None, every_ms=None, task=None, emits=None, missing=None,
-               backoff_ms=(100, 30000), name=None, requires=None):
-        """Push records into ``key``.
+    # -- dispatch ------------------------------------------------------------------
 
-        - ``read`` + ``every_ms``: sampled on absolute deadlines; ``read()`` returns a
-          value or None for nothing. A raise counts a failure, emits ``missing`` (if
-          not None) and retries with exponential backoff.
-        - ``task``: ``async def task(emit)`` runs as a task; a raise restarts it with backoff.
-        - neither: values arrive from outside through ``graph.push(key, value)``.
+    @micropython.native
+    def push(self, key, value):
+        """Write ``value`` to record ``key`` from outside and dispatch its transforms.
 
-        ``requires`` names a board capability (such as "network") that build(board=...)
-        checks, so a board without it fails at build time, not late.
-        """
-        node = Node("source", name, read or task, key, typ=emits)
-        node.every_ms = every_ms
-        node.is_task = task is not None
-        node.missing = missing
-        node.backoff_ms = backoff_ms
-        node.restarts = node.overruns = 0
-        node.requires = requires
-        self._nodes.append(node)
-        return self
+        The one dispatch: a task source's ``emit`` and a periodic source come here too.
+        It runs the writer's plan (see ``step``). The first step's write may raise
+        (QueueFull from an ERROR or BLOCK queue) to the caller; a transform's raise, or
+        its output's, is that transform's failure."""
+        src = self._writers.get(key)
+        if src is None:
+            raise ValueError("push(%r): push only to a record that a source declared with p.source(key)" % key)
+        src.runs = (src.runs + 1) & _WRAP
+        written = 0
+        out = value
+        for fn, n, trig, bit, first, args, o, put, wake, node in src.plan:
+            try:
+                if fn is not None:
+                    if not trig & written:
+                        continue
+                    if n == 1:
+                        out = fn(first.value)
+                    elif n == 2:
+                        out = fn(first.value, args[1].value)
+                    elif n == 3:
+                        out = fn(first.value, args[1].value, args[2].value)
+                    else:
+                        out = _call(fn, args, n)
+                    if out is None:
+                        node.filtered = (node.filtered + 1) & _WRAP
+                        continue
+                # the write and the wake, for the value and every transform's result
+                if put is None:
+                    o.value = out
+                    o.produced = (o.produced + 1) & _WRAP
+                elif not put(out):
+                    continue  # a full DROP queue refused it (counted there)
+                written |= bit
+                if wake:
+                    for s in wake:
+                        if not s.pending:
+                            s.set()
+            except Exception as e:
+                if fn is None:
+                    raise e  # (native code has no bare raise)
+                self.fail(node, first.value, e)
 
-    def transform(self, key, fn, *inputs, watch=(), takes=None, name=None):
-        """Run ``fn(*inputs, *watch)`` when any of ``inputs`` is written; its result
-        (unless None) is written to ``key``. ``watch`` records are read, not triggers."""
-        node = Node("transform", name, fn, key, inputs, watch, takes)
-        node.depth = 0
-        node.filtered = 0  # calls that returned None
-        self._nodes.append(node)
-        return self
+    def write(self, node, value):
+        """Write ``value`` to ``node``'s output and dispatch downstream, as if the
+        transform ``node`` had returned it (None is ignored): for bound transforms' timers."""
+        if value is not None:
+            try:
+                self.push(node, value)
+            except Exception as e:  # e.g. QueueFull: the transform's failure, as in push
+                self.fail(node, value, e)
 
-    def tap(self, key, fn, takes=None, name=None):
-        """Observe ``key``: ``fn(value)`` runs in its own task, reading the record's buffer."""
-        self._nodes.append(Node("tap", name, fn, None, (key,), (), takes))
-        return self
+    def fail(self, node, value, error):
+        """Count an error on ``node`` and set aside what it was working on, with the error
+        as raised. Allocates nothing. A failed source emits its ``missing`` value, if any."""
+        node.errors = (node.errors + 1) & _WRAP
+        node.error = error
+        self.dead_letters.add(node.name, value, error)
+        if node.kind == "source" and node.missing is not None:
+            try:
+                self.push(node.out, node.missing)
+            except Exception:
+                pass  # e.g. QueueFull: the same condition, already counted above
 
-    def build(self, board=None):
-        """Validate everything, order the dispatch, and return a runnable Graph.
+    # -- tasks ---------------------------------------------------------------------
 
-        Raises GraphError listing every problem. A ``board`` (rill.board) lets it refuse
-        parts the board cannot run, such as MQTT on a board without networking."""
-        import gc
-        import sys
+    def spawn(self, coro):
+        """Run ``coro`` as a task that the graph owns: ``stop()`` cancels it."""
+        task = asyncio.create_task(coro)
+        self._tasks.append(task)
+        return task
 
-        gc.collect()  # room for the checks, on a small heap
-        from . import check
+    def start(self, clock=None):
+        """Create the source and tap tasks on the running loop. ``clock`` defaults to
+        ``RealClock()``. Transforms with a ``bind`` attribute get ``fn.bind(graph, node)``
+        first, once."""
+        self.clock = clock or RealClock()
+        for n in self.nodes:
+            if n.kind == "transform" and hasattr(n.fn, "bind"):
+                n.fn.bind(self, n)
+        for tap in self.taps:
+            self.spawn(self._tap(tap))
+        for src in self.sources:
+            if src.fn is not None:
+                self.spawn(self._supervised(src) if src.is_task else self._periodic(src))
 
-        try:
-            error = check.validate(self, board, GraphError)
-        finally:  # unload the checks: they cost no heap while the pipeline runs
-            del check
-            pkg = sys.modules["rill"]
-            for name in ("check", "shapes"):
-                sys.modules.pop("rill." + name, None)
-                if hasattr(pkg, name):
-                    delattr(pkg, name)
-            gc.collect()
-        if error:
-            raise error
-        from .runtime import Graph
+    def stop(self):
+        for t in self._tasks:
+            t.cancel()
+        self._tasks = []
+        if self._stopped is not None:
+            self._stopped.set()
 
-        return Graph(self)
+    async def run(self, clock=None):
+        """Run until ``stop()``."""
+        self._stopped = Signal()
+        self.start(clock)
+        await self._stopped
+
+    async def _tap(self, tap):
+        drain = tap.reader.drain
+        fn = tap.fn
+        failed = lambda value, error: self.fail(tap, value, error)  # noqa: E731
+        signal = tap.signal
+        while True:
+            await signal
+            tap.runs = (tap.runs + drain(fn, failed)) & _WRAP
+
+    async def _periodic(self, src):
+        """Sample ``src.fn`` on absolute deadlines. Every failure, a MemoryError included,
+        is counted and backed off; the task itself never dies of one."""
+        clock = self.clock
+        period = src.every_ms
+        rec = src.out_rec
+        read = src.fn
+        backoff = src.backoff
+        failing = False
+        deadline = clock.now()
+        while True:
+            deadline = clock.add(deadline, period)
+            late = clock.diff(clock.now(), deadline)
+            if late >= period:  # the loop was held up: skip the missed slots, keep the grid
+                skip = late // period
+                src.overruns += skip
+                deadline = clock.add(deadline, skip * period)
+            await clock.sleep_until(deadline)
+            try:
+                value = read()
+                if value is not None:
+                    if rec.policy == BLOCK and rec.full():
+                        await rec.room()  # backpressure: the slot waits, the grid stays
+                    self.push(src.out, value)  # an ERROR queue's QueueFull is a failure too
+            except Exception as e:
+                failing = True
+                self.fail(src, None, e)
+                wait = backoff.next()
+                if wait > period:
+                    deadline = clock.add(deadline, (wait // period) * period - period)
+                continue
+            if failing:
+                failing = False
+                src.restarts += 1
+                backoff.reset()
+
+    async def _supervised(self, src):
+        clock = self.clock
+        while True:
+            try:
+                await src.fn(src)
+                return
+            except Exception as e:
+                self.fail(src, None, e)
+            await clock.sleep_until(clock.add(clock.now(), src.backoff.next()))
+            src.restarts += 1
+
+    # -- inspection ----------------------------------------------------------------
+
+    def stats(self):
+        """Counters for every record, node and tap reader, and the dead letters."""
+        from .describe import stats
+
+        return stats(self)
+
+    def describe(self, mermaid=False):
+        """The graph as text, or as a Mermaid flowchart for docs."""
+        from . import describe
+
+        return describe.mermaid(self) if mermaid else describe.text(self)

@@ -17,6 +17,8 @@ Where there is no Wi-Fi (a board without it, or the host) the one status is
 import asyncio
 import time
 
+from .backoff import Backoff
+
 
 def _ip(wlan):
     try:
@@ -34,8 +36,7 @@ class WiFi:
         self.ssid = ssid
         self._password = password
         self.timeout_ms = timeout_ms
-        self.backoff_ms = backoff_ms
-        self.backoff_max_ms = backoff_max_ms
+        self.backoff = Backoff(backoff_ms, backoff_max_ms, jitter=False)
         self.poll_ms = poll_ms
         self.check_ms = check_ms
         self.unavailable = unavailable
@@ -75,14 +76,13 @@ class WiFi:
             self._emit(emit, "unavailable", reason=self.unavailable)
             while True:
                 await asyncio.sleep_ms(3600000)
-        delay = self.backoff_ms
         attempt = 0
         while True:
             if self.wlan.isconnected():
                 if self.status is None or self.status["state"] != "up":
                     self._emit(emit, "up", attempt, ip=_ip(self.wlan))
                     attempt = 0
-                    delay = self.backoff_ms
+                    self.backoff.reset()
                 await asyncio.sleep_ms(self.check_ms)
                 if not self.wlan.isconnected():
                     self._emit(emit, "down", attempt, "link lost")
@@ -94,6 +94,6 @@ class WiFi:
             if reason is None:
                 continue
             self.failures += 1
+            delay = self.backoff.next()
             self._emit(emit, "down", attempt, "%s; retry in %d ms" % (reason, delay))
             await asyncio.sleep_ms(delay)
-            delay = min(delay * 2, self.backoff_max_ms)

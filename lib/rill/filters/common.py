@@ -4,8 +4,6 @@ and periodic task of the filters that send on their own. About 1 KB of heap.
 """
 from math import floor
 
-from ..wake import Signal
-
 NAN = float("nan")
 INF = float("inf")
 
@@ -32,9 +30,9 @@ def matches(values, x):
     return False
 
 
-def sleep_until(clock, deadline, signal):
+def sleep_until(clock, deadline):
     """Every filter's one wait for the clock (the clock API's single point of change)."""
-    return clock.sleep_until(deadline, signal)
+    return clock.sleep_until(deadline)
 
 
 def every(graph, node, ms, fn):
@@ -42,11 +40,10 @@ def every(graph, node, ms, fn):
 
     async def run():
         clock = graph.clock
-        signal = Signal()
         deadline = clock.now()
         while True:
             deadline = clock.add(deadline, ms)
-            await sleep_until(clock, deadline, signal)
+            await sleep_until(clock, deadline)
             graph.write(node, fn())
 
     graph.spawn(run())

@@ -8,7 +8,7 @@ graph, and write through ``graph.write``.
 Heap: a few attributes each, plus one task and one Signal (about 200 B) for those that
 send on their own. Nothing per record with small-int values.
 """
-from .. import runtime as _ticks  # the real clock: now/add/diff on time.ticks_ms
+from ..clock import RealClock as _ticks  # the real clock: now/add/diff on time.ticks_ms
 from ..wake import Signal
 from .common import NAN, every, matcher, matches, number, sleep_until
 
@@ -133,12 +133,11 @@ class _Deadline(_Clocked):
 
     async def _run(self):
         clock = self.clock
-        tick = Signal()
         while True:
             if not self.armed:
                 await self.wake
                 continue
-            await sleep_until(clock, self.deadline, tick)
+            await sleep_until(clock, self.deadline)
             if self.armed and clock.diff(clock.now(), self.deadline) >= 0:
                 self.armed = False
                 self.graph.write(self.node, self.fire())

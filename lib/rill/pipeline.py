@@ -1,0 +1,182 @@
+"""Declaring a pipeline: records, sources, transforms and taps, wired by record key.
+
+    p = Pipeline("greenhouse")
+    p.record("raw", int)
+    p.record("celsius", float, Ring(32))
+    p.source("raw", adc.read_u16, every_ms=1000)
+    p.transform("celsius", to_celsius, "raw")
+    p.tap("celsius", print)
+    graph = p.build()
+
+``build()`` checks the whole declaration and raises one GraphError listing every
+problem, each naming the edge: unknown keys, type mismatches, two writers for one
+record, cycles, inputs that nothing produces.
+"""
+import micropython
+
+from .buffers import Latest, _Buffer
+
+
+class GraphError(Exception):
+    """Every problem build() found; ``.errors`` lists them, one per edge."""
+
+
+def _name(fn):
+    """A callable's name, the same on CPython and MicroPython: a function or bound method
+    by its function's name, an instance by its class; a builtin (which has no name on
+    MicroPython) is "builtin"."""
+    if fn is None:
+        return "push"
+    kind = type(fn).__name__
+    if kind in ("function", "bound_method", "builtin_function_or_method", "method-wrapper"):
+        name = getattr(fn, "__name__", None)
+        return name if name and kind != "builtin_function_or_method" else "builtin"
+    return getattr(fn, "__name__", None) or kind
+
+
+class Node:
+    """A source, transform or tap: what was declared, the counters, and (once built)
+    its wiring. Every attribute is declared here, with its default; an instance stores
+    only those its kind uses, set when declared or built, so that counting later
+    allocates nothing and a node stays small. (No properties: one on the class would
+    slow every attribute store on its instances, the counters included.)"""
+
+    # every node
+    runs = 0  # sources: values emitted; taps: records handed over
+    errors = 0
+    error = None  # the last error, kept as raised: formatting would allocate (stats() has it as text)
+    graph = None  # set by Graph
+    out_rec = None  # the buffer of ``out``, set by Graph
+    plan = ()  # the dispatch steps that a write to ``out`` runs, set by build and Graph
+    # transforms
+    filtered = 0  # calls that returned None
+    depth = 0  # 1 + the greatest depth of the inputs, set by build
+    # sources
+    every_ms = None
+    is_task = False
+    missing = None
+    backoff = None  # a Backoff, for sources that run a callable
+    restarts = 0
+    overruns = 0
+    requires = None
+    # taps, set by Graph
+    reader = None  # the cursor on the record
+    signal = None  # woken when the record is written
+
+    def __init__(self, kind, name, fn, out, inputs=(), watch=(), typ=None):
+        self.kind = kind
+        self.name = name or _name(fn)
+        self.fn = fn
+        self.out = out
+        self.inputs = inputs
+        self.watch = (watch,) if isinstance(watch, str) else tuple(watch)
+        self.type = typ  # what a source emits, or what a transform/tap takes
+        self.runs = self.errors = 0  # the counters, stored now: counting then allocates nothing
+        self.error = None
+
+    @micropython.native
+    def __call__(self, value):
+        """A source node is the ``emit`` its task receives: write the record and dispatch."""
+        self.graph.push(self.out, value)
+
+    async def wait(self, value):
+        """``await emit.wait(value)``: like ``emit(value)``, but first wait for room in a
+        full queue (backpressure)."""
+        if self.out_rec.full():
+            await self.out_rec.room()
+        self(value)
+
+
+class Pipeline:
+    def __init__(self, name="pipeline", dead_letters=8):
+        self.name = name
+        self.dead_letters = dead_letters
+        self._records = {}
+        self._keys = []  # declaration order (MicroPython dicts are unordered)
+        self._nodes = []
+        self._built = False
+
+    def record(self, key, type=object, buffer=None):
+        """Declare record ``key`` of ``type`` (a class, or a shape dict {field: type}),
+        stored in ``buffer`` (default ``Latest()``). The buffer is the record from then on:
+        ``graph.records[key]`` is it, ``.value`` its newest value."""
+        if buffer is None:
+            buffer = Latest()
+        elif not isinstance(buffer, _Buffer):
+            raise TypeError("record %r: the third argument is its buffer, such as Ring(8), not %r" % (key, buffer))
+        buffer.key = key
+        buffer.type = type
+        self._keys.append(key)
+        self._records[key] = buffer
+        return self
+
+    def source(self, key, read=None, every_ms=None, task=None, emits=None, missing=None,
+               backoff_ms=(100, 30000), name=None, requires=None):
+        """Push records into ``key``.
+
+        - ``read`` + ``every_ms``: sampled on absolute deadlines; ``read()`` returns a
+          value or None for nothing. A raise counts a failure, emits ``missing`` (if
+          not None) and retries with exponential backoff.
+        - ``task``: ``async def task(emit)`` runs as a task; a raise restarts it with backoff.
+        - neither: values arrive from outside through ``graph.push(key, value)``.
+
+        ``requires`` names a board capability (such as "network") that build(board=...)
+        checks, so a board without it fails at build time, not late.
+        """
+        node = Node("source", name, read or task, key, typ=emits)
+        node.every_ms = every_ms
+        node.is_task = task is not None
+        node.missing = missing
+        if node.fn is not None:  # only sources that run a callable retry, so only they load Backoff
+            from .backoff import Backoff
+
+            node.backoff = Backoff(backoff_ms[0], backoff_ms[1], jitter=False)
+        node.requires = requires
+        node.restarts = node.overruns = 0
+        self._nodes.append(node)
+        return self
+
+    def transform(self, key, fn, *inputs, watch=(), takes=None, name=None):
+        """Run ``fn(*inputs, *watch)`` when any of ``inputs`` is written; its result
+        (unless None) is written to ``key``. ``watch`` records are read, not triggers."""
+        node = Node("transform", name, fn, key, inputs, watch, takes)
+        node.filtered = node.depth = 0
+        self._nodes.append(node)
+        return self
+
+    def tap(self, key, fn, takes=None, name=None):
+        """Observe ``key``: ``fn(value)`` runs in its own task, reading the record's buffer."""
+        self._nodes.append(Node("tap", name, fn, None, (key,), (), takes))
+        return self
+
+    def build(self, board=None):
+        """Validate everything, order the dispatch, and return a runnable Graph.
+
+        Raises GraphError listing every problem. A ``board`` (rill.board) lets it refuse
+        parts the board cannot run, such as MQTT on a board without networking. A
+        pipeline builds once: its buffers become the graph's records."""
+        import gc
+        import sys
+
+        if self._built:
+            raise GraphError("pipeline %s: already built; its buffers belong to that graph, "
+                             "so declare a new Pipeline for a second graph" % self.name)
+        gc.collect()  # room for the checks, on a small heap
+        from . import check
+
+        try:
+            error = check.validate(self, board, GraphError)
+        finally:  # unload the checks: they cost no heap while the pipeline runs
+            del check
+            pkg = sys.modules["rill"]
+            for mod, name in (("rill.check", "check"), ("rill.shapes", "shapes")):
+                sys.modules.pop(mod, None)
+                if hasattr(pkg, name):
+                    delattr(pkg, name)
+            gc.collect()
+        if error:
+            raise error
+        from .graph import Graph  # after the checks are gone: a small heap holds one at a time
+
+        self._built = True
+        return Graph(self)
