@@ -211,6 +211,7 @@ class Proxy:
                 return
             try:
                 u = socket.create_connection((HOST, self.upstream), 2)
+                u.settimeout(None)  # a quiet connection is not a dead one
             except OSError:
                 c.close()
                 continue

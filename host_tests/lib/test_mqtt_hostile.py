@@ -24,7 +24,7 @@ class Ticker:
 
 async def against(host, port, ms, **kw):
     """Run a bridge against host:port for ``ms``; return it, closed, and the ticks seen."""
-    mq = Bridge(host, "h1", port, keepalive=5, backoff_ms=(100, 200), **kw)
+    mq = Bridge(host, "h1", port, keepalive=5, backoff_ms=(100, 200), seq=None, **kw)
     mq.publish("x", "h/{device}/x")
     mq.subscribe("h/{device}/cmd", "cmd")
     tick = Ticker()
@@ -69,7 +69,7 @@ def test_broker_that_closes_mid_packet(hostile):
         mq = await against(hostile.host, port, 1000)
         assert mq.attempts >= 2, mq.stats()
         assert "closed by broker" in mq.error, mq.error
-        assert mq.received == 0 and mq.rejected["malformed"] == 0
+        assert mq.inbox.received == 0 and mq.inbox.rejected["malformed"] == 0
 
     run(main())
 
@@ -87,7 +87,7 @@ def test_broker_that_sends_a_corrupt_packet(hostile):
 
 def test_dead_broker_is_detected_by_keepalive(broker, proxy):
     async def main():
-        mq = Bridge(proxy.host, "ka1", proxy.port, keepalive=1, backoff_ms=(100, 200))
+        mq = Bridge(proxy.host, "ka1", proxy.port, keepalive=1, backoff_ms=(100, 200), seq=None)
         task = asyncio.create_task(mq.run())
         for _ in range(200):
             if mq.state == "online":

@@ -8,12 +8,14 @@ from rill.mqtt import Bridge
 from testkit import run, until
 
 MP_TIMEOUT_S = 30
+ONLINE = '{"status":"online","boot":0}'  # birth and last will carry the boot counter
+OFFLINE = '{"status":"offline","boot":0}'
 
 
 def test_wrong_credentials_clear_error_and_bounded_retries(auth_broker):
     async def main():
         mq = Bridge(auth_broker.host, "cred1", auth_broker.port, user=auth_broker.user,
-                    password="wrong", auth_retries=2, backoff_ms=(200, 1000))
+                    password="wrong", auth_retries=2, backoff_ms=(200, 1000), seq=None)
         t0 = time.ticks_ms()
         await asyncio.wait_for(mq.run(), 10)  # returns by itself: no endless retrying
         dt = time.ticks_diff(time.ticks_ms(), t0)
@@ -23,7 +25,7 @@ def test_wrong_credentials_clear_error_and_bounded_retries(auth_broker):
         assert dt >= 100 + 200, dt  # two backoffs of at least half of 200 and 400 ms
 
         ok = Bridge(auth_broker.host, "cred2", auth_broker.port, user=auth_broker.user,
-                    password=auth_broker.password)
+                    password=auth_broker.password, seq=None)
         task = asyncio.create_task(ok.run())
         assert await until(lambda: ok.state == "online"), ok.error
         await ok.close()
@@ -39,19 +41,19 @@ def test_last_will_birth_and_resubscribe_after_connection_killed(broker, proxy):
         p.record("cmd", str, Ring(8))
         got = []
         p.tap("cmd", got.append)
-        mq = Bridge(proxy.host, "lw1", proxy.port, keepalive=5, backoff_ms=(100, 200))
+        mq = Bridge(proxy.host, "lw1", proxy.port, keepalive=5, backoff_ms=(100, 200), seq=None)
         mq.subscribe("lw/{device}/cmd", "cmd")
         mq.attach(p)
         g = p.build()
         task = asyncio.create_task(g.run())
-        assert await until(lambda: broker.seen(w) == ["online"], every=50), broker.seen(w)
+        assert await until(lambda: broker.seen(w) == [ONLINE], every=50), broker.seen(w)
         assert proxy.cut() == 1  # the device's TCP connection dies; no DISCONNECT is sent
-        assert await until(lambda: broker.seen(w)[1:] == ["offline", "online"], every=50), broker.seen(w)
+        assert await until(lambda: broker.seen(w)[1:] == [OFFLINE, ONLINE], every=50), broker.seen(w)
         assert mq.connects == 2
         broker.publish("lw/lw1/cmd", '"ping"')  # the subscription came back with the connection
         assert await until(lambda: got == ["ping"]), (got, mq.stats())
         await mq.close()
-        assert await until(lambda: broker.seen(w)[-1:] == ["offline"], every=50), broker.seen(w)
+        assert await until(lambda: broker.seen(w)[-1:] == [OFFLINE], every=50), broker.seen(w)
         assert mq.state == "closed" and g.records["mqtt"].value == "closed"
         g.stop()
         task.cancel()
@@ -68,7 +70,7 @@ def test_tls_verifies_the_broker_against_a_ca(tls_broker):
         got = []
         p.tap("back", got.append)
         mq = Bridge(tls_broker.host, "tls1", tls_broker.port, connect_timeout_ms=3000, outbox=8,
-                    tls={"cafile": tls_broker.cafile, "server_hostname": "localhost"})
+                    tls={"cafile": tls_broker.cafile, "server_hostname": "localhost"}, seq=None)
         mq.publish("x", "tls/{device}/x")
         mq.subscribe("tls/{device}/x", "back", envelope=True)
         mq.attach(p)
@@ -85,7 +87,7 @@ def test_tls_verifies_the_broker_against_a_ca(tls_broker):
         task.cancel()
 
         bad = Bridge(tls_broker.host, "tls2", tls_broker.port, connect_timeout_ms=1000, backoff_ms=(100, 200), outbox=8,
-                     tls={"cafile": tls_broker.wrong_cafile, "server_hostname": "localhost"})
+                     tls={"cafile": tls_broker.wrong_cafile, "server_hostname": "localhost"}, seq=None)
         task = asyncio.create_task(bad.run())
         await asyncio.sleep_ms(1000)
         assert bad.connects == 0 and bad.attempts >= 2 and bad.error, bad.stats()
