@@ -5,7 +5,7 @@ import time
 
 from rill import Pipeline, Ring
 from rill.mqtt import Bridge
-from testkit import run, until
+from testkit import MICROPYTHON, raises, run, until
 
 MP_TIMEOUT_S = 30
 ONLINE = '{"status":"online","boot":0}'  # birth and last will carry the boot counter
@@ -86,12 +86,44 @@ def test_tls_verifies_the_broker_against_a_ca(tls_broker):
         g.stop()
         task.cancel()
 
-        bad = Bridge(tls_broker.host, "tls2", tls_broker.port, connect_timeout_ms=1000, backoff_ms=(100, 200), outbox=8,
-                     tls={"cafile": tls_broker.wrong_cafile, "server_hostname": "localhost"}, seq=None)
-        task = asyncio.create_task(bad.run())
-        await asyncio.sleep_ms(1000)
-        assert bad.connects == 0 and bad.attempts >= 2 and bad.error, bad.stats()
-        await bad.close()
-        await task
+    run(main())
+
+
+async def refused(host, port, tls):
+    """A bridge that must end, by itself, in state refused; returns it."""
+    mq = Bridge(host, "tls2", port, connect_timeout_ms=2000, backoff_ms=(50, 100), outbox=8, auth_retries=1,
+                tls=tls, seq=None)
+    task = asyncio.create_task(mq.run())
+    assert await until(lambda: task.done(), 10000), mq.stats()  # bounded retries, then a final state
+    assert mq.state == "refused" and mq.connects == 0 and mq.attempts == 2, mq.stats()
+    assert "certificate" in mq.error, mq.error
+    return mq
+
+
+def test_tls_refuses_a_wrong_ca_and_a_wrong_host_name(tls_broker):
+    async def main():
+        await refused(tls_broker.host, tls_broker.port, {"cafile": tls_broker.wrong_cafile})
+        await refused(tls_broker.host, tls_broker.port, {"cafile": tls_broker.cafile,
+                                                          "server_hostname": "not-the-broker.example"})
 
     run(main())
+
+
+def test_tls_refuses_an_impostor_with_a_look_alike_ca(impostor_broker):
+    """The impostor's CA has the same name as the trusted one, but another key."""
+    async def main():
+        await refused(impostor_broker.host, impostor_broker.port, {"cafile": impostor_broker.trusted})
+
+    run(main())
+
+
+def test_tls_without_a_ca(tls_broker):
+    """CPython verifies against the system's CA store (which does not know the test CA);
+    MicroPython has none, so the bridge refuses to start, saying what to give it."""
+    if MICROPYTHON:
+        with raises(ValueError, match="cafile"):
+            Bridge(tls_broker.host, "tls3", tls_broker.port, tls={}, seq=None)
+    else:
+        run(refused(tls_broker.host, tls_broker.port, {}))
+    mq = Bridge(tls_broker.host, "tls4", tls_broker.port, tls={"insecure": True}, seq=None)  # tests only
+    assert mq.transport.tls == {"insecure": True}

@@ -349,7 +349,7 @@ class Session:
         acks = ob.acked
         progress = pinged  # last PUBACK, or when the window was last empty
         while True:
-            await asyncio.sleep_ms(max(50, min(ka // 8, self.ping_timeout // 4)))
+            await asyncio.sleep_ms(max(50, min(ka // 8, self.ping_timeout // 4, self.ack_timeout // 4)))
             now = ticks_ms()
             if waiting and self.pongs != pongs:
                 waiting = False

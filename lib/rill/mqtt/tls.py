@@ -66,8 +66,8 @@ except ImportError:
 
     def _cert_reason(e):
         a = e.args[0] if e.args else None
-        text = str(e)
-        if a in _VERIFY_FAILED or "VERIFY" in text or "X509" in text:
+        text = str(a).strip()  # mbedtls raises ValueError("\nThe certificate is not correctly signed ...\n")
+        if a in _VERIFY_FAILED or "certificate" in text or "X509" in text:
             return "broker certificate not trusted (%s)" % text
         return None
 
