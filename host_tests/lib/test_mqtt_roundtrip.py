@@ -43,7 +43,8 @@ def test_round_trip_keeps_values_and_order(broker):
         for k in ("temp", "env", "bin"):
             got[k] = InOrder(k)
             p.tap(k + "_back", got[k])
-        mq = Bridge(broker.host, "dev1", broker.port, keepalive=10, outbox=128, outbox_bytes=8192, seq=None)  # all 120 fit
+        mq = Bridge(broker.host, "dev1", broker.port, keepalive=10, outbox=128, outbox_bytes=8192,
+                    seq=None)  # all 120 fit
         mq.publish("temp", "rt/{device}/temp", qos=1)
         mq.publish("env", "rt/{device}/env/{room}", qos=0)  # topic from a record field
         bin_codec = Struct(">hf", ("a", "b"))
@@ -107,7 +108,8 @@ def test_inbound_bad_payloads_become_dead_letters(broker):
         if hasattr(gc, "mem_free"):
             assert gc.mem_free() > free - 4096, (free, gc.mem_free())
         assert got == [{"led": True}, {"led": False}]
-        assert mq.inbox.rejected == {"oversize": 2, "malformed": 1, "shape": 1, "unrouted": 0, "refused": 0, "encode": 0}
+        want = {"oversize": 2, "malformed": 1, "shape": 1, "unrouted": 0, "refused": 0, "encode": 0}
+        assert mq.inbox.rejected == want, mq.inbox.rejected
         assert mq.connects == 1, mq.error
         reasons = [e[2] for e in g.dead_letters.entries()]
         assert len(reasons) == 4 and "malformed" in reasons[0] and "shape" in reasons[1], reasons

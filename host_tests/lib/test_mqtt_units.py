@@ -63,7 +63,7 @@ def test_outbox_sends_whole_packets_in_order_with_packet_ids():
 
 def test_outbox_window_limits_packets_in_flight():
     ob = Outbox(16, 1024, window=3)
-    for i in range(5):
+    for _ in range(5):
         ob.put(T, b"x", qos=1)
     assert len(publish_packets(drain(ob))) == 3
     ob.ack(1)
