@@ -17,6 +17,7 @@ class Inbox:
         self.duplicates = 0
         self.rejected = {"oversize": 0, "malformed": 0, "shape": 0, "unrouted": 0, "refused": 0, "encode": 0}
         self.error = None
+        self.log = print  # one console line per rejection
         self.dead = None  # the graph's DeadLetters once bound
         self._push = None
         self._types = {}
@@ -92,5 +93,5 @@ class Inbox:
         if isinstance(why, Exception):
             why = "%s: %s" % (type(why).__name__, why)
         why = "mqtt %s: %s" % (kind, why)
-        print("%s: dead letter %s: %s" % (self.name, key, why))
+        self.log("%s: dead letter %s: %s" % (self.name, key, why))
         self.dead.add(key, value, why)
