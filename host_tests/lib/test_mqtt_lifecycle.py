@@ -125,5 +125,45 @@ def test_tls_without_a_ca(tls_broker):
             Bridge(tls_broker.host, "tls3", tls_broker.port, tls={}, seq=None)
     else:
         run(refused(tls_broker.host, tls_broker.port, {}))
-    mq = Bridge(tls_broker.host, "tls4", tls_broker.port, tls={"insecure": True}, seq=None)  # tests only
-    assert mq.transport.tls == {"insecure": True}
+
+
+def test_tls_insecure_connects_and_says_so_at_every_connect(tls_broker):
+    async def main():
+        mq = Bridge(tls_broker.host, "tls4", tls_broker.port, tls={"insecure": True}, seq=None, keepalive=5,
+                    backoff_ms=(50, 100))
+        said = []
+        mq.transport.log = said.append
+        task = asyncio.create_task(mq.run())
+        assert await until(lambda: mq.state == "online"), mq.error
+        mq.session.end.set()  # the session ends: the bridge connects again
+        assert await until(lambda: mq.connects == 2 and mq.state == "online"), mq.stats()
+        assert len(said) == 2 and "WITHOUT certificate verification" in said[0], said
+        await mq.close()
+        await task
+
+    run(main())
+
+
+def test_a_certificate_refusal_on_a_board_without_a_clock_says_so():
+    from rill.mqtt import tls
+
+    if MICROPYTHON:
+        e = ValueError("\nThe certificate is not correctly signed by the trusted CA\n")
+    else:
+        import ssl
+
+        e = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    assert "not trusted" in tls.certificate_error(e) and "clock" not in tls.certificate_error(e)
+    real = tls.time
+
+    class NoClock:
+        @staticmethod
+        def gmtime():
+            return (2000, 1, 1, 0, 0, 12, 5, 1)
+
+    tls.time = NoClock
+    try:
+        assert "clock is not set" in tls.certificate_error(e), tls.certificate_error(e)
+    finally:
+        tls.time = real
+    assert tls.certificate_error(OSError(104, "reset")) is None

@@ -198,7 +198,7 @@ def wrap_tls(sock, tls, host):
 def tls_certificate_reason(e):
     """rill.mqtt.tls: the reason if ``e`` is a certificate failure, else None."""
     if isinstance(e, _ssl.SSLCertVerificationError):
-        return "broker certificate not trusted (%s)" % (e.verify_message or e)
+        return "broker certificate not trusted (%s)" % (getattr(e, "verify_message", None) or e)
     return None
 
 

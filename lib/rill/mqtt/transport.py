@@ -33,6 +33,7 @@ class Transport:
         self.sock = None
         self._poll = None
         self.last_tx = ticks_ms()
+        self.log = print
 
     async def open(self, timeout_ms):
         """Connect within ``timeout_ms``; OSError(110) when the deadline passes."""
@@ -61,8 +62,8 @@ class Transport:
             from . import tls
 
             if self.tls.get("insecure"):
-                print("mqtt: TLS to %s WITHOUT certificate verification (insecure=True, for tests only)"
-                      % self.server)
+                self.log("mqtt: TLS to %s WITHOUT certificate verification (insecure=True, for tests only)"
+                         % self.server)
             self.sock = tls.wrap(self.sock, self.tls, self.server)
 
     def _connected(self):
