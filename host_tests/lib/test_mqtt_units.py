@@ -296,3 +296,20 @@ def test_a_corrupt_store_refuses_instead_of_restarting_at_zero():
             Sequence(path)
     finally:
         _fresh(path)
+
+
+def test_the_bridge_persists_sequence_numbers_by_default():
+    import os
+
+    from rill.mqtt import Bridge
+
+    dev = "dflt-%s" % ("mp" if MICROPYTHON else "cpy")
+    _fresh(dev + ".seq")
+    try:
+        assert Bridge("127.0.0.1", dev).seq.boot == 0
+        assert os.stat(dev + ".seq.1")  # the first boot's reservation, in the current directory
+        mq = Bridge("127.0.0.1", dev)  # a reboot
+        assert mq.seq.boot == 1 and mq.seq.next() >= 1000
+        assert Bridge("127.0.0.1", dev, seq="/no/such/dir/{device}.seq").seq.boot == 0  # no filesystem: RAM
+    finally:
+        _fresh(dev + ".seq")

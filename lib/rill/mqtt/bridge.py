@@ -62,7 +62,12 @@ class Bridge:
         self.backoff = Backoff(*backoff_ms)
         self.auth_retries = auth_retries
         if isinstance(seq, str):
-            seq = Sequence(seq.replace("{device}", device))
+            path = seq.replace("{device}", device)
+            try:
+                seq = Sequence(path)
+            except OSError as e:  # no (writable) filesystem; a corrupt store raises SequenceError
+                print("%s: cannot keep %s (%s): sequence numbers restart at 0 on every boot" % (name, path, e))
+                seq = None
         self.seq = seq if seq is not None else Sequence()
         self.outbox = Outbox(outbox, outbox_bytes or outbox * 96, policy, window)
         self.transport = Transport(server, port, tls)

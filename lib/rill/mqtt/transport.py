@@ -5,7 +5,7 @@ resolved once and kept), sets TCP_NODELAY (a QoS 1 window would otherwise wait ~
 per round trip on delayed ACKs) and, with ``tls``, wraps the socket; the handshake
 then runs inside the first reads and writes. ``write`` and ``readinto`` never block:
 they return 0 / None when the socket is not ready. ``sock`` is what rill.wake.IoWait
-parks on. Heap: a socket, about 40 KB more with TLS (mbedtls).
+parks on. Heap: a socket (and with TLS, mbedtls's buffers).
 """
 import asyncio
 import time
