@@ -193,8 +193,8 @@ def test_backoff_grows_with_jitter_and_is_capped():
 
 def test_packet_encoders_write_what_the_outbox_and_session_send():
     buf = bytearray(32)
-    j = put_publish(buf, 0, b"a/b", b"hi", 1, True, 0x1234)
-    assert bytes(buf[:11]) == b"\x33\x09\x00\x03a/b\x12\x34hi" and j == 7
+    j = put_publish(buf, 0, b"a/b", b"hi", 1 << 1 | 1)  # QoS 1, retained
+    assert bytes(buf[:11]) == b"\x33\x09\x00\x03a/b\x00\x00hi" and j == 7
     assert publish_size(3, 2, 1) == 11 and publish_size(3, 200, 0) == 208
     assert header(b"\x30\xc8\x01", 0, 3) == 200 << 3 | 3 and header(b"\x30\xc8", 0, 2) == -1
     with raises(ProtocolError, match="remaining length"):
@@ -202,7 +202,7 @@ def test_packet_encoders_write_what_the_outbox_and_session_send():
     c = connect(b"id", 30, True, b"u", b"p", (b"s", b"off", 1, True))
     assert bytes(c[:2]) == b"\x10" + bytes([len(c) - 2]) and c[9] == 0x80 | 0x40 | 0x20 | 0x08 | 0x04 | 0x02
     assert bytes(subscribe([(b"x/#", 1)], 0xFFFF)) == b"\x82\x08\xff\xff\x00\x03x/#\x01"
-    heap_locked(lambda: put_publish(buf, 0, b"a/b", b"hi", 1, False, 7))
+    heap_locked(lambda: put_publish(buf, 0, b"a/b", b"hi", 0))
 
 
 def _fresh(path):

@@ -21,7 +21,7 @@ from array import array
 
 from micropython import const
 
-from .packet import DUP, publish_size, put_publish, put_u16
+from .packet import DUP, put_publish, put_u16
 
 DROP_OLDEST = const(0)
 DROP_NEWEST = const(1)
@@ -90,13 +90,14 @@ class Outbox:
 
     def put(self, topic, payload, qos=0, retain=False):
         """Append a PUBLISH of ``payload`` to ``topic``; False (counted) if refused."""
-        n = publish_size(len(topic), len(payload), qos)
+        rem = 2 + len(topic) + len(payload) + (2 if qos else 0)  # packet.publish_size, inlined: per message
+        n = 1 + (1 if rem < 0x80 else 2 if rem < 0x4000 else 3 if rem < 0x200000 else 4) + rem
         self.produced = (self.produced + 1) & _WRAP
         at = self._place(n)
         if at < 0:
             self.dropped = (self.dropped + 1) & _WRAP
             return False
-        j = put_publish(self.buf, at, topic, payload, qos, retain)
+        j = put_publish(self.buf, at, topic, payload, qos << 1 | (1 if retain else 0))
         slot = self._tail + self._count
         if slot >= self.capacity:
             slot -= self.capacity

@@ -76,15 +76,31 @@ def publish_size(tl, pl, qos):
     return 1 + len_size(rem) + rem
 
 
-def put_publish(buf, i, topic, payload, qos=0, retain=False, pid=0):
-    """Write a whole PUBLISH at ``buf[i]`` (room: ``publish_size``). Returns the index
-    of its packet id field (QoS 1) or of its payload (QoS 0): the outbox patches the id
-    in place on each (re)transmission. Allocates nothing."""
+def put_publish(buf, i, topic, payload, flags):
+    """Write a whole PUBLISH at ``buf[i]`` (room: ``publish_size``); ``flags`` is its low
+    nibble, ``qos << 1 | retain``. A QoS 1 packet id is left 0: the outbox writes it on
+    each (re)transmission. Returns the index of that field (QoS 1) or of the payload.
+    Allocates nothing; runs per message, so it is written out in full."""
     tl = len(topic)
-    buf[i] = PUBLISH | qos << 1 | (1 if retain else 0)
-    j = put_str(buf, put_len(buf, i + 1, 2 + tl + len(payload) + (2 if qos else 0)), topic)
-    k = put_u16(buf, j, pid) if qos else j
-    buf[k:k + len(payload)] = payload
+    pl = len(payload)
+    buf[i] = PUBLISH | flags
+    n = 2 + tl + pl + (2 if flags & 6 else 0)
+    i += 1
+    while n > 0x7F:
+        buf[i] = (n & 0x7F) | 0x80
+        n >>= 7
+        i += 1
+    buf[i] = n
+    buf[i + 1] = tl >> 8
+    buf[i + 2] = tl & 0xFF
+    i += 3
+    j = i + tl
+    buf[i:j] = topic
+    if flags & 6:
+        buf[j] = buf[j + 1] = 0
+        buf[j + 2:j + 2 + pl] = payload
+    else:
+        buf[j:j + pl] = payload
     return j
 
 

@@ -84,7 +84,7 @@ class Session:
         """Queue a small QoS 0 PUBLISH (birth, goodbye) behind the control packets."""
         i = self._reserve(pk.publish_size(len(topic), len(msg), 0))
         if i >= 0:
-            pk.put_publish(self.ctl, i, topic, msg, 0, retain)
+            pk.put_publish(self.ctl, i, topic, msg, 1 if retain else 0)
         return i >= 0
 
     def ctl_pending(self):
