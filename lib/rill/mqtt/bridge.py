@@ -23,6 +23,7 @@ import asyncio
 import time
 
 from ..backoff import Backoff
+from ..wake import Signal
 from .codecs import JSON
 from .inbox import Inbox
 from .links import Inbound, Outbound
@@ -82,6 +83,7 @@ class Bridge:
         self.error = None
         self.connects = self.attempts = self.failures = self.refusals = 0
         self._emit = None
+        self._tx = Signal()  # the session's: set when the outbox has something to send
         self._stopping = False
         self._closed = None
 
@@ -131,8 +133,7 @@ class Bridge:
             self.inbox.reject("encode", link.key, value, e)
             return False
         ok = self.outbox.put(topic, payload, link.qos, link.retain)
-        if self.session is not None:
-            self.session.tx.set()
+        self._tx.set()
         return ok
 
     # -- connection ----------------------------------------------------------------------
@@ -156,7 +157,7 @@ class Bridge:
         for link in self.ins:
             rx = max(rx, link.max_size + len(link.filter) + 64)
             ctl += 3 + len(link.filter)
-        return Session(self.transport, self.outbox, self.inbox, self._login[1], rx, ctl, *self._timeouts)
+        return Session(self.transport, self.outbox, self.inbox, self._login[1], rx, ctl, *self._timeouts, self._tx)
 
     async def run(self):
         """Keep the connection up until close() or a final refusal. Never raises, except

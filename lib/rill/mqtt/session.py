@@ -32,7 +32,7 @@ SUB_PID = const(0xFFFF)  # outbox ids wrap below this, so SUBACK never collides
 
 class Session:
     def __init__(self, transport, outbox, inbox, keepalive=30, rx_size=1024, ctl_size=512,
-                 ping_timeout_ms=None, ack_timeout_ms=None):
+                 ping_timeout_ms=None, ack_timeout_ms=None, tx=None):
         self.t = transport
         self.outbox = outbox
         self.inbox = inbox
@@ -51,7 +51,7 @@ class Session:
         self.stalled = False  # rx parsing paused: no room to queue a PUBACK
         self.pongs = 0  # PINGRESPs received
         self.last_rx = ticks_ms()
-        self.tx = Signal()  # set when there is something to send
+        self.tx = tx or Signal()  # set when there is something to send
         self.stopping = False
         self.close_by = 0
         self.said_bye = False
