@@ -34,6 +34,19 @@ def test_wrong_credentials_clear_error_and_bounded_retries(auth_broker):
     run(main())
 
 
+def test_keepalive_zero_keeps_the_session_without_pings(broker):
+    async def main():
+        mq = Bridge(broker.host, "ka0", broker.port, keepalive=0, seq=None)
+        task = asyncio.create_task(mq.run())
+        assert await until(lambda: mq.state == "online"), mq.error
+        await asyncio.sleep_ms(1500)
+        assert mq.state == "online" and mq.connects == 1 and mq.session.pongs == 0, mq.stats()
+        await mq.close()
+        await task
+
+    run(main())
+
+
 def test_last_will_birth_and_resubscribe_after_connection_killed(broker, proxy):
     async def main():
         w = broker.watch("devices/lw1/status")

@@ -338,9 +338,7 @@ class Session:
             await asyncio.sleep_ms(5)
 
     async def _keepalive(self):
-        ka = self.keepalive * 1000
-        if not ka:
-            return
+        ka = self.keepalive * 1000  # 0: no pings, but the PUBACK deadline still holds
         half = ka // 2
         ob = self.outbox
         pinged = ticks_ms()
@@ -349,7 +347,7 @@ class Session:
         acks = ob.acked
         progress = pinged  # last PUBACK, or when the window was last empty
         while True:
-            await asyncio.sleep_ms(max(50, min(ka // 8, self.ping_timeout // 4, self.ack_timeout // 4)))
+            await asyncio.sleep_ms(max(50, min(ka // 8 if ka else 1000, self.ping_timeout // 4, self.ack_timeout // 4)))
             now = ticks_ms()
             if waiting and self.pongs != pongs:
                 waiting = False
@@ -361,7 +359,7 @@ class Session:
             elif ticks_diff(now, progress) > self.ack_timeout:
                 raise OSError(110, "broker stalled: no PUBACK for %d ms with %d in flight"
                               % (ticks_diff(now, progress), ob.inflight))
-            if not waiting and ticks_diff(now, pinged) >= half and self.queue(pk.PINGREQ):
+            if ka and not waiting and ticks_diff(now, pinged) >= half and self.queue(pk.PINGREQ):
                 pinged = now
                 pongs = self.pongs
                 waiting = True
