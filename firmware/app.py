@@ -22,7 +22,7 @@ import json
 DEFAULTS = {
     "device": None,  # default: "<board id>-<unique id>", or the board id
     "board": None,  # default: $RILL_BOARD (virtual board), else detected from the machine
-    "mqtt": {"host": "127.0.0.1", "port": 1883, "keepalive": 30},
+    "mqtt": {"host": "127.0.0.1", "port": 1883, "keepalive": 30},  # also: user, password, tls (see rill.mqtt.tls)
     "wifi": None,  # {"ssid": ..., "password": ...} on a networked board
     "topic_root": "rill",
     "interval_ms": 1000,
@@ -124,7 +124,9 @@ class Node:
         """Apply a command record; unknown keys are ignored, bad values raise (dead letter)."""
         self.commands += 1
         if "interval_ms" in cmd:
-            ms = int(cmd["interval_ms"])
+            ms = cmd["interval_ms"]
+            if type(ms) is not int:  # true is not 1 here, on either runtime
+                raise ValueError("interval_ms must be an integer")
             if not INTERVAL_MS[0] <= ms <= INTERVAL_MS[1]:
                 raise ValueError("interval_ms %d outside %d..%d" % (ms, INTERVAL_MS[0], INTERVAL_MS[1]))
             self.interval_ms = ms
@@ -175,11 +177,13 @@ def _rounded(fn, digits=2):
 
 
 def bridge(cfg, device):
-    """The MQTT bridge and its topics (attach it to the pipeline before build)."""
+    """The MQTT bridge and its topics (attach it to the pipeline before build). Sequence
+    numbers and the boot counter persist in ``<device>.seq.0/.1`` on the board's
+    filesystem (the Bridge's default), so a reboot never reuses a number."""
     m = cfg["mqtt"]
     root = "%s/{device}/" % cfg["topic_root"]
     mq = Bridge(m["host"], device=device, port=m.get("port", 1883), user=m.get("user"),
-                password=m.get("password"), keepalive=m.get("keepalive", 30),
+                password=m.get("password"), keepalive=m.get("keepalive", 30), tls=m.get("tls"),
                 status_topic=root + "status")
     mq.publish("smooth", root + "temp", qos=1)
     mq.publish("alarm", root + "alarm", qos=1, retain=True)

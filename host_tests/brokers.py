@@ -9,12 +9,16 @@ a snapshot, its methods over the harness's JSON RPC):
 - ``auth_broker``  the same with a password file: user ``rill``, password ``s3cret``.
 - ``tls_broker``   TLS only, with a throwaway CA (``cafile``) and a server certificate
                    for localhost/127.0.0.1; ``wrong_cafile`` is another CA.
+- ``impostor_broker`` a TLS broker, and in ``trusted`` a look-alike of its CA.
 - ``proxy``        a TCP proxy to ``broker``: ``cut()`` resets its connections (a device
                    dies without DISCONNECT: last will), ``freeze()`` silently stops
                    forwarding (a dead broker that only keepalive can detect).
 - ``hostile``      ``hostile.serve(mode)`` starts a fake broker: ``silent`` accepts TCP
                    but never answers CONNECT; ``midpacket`` sends CONNACK, half a PUBLISH,
-                   then closes; ``corrupt`` sends CONNACK then an invalid packet.
+                   then closes; ``corrupt`` sends CONNACK then an invalid packet;
+                   ``slowloris`` sends CONNACK, then a byte every 50 ms, and never
+                   answers a PINGREQ or acknowledges a PUBLISH; ``noack`` answers
+                   PINGREQs, never PUBLISHes.
 
 Run a broker by hand: ``python host_tests/brokers.py [PORT]``.
 """
@@ -211,6 +215,7 @@ class Proxy:
                 return
             try:
                 u = socket.create_connection((HOST, self.upstream), 2)
+                u.settimeout(None)  # a quiet connection is not a dead one
             except OSError:
                 c.close()
                 continue
@@ -267,7 +272,7 @@ class Proxy:
 # -- hostile brokers ---------------------------------------------------------------------
 
 class Hostile:
-    MODES = ("silent", "midpacket", "corrupt")
+    MODES = ("silent", "midpacket", "corrupt", "slowloris", "noack")
 
     def __init__(self):
         self.host = HOST
@@ -312,6 +317,19 @@ class Hostile:
             if self.mode == "silent":
                 return  # keep the socket open, say nothing
             c.sendall(b"\x20\x02\x00\x00")
+            if self.mode == "slowloris":  # an endless PUBLISH, a byte at a time; no PINGRESP, no PUBACK
+                c.sendall(b"\x30" + _rl(1 << 24) + b"\x00\x03a/b")
+                while True:
+                    time.sleep(0.05)
+                    c.sendall(b"y")
+            if self.mode == "noack":  # answers PINGREQ, never acknowledges a PUBLISH
+                c.settimeout(None)
+                while True:
+                    data = c.recv(4096)
+                    if not data:
+                        return
+                    if b"\xc0\x00" in data:
+                        c.sendall(b"\xd0\x00")
             if self.mode == "midpacket":
                 body = b"\x00\x03a/b" + b"y" * 200
                 c.sendall(b"\x30" + _rl(len(body)) + body[:40])
@@ -364,6 +382,28 @@ def auth_broker():
 @pytest.fixture
 def tls_broker():
     yield from _running(tls=True)
+
+
+class Impostor(Broker):
+    """A TLS broker and, in ``trusted``, another CA with the same name as the broker's
+    own: a client that trusts ``trusted`` meets an impostor."""
+
+    def __init__(self):
+        super().__init__(tls=True)
+        self.trusted = mqtt_host.certificates(os.path.join(self.dir, "real"))[0]
+
+    def rpc_attrs(self):  # short: the unix port crashes on an argv over a few hundred bytes
+        return {"host": self.host, "port": self.port, "trusted": self.trusted}
+
+
+@pytest.fixture
+def impostor_broker():
+    b = Impostor()
+    try:
+        b.start()
+        yield b
+    finally:
+        b.close()
 
 
 @pytest.fixture

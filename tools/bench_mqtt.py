@@ -8,7 +8,10 @@ checks that the subscriber received every QoS 1 message (so the QoS 1 figures ar
 delivered to a subscriber and acknowledged to the device). Prints one
 JSON object as its last line (tools/bench.py merges it into `make bench`):
 
-  mqtt_qos1_rate          rill.mqtt QoS 1, delivered and acknowledged, msg/s (target >= 20000)
+  mqtt_qos1_rate          rill.mqtt QoS 1, delivered and acknowledged, msg/s (target >= 20000),
+                          tuned: window 256, outbox 512, 32 KB arena, broker without queue limits
+  mqtt_qos1_rate_default  the same with the Bridge's default settings (same tuned broker)
+  mqtt_qos1_rate_default_broker  the Bridge's defaults against mosquitto's default configuration
   mqtt_qos0_ratio_vs_raw  rill.mqtt QoS 0 rate / stock umqtt.simple QoS 0 loop (target >= 0.5)
   loop_stall_p99_ms       p99 lateness of a 1 ms task while publishing QoS 1 (target <= 5)
   mqtt_qos0_rate, umqtt_qos0_rate, umqtt_qos1_rate   the raw figures of the same run
@@ -59,15 +62,18 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         mpy = os.path.join(tmp, "mpy")
         build(mpy)
-        broker = None
+        broker = plain = None
         try:
             # no per-subscriber queue limit: the default (1000 QoS 1 messages) would drop on purpose
             broker = Broker("mosquitto", mosquitto_conf=("max_queued_messages 0", "max_inflight_messages 0"))
             port = broker.start().port
+            plain = Broker("mosquitto")  # mosquitto's defaults: nothing tuned
+            plain_port = plain.start().port
             want = int(n) * int(rounds)
             sub = subscriber(port, "bench/rill1", want)
             env = dict(os.environ, MICROPYPATH=".frozen:" + mpy)
-            proc = subprocess.run([MICROPYTHON, "-X", "heapsize=256K", "-c", "import bench_mqtt_mp", str(port), n, rounds],
+            args = [str(port), n, rounds, str(plain_port)]
+            proc = subprocess.run([MICROPYTHON, "-X", "heapsize=256K", "-c", "import bench_mqtt_mp"] + args,
                                   env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
             if proc.returncode != 0:
                 raise SystemExit("bench_mqtt: device side failed:\n" + proc.stdout + proc.stderr)
@@ -81,8 +87,9 @@ def main():
         except BrokerError as e:
             raise SystemExit("bench_mqtt: %s" % e)
         finally:
-            if broker is not None:
-                broker.close()
+            for b in (broker, plain):
+                if b is not None:
+                    b.close()
     print(json.dumps(out, sort_keys=True))
 
 

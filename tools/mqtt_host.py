@@ -45,7 +45,8 @@ def certificates(d, ca_name="rill test CA"):
     os.makedirs(d, exist_ok=True)
 
     def ssl(*args):
-        subprocess.run(["openssl"] + list(args), cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
     ssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=" + ca_name)
@@ -85,7 +86,8 @@ class Broker:
         exe = find_mosquitto() if self.kind == "mosquitto" else amqtt or find_amqtt()
         if not exe:
             raise BrokerError("%s is not installed (%s)" % (self.kind, INSTALL[self.kind]) if chosen else
-                              "no MQTT broker: install mosquitto (%s) or %s for amqtt" % (INSTALL["mosquitto"], INSTALL["amqtt"]))
+                              "no MQTT broker: install mosquitto (%s) or %s for amqtt"
+                              % (INSTALL["mosquitto"], INSTALL["amqtt"]))
         self.host = HOST
         self.port = port or free_port()
         self.user, self.password = user, password

@@ -148,6 +148,8 @@ class Tally:
             env = json.loads(msg.payload)
         except ValueError:
             env = None
+        if isinstance(env, dict) and "status" in env:  # birth and last will
+            return "%s boot=%s" % (env["status"], env.get("boot")) + ("  (retained)" if msg.retain else "")
         if isinstance(env, dict) and "seq" in env and "v" in env:
             if not msg.retain:
                 self.seqs.append(env["seq"])
@@ -236,7 +238,7 @@ def run(args):
             msg = client.receive(0.1)
             if msg is not None:
                 say("mqtt  | %-34s %s" % (msg.topic, tally.add(msg)))
-                if msg.payload == b"offline":
+                if b'"offline"' in msg.payload:
                     break
         for line in console.poll():
             if line.strip():

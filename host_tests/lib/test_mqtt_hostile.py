@@ -22,9 +22,9 @@ class Ticker:
             self.n += 1
 
 
-async def against(host, port, ms, **kw):
+async def against(host, port, ms, keepalive=5, **kw):
     """Run a bridge against host:port for ``ms``; return it, closed, and the ticks seen."""
-    mq = Bridge(host, "h1", port, keepalive=5, backoff_ms=(100, 200), **kw)
+    mq = Bridge(host, "h1", port, keepalive=keepalive, backoff_ms=(100, 200), seq=None, **kw)
     mq.publish("x", "h/{device}/x")
     mq.subscribe("h/{device}/cmd", "cmd")
     tick = Ticker()
@@ -69,7 +69,7 @@ def test_broker_that_closes_mid_packet(hostile):
         mq = await against(hostile.host, port, 1000)
         assert mq.attempts >= 2, mq.stats()
         assert "closed by broker" in mq.error, mq.error
-        assert mq.received == 0 and mq.rejected["malformed"] == 0
+        assert mq.inbox.received == 0 and mq.inbox.rejected["malformed"] == 0
 
     run(main())
 
@@ -85,9 +85,34 @@ def test_broker_that_sends_a_corrupt_packet(hostile):
     run(main())
 
 
+def test_slowloris_broker_is_declared_dead_and_the_bridge_reconnects(hostile):
+    """Bytes keep coming, answers never do: liveness is judged on PINGRESP and PUBACK."""
+    port = hostile.serve("slowloris")
+
+    async def main():
+        mq = await against(hostile.host, port, 3500, keepalive=1)
+        assert mq.connects >= 2 and hostile.connections() >= 2, mq.stats()
+        assert "no PINGRESP" in mq.error or "no PUBACK" in mq.error, mq.error
+        assert mq.outbox.acked == 0, mq.stats()
+
+    run(main())
+
+
+def test_stalled_acks_are_declared_dead(hostile):
+    """PINGRESPs come back but PUBACKs never do: the progress deadline ends the session."""
+    port = hostile.serve("noack")
+
+    async def main():
+        mq = await against(hostile.host, port, 2500, keepalive=30, ack_timeout_ms=800)
+        assert mq.connects >= 2, mq.stats()
+        assert "no PUBACK" in mq.error, mq.error
+
+    run(main())
+
+
 def test_dead_broker_is_detected_by_keepalive(broker, proxy):
     async def main():
-        mq = Bridge(proxy.host, "ka1", proxy.port, keepalive=1, backoff_ms=(100, 200))
+        mq = Bridge(proxy.host, "ka1", proxy.port, keepalive=1, backoff_ms=(100, 200), seq=None)
         task = asyncio.create_task(mq.run())
         for _ in range(200):
             if mq.state == "online":

@@ -5,15 +5,17 @@ import time
 
 from rill import Pipeline, Ring
 from rill.mqtt import Bridge
-from testkit import run, until
+from testkit import MICROPYTHON, raises, run, until
 
 MP_TIMEOUT_S = 30
+ONLINE = '{"status":"online","boot":0}'  # birth and last will carry the boot counter
+OFFLINE = '{"status":"offline","boot":0}'
 
 
 def test_wrong_credentials_clear_error_and_bounded_retries(auth_broker):
     async def main():
         mq = Bridge(auth_broker.host, "cred1", auth_broker.port, user=auth_broker.user,
-                    password="wrong", auth_retries=2, backoff_ms=(200, 1000))
+                    password="wrong", auth_retries=2, backoff_ms=(200, 1000), seq=None)
         t0 = time.ticks_ms()
         await asyncio.wait_for(mq.run(), 10)  # returns by itself: no endless retrying
         dt = time.ticks_diff(time.ticks_ms(), t0)
@@ -23,10 +25,23 @@ def test_wrong_credentials_clear_error_and_bounded_retries(auth_broker):
         assert dt >= 100 + 200, dt  # two backoffs of at least half of 200 and 400 ms
 
         ok = Bridge(auth_broker.host, "cred2", auth_broker.port, user=auth_broker.user,
-                    password=auth_broker.password)
+                    password=auth_broker.password, seq=None)
         task = asyncio.create_task(ok.run())
         assert await until(lambda: ok.state == "online"), ok.error
         await ok.close()
+        await task
+
+    run(main())
+
+
+def test_keepalive_zero_keeps_the_session_without_pings(broker):
+    async def main():
+        mq = Bridge(broker.host, "ka0", broker.port, keepalive=0, seq=None)
+        task = asyncio.create_task(mq.run())
+        assert await until(lambda: mq.state == "online"), mq.error
+        await asyncio.sleep_ms(1500)
+        assert mq.state == "online" and mq.connects == 1 and mq.session.pongs == 0, mq.stats()
+        await mq.close()
         await task
 
     run(main())
@@ -39,19 +54,19 @@ def test_last_will_birth_and_resubscribe_after_connection_killed(broker, proxy):
         p.record("cmd", str, Ring(8))
         got = []
         p.tap("cmd", got.append)
-        mq = Bridge(proxy.host, "lw1", proxy.port, keepalive=5, backoff_ms=(100, 200))
+        mq = Bridge(proxy.host, "lw1", proxy.port, keepalive=5, backoff_ms=(100, 200), seq=None)
         mq.subscribe("lw/{device}/cmd", "cmd")
         mq.attach(p)
         g = p.build()
         task = asyncio.create_task(g.run())
-        assert await until(lambda: broker.seen(w) == ["online"], every=50), broker.seen(w)
+        assert await until(lambda: broker.seen(w) == [ONLINE], every=50), broker.seen(w)
         assert proxy.cut() == 1  # the device's TCP connection dies; no DISCONNECT is sent
-        assert await until(lambda: broker.seen(w)[1:] == ["offline", "online"], every=50), broker.seen(w)
+        assert await until(lambda: broker.seen(w)[1:] == [OFFLINE, ONLINE], every=50), broker.seen(w)
         assert mq.connects == 2
         broker.publish("lw/lw1/cmd", '"ping"')  # the subscription came back with the connection
         assert await until(lambda: got == ["ping"]), (got, mq.stats())
         await mq.close()
-        assert await until(lambda: broker.seen(w)[-1:] == ["offline"], every=50), broker.seen(w)
+        assert await until(lambda: broker.seen(w)[-1:] == [OFFLINE], every=50), broker.seen(w)
         assert mq.state == "closed" and g.records["mqtt"].value == "closed"
         g.stop()
         task.cancel()
@@ -68,7 +83,7 @@ def test_tls_verifies_the_broker_against_a_ca(tls_broker):
         got = []
         p.tap("back", got.append)
         mq = Bridge(tls_broker.host, "tls1", tls_broker.port, connect_timeout_ms=3000, outbox=8,
-                    tls={"cafile": tls_broker.cafile, "server_hostname": "localhost"})
+                    tls={"cafile": tls_broker.cafile, "server_hostname": "localhost"}, seq=None)
         mq.publish("x", "tls/{device}/x")
         mq.subscribe("tls/{device}/x", "back", envelope=True)
         mq.attach(p)
@@ -84,12 +99,84 @@ def test_tls_verifies_the_broker_against_a_ca(tls_broker):
         g.stop()
         task.cancel()
 
-        bad = Bridge(tls_broker.host, "tls2", tls_broker.port, connect_timeout_ms=1000, backoff_ms=(100, 200), outbox=8,
-                     tls={"cafile": tls_broker.wrong_cafile, "server_hostname": "localhost"})
-        task = asyncio.create_task(bad.run())
-        await asyncio.sleep_ms(1000)
-        assert bad.connects == 0 and bad.attempts >= 2 and bad.error, bad.stats()
-        await bad.close()
+    run(main())
+
+
+async def refused(host, port, tls):
+    """A bridge that must end, by itself, in state refused; returns it."""
+    mq = Bridge(host, "tls2", port, connect_timeout_ms=2000, backoff_ms=(50, 100), outbox=8, auth_retries=1,
+                tls=tls, seq=None)
+    task = asyncio.create_task(mq.run())
+    assert await until(lambda: task.done(), 10000), mq.stats()  # bounded retries, then a final state
+    assert mq.state == "refused" and mq.connects == 0 and mq.attempts == 2, mq.stats()
+    assert "certificate" in mq.error, mq.error
+    return mq
+
+
+def test_tls_refuses_a_wrong_ca_and_a_wrong_host_name(tls_broker):
+    async def main():
+        await refused(tls_broker.host, tls_broker.port, {"cafile": tls_broker.wrong_cafile})
+        await refused(tls_broker.host, tls_broker.port, {"cafile": tls_broker.cafile,
+                                                          "server_hostname": "not-the-broker.example"})
+
+    run(main())
+
+
+def test_tls_refuses_an_impostor_with_a_look_alike_ca(impostor_broker):
+    """The impostor's CA has the same name as the trusted one, but another key."""
+    async def main():
+        await refused(impostor_broker.host, impostor_broker.port, {"cafile": impostor_broker.trusted})
+
+    run(main())
+
+
+def test_tls_without_a_ca(tls_broker):
+    """CPython verifies against the system's CA store (which does not know the test CA);
+    MicroPython has none, so the bridge refuses to start, saying what to give it."""
+    if MICROPYTHON:
+        with raises(ValueError, match="cafile"):
+            Bridge(tls_broker.host, "tls3", tls_broker.port, tls={}, seq=None)
+    else:
+        run(refused(tls_broker.host, tls_broker.port, {}))
+
+
+def test_tls_insecure_connects_and_says_so_at_every_connect(tls_broker):
+    async def main():
+        mq = Bridge(tls_broker.host, "tls4", tls_broker.port, tls={"insecure": True}, seq=None, keepalive=5,
+                    backoff_ms=(50, 100))
+        said = []
+        mq.transport.log = said.append
+        task = asyncio.create_task(mq.run())
+        assert await until(lambda: mq.state == "online"), mq.error
+        mq.session.end.set()  # the session ends: the bridge connects again
+        assert await until(lambda: mq.connects == 2 and mq.state == "online"), mq.stats()
+        assert len(said) == 2 and "WITHOUT certificate verification" in said[0], said
+        await mq.close()
         await task
 
     run(main())
+
+
+def test_a_certificate_refusal_on_a_board_without_a_clock_says_so():
+    from rill.mqtt import tls
+
+    if MICROPYTHON:
+        e = ValueError("\nThe certificate is not correctly signed by the trusted CA\n")
+    else:
+        import ssl
+
+        e = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    assert "not trusted" in tls.certificate_error(e) and "clock" not in tls.certificate_error(e)
+    real = tls.time
+
+    class NoClock:
+        @staticmethod
+        def gmtime():
+            return (2000, 1, 1, 0, 0, 12, 5, 1)
+
+    tls.time = NoClock
+    try:
+        assert "clock is not set" in tls.certificate_error(e), tls.certificate_error(e)
+    finally:
+        tls.time = real
+    assert tls.certificate_error(OSError(104, "reset")) is None

@@ -42,7 +42,7 @@ def rig(broker, capacity):
     echo = Echo()
     p.tap("echo", echo)
     mq = Bridge(broker.host, "dev9", broker.port, outbox=capacity, outbox_bytes=capacity * 56,
-                keepalive=5, backoff_ms=(100, 400), connect_timeout_ms=1000)
+                keepalive=5, backoff_ms=(100, 400), connect_timeout_ms=1000, seq=None)
     mq.publish("x", "o/{device}/x", qos=1)
     mq.subscribe("o/{device}/x", "echo")  # the raw envelope, seq included
     mq.attach(p)

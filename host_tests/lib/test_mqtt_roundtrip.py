@@ -43,7 +43,8 @@ def test_round_trip_keeps_values_and_order(broker):
         for k in ("temp", "env", "bin"):
             got[k] = InOrder(k)
             p.tap(k + "_back", got[k])
-        mq = Bridge(broker.host, "dev1", broker.port, keepalive=10, outbox=128, outbox_bytes=8192)  # all 120 fit
+        mq = Bridge(broker.host, "dev1", broker.port, keepalive=10, outbox=128, outbox_bytes=8192,
+                    seq=None)  # all 120 fit
         mq.publish("temp", "rt/{device}/temp", qos=1)
         mq.publish("env", "rt/{device}/env/{room}", qos=0)  # topic from a record field
         bin_codec = Struct(">hf", ("a", "b"))
@@ -85,7 +86,7 @@ def test_inbound_bad_payloads_become_dead_letters(broker):
         p.record("cmd", {"led": bool}, Ring(8))
         got = []
         p.tap("cmd", got.append)
-        mq = Bridge(broker.host, "dev2", broker.port, keepalive=10)
+        mq = Bridge(broker.host, "dev2", broker.port, keepalive=10, seq=None)
         mq.subscribe("in/{device}/#", "cmd", max_size=64)
         mq.attach(p)
         g = p.build()
@@ -96,18 +97,19 @@ def test_inbound_bad_payloads_become_dead_letters(broker):
         broker.publish("in/dev2/cmd", '{"led": tru')
         broker.publish("in/dev2/cmd", '{"led": 3}')
         broker.publish("in/dev2/cmd", '{"led": false, "pad": "' + "x" * 200 + '"}')
-        assert await until(lambda: mq.received >= 1 and mq.rejected["oversize"] >= 1)
+        assert await until(lambda: mq.inbox.received >= 1 and mq.inbox.rejected["oversize"] >= 1)
         gc.collect()
         free = gc.mem_free() if hasattr(gc, "mem_free") else 0
         broker.publish_big("in/dev2/big", 10 * 1024 * 1024)
-        assert await until(lambda: mq.rejected["oversize"] >= 2, 20000), mq.stats()
+        assert await until(lambda: mq.inbox.rejected["oversize"] >= 2, 20000), mq.stats()
         broker.publish("in/dev2/cmd", '{"led": false}')
         assert await until(lambda: len(got) >= 2), mq.stats()
         gc.collect()
         if hasattr(gc, "mem_free"):
             assert gc.mem_free() > free - 4096, (free, gc.mem_free())
         assert got == [{"led": True}, {"led": False}]
-        assert mq.rejected == {"oversize": 2, "malformed": 1, "shape": 1, "unrouted": 0, "refused": 0, "encode": 0}
+        want = {"oversize": 2, "malformed": 1, "shape": 1, "unrouted": 0, "refused": 0, "encode": 0}
+        assert mq.inbox.rejected == want, mq.inbox.rejected
         assert mq.connects == 1, mq.error
         reasons = [e[2] for e in g.dead_letters.entries()]
         assert len(reasons) == 4 and "malformed" in reasons[0] and "shape" in reasons[1], reasons

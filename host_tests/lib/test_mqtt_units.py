@@ -4,7 +4,8 @@ from rill.backoff import Backoff
 from rill.mqtt import JSON, Struct
 from rill.mqtt.links import Inbound, Outbound, match
 from rill.mqtt.outbox import DROP_NEWEST, Outbox
-from rill.mqtt.seq import Sequence
+from rill.mqtt.packet import ProtocolError, connect, header, publish_size, put_publish, subscribe
+from rill.mqtt.seq import Sequence, SequenceError
 from testkit import MICROPYTHON, heap_locked, raises
 
 T = b"t/x"
@@ -62,7 +63,7 @@ def test_outbox_sends_whole_packets_in_order_with_packet_ids():
 
 def test_outbox_window_limits_packets_in_flight():
     ob = Outbox(16, 1024, window=3)
-    for i in range(5):
+    for _ in range(5):
         ob.put(T, b"x", qos=1)
     assert len(publish_packets(drain(ob))) == 3
     ob.ack(1)
@@ -161,18 +162,19 @@ def test_topic_templates():
 
 
 def test_json_envelope():
-    b = JSON.wrap("dev-1", 42, {"t": 21.5})
-    assert b == b'{"dev":"dev-1","seq":42,"v":{"t":21.5}}'
+    b = JSON.wrap("dev-1", 3, 42, {"t": 21.5})
+    assert b == b'{"dev":"dev-1","boot":3,"seq":42,"v":{"t":21.5}}'
     assert JSON.unwrap(memoryview(b)) == ("dev-1", 42, {"t": 21.5})
-    for bad in (b'{"dev":"d","v":1}', b"[1]", b"{oops", b'{"dev":"d","seq":-1,"v":1}'):
+    for bad in (b'{"dev":"d","v":1}', b"[1]", b"{oops", b'{"dev":"d","seq":-1,"v":1}',
+                b'{"dev":"d","seq":true,"v":1}', b'{"dev":"d" "seq":1,"v":1}'):
         with raises(ValueError):
             JSON.unwrap(bad)
 
 
 def test_struct_envelope():
     c = Struct(">hf", ("a", "b"))
-    b = c.wrap("d1", 2**40 + 5, {"a": -3, "b": 0.5})
-    assert len(b) == 2 + 2 + 8 + 6 and b[0] == 0xB1
+    b = c.wrap("d1", 7, 2**40 + 5, {"a": -3, "b": 0.5})
+    assert len(b) == 2 + 2 + 4 + 8 + 6 and b[0] == 0xB2
     assert c.unwrap(memoryview(b)) == ("d1", 2**40 + 5, {"a": -3, "b": 0.5})
     assert Struct("<f").decode(Struct("<f").encode(1.25)) == 1.25
     for bad in (b[:-1], b"\x00" + b[1:], b""):
@@ -189,19 +191,125 @@ def test_backoff_grows_with_jitter_and_is_capped():
     assert 50 <= b.next() <= 100
 
 
-def test_sequence_only_increases_across_restarts():
+def test_packet_encoders_write_what_the_outbox_and_session_send():
+    buf = bytearray(32)
+    j = put_publish(buf, 0, b"a/b", b"hi", 1 << 1 | 1)  # QoS 1, retained
+    assert bytes(buf[:11]) == b"\x33\x09\x00\x03a/b\x00\x00hi" and j == 7
+    assert publish_size(3, 2, 1) == 11 and publish_size(3, 200, 0) == 208
+    assert header(b"\x30\xc8\x01", 0, 3) == 200 << 3 | 3 and header(b"\x30\xc8", 0, 2) == -1
+    with raises(ProtocolError, match="remaining length"):
+        header(b"\x30\xff\xff\xff\xff\x01", 0, 6)
+    c = connect(b"id", 30, True, b"u", b"p", (b"s", b"off", 1, True))
+    assert bytes(c[:2]) == b"\x10" + bytes([len(c) - 2]) and c[9] == 0x80 | 0x40 | 0x20 | 0x08 | 0x04 | 0x02
+    assert bytes(subscribe([(b"x/#", 1)], 0xFFFF)) == b"\x82\x08\xff\xff\x00\x03x/#\x01"
+    heap_locked(lambda: put_publish(buf, 0, b"a/b", b"hi", 0))
+
+
+def _fresh(path):
     import os
 
-    path = "/tmp/rill-seq-test-%s" % ("mp" if MICROPYTHON else "cpy")
-    try:
-        os.remove(path)
-    except OSError:
-        pass
+    for s in (".0", ".1"):
+        try:
+            os.remove(path + s)
+        except OSError:
+            pass
+
+
+def _tmp(name):
+    return "/tmp/rill-%s-%s" % (name, "mp" if MICROPYTHON else "cpy")
+
+
+def test_sequence_only_increases_across_restarts_and_counts_boots():
+    path = _tmp("seq")
+    _fresh(path)
     try:
         s = Sequence(path, block=10)
-        first = [s.next() for _ in range(15)]
-        assert first == list(range(15))
+        assert [s.next() for _ in range(15)] == list(range(15)) and s.boot == 0
         again = Sequence(path, block=10)  # a reboot: resumes past everything handed out
-        assert again.next() >= 20
+        assert again.next() >= 20 and again.boot == 1
+        assert Sequence(path, block=10).boot == 2
+        assert Sequence().boot == 0 and Sequence().next() == 0  # RAM only
     finally:
-        os.remove(path)
+        _fresh(path)
+
+
+class PowerCut(Exception):
+    pass
+
+
+class CutSequence(Sequence):
+    """A Sequence whose slot writes count down ``left[0]``; the last one stops after
+    ``keep`` bytes, and the power goes."""
+
+    def __init__(self, path, left, keep):
+        self.left, self.keep = left, keep
+        Sequence.__init__(self, path, block=4)
+
+    def _write(self, path, data):
+        self.left[0] -= 1
+        if self.left[0] == 0:
+            with open(path, "wb") as f:
+                f.write(data[:self.keep])
+            raise PowerCut()
+        Sequence._write(self, path, data)
+
+
+def test_a_power_cut_at_every_step_of_a_write_never_reuses_a_number():
+    path = _tmp("seqcut")
+    for cut in range(1, 7):  # each boot writes twice: at boot, then a reservation at 4
+        for keep in range(21):  # 0: truncated only; 20: written, then the power went
+            _fresh(path)
+            used = []
+            boots = []
+            left = [cut]
+            try:
+                for _ in range(3):  # three boots, each handing out 6 numbers
+                    s = CutSequence(path, left, keep)
+                    boots.append(s.boot)
+                    for _ in range(6):
+                        used.append(s.next())
+            except PowerCut:
+                pass
+            assert left[0] == 0, cut
+            after = Sequence(path, block=4)
+            assert after.boot >= len(boots), (cut, keep, boots, after.boot)
+            n = after.next()
+            assert not used or n > max(used), (cut, keep, used, n)
+    _fresh(path)
+
+
+def test_a_corrupt_store_refuses_instead_of_restarting_at_zero():
+    path = _tmp("seqbad")
+    _fresh(path)
+    try:
+        s = Sequence(path, block=4)
+        for _ in range(6):
+            s.next()  # two slots written
+        for slot in (".0", ".1"):
+            with open(path + slot, "wb") as f:
+                f.write(b"")
+        with raises(SequenceError, match="corrupt"):
+            Sequence(path)
+        with open(path + ".1", "wb") as f:
+            f.write(b"x" * 20)  # right size, wrong checksum
+        with raises(SequenceError, match="corrupt"):
+            Sequence(path)
+    finally:
+        _fresh(path)
+
+
+def test_the_bridge_persists_sequence_numbers_by_default():
+    import os
+
+    from rill.mqtt import Bridge
+
+    dev = "dflt-%s" % ("mp" if MICROPYTHON else "cpy")
+    _fresh(dev + ".seq")
+    try:
+        assert Bridge("127.0.0.1", dev).seq.boot == 0
+        assert os.stat(dev + ".seq.1")  # the first boot's reservation, in the current directory
+        mq = Bridge("127.0.0.1", dev)  # a reboot
+        assert mq.seq.boot == 1 and mq.seq.next() >= 1000
+        assert Bridge("127.0.0.1", dev, seq="/no/such/dir/{device}.seq").seq.boot == 0  # no filesystem: RAM
+    finally:
+        _fresh(dev + ".seq")

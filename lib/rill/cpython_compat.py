@@ -5,7 +5,7 @@ what the library and umqtt.simple use from MicroPython: the ``micropython`` modu
 ``time.ticks_*``/``sleep_ms``, ``asyncio.sleep_ms`` and ``asyncio.ThreadSafeFlag``,
 and the ``usocket``/``ustruct``/``ubinascii`` names with MicroPython's socket methods.
 It also holds the CPython side of the few library pieces that must differ by runtime
-(``Signal``, ``IoWait``, ``wrap_tls``, ``json_loads``): the library imports them from
+(``Signal``, ``IoWait``, ``wrap_tls``, ``tls_certificate_reason``, ``json_loads``): the library imports them from
 here in its ``else:`` branch. Nothing here runs on a board.
 """
 import asyncio
@@ -102,10 +102,10 @@ class Signal:
         self._event.clear()
 
 
-# --- MQTT (issue 3): what umqtt.simple and rill.mqtt need on CPython ----------------
+# --- MQTT: what rill.mqtt (and the tests' stock umqtt.simple) need on CPython ------
 # umqtt.simple imports ``usocket``, ``ustruct`` and ``ubinascii`` and calls MicroPython's
 # stream methods on its socket. ``usocket.socket`` below is a real CPython socket with
-# those methods added, so rill.mqtt.wire (and stock umqtt) construct it themselves and
+# those methods added, so rill.mqtt.transport (and stock umqtt) construct it themselves and
 # no wrapper sits in the data path. Semantics follow MicroPython: on a non-blocking
 # socket read/readinto/write return None when they would block; on a blocking one
 # read(n)/write(b) move all n bytes (or stop at EOF), as MicroPython's stream layer does.
@@ -178,17 +178,28 @@ class _TLSSocket(_StreamMethods):
 
 
 def wrap_tls(sock, tls, host):
-    """TLS for rill.mqtt.wire on CPython: verify against ``tls["cafile"]`` if given.
+    """rill.mqtt.tls.wrap on CPython: verify the certificate and the host name against
+    ``cafile``/``cadata``, else the system's CA store; ``insecure=True`` verifies nothing.
     The handshake runs inside the first non-blocking reads and writes."""
-    if tls.get("cafile"):
-        ctx = _ssl.create_default_context(cafile=tls["cafile"])
-    else:
+    if tls.get("insecure"):
         ctx = _ssl.SSLContext(_ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = _ssl.CERT_NONE
+    else:
+        cadata = tls.get("cadata")
+        if isinstance(cadata, (bytes, bytearray)) and b"-----BEGIN" in cadata:
+            cadata = cadata.decode()
+        ctx = _ssl.create_default_context(cafile=tls.get("cafile"), cadata=cadata)
     s = ctx.wrap_socket(sock, server_hostname=tls.get("server_hostname", host),
                         do_handshake_on_connect=False)
     return _TLSSocket(s)
+
+
+def tls_certificate_reason(e):
+    """rill.mqtt.tls: the reason if ``e`` is a certificate failure, else None."""
+    if isinstance(e, _ssl.SSLCertVerificationError):
+        return "broker certificate not trusted (%s)" % (getattr(e, "verify_message", None) or e)
+    return None
 
 
 def _getaddrinfo(host, port, *args):
@@ -215,7 +226,7 @@ if "usocket" not in sys.modules:
     _install_mqtt_modules()
 
 
-# --- runtime-specific pieces of rill.runtime and rill.mqtt, CPython side ------------
+# --- runtime-specific pieces of rill.wake and rill.mqtt, CPython side ------------
 
 def _wake(fut):
     if not fut.done():
@@ -247,5 +258,6 @@ class IoWait:
 
 
 def json_loads(b):
-    """json.loads for a memoryview (MicroPython's takes one without a copy)."""
+    """json.loads for a memoryview (MicroPython's takes one without a copy). Only called
+    on a payload rill.mqtt.strict has accepted, so both runtimes parse the same text."""
     return json.loads(bytes(b))

@@ -36,6 +36,6 @@ def conforms(value, spec):
             if field not in value or not conforms(value[field], spec[field]):
                 return False
         return True
-    if spec is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if spec is float or spec is int:  # bool is not a number here, on either runtime
+        return isinstance(value, (int, spec)) and not isinstance(value, bool)
     return isinstance(value, spec)

@@ -2,5 +2,4 @@
 # ruff: noqa: E501, F821  (the freezer's manifest API; generated file lists)
 metadata(description="rill: the mqtt package", version="0.1.0")
 include("../core")
-package("rill", files=["mqtt/__init__.py", "mqtt/codecs.py", "mqtt/connector.py", "mqtt/links.py", "mqtt/outbox.py", "mqtt/seq.py", "mqtt/wire.py"], base_path="../../../lib")
-package("umqtt", files=["simple.py"], base_path="../../../.deps/micropython")  # pinned in tools/deps.lock: umqtt.simple 1.3.4
+package("rill", files=["mqtt/__init__.py", "mqtt/bridge.py", "mqtt/codecs.py", "mqtt/inbox.py", "mqtt/links.py", "mqtt/outbox.py", "mqtt/packet.py", "mqtt/seq.py", "mqtt/session.py", "mqtt/strict.py", "mqtt/tls.py", "mqtt/transport.py"], base_path="../../../lib")

@@ -1,4 +1,4 @@
-"""rill.mqtt: an MQTT bridge for pipelines, on micropython-lib's umqtt.simple.
+"""rill.mqtt: an MQTT 3.1.1 bridge for pipelines, running inside the pipeline's loop.
 
     from rill import Pipeline, Ring
     from rill.mqtt import Bridge
@@ -17,11 +17,15 @@ The connection state ("connecting", "online", "backoff", "refused", "closed") is
 ``mqtt``; counters are in ``mq.stats()``; bad inbound payloads are in the graph's dead
 letters. The envelope is described in codecs.py.
 
-Modules, one job each: connector (Bridge), wire (non-blocking umqtt.simple subclass),
-outbox (store and forward), links (topic mapping), codecs (JSON, struct, raw; the
-envelope), seq (sequence numbers). Backoff and the socket wait live in rill.backoff and rill.wake.
+Modules, one job each: bridge (Bridge: the declarative surface, reconnects), session
+(one connection: rx, tx, keepalive, liveness, the QoS 1 window), transport
+(non-blocking TCP), tls (verification; imported only with TLS), packet (the MQTT wire
+format, no I/O), outbox (store and forward), inbox (inbound routing, dead letters),
+links (topic mapping), codecs (JSON, struct, raw; the envelope), strict (strict JSON),
+seq (sequence numbers and the boot counter). Backoff and the socket wait live in
+rill.backoff and rill.wake. Nothing here imports umqtt.simple: see README "MQTT".
 """
+from .bridge import Bridge  # noqa: F401
 from .codecs import JSON, RAW, Json, Raw, Struct  # noqa: F401  (the public names)
-from .connector import Bridge  # noqa: F401
 from .outbox import DROP_NEWEST, DROP_OLDEST  # noqa: F401
-from .seq import Sequence  # noqa: F401
+from .seq import Sequence, SequenceError  # noqa: F401

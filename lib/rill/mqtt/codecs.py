@@ -5,32 +5,43 @@ envelope that carries the device id and a per-device sequence number:
 
 JSON envelope (UTF-8 object, keys in this order)::
 
-    {"dev": "<device id>", "seq": <int>, "v": <record value>}
+    {"dev": "<device id>", "boot": <int>, "seq": <int>, "v": <record value>}
 
 Binary envelope (``Struct`` codec), big-endian::
 
-    byte 0      0xB1                  magic and envelope version 1
+    byte 0      0xB2                  magic and envelope version 2
     byte 1      n                     length of the device id
     n bytes     device id (UTF-8)
+    4 bytes     boot                  unsigned 32-bit
     8 bytes     seq                   unsigned 64-bit
     rest        the record, packed with the link's struct format
 
 A float that is NaN or infinite is sent as ``null`` in JSON (they have no JSON form).
-``seq`` only ever increases per device (across reboots when the Bridge is given a
-state file), so a consumer de-duplicates by (dev, seq): delivery is at least once.
-Decoding raises ValueError on anything malformed; the connector turns that into a
-dead letter.
+``seq`` only ever increases per device (across reboots while the Bridge persists it,
+its default), so a consumer de-duplicates by (dev, seq): delivery is at least once.
+``boot`` counts the device's boots (see seq.py). Decoding raises ValueError on anything
+malformed, JSON included (strict.py: RFC 8259, identical on both runtimes); the Inbox
+turns that into a dead letter.
 """
 import json
 import struct
-import sys
 
-_MAGIC = 0xB1
+_MAGIC = 0xB2
+_HEAD = 14  # magic, device id length, boot, seq: bytes beside the device id
 
-if sys.implementation.name == "micropython":
-    _loads = json.loads  # takes a memoryview: no copy
+try:
+    from json import JSONDecodeError  # noqa: F401  (CPython: json.loads takes no memoryview)
+except ImportError:
+    _json_loads = json.loads  # MicroPython: takes a memoryview, no copy
 else:
-    from rill.cpython_compat import json_loads as _loads  # noqa: F401
+    from ..cpython_compat import json_loads as _json_loads
+
+
+def _loads(payload):
+    from .strict import check  # only once JSON arrives: a publish-only device never pays it
+
+    check(payload)
+    return _json_loads(payload)
 
 
 _SEP = (",", ":")  # compact, and the same bytes on both runtimes
@@ -51,15 +62,17 @@ class Json:
 
     def __init__(self):
         self._dev = None
+        self._boot = None
         self._head = None
 
     def encode(self, value):
         return _dumps(value).encode()
 
-    def wrap(self, dev, seq, value):
-        if dev is not self._dev:
+    def wrap(self, dev, boot, seq, value):
+        if dev is not self._dev or boot != self._boot:
             self._dev = dev
-            self._head = ('{"dev":%s,"seq":' % json.dumps(dev)).encode()
+            self._boot = boot
+            self._head = ('{"dev":%s,"boot":%d,"seq":' % (json.dumps(dev), boot)).encode()
         t = type(value)
         if t is float:
             if value - value == 0:  # finite: repr is its JSON (3x faster than dumps)
@@ -77,7 +90,7 @@ class Json:
         if not isinstance(d, dict) or "seq" not in d or "dev" not in d or "v" not in d:
             raise ValueError("not an envelope")
         seq = d["seq"]
-        if not isinstance(seq, int) or seq < 0:
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
             raise ValueError("bad seq")
         return d["dev"], seq, d["v"]
 
@@ -101,15 +114,15 @@ class Struct:
     def encode(self, value):
         return struct.pack(self.fmt, *self._args(value))
 
-    def wrap(self, dev, seq, value):
+    def wrap(self, dev, boot, seq, value):
         dev = _text(dev)
         d = len(dev)
-        out = bytearray(10 + d + self.n)
+        out = bytearray(_HEAD + d + self.n)
         out[0] = _MAGIC
         out[1] = d
         out[2:2 + d] = dev
-        struct.pack_into(">Q", out, 2 + d, seq)
-        struct.pack_into(self.fmt, out, 10 + d, *self._args(value))
+        struct.pack_into(">IQ", out, 2 + d, boot, seq)
+        struct.pack_into(self.fmt, out, _HEAD + d, *self._args(value))
         return out
 
     def decode(self, payload):
@@ -121,13 +134,13 @@ class Struct:
         return v[0] if len(v) == 1 else v
 
     def unwrap(self, payload):
-        if len(payload) < 10 or payload[0] != _MAGIC:
+        if len(payload) < _HEAD or payload[0] != _MAGIC:
             raise ValueError("not an envelope")
         d = payload[1]
-        if len(payload) != 10 + d + self.n:
-            raise ValueError("%d bytes, want %d" % (len(payload), 10 + d + self.n))
-        seq = struct.unpack_from(">Q", payload, 2 + d)[0]
-        return str(bytes(payload[2:2 + d]), "utf-8"), seq, self.decode(payload[10 + d:])
+        if len(payload) != _HEAD + d + self.n:
+            raise ValueError("%d bytes, want %d" % (len(payload), _HEAD + d + self.n))
+        seq = struct.unpack_from(">Q", payload, 6 + d)[0]
+        return str(bytes(payload[2:2 + d]), "utf-8"), seq, self.decode(payload[_HEAD + d:])
 
 
 class Raw:
@@ -138,13 +151,14 @@ class Raw:
     def encode(self, value):
         return _text(value)
 
-    def wrap(self, dev, seq, value):
+    def wrap(self, dev, boot, seq, value):
+        raise ValueError("raw payloads carry no envelope; use envelope=False")
+
+    def unwrap(self, payload):
         raise ValueError("raw payloads carry no envelope; use envelope=False")
 
     def decode(self, payload):
         return bytes(payload)
-
-    unwrap = wrap
 
 
 JSON = Json()

@@ -13,13 +13,15 @@ loss, and the gap shows in the sequence numbers). Bytes already handed to the so
 cannot be recalled, so if the oldest entry is mid-write the new entry is refused
 instead (also counted).
 
-Entry states: queued -> (written) -> done for QoS 0, or in flight until its PUBACK
-for QoS 1. ``rewind()`` after a lost connection makes in-flight entries queued again
-with DUP set.
+The packets are written by packet.put_publish. Entry states: queued -> (written) ->
+done for QoS 0, or in flight until its PUBACK for QoS 1. ``rewind()`` after a lost
+connection makes in-flight entries queued again with DUP set.
 """
 from array import array
 
 from micropython import const
+
+from .packet import DUP, put_publish, put_u16
 
 DROP_OLDEST = const(0)
 DROP_NEWEST = const(1)
@@ -81,45 +83,25 @@ class Outbox:
 
     def stats(self):
         return {"capacity": self.capacity, "size": self.size, "occupancy": self._count,
-                "produced": self.produced, "dropped": self.dropped, "dropped_sent": self.dropped_sent, "acked": self.acked,
-                "inflight": self.inflight}
+                "produced": self.produced, "dropped": self.dropped, "dropped_sent": self.dropped_sent,
+                "acked": self.acked, "inflight": self.inflight}
 
     # -- producer side -------------------------------------------------------------------
 
     def put(self, topic, payload, qos=0, retain=False):
         """Append a PUBLISH of ``payload`` to ``topic``; False (counted) if refused."""
-        tl = len(topic)
-        pl = len(payload)
-        rem = 2 + tl + pl + (2 if qos else 0)
+        rem = 2 + len(topic) + len(payload) + (2 if qos else 0)  # packet.publish_size, inlined: per message
         n = 1 + (1 if rem < 0x80 else 2 if rem < 0x4000 else 3 if rem < 0x200000 else 4) + rem
         self.produced = (self.produced + 1) & _WRAP
         at = self._place(n)
         if at < 0:
             self.dropped = (self.dropped + 1) & _WRAP
             return False
-        buf = self.buf
-        buf[at] = 0x30 | (qos << 1) | (1 if retain else 0)
-        i = at + 1
-        r = rem
-        while r > 0x7F:
-            buf[i] = (r & 0x7F) | 0x80
-            r >>= 7
-            i += 1
-        buf[i] = r
-        buf[i + 1] = tl >> 8
-        buf[i + 2] = tl & 0xFF
-        i += 3
-        buf[i:i + tl] = topic
-        i += tl
+        j = put_publish(self.buf, at, topic, payload, qos << 1 | (1 if retain else 0))
         slot = self._tail + self._count
         if slot >= self.capacity:
             slot -= self.capacity
-        if qos:
-            self._pido[slot] = i - at
-            i += 2
-        else:
-            self._pido[slot] = 0
-        buf[i:i + pl] = payload
+        self._pido[slot] = j - at if qos else 0
         self._off[slot] = at
         self._len[slot] = n
         self._st[slot] = _QUEUED
@@ -207,8 +189,7 @@ class Outbox:
                 pid = self.next_pid
                 self.next_pid = pid + 1 if pid < 0xFFFE else 1  # 0xFFFF: SUBSCRIBE
                 self._pid[slot] = pid
-                buf[off + po] = pid >> 8
-                buf[off + po + 1] = pid & 0xFF
+                put_u16(buf, off + po, pid)
                 st[slot] = _INFLIGHT
                 q1 += 1
             end = off + self._len[slot]
@@ -275,7 +256,7 @@ class Outbox:
         for _ in range(self._sent):
             if st[slot] == _INFLIGHT:
                 st[slot] = _QUEUED
-                buf[self._off[slot]] |= 0x08
+                buf[self._off[slot]] |= DUP
             slot = slot + 1 if slot + 1 < cap else 0
         # QoS 0 entries written to a dead socket are gone either way; drop the done ones
         self._release()

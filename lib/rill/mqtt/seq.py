@@ -1,11 +1,33 @@
-"""Per-device sequence numbers that only ever increase, across reboots too.
+"""Per-device sequence numbers that are never reused, across reboots and power cuts.
 
-Without a file, numbering starts at ``start`` on every boot (fine for tests, not for
-consumers that de-duplicate across reboots). With ``path``, a high-water mark is
-written every ``block`` numbers *before* any of them is used; after a reboot numbering
-resumes at the mark: some numbers are skipped, none is reused. That is one small
-flash write per ``block`` messages.
+With a ``path``, numbers are reserved ``block`` at a time, and each reservation is
+written *before* any number of it is used, so a reboot resumes past everything handed
+out (some numbers are skipped, none is reused): one small flash write per ``block``
+messages and one per boot. ``boot`` counts the boots of that store (the epoch): it goes
+into the envelope and the birth message, so a consumer can tell a reboot, and records
+lost from RAM at a power cut are attributable to it.
+
+Crash safety: two slot files, ``path.0`` and ``path.1``, written alternately, each 20
+bytes (generation, boot, limit, checksum). A power cut while one is written leaves the
+other intact; the valid slot with the highest generation wins. A store whose slots are
+all corrupt or empty never restarts at 0: it raises ``SequenceError``. (Only a first
+write cut short, with no other slot ever written, starts afresh: nothing was used yet.)
+Without a path, numbering starts at ``start`` on every boot and ``boot`` is 0.
 """
+import struct
+
+_FMT = ">IIQ"  # generation, boot, limit
+
+
+class SequenceError(Exception):
+    pass
+
+
+def _check(data):
+    c = 0x5EED
+    for x in data:
+        c = (c * 31 + x) & 0xFFFFFFFF
+    return c
 
 
 class Sequence:
@@ -13,20 +35,43 @@ class Sequence:
         self.path = path
         self.block = block
         self.n = start
+        self.boot = 0
+        self.gen = 0
         self._limit = None
         if path is not None:
-            try:
-                with open(path) as f:
-                    self.n = max(start, int(f.read().strip() or 0))
-            except (OSError, ValueError):
-                pass
-            self._limit = self.n
+            found = [self._read(i) for i in (0, 1)]
+            valid = [s for s in found if isinstance(s, tuple)]
+            if valid:
+                self.gen, self.boot, limit = max(valid)
+                self.n = max(start, limit)
+                self.boot += 1
+            elif found[0] is not None and found[1] is not None:
+                raise SequenceError("sequence store %s is corrupt: refusing to reuse numbers (remove %s.0 and "
+                                    "%s.1 to start again at 0)" % (path, path, path))
             self._reserve()
 
+    def _read(self, i):
+        """(gen, boot, limit) of slot ``i``; None if absent, False if corrupt or empty."""
+        try:
+            with open("%s.%d" % (self.path, i), "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        if len(data) != 20 or struct.unpack(">I", data[16:])[0] != _check(data[:16]):
+            return False
+        return struct.unpack(_FMT, data[:16])
+
+    def _write(self, path, data):
+        with open(path, "wb") as f:
+            f.write(data)
+
     def _reserve(self):
-        self._limit = self.n + self.block
-        with open(self.path, "w") as f:
-            f.write(str(self._limit))
+        gen = self.gen + 1
+        limit = self.n + self.block
+        head = struct.pack(_FMT, gen, self.boot, limit)
+        self._write("%s.%d" % (self.path, gen & 1), head + struct.pack(">I", _check(head)))
+        self.gen = gen
+        self._limit = limit
 
     def next(self):
         n = self.n

@@ -1,0 +1,292 @@
+"""Bridge: a pipeline's records to MQTT topics and back, inside the pipeline's loop.
+
+    mq = Bridge("broker.local", device="greenhouse-1")
+    mq.publish("temp", "site/{device}/temp", qos=1)          # record -> topic
+    mq.subscribe("site/{device}/cmd/#", "cmd", max_size=128)  # topic -> record
+    mq.attach(p)      # before p.build(): taps, sources and the "mqtt" state record
+
+Outbound values are encoded when their tap sees them (with the envelope, see
+codecs.py; give the record a Ring so that a burst is sent whole) and wait in the
+Outbox until the broker has them; QoS 1 keeps a window of packets in flight and
+survives reconnects (DUP retransmission). Inbound messages go through the Inbox
+(inbox.py): bad ones become dead letters with a reason and a counter.
+
+Connection lifecycle: connect with a deadline; the session (session.py) pings and
+declares a broker dead that stops answering; reconnect with capped, jittered backoff;
+re-subscribe; birth ``{"status":"online","boot":N}`` and last will (``offline``), both
+retained, on the status topic; ``await close()`` drains (bounded), says ``offline`` and
+sends DISCONNECT. Refused credentials and untrusted certificates are retried
+``auth_retries`` times with backoff, then the bridge stops in state ``refused`` with the
+reason in ``error``.
+"""
+import asyncio
+import time
+
+from ..backoff import Backoff
+from ..wake import Signal
+from .codecs import JSON
+from .inbox import Inbox
+from .links import Inbound, Outbound
+from .outbox import DROP_OLDEST, Outbox
+from .packet import REFUSALS, Refused, b, connect
+from .seq import Sequence
+from .session import Session
+from .transport import Transport
+
+ticks_ms = time.ticks_ms
+ticks_diff = time.ticks_diff
+ticks_add = time.ticks_add
+
+
+class Bridge:
+    """One broker connection for one device.
+
+    ``outbox``/``outbox_bytes``/``policy``: store-and-forward bounds (entries, arena
+    bytes; default 96 per entry) and overflow policy; ``window``: QoS 1 packets in
+    flight; ``tls``: None or a dict (see tls.py: verified unless ``insecure=True``);
+    ``seq``: where sequence numbers persist: a path (default ``{device}.seq`` in the
+    current directory), a Sequence, or None (RAM only: numbering restarts at 0 on every
+    boot); ``status_topic``: retained birth and last will; ``ping_timeout_ms`` /
+    ``ack_timeout_ms``: liveness deadlines (default: half a keepalive / a keepalive).
+    """
+
+    def __init__(self, server, device, port=0, user=None, password=None, tls=None,
+                 keepalive=30, client_id=None, clean=True, outbox=64, outbox_bytes=None,
+                 policy=DROP_OLDEST, window=16, status_topic="devices/{device}/status",
+                 connect_timeout_ms=5000, backoff_ms=(250, 30000), auth_retries=3,
+                 seq="{device}.seq", name="mqtt", ping_timeout_ms=None, ack_timeout_ms=None):
+        self.device = device
+        self.name = name
+        self.status_topic = status_topic.replace("{device}", device).encode()
+        self.clean = clean
+        self.connect_timeout_ms = connect_timeout_ms
+        self.backoff = Backoff(*backoff_ms)
+        self.auth_retries = auth_retries
+        if isinstance(seq, str):
+            path = seq.replace("{device}", device)
+            try:
+                seq = Sequence(path)
+            except OSError as e:  # no (writable) filesystem; a corrupt store raises SequenceError
+                print("%s: cannot keep %s (%s): sequence numbers restart at 0 on every boot" % (name, path, e))
+                seq = None
+        self.seq = seq if seq is not None else Sequence()
+        self.outbox = Outbox(outbox, outbox_bytes or outbox * 96, policy, window)
+        self.transport = Transport(server, port, tls)
+        self.outs = []
+        self.ins = []
+        self.inbox = Inbox(name, self.ins)
+        self._login = (b(client_id or "rill-" + device), keepalive, None if user is None else b(user),
+                       None if password is None else b(password))
+        self._timeouts = (ping_timeout_ms, ack_timeout_ms)
+        self.session = None
+        self.state = "idle"
+        self.error = None
+        self.connects = self.attempts = self.failures = self.refusals = 0
+        self._emit = None
+        self._tx = Signal()  # the session's: set when the outbox has something to send
+        self._stopping = False
+        self._closed = None
+
+    # -- declaration ---------------------------------------------------------------------
+
+    def publish(self, key, topic, codec=JSON, qos=1, retain=False, envelope=True):
+        """Publish every value of record ``key`` to ``topic`` (template, see links.py)."""
+        link = Outbound(key, topic, codec, qos, retain, envelope)
+        link.bind(self.device)
+        self.outs.append(link)
+        return link
+
+    def subscribe(self, filter, key, codec=JSON, max_size=256, qos=1, envelope=False, dedupe=False):
+        """Write messages on ``filter`` to record ``key`` (a source the bridge pushes to)."""
+        link = Inbound(filter, key, codec, max_size, qos, envelope, dedupe)
+        link.bind(self.device)
+        self.ins.append(link)
+        return link
+
+    def attach(self, p, state=None):
+        """Wire the bridge into Pipeline ``p`` (before ``build()``): a tap per outbound
+        record, a pushed source per inbound record, and record ``state`` (default: the
+        bridge's name) holding the connection state, written by the bridge's own task."""
+        for link in self.outs:
+            p.tap(link.key, _sender(self, link), name="%s>%s" % (self.name, link.key))
+        keys = []
+        for link in self.ins:
+            if link.key not in keys:
+                keys.append(link.key)
+                p.source(link.key, name="%s<%s" % (self.name, link.key))
+        state = state or self.name
+        p.record(state, str)
+        p.source(state, task=_runner(self), name=self.name, requires="network")
+        return self
+
+    # -- outbound ------------------------------------------------------------------------
+
+    def send(self, link, value):
+        """Encode ``value`` for ``link`` into the outbox; False if it was dropped."""
+        try:
+            topic = link.topic(value)
+            if link.envelope:
+                payload = link.codec.wrap(self.device, self.seq.boot, self.seq.next(), value)
+            else:
+                payload = link.codec.encode(value)
+        except Exception as e:
+            self.inbox.reject("encode", link.key, value, e)
+            return False
+        ok = self.outbox.put(topic, payload, link.qos, link.retain)
+        self._tx.set()
+        return ok
+
+    # -- connection ----------------------------------------------------------------------
+
+    def _set_state(self, state):
+        if state != self.state:
+            self.state = state
+            if self._emit is not None:
+                try:
+                    self._emit(state)
+                except Exception:
+                    pass
+
+    def _status(self, word):
+        return b'{"status":"%s","boot":%d}' % (word.encode(), self.seq.boot)
+
+    def _new_session(self):
+        rx = 512
+        cid, _, user, password = self._login
+        ctl = 240 + 3 * len(self.status_topic) + len(cid) + len(user or b"") + len(password or b"")
+        for link in self.ins:
+            rx = max(rx, link.max_size + len(link.filter) + 64)
+            ctl += 3 + len(link.filter)
+        return Session(self.transport, self.outbox, self.inbox, self._login[1], rx, ctl, *self._timeouts, self._tx)
+
+    async def run(self):
+        """Keep the connection up until close() or a final refusal. Never raises, except
+        CancelledError (graph.stop()), after a best-effort goodbye."""
+        self._stopping = False
+        self._closed = asyncio.Event()
+        if self.session is None:
+            self.session = self._new_session()
+        self.session.stopping = False
+        try:
+            while not self._stopping:
+                if not await self._attempt():
+                    return
+                if self._stopping:
+                    break
+                self.failures += 1
+                if self.failures % 8 == 0:
+                    self.transport.addr = None  # resolve the name again now and then
+                self._set_state("backoff")
+                until = ticks_add(ticks_ms(), self.backoff.next())
+                while not self._stopping and ticks_diff(until, ticks_ms()) > 0:
+                    await asyncio.sleep_ms(min(100, max(0, ticks_diff(until, ticks_ms()))))
+        finally:
+            if self.state != "refused":
+                self._set_state("closed")
+            self._closed.set()
+
+    def _refused(self, why):
+        """A refusal that retrying will not fix by itself: final after auth_retries."""
+        self.error = why
+        self.refusals += 1
+        if self.refusals > self.auth_retries:
+            self._set_state("refused")
+            return False
+        return True
+
+    async def _attempt(self):
+        """One connection: connect, then run the session until it ends. False when the
+        broker (or its certificate) was refused for the last time."""
+        s = self.session
+        self._set_state("connecting")
+        self.attempts += 1
+        t_online = None
+        cid, keepalive, user, password = self._login
+        will = (self.status_topic, self._status("offline"), 1, True)
+        try:
+            await s.connect(connect(cid, keepalive, self.clean, user, password, will), self.connect_timeout_ms)
+            self.connects += 1
+            self.refusals = 0
+            self._set_state("online")
+            t_online = ticks_ms()
+            await s.run((self.status_topic, self._status("online")), [(x.filter, x.qos) for x in self.ins],
+                        (self.status_topic, self._status("offline")))
+            if self._stopping and not s.said_bye:
+                self._goodbye()  # close() ran out of time: best effort, never blocks
+        except Refused as e:
+            rc = e.args[0]
+            why = "broker refused the connection: %s (CONNACK %d)" % (REFUSALS.get(rc, "?"), rc)
+            if rc in (2, 4, 5):
+                return self._refused(why)
+            self.error = why
+        except Exception as e:  # OSError, ProtocolError, timeouts: retry after a backoff
+            why = self.transport.tls is not None and _cert_error(e)
+            if why:
+                return self._refused(why)
+            self.error = "%s: %s" % (type(e).__name__, e)
+        except BaseException:  # cancelled
+            if t_online is not None:
+                self._goodbye()
+            raise
+        finally:
+            self.transport.close()
+            self.outbox.rewind()
+            if t_online is not None and ticks_diff(ticks_ms(), t_online) > 10000:
+                self.backoff.reset()  # that session lived a while: start the backoff over
+        return True
+
+    def _goodbye(self):
+        s = self.session
+        if self.transport.sock is not None and s.bye():  # never inside a half-sent packet
+            try:
+                s.flush_ctl()
+            except OSError:
+                pass
+
+    async def close(self, timeout_ms=2000):
+        """Stop: deliver what the outbox holds (for up to ``timeout_ms``), publish
+        ``offline``, send DISCONNECT, and return once run() has ended. Returns the
+        number of entries left undelivered (they stay in the outbox)."""
+        self._stopping = True
+        if self._closed is None:
+            return self.outbox.pending()
+        s = self.session
+        s.stopping = True
+        s.close_by = close_by = ticks_add(ticks_ms(), timeout_ms)
+        while not self._closed.is_set():
+            if ticks_diff(ticks_ms(), close_by) > 200 and s.end is not None:
+                s.end.set()  # the goodbye could not get out in time: end the session
+            s.tx.set()
+            await asyncio.sleep_ms(10)
+        return self.outbox.pending()
+
+    # -- inspection ----------------------------------------------------------------------
+
+    def stats(self):
+        d = self.outbox.stats()
+        d.update(state=self.state, error=self.error or self.inbox.error, connects=self.connects,
+                 attempts=self.attempts, failures=self.failures, received=self.inbox.received,
+                 duplicates=self.inbox.duplicates, rejected=self.inbox.rejected, boot=self.seq.boot)
+        return d
+
+
+def _cert_error(e):
+    from .tls import certificate_error
+
+    return certificate_error(e)
+
+
+def _sender(bridge, link):
+    def send(value):
+        bridge.send(link, value)
+
+    return send
+
+
+def _runner(bridge):
+    async def task(emit):
+        bridge.inbox.bind(emit.graph)  # a task source is handed its node, which knows its graph
+        bridge._emit = emit
+        await bridge.run()
+
+    return task

@@ -1,0 +1,180 @@
+"""MQTT 3.1.1 packets, encoded into and decoded from the caller's buffers. No I/O.
+
+The one home of the wire format for the session (session.py) and the outbox
+(outbox.py): the PUBLISH header is written only by ``put_publish``. Encoders that run
+per message (``put_publish``, ``put_puback``) write into a preallocated bytearray and
+allocate nothing; those that run once per connection (``connect``, ``subscribe``)
+return a new bytearray. Decoding reads fixed headers in place: ``header`` returns
+``remaining << 3 | header_length`` (one small int, no tuple: nothing allocated per
+packet on the receive path), ``u16`` a big-endian 16-bit field.
+"""
+from micropython import const
+
+CONNECT = const(0x10)
+CONNACK = const(0x20)
+PUBLISH = const(0x30)  # low nibble: DUP 0x08, QoS << 1, RETAIN 0x01
+PUBACK = const(0x40)
+SUBSCRIBE = const(0x82)
+SUBACK = const(0x90)
+UNSUBACK = const(0xB0)
+PINGRESP = const(0xD0)
+DUP = const(0x08)
+PINGREQ = b"\xc0\x00"
+DISCONNECT = b"\xe0\x00"
+
+REFUSALS = {1: "unacceptable protocol version", 2: "client id rejected", 3: "server unavailable",
+            4: "bad user name or password", 5: "not authorized"}
+
+
+class ProtocolError(OSError):
+    """The broker sent something that is not MQTT 3.1.1: the connection is dropped."""
+
+
+class Refused(Exception):
+    """CONNACK with a non-zero return code (``args[0]``); ``REFUSALS`` names it."""
+
+
+def b(s):
+    return s if isinstance(s, (bytes, bytearray)) else s.encode()
+
+
+def len_size(n):
+    """Bytes the remaining length ``n`` takes."""
+    return 1 if n < 0x80 else 2 if n < 0x4000 else 3 if n < 0x200000 else 4
+
+
+def put_len(buf, i, n):
+    """Write remaining length ``n`` at ``buf[i]``; return the index after it."""
+    while n > 0x7F:
+        buf[i] = (n & 0x7F) | 0x80
+        n >>= 7
+        i += 1
+    buf[i] = n
+    return i + 1
+
+
+def put_u16(buf, i, n):
+    buf[i] = n >> 8
+    buf[i + 1] = n & 0xFF
+    return i + 2
+
+
+def put_str(buf, i, s):
+    n = len(s)
+    i = put_u16(buf, i, n)
+    buf[i:i + n] = s
+    return i + n
+
+
+def u16(buf, i):
+    return buf[i] << 8 | buf[i + 1]
+
+
+def publish_size(tl, pl, qos):
+    """Total bytes of a PUBLISH with a ``tl``-byte topic and a ``pl``-byte payload."""
+    rem = 2 + tl + pl + (2 if qos else 0)
+    return 1 + len_size(rem) + rem
+
+
+def put_publish(buf, i, topic, payload, flags):
+    """Write a whole PUBLISH at ``buf[i]`` (room: ``publish_size``); ``flags`` is its low
+    nibble, ``qos << 1 | retain``. A QoS 1 packet id is left 0: the outbox writes it on
+    each (re)transmission. Returns the index of that field (QoS 1) or of the payload.
+    Allocates nothing; runs per message, so it is written out in full."""
+    tl = len(topic)
+    pl = len(payload)
+    buf[i] = PUBLISH | flags
+    n = 2 + tl + pl + (2 if flags & 6 else 0)
+    i += 1
+    while n > 0x7F:
+        buf[i] = (n & 0x7F) | 0x80
+        n >>= 7
+        i += 1
+    buf[i] = n
+    buf[i + 1] = tl >> 8
+    buf[i + 2] = tl & 0xFF
+    i += 3
+    j = i + tl
+    buf[i:j] = topic
+    if flags & 6:
+        buf[j] = buf[j + 1] = 0
+        buf[j + 2:j + 2 + pl] = payload
+    else:
+        buf[j:j + pl] = payload
+    return j
+
+
+def put_puback(buf, i, pid):
+    buf[i] = PUBACK
+    buf[i + 1] = 2
+    return put_u16(buf, i + 2, pid)
+
+
+def connect(client_id, keepalive, clean, user=None, password=None, will=None):
+    """A CONNECT packet; ``will`` is (topic, message, qos, retain) or None."""
+    flags = 2 if clean else 0
+    n = 10 + 2 + len(client_id)
+    if will:
+        n += 4 + len(will[0]) + len(will[1])
+        flags |= 0x4 | (will[2] & 3) << 3 | (0x20 if will[3] else 0)
+    if user is not None:
+        n += 2 + len(user)
+        flags |= 0x80
+        if password is not None:
+            n += 2 + len(password)
+            flags |= 0x40
+    buf = bytearray(1 + len_size(n) + n)
+    buf[0] = CONNECT
+    i = put_str(buf, put_len(buf, 1, n), b"MQTT")
+    buf[i] = 4  # protocol level: 3.1.1
+    buf[i + 1] = flags
+    i = put_str(buf, put_u16(buf, i + 2, keepalive), client_id)
+    if will:
+        i = put_str(buf, put_str(buf, i, will[0]), will[1])
+    if user is not None:
+        i = put_str(buf, i, user)
+        if password is not None:
+            put_str(buf, i, password)
+    return buf
+
+
+def subscribe(filters, pid):
+    """One SUBSCRIBE carrying every (filter, qos)."""
+    n = 2
+    for f, _ in filters:
+        n += 3 + len(f)
+    buf = bytearray(1 + len_size(n) + n)
+    buf[0] = SUBSCRIBE
+    i = put_u16(buf, put_len(buf, 1, n), pid)
+    for f, q in filters:
+        i = put_str(buf, i, f)
+        buf[i] = q
+        i += 1
+    return buf
+
+
+def header(buf, i, end):
+    """The fixed header at ``buf[i:end]``: ``remaining << 3 | header_length``, or -1
+    while it is incomplete. Raises ProtocolError on a length over four bytes."""
+    hl = 1
+    rem = 0
+    shift = 0
+    while True:
+        if i + hl >= end:
+            return -1
+        c = buf[i + hl]
+        hl += 1
+        rem |= (c & 0x7F) << shift
+        if not c & 0x80:
+            return rem << 3 | hl
+        shift += 7
+        if hl > 4:
+            raise ProtocolError("bad remaining length")
+
+
+def publish_qos(op):
+    """QoS of a PUBLISH; ProtocolError for QoS 2, which rill never subscribes with."""
+    qos = (op >> 1) & 3
+    if qos > 1:
+        raise ProtocolError("QoS %d PUBLISH" % qos)
+    return qos

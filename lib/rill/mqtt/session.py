@@ -1,0 +1,366 @@
+"""Session: one MQTT connection's life, from CONNECT to its end, inside the asyncio loop.
+
+Three tasks share the transport: rx (parse what arrived, from one fixed receive
+buffer), tx (control packets first, then the outbox's regions: QoS 1 keeps up to
+``window`` packets in flight, acknowledged by PUBACKs as they come), and keepalive.
+Liveness is judged on answers, not on bytes: a PINGREQ goes out every half keepalive
+and its PINGRESP must come back within ``ping_timeout_ms``; while QoS 1 packets are in
+flight, some PUBACK must come every ``ack_timeout_ms``. A broker that trickles bytes
+and never answers is declared dead (OSError 110) and the Bridge reconnects.
+
+A PUBLISH bigger than the receive buffer is read through it in chunks, reported
+(``inbox.oversize``) and acknowledged, so a huge payload costs time, never memory.
+``inbox`` has ``deliver(topic, payload, qos)``, ``oversize(topic, size)`` and
+``suback(codes)``; the memoryviews it gets are valid only during the call.
+Heap: the receive buffer (``rx_size``) and the control queue (``ctl_size``).
+"""
+import asyncio
+import time
+
+from micropython import const
+
+from ..wake import IoWait, Signal
+from . import packet as pk
+from .packet import ProtocolError, Refused
+
+ticks_ms = time.ticks_ms
+ticks_diff = time.ticks_diff
+
+_RX_BUDGET = const(512)  # bytes handled per turn before yielding to other tasks
+SUB_PID = const(0xFFFF)  # outbox ids wrap below this, so SUBACK never collides
+
+
+class Session:
+    def __init__(self, transport, outbox, inbox, keepalive=30, rx_size=1024, ctl_size=512,
+                 ping_timeout_ms=None, ack_timeout_ms=None, tx=None):
+        self.t = transport
+        self.outbox = outbox
+        self.inbox = inbox
+        self.keepalive = keepalive
+        ka = keepalive * 1000
+        self.ping_timeout = ping_timeout_ms or max(1000, ka // 2)
+        self.ack_timeout = ack_timeout_ms or max(2000, ka)
+        self.rx = bytearray(rx_size)
+        self._rxv = memoryview(self.rx)
+        self._rs = self._re = 0  # unparsed bytes are rx[_rs:_re]
+        self.skip = 0  # bytes of an oversize PUBLISH still to throw away
+        self.ctl = bytearray(ctl_size)
+        self._ctlv = memoryview(self.ctl)
+        self._cs = self._cn = 0  # queued control bytes are ctl[_cs:_cn]
+        self.connack = None
+        self.stalled = False  # rx parsing paused: no room to queue a PUBACK
+        self.pongs = 0  # PINGRESPs received
+        self.last_rx = ticks_ms()
+        self.tx = tx or Signal()  # set when there is something to send
+        self.stopping = False
+        self.close_by = 0
+        self.said_bye = False
+        self.end = None
+        self._err = None
+
+    # -- control queue -------------------------------------------------------------------
+
+    def _reserve(self, n):
+        """Room for ``n`` control bytes: the index to write them at, or -1."""
+        cs, cn = self._cs, self._cn
+        if cs == cn:
+            self._cs = self._cn = cs = cn = 0
+        if cn + n > len(self.ctl):
+            if cs == 0 or cn - cs + n > len(self.ctl):
+                return -1
+            self.ctl[0:cn - cs] = self._ctlv[cs:cn]
+            self._cs, cn = 0, cn - cs
+        self._cn = cn + n
+        return cn
+
+    def queue(self, data):
+        """Queue a finished control packet; False if it does not fit."""
+        i = self._reserve(len(data))
+        if i >= 0:
+            self.ctl[i:i + len(data)] = data
+        return i >= 0
+
+    def queue_publish(self, topic, msg, retain=False):
+        """Queue a small QoS 0 PUBLISH (birth, goodbye) behind the control packets."""
+        i = self._reserve(pk.publish_size(len(topic), len(msg), 0))
+        if i >= 0:
+            pk.put_publish(self.ctl, i, topic, msg, 1 if retain else 0)
+        return i >= 0
+
+    def ctl_pending(self):
+        return self._cn - self._cs
+
+    def flush_ctl(self):
+        """Write queued control packets; True when none are left."""
+        if self._cs != self._cn:
+            self._cs += self.t.write(self._ctlv[self._cs:self._cn])
+        return self._cs == self._cn
+
+    # -- connect ---------------------------------------------------------------------------
+
+    async def connect(self, connect_packet, timeout_ms):
+        """Open the transport and finish CONNECT/CONNACK within ``timeout_ms``. Raises
+        Refused(code), OSError (110 on the deadline) or ProtocolError."""
+        t0 = ticks_ms()
+        self._rs = self._re = self.skip = self._cs = self._cn = 0
+        self.connack = None
+        self.stalled = self.said_bye = False
+        await self.t.open(timeout_ms)
+        if not self.queue(connect_packet):
+            raise ValueError("CONNECT does not fit in ctl_size")
+        self.last_rx = ticks_ms()
+        pause = 1
+        while self.connack is None:
+            self.flush_ctl()
+            try:
+                n = self.pump(4096)
+            except ProtocolError:
+                raise
+            except OSError:
+                if self.connack is None:  # a refusal is often followed at once by a close
+                    raise
+                break
+            if n is None:
+                if ticks_diff(ticks_ms(), t0) > timeout_ms:
+                    raise OSError(110, "no CONNACK within %d ms" % timeout_ms)
+                await asyncio.sleep_ms(pause)
+                pause = min(pause * 2, 20)
+        if self.connack:
+            raise Refused(self.connack)
+
+    # -- input -----------------------------------------------------------------------------
+
+    def pump(self, budget):
+        """Read and dispatch up to about ``budget`` bytes without blocking: the bytes
+        read, None if nothing was waiting."""
+        t = self.t
+        rxv = self._rxv
+        cap = len(self.rx)
+        got = 0
+        while got < budget:
+            if self.stalled:
+                self.stalled = False
+                self._parse()
+                if self.stalled:
+                    break
+            if self.skip:
+                n = t.readinto(rxv[:min(self.skip, cap)])
+                if n:
+                    self.skip -= n
+            else:
+                n = t.readinto(rxv[self._re:])
+                if n:
+                    self._re += n
+            if n is None:
+                break
+            got += n
+            if not self.skip:
+                self._parse()
+        return got or None
+
+    def _parse(self):
+        buf = self.rx
+        i, end = self._rs, self._re
+        while end - i >= 2:
+            op = buf[i]
+            h = pk.header(buf, i, end)
+            if h < 0:
+                break
+            hl = h & 7
+            rem = h >> 3
+            total = hl + rem
+            if end - i < total:
+                if total > len(buf) and self._oversize(op, i, hl, rem, end):
+                    return
+                break
+            if op == pk.PUBACK:
+                if rem != 2:
+                    raise ProtocolError("bad PUBACK")
+                if self.outbox.ack(pk.u16(buf, i + 2)):
+                    self.tx.set()
+            elif op & 0xF0 == pk.PUBLISH:
+                if op & 6 and len(self.ctl) - self._cn + self._cs < 4:
+                    self.stalled = True  # no room for the PUBACK: resume after tx drains
+                    break
+                self._publish(op, i + hl, rem)
+            elif op == pk.PINGRESP:
+                self.pongs += 1
+            elif op == pk.SUBACK:
+                if rem < 3:
+                    raise ProtocolError("bad SUBACK")
+                self.inbox.suback(self._rxv[i + 4:i + total])
+            elif op == pk.CONNACK:
+                if rem != 2 or self.connack is not None:
+                    raise ProtocolError("bad CONNACK")
+                self.connack = buf[i + 3]
+            elif op != pk.UNSUBACK:
+                raise ProtocolError("unexpected packet 0x%02x" % op)
+            i += total
+            self.last_rx = ticks_ms()
+        if i == end:
+            self._rs = self._re = 0
+        elif i:
+            self.rx[0:end - i] = self._rxv[i:end]
+            self._rs, self._re = 0, end - i
+        else:
+            self._rs = i
+
+    def _publish(self, op, i, rem):
+        buf = self.rx
+        qos = pk.publish_qos(op)
+        tl = pk.u16(buf, i)
+        body = 2 + tl + (2 if qos else 0)
+        if body > rem:
+            raise ProtocolError("bad PUBLISH")
+        self.inbox.deliver(self._rxv[i + 2:i + 2 + tl], self._rxv[i + body:i + rem], qos)
+        if qos:
+            self._puback(pk.u16(buf, i + 2 + tl))
+
+    def _puback(self, pid):
+        j = self._reserve(4)
+        if j >= 0:
+            pk.put_puback(self.ctl, j, pid)
+
+    def _oversize(self, op, i, hl, rem, end):
+        """A packet bigger than the receive buffer: only a PUBLISH may be. Once its topic
+        (and packet id) are in, report it, acknowledge it and skip the rest. True when
+        it switched to skipping; False when more of the header must be read first."""
+        if op & 0xF0 != pk.PUBLISH or self.connack is None:
+            raise ProtocolError("oversize packet 0x%02x (%d bytes)" % (op, rem))
+        buf = self.rx
+        qos = pk.publish_qos(op)
+        if end - i < hl + 2:
+            return False
+        tl = pk.u16(buf, i + hl)
+        head = hl + 2 + tl + (2 if qos else 0)
+        if head <= len(buf):
+            if end - i < head:
+                return False  # the caller moves it to the front; read the rest of the header
+            if len(self.ctl) - self._cn + self._cs < 4:
+                self.stalled = True
+                return False
+            self.inbox.oversize(self._rxv[i + hl + 2:i + hl + 2 + tl], rem - head + hl)
+            if qos:
+                self._puback(pk.u16(buf, i + head - 2))
+        else:
+            self.inbox.oversize(self._rxv[i + hl + 2:end], rem - head + hl)
+        self.skip = hl + rem - (end - i)
+        self._rs = self._re = 0
+        return True
+
+    # -- the session's tasks ---------------------------------------------------------------
+
+    async def run(self, birth, filters, goodbye):
+        """Run rx, tx and keepalive until one fails or close ends the session; re-raise
+        the failure. ``goodbye`` is (status topic, message): sent before DISCONNECT."""
+        self.goodbye = goodbye
+        self.queue_publish(birth[0], birth[1], True)
+        if filters:
+            self.queue(pk.subscribe(filters, SUB_PID))
+        self._err = None
+        end = self.end = asyncio.Event()
+        sock = self.t.sock
+        tasks = [asyncio.create_task(self._guard(self._rx_loop(IoWait(sock)))),
+                 asyncio.create_task(self._guard(self._tx_loop(IoWait(sock, True)))),
+                 asyncio.create_task(self._guard(self._keepalive()))]
+        self.tx.set()
+        try:
+            await end.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                try:
+                    await t
+                except BaseException:
+                    pass
+        if self._err is not None:
+            raise self._err
+
+    async def _guard(self, coro):
+        try:
+            await coro
+        except Exception as e:
+            if self._err is None:
+                self._err = e
+        self.end.set()
+
+    async def _rx_loop(self, readable):
+        while True:
+            n = self.pump(_RX_BUDGET)
+            if self.stalled:  # replies are backed up behind a full socket
+                self.tx.set()
+                await asyncio.sleep_ms(1)
+            elif n is None:
+                if self.ctl_pending():
+                    self.tx.set()
+                await readable
+            elif n >= _RX_BUDGET:
+                if self.ctl_pending():
+                    self.tx.set()
+                await asyncio.sleep_ms(0)
+
+    async def _tx_loop(self, writable):
+        t = self.t
+        ob = self.outbox
+        while True:
+            if self.ctl_pending() and not ob.writing():
+                if not self.flush_ctl():
+                    await writable
+                continue
+            if self.stopping and (ob.pending() == 0 or ticks_diff(ticks_ms(), self.close_by) > 0):
+                await self._say_goodbye()
+                return
+            mv = ob.region()
+            if mv is None:
+                await self.tx
+                continue
+            n = t.write(mv)
+            ob.wrote(n)
+            if n < len(mv):
+                await writable
+            else:
+                await asyncio.sleep_ms(0)  # let the producers run between writes
+
+    def bye(self):
+        """Queue the goodbye and DISCONNECT (which cancels the last will); False if not
+        possible now (a packet is half written)."""
+        if self.outbox.writing():
+            return False
+        self.said_bye = True
+        self.queue_publish(self.goodbye[0], self.goodbye[1], True)
+        self.queue(pk.DISCONNECT)
+        return True
+
+    async def _say_goodbye(self):
+        self.bye()
+        while not self.flush_ctl() and ticks_diff(ticks_ms(), self.close_by) < 200:
+            await asyncio.sleep_ms(5)
+
+    async def _keepalive(self):
+        ka = self.keepalive * 1000  # 0: no pings, but the PUBACK deadline still holds
+        half = ka // 2
+        ob = self.outbox
+        pinged = ticks_ms()
+        pongs = self.pongs
+        waiting = False  # a PINGREQ is out, its PINGRESP not yet in
+        acks = ob.acked
+        progress = pinged  # last PUBACK, or when the window was last empty
+        while True:
+            await asyncio.sleep_ms(max(50, min(ka // 8 if ka else 1000, self.ping_timeout // 4, self.ack_timeout // 4)))
+            now = ticks_ms()
+            if waiting and self.pongs != pongs:
+                waiting = False
+            if waiting and ticks_diff(now, pinged) > self.ping_timeout:
+                raise OSError(110, "broker silent: no PINGRESP within %d ms" % self.ping_timeout)
+            if ob.inflight == 0 or ob.acked != acks:
+                acks = ob.acked
+                progress = now
+            elif ticks_diff(now, progress) > self.ack_timeout:
+                raise OSError(110, "broker stalled: no PUBACK for %d ms with %d in flight"
+                              % (ticks_diff(now, progress), ob.inflight))
+            if ka and not waiting and ticks_diff(now, pinged) >= half and self.queue(pk.PINGREQ):
+                pinged = now
+                pongs = self.pongs
+                waiting = True
+                self.tx.set()
