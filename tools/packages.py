@@ -206,8 +206,8 @@ def lib_version():
 
 
 def app_modules(files, model):
-    """Library modules an app's .py files import (anywhere in them)."""
-    found = set()
+    """(library modules, pinned deps) an app's .py files import (anywhere in them)."""
+    found, deps = set(), set()
     for path in files:
         with open(path) as f:
             tree = ast.parse(f.read(), path)
@@ -216,15 +216,19 @@ def app_modules(files, model):
                 for name in _resolve("", "", node, model.known):
                     if name in model.known and name != COMPAT:
                         found |= _with_parents(name, model.known)
-    return found
+                    elif name in model.pinned:
+                        deps.add(name)
+    return found, deps
 
 
 def needed(files, host=False, model=None):
     """(packages, pinned deps) an app made of ``files`` needs: what it imports, counting
-    imports inside functions (a board helper may import a driver when called)."""
+    imports inside functions (a board helper may import a driver when called), and the
+    pinned micropython-lib packages (tools/deps.lock) that it or the library imports."""
     model = model or Model()
-    mods = app_modules(files, model) | {"rill"}
-    return model.closure(mods, deep=True, host=host)
+    mods, own_deps = app_modules(files, model)
+    names, deps = model.closure(mods | {"rill"}, deep=True, host=host)
+    return names, sorted(set(deps) | own_deps)
 
 
 def _dump(obj):

@@ -147,6 +147,9 @@ def main():
 '''
 HELPERS = '''\
 def counter():
+    # A user's own import of a pinned micropython-lib package: deploy ships it (tools/deps.lock).
+    from umqtt.simple import MQTTException  # noqa: F401
+
     box = [0]
 
     def count():
