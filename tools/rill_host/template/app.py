@@ -3,11 +3,12 @@
     SHT3x (every every_ms) -> air -> temp (°C) -> smooth (moving average) -> MQTT topic
 
 Settings are in config.json. On a board, main.py calls ``main()``; the tests build
-``pipeline()`` on a simulated board, and ``bridge()`` against a local broker. The
-bridge is made first: its buffers are the largest blocks, and the heap is least
-fragmented at the start.
+``pipeline()`` on a simulated board, and ``bridge()`` against a local broker.
+``main()`` imports everything first and collects the garbage importing leaves, then
+makes the bridge: its buffers are the largest blocks, and need the heap's longest runs.
 """
 import asyncio
+import gc
 import json
 
 from rill import Pipeline, Ring
@@ -53,7 +54,11 @@ def main(cfg=None):
 
     cfg = cfg or load_config()
     bd = boards.load(cfg["board"])
-    mq = bridge(cfg) if bd.has("network") else None
+    net = bd.has("network")
+    if net:
+        import rill.mqtt  # noqa: F401  (imported before the collect below)
+    gc.collect()
+    mq = bridge(cfg) if net else None
     p = pipeline(bd, cfg)
     if mq is not None:
         mq.attach(p)
