@@ -245,7 +245,10 @@ def main(argv):
 def _shown(arg):
     if "\n" in arg:
         return "'<make folders, remove stale files>'"
-    return os.path.relpath(arg) if os.path.isabs(arg) and os.path.exists(arg) else arg
+    if not (os.path.isabs(arg) and os.path.exists(arg)):
+        return arg
+    rel = os.path.relpath(arg)
+    return arg if rel.startswith("..") else rel  # /dev/pts/3, not ../../dev/pts/3
 
 
 def _pinned_umqtt():

@@ -13,11 +13,14 @@
    firmware/app.py: simulated BME280 -> moving average -> threshold alarm -> MQTT;
 4. subscribes to rill/# and prints what arrives; partway it publishes a command
    ({"interval_ms": 500, "led": true}) and the board's answer shows on its console;
-5. stops everything and prints one summary line: messages received, sequence gaps.
+5. stops everything and prints one summary line: messages received, sequence gaps
+   (for an app on a board without networking, RPI_PICO: the lines its console printed).
 
 ``--app DIR_OR_MODULE`` runs a project's app instead (tools/deploy_plan.py says what an
 app is): deployed the same way, with its own config.json (if any) pointed at the
 broker (``mqtt.host``/``mqtt.port``); every topic is shown, and no command is sent.
+The virtual board is its config's ``board`` unless --board says otherwise (then the
+config's ``board`` becomes that one, as the app runs there).
 
 Exit status 0 when messages arrived, 1 (one sentence) otherwise.
 """
@@ -33,13 +36,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import ROOT, VBOARD_DIR, CliError, Parser, cli, load_board, tool  # noqa: E402
 from deploy_plan import FIRMWARE, App, plan, stage  # noqa: E402
 from mqtt_host import Broker, BrokerError, Client, stop_group  # noqa: E402
+from vboard import shown as shown_path  # noqa: E402
 
 TOPIC_ROOT = "rill"
+DEFAULT_BOARD = "RPI_PICO_W"
 
 
 def parse_args(argv):
     p = Parser(prog="run_example.py", description="Run the example pipeline on a virtual board against a local broker.")
-    p.add_argument("--board", default="RPI_PICO_W", help="board id under boards/ (default %(default)s)")
+    p.add_argument("--board", help="board id under boards/ (default: the app config's board, else %s)"
+                   % DEFAULT_BOARD)
     p.add_argument("--app", help="a project's app: a folder or a .py module (default: the example, firmware/)")
     p.add_argument("--seconds", type=float, default=10.0, help="how long to listen (default %(default)s)")
     p.add_argument("--forever", action="store_true", help="listen until Ctrl-C")
@@ -64,20 +70,29 @@ def deploy(fs, board, app, config, source):
         json.dump(config, f)
 
 
+def own_config(app):
+    """The app's own config.json as a dict ({} without one; never the example's)."""
+    if app.root == FIRMWARE or not app.config:
+        return {}
+    try:
+        with open(app.config) as f:
+            config = json.load(f)
+    except (OSError, ValueError) as e:
+        raise CliError("cannot read %s (%s)" % (app.config, e))
+    if not isinstance(config, dict):
+        raise CliError("%s is not a JSON object" % app.config)
+    return config
+
+
 def app_config(app, device, board, port, console):
-    """The config.json the app gets: the example's, or the app's own pointed at the broker."""
+    """The config.json the app gets: the example's, or the app's own pointed at the broker
+    and at the board it runs on."""
     if app.root == FIRMWARE:
         return {"device": device, "board": board, "topic_root": TOPIC_ROOT, "console": console,
                 "mqtt": {"host": "127.0.0.1", "port": port, "keepalive": 10}}
-    config = {}
-    if app.config:
-        try:
-            with open(app.config) as f:
-                config = json.load(f)
-        except (OSError, ValueError) as e:
-            raise CliError("cannot read %s (%s)" % (app.config, e))
+    config = own_config(app)
     config.setdefault("device", device)
-    config.setdefault("board", board)
+    config["board"] = board
     mqtt = config.setdefault("mqtt", {})
     if not isinstance(mqtt, dict):
         raise CliError("%s: \"mqtt\" is not an object" % app.config)
@@ -176,9 +191,22 @@ def last_words(lines):
     return said
 
 
+def no_network(board, lines, elapsed):
+    """The summary for an app on a board without networking: what its console showed."""
+    said = [ln for ln in lines if ln.strip() and not ln.startswith(("MicroPython ", "Type \"help", ">>>"))]
+    if not said or any(ln.startswith("Traceback") for ln in said):
+        raise CliError("the app on %s (no network, so no MQTT) stopped or said nothing in %.0f s; the board said: %s"
+                       % (board, elapsed, last_words(lines)))
+    print("run_example: %s has no network, so no MQTT: %d console lines in %.1f s" % (board, len(said), elapsed),
+          flush=True)
+    return 0
+
+
 def run(args):
-    load_board(args.board)  # a clear error for an unknown board, before starting anything
     app = App(args.app or FIRMWARE)
+    named = own_config(app).get("board")
+    args.board = args.board or (named if isinstance(named, str) else None) or DEFAULT_BOARD
+    offline = load_board(args.board).get("network") == "none"  # also: a clear error for an unknown board
     example = app.root == FIRMWARE
     if not example:
         args.no_command = True
@@ -205,7 +233,7 @@ def run(args):
         board, port, log = start_board(args.board, fs, work, args.heap)
         procs.append(board)
         say("run_example: virtual board %s on %s, %s deployed %s; listening on %s %s"
-            % (args.board, port, os.path.relpath(app.root) + "/", "as .py sources" if args.source else "as .mpy",
+            % (args.board, port, shown_path(app.root) + "/", "as .py sources" if args.source else "as .mpy",
                topics, "until Ctrl-C" if args.forever else "for %g s" % args.seconds))
         console = Console(log)
         tally = Tally()
@@ -243,6 +271,8 @@ def run(args):
         for line in console.poll():
             if line.strip():
                 say("board | " + line)
+        if offline and not example:
+            return no_network(args.board, console.lines, elapsed)
         applied = any("app: command" in ln for ln in console.lines)
         summary = tally.summary(elapsed)
         if not args.no_command:

@@ -152,6 +152,12 @@ def prepare(args):
     return b
 
 
+def shown(path):
+    """``path`` relative to the cwd when inside it, else absolute (not ../../work/...)."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def take_lock(state):
     """Hold the state folder's lock for this process's life; CliError naming the holder if taken."""
     os.makedirs(state, exist_ok=True)
@@ -163,7 +169,7 @@ def take_lock(state):
         held = running_vboard(state)
         who = "%s on %s, pid %s" % (held["board"], held["port"], held["pid"]) if held else "another vboard"
         raise CliError("a virtual board already runs in %s (%s); stop it first, or give this one its own --state"
-                       % (os.path.relpath(state), who))
+                       % (shown(state), who))
     return fd
 
 
@@ -194,7 +200,7 @@ def main(argv):
         held = running_vboard(state)
         if not held:
             raise CliError("no virtual board is running in %s (start one with 'python tools/vboard.py')"
-                           % os.path.relpath(state))
+                           % shown(state))
         print(held["port"])
         return 0
     lock = take_lock(state)
@@ -203,7 +209,7 @@ def main(argv):
         signal.signal(s, _stop)
     try:
         publish(state, port_file, {"port": b.port, "board": args.board, "pid": os.getpid(), "fs": b.fs})
-        print("vboard: %s on %s (heap %s%s; fs %s)" % (args.board, b.port, b.heap, b.heap_why, os.path.relpath(b.fs)))
+        print("vboard: %s on %s (heap %s%s; fs %s)" % (args.board, b.port, b.heap, b.heap_why, shown(b.fs)))
         print("vboard: try: mpremote connect %s repl   (Ctrl-C here stops the board)" % b.port, flush=True)
         b.serve()
     except Stop:

@@ -1,6 +1,7 @@
 """The app: air temperature from an SHT3x, smoothed, published over MQTT.
 
     SHT3x (every every_ms) -> air -> temp (°C) -> smooth (moving average) -> MQTT topic
+                                              (the console, on a board without networking)
 
 Settings are in config.json. On a board, main.py calls ``main()``; the tests build
 ``pipeline()`` on a simulated board, and ``bridge()`` against a local broker.
@@ -49,6 +50,20 @@ def bridge(cfg):
     return mq
 
 
+def _say_mqtt(mq):
+    """A tap on the bridge's state record: the console says when the connection changes, and why."""
+
+    def say(state):
+        if state != "connecting":
+            print("app: mqtt %s%s" % (state, "" if state == "online" or not mq.error else " (%s)" % mq.error))
+
+    return say
+
+
+def _say_temp(t):
+    print("app: temp %.2f C" % t)
+
+
 def main(cfg=None):
     from rill import board as boards
 
@@ -60,13 +75,16 @@ def main(cfg=None):
     gc.collect()
     mq = bridge(cfg) if net else None
     p = pipeline(bd, cfg)
-    if mq is not None:
+    if net:
         mq.attach(p)
+        p.tap("mqtt", _say_mqtt(mq), name="say_mqtt")
         if cfg.get("wifi") and bd.sim is None:
             from rill.wifi import WiFi
 
             p.record("wifi", WiFi.SHAPE)
             p.source("wifi", task=bd.wifi(cfg["wifi"]["ssid"], cfg["wifi"]["password"]).run)
+    else:  # a board without networking: the readings go to the console
+        p.tap("smooth", _say_temp, name="console")
     g = p.build(board=bd)
     print("app: %s on %s" % (cfg["device"], bd))
     asyncio.run(g.run())
