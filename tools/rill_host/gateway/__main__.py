@@ -38,6 +38,8 @@ def parse(argv):
     a.add_argument("--instance", help="client id and name (default gw-PID)")
     a.add_argument("--metrics", help="write stats() as JSON here every scan")
     a.add_argument("--grace", type=float, default=2.0, help="seconds before a hole counts as a gap")
+    a.add_argument("--persistent", action="store_true",
+                   help="keep the broker session (clean session off): restart under the same --instance")
     a.add_argument("--seconds", type=float, help="stop after this long")
     return a.parse_args(argv)
 
@@ -50,7 +52,7 @@ def main(argv=None):
     elif args.app:
         app = load_app(args.app)
     gw = core.Gateway(app, args.host, args.port, args.filter, args.db, args.group, args.instance,
-                      grace_s=args.grace, metrics=args.metrics)
+                      grace_s=args.grace, metrics=args.metrics, persistent=args.persistent)
 
     async def go():
         loop = asyncio.get_running_loop()

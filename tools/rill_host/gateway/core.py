@@ -11,15 +11,22 @@ messages (paho's ``manual_ack``): a message is acknowledged once it is in the st
 gateway that dies loses nothing it acknowledged. Duplicates (same dev, boot, seq) are
 counted and acknowledged, never run or stored twice. With ``group``, the subscription is
 ``$share/<group>/<filter>``: N gateways share the stream, the broker dispatches.
+``persistent``: a broker session that outlives the connection (clean session off, client
+id = ``instance``): the broker keeps what it sent or queued for a gateway that died, and
+hands it over when that instance comes back under the same name.
 
 An app module (``--app``) declares ``INPUTS`` (record keys, the topic's last level),
 ``OUTPUTS`` (records stored per message) and ``pipeline(p)`` (records and transforms: the
 same code as on the device); optional ``CODECS`` maps an input key to a codec
 (``rill.mqtt.Struct``; JSON otherwise). Without an app, each input value is stored as is.
 
-Reported as records of the gateway's own pipeline (``monitor``): ``gap`` (a missing range
-``{"dev", "boot", "lo", "hi"}``), ``duplicate`` and ``lag`` (per device: seconds since its
-newest message, newest seq); as metrics: ``stats()``, written to ``metrics`` (JSON) too.
+Reported as records of the gateway's own pipeline (``graph``; an app's ``monitor(p)`` may
+tap them): ``gap`` (a missing range ``{"dev", "boot", "lo", "hi"}``, once it is older than
+``grace_s``), ``duplicate`` ((dev, boot, seq)) and ``lag`` ({dev: (seconds since its
+newest message was stored, its newest seq)}); as metrics: ``stats()``, also written to
+``metrics`` (JSON) at every scan. A hole is only a gap inside one boot epoch: numbers a
+reboot skips are not losses; a loss after a device's newest stored message shows once a
+later message of the same boot arrives, and a loss at the end of a boot never does.
 """
 import asyncio
 import json
@@ -98,8 +105,10 @@ class Device:
 
 class Gateway:
     def __init__(self, app=None, host="127.0.0.1", port=1883, filter="#", db="gateway.sqlite", group=None,
-                 instance=None, qos=1, grace_s=2.0, scan_s=1.0, metrics=None, max_batch=1000, keepalive=30):
+                 instance=None, qos=1, grace_s=2.0, scan_s=1.0, metrics=None, max_batch=1000, keepalive=30,
+                 persistent=False):
         self.app = app or _Identity
+        self.persistent = persistent
         self.host, self.port, self.qos, self.keepalive = host, port, qos, keepalive
         self.topic = "$share/%s/%s" % (group, filter) if group else filter
         self.instance = instance or "gw-%d" % os.getpid()
@@ -116,7 +125,9 @@ class Gateway:
         p.record("lag", dict)
         for key in ("gap", "duplicate", "lag"):
             p.source(key)
-        self.monitor = p
+        if hasattr(self.app, "monitor"):
+            self.app.monitor(p)  # the app's taps (or transforms) on gap, duplicate, lag
+        self.graph = p.build()
 
     # -- messages ------------------------------------------------------------------
 
@@ -166,8 +177,7 @@ class Gateway:
 
     def _duplicate(self, ident):
         self.counts["duplicates"] += 1
-        if self._graph is not None:
-            self._graph.push("duplicate", ident)
+        self.graph.push("duplicate", ident)
 
     def commit(self, entries):
         for ident in self.store.commit(entries):  # a racing instance committed it first
@@ -182,9 +192,9 @@ class Gateway:
         self.counts["gaps_closed"] += len(closed)
         for dev, boot, lo, hi in new:
             print("gateway %s: gap %s boot %d: seq %d..%d missing" % (self.instance, dev, boot, lo, hi))
-            self._graph.push("gap", {"dev": dev, "boot": boot, "lo": lo, "hi": hi})
+            self.graph.push("gap", {"dev": dev, "boot": boot, "lo": lo, "hi": hi})
         lag = self.store.lag()
-        self._graph.push("lag", lag)
+        self.graph.push("lag", lag)
         if self.metrics:
             tmp = self.metrics + ".tmp"
             with open(tmp, "w") as f:
@@ -199,7 +209,7 @@ class Gateway:
     # -- connection ----------------------------------------------------------------
 
     def _client(self, loop, q):
-        c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=self.instance, clean_session=True,
+        c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=self.instance, clean_session=not self.persistent,
                         manual_ack=True)
 
         def on_connect(client, userdata, flags, rc, props=None):
@@ -213,14 +223,11 @@ class Gateway:
         c.on_message = on_message
         return c
 
-    _graph = None
-
     async def run(self):
         loop = asyncio.get_running_loop()
         q = asyncio.Queue()
         self._stop = asyncio.Event()
-        self._graph = self.monitor.build()
-        self._graph.start()
+        self.graph.start()
         client = self._client(loop, q)
         client.connect(self.host, self.port, self.keepalive)
         client.loop_start()
@@ -249,7 +256,7 @@ class Gateway:
             client.disconnect()
             client.loop_stop()
             self.scan()
-            self._graph.stop()
+            self.graph.stop()
             for d in self.devices.values():
                 d.graph.stop()
             self.store.close()
