@@ -35,6 +35,16 @@ def test_gaps_are_holes_inside_one_boot_and_close_when_filled(tmp_path):
     assert s.scan(grace_s=0) == ([], [])
 
 
+def test_a_scan_resumes_where_the_last_one_stopped(tmp_path):
+    s = Store(str(tmp_path / "gw.sqlite"))
+    s.commit([entry("a", n) for n in (0, 1, 2)])
+    assert s.scan(grace_s=0) == ([], [])
+    assert s.db.execute("SELECT upto FROM streams").fetchall() == [(2,)]
+    s.commit([entry("a", n) for n in (4, 7)])
+    assert s.scan(grace_s=0) == ([("a", 0, 3, 3), ("a", 0, 5, 6)], [])
+    assert s.db.execute("SELECT upto FROM streams").fetchall() == [(7,)]
+
+
 def test_a_hole_is_not_a_gap_within_the_grace_period(tmp_path):
     s = Store(str(tmp_path / "gw.sqlite"))
     s.commit([entry("a", 0), entry("a", 2)])
@@ -87,3 +97,15 @@ def test_no_app_stores_each_value_as_it_came(tmp_path):
     gw = gateway(tmp_path, app=None)
     gw.commit(gw.process([("x/a/temp", JSON.wrap("a", 0, 0, 21.5), 0.0)]))
     assert gw.store.db.execute("SELECT key, value FROM results").fetchall() == [("temp", "21.5")]
+
+
+def test_the_commands_refuse_a_missing_app_in_one_sentence(tmp_path):
+    import subprocess
+    import sys
+
+    for app in ("no_such_app_module", str(tmp_path / "nope.py")):
+        r = subprocess.run([sys.executable, "-m", "rill_host.cli", "gateway", "--app", app], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1 and "rill gateway:" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "rill_host.cli"], capture_output=True, text=True, timeout=60)
+    assert "  gateway " in r.stdout and "  fleet " in r.stdout

@@ -14,12 +14,17 @@ from . import core
 def load_app(name):
     """An app module by import name, or by the path of a .py file."""
     if name.endswith(".py") or os.sep in name:
+        if not os.path.isfile(name):
+            raise SystemExit("rill gateway: no app file %s" % name)
         spec = importlib.util.spec_from_file_location(os.path.basename(name)[:-3], name)
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
     else:
         sys.path.insert(0, os.getcwd())
-        mod = importlib.import_module(name)
+        try:
+            mod = importlib.import_module(name)
+        except ImportError as e:
+            raise SystemExit("rill gateway: cannot import app %s: %s" % (name, e))
     missing = [a for a in ("INPUTS", "OUTPUTS", "pipeline") if not hasattr(mod, a)]
     if missing:
         raise SystemExit("rill gateway: app %s has no %s (see rill_host/gateway/core.py)" % (name, ", ".join(missing)))

@@ -136,6 +136,12 @@ class Gateway:
         self.errors = (self.errors + ["%s: %s" % (topic, why)])[-16:]
         print("gateway %s: rejected a message on %s: %s" % (self.instance, topic, why))
 
+    def warm_up(self):
+        """Build one device pipeline and throw it away: the app's imports happen now, not
+        on the first message (which would wait ~100 ms for them)."""
+        if self.app.INPUTS is not None:
+            Device(self.app, "_warm_up").graph.stop()
+
     def _device(self, dev):
         d = self.devices.get(dev)
         if d is None:
@@ -228,6 +234,7 @@ class Gateway:
         q = asyncio.Queue()
         self._stop = asyncio.Event()
         self.graph.start()
+        self.warm_up()
         client = self._client(loop, q)
         client.connect(self.host, self.port, self.keepalive)
         client.loop_start()

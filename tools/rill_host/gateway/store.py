@@ -8,8 +8,9 @@ Tables (one database may be shared by several gateway processes on one host; WAL
   the value's ``ts`` field when it has one (end-to-end latency).
 - ``results(dev, boot, seq, key, value)``: what the app's pipeline produced for that
   envelope, one row per output record (JSON text, serialised when produced).
-- ``gaps(dev, boot, lo, hi)``: sequence ranges missing inside one boot epoch, rewritten by
-  ``scan()``.
+- ``gaps(dev, boot, lo, hi)``: sequence ranges missing inside one boot epoch, found by
+  ``scan()``; ``streams(dev, boot, upto)``: how far each epoch has been scanned, so a scan
+  reads only what arrived since (plus the reported gaps, in case a late message fills one).
 
 A message's rows are written in the same transaction as its ``seen`` row, so a message is
 in the store with all of its results or not at all, and a redelivery finds it there.
@@ -24,18 +25,9 @@ CREATE TABLE IF NOT EXISTS results (dev TEXT NOT NULL, boot INTEGER NOT NULL, se
     key TEXT NOT NULL, value TEXT, PRIMARY KEY (dev, boot, seq, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS gaps (dev TEXT NOT NULL, boot INTEGER NOT NULL, lo INTEGER NOT NULL,
     hi INTEGER NOT NULL, found REAL, PRIMARY KEY (dev, boot, lo)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS streams (dev TEXT NOT NULL, boot INTEGER NOT NULL, upto INTEGER,
+    PRIMARY KEY (dev, boot)) WITHOUT ROWID;
 """
-
-# Holes between consecutive seqs of one (dev, boot), decided only once the message above
-# the hole is older than the grace period (a late one may still be on its way through
-# another instance).
-_HOLES = """
-SELECT dev, boot, seq + 1, nxt - 1 FROM (
-    SELECT dev, boot, seq, LEAD(seq) OVER (PARTITION BY dev, boot ORDER BY seq) AS nxt,
-           LEAD(t_commit) OVER (PARTITION BY dev, boot ORDER BY seq) AS t_nxt FROM seen)
-WHERE nxt > seq + 1 AND t_nxt <= ?
-"""
-
 
 def connect(path):
     db = sqlite3.connect(path, timeout=30, isolation_level=None)
@@ -58,6 +50,7 @@ class Store:
         """``batch``: [(dev, boot, seq, topic, t_recv, sent, {key: JSON text})]. Returns the
         entries already in the store (duplicates); their results are not written again."""
         dups = []
+        streams = set()
         now = time.time()
         db = self.db
         db.execute("BEGIN IMMEDIATE")
@@ -68,6 +61,9 @@ class Store:
                 if cur.rowcount == 0:
                     dups.append((dev, boot, seq))
                     continue
+                if (dev, boot) not in streams:
+                    streams.add((dev, boot))
+                    db.execute("INSERT OR IGNORE INTO streams VALUES (?,?,NULL)", (dev, boot))
                 for key, value in outs.items():
                     db.execute("INSERT INTO results VALUES (?,?,?,?,?)", (dev, boot, seq, key, value))
             db.execute("COMMIT")
@@ -80,19 +76,39 @@ class Store:
         return self.db.execute("SELECT 1 FROM seen WHERE dev=? AND boot=? AND seq=?", (dev, boot, seq)).fetchone()
 
     def scan(self, grace_s=2.0):
-        """Rewrite ``gaps`` from ``seen``; returns (new, closed): ranges found now that
-        were not reported before, and reported ranges that late messages filled since."""
+        """Find the holes between consecutive stored seqs of each (dev, boot), once the
+        message above a hole is ``grace_s`` old (a late one may still be on its way through
+        another instance). Returns (new, closed): ranges reported now, and reported ranges
+        that late messages have (partly) filled since; what remains of those is new."""
+        cutoff = time.time() - grace_s
         db = self.db
+        new, closed = [], []
         db.execute("BEGIN IMMEDIATE")
         try:
-            holes = set(db.execute(_HOLES, (time.time() - grace_s,)).fetchall())
-            old = set(db.execute("SELECT dev, boot, lo, hi FROM gaps").fetchall())
-            new, closed = holes - old, old - holes
+            for dev, boot, lo, hi in db.execute("SELECT dev, boot, lo, hi FROM gaps").fetchall():
+                late = [r[0] for r in db.execute("SELECT seq FROM seen WHERE dev=? AND boot=? AND seq BETWEEN ? AND ?"
+                                                 " ORDER BY seq", (dev, boot, lo, hi))]
+                if late:
+                    closed.append((dev, boot, lo, hi))
+                    db.execute("DELETE FROM gaps WHERE dev=? AND boot=? AND lo=?", (dev, boot, lo))
+                    for a, b in zip([lo - 1] + late, late + [hi + 1]):
+                        if b > a + 1:
+                            new.append((dev, boot, a + 1, b - 1))
+            for dev, boot, upto in db.execute("SELECT dev, boot, upto FROM streams").fetchall():
+                prev = upto
+                rows = db.execute("SELECT seq, t_commit FROM seen WHERE dev=? AND boot=? AND seq>=? ORDER BY seq",
+                                  (dev, boot, -1 if upto is None else upto))
+                for seq, t in rows:
+                    if t > cutoff:
+                        break
+                    if prev is not None and seq > prev + 1:
+                        new.append((dev, boot, prev + 1, seq - 1))
+                    prev = seq
+                if prev != upto:
+                    db.execute("UPDATE streams SET upto=? WHERE dev=? AND boot=?", (prev, dev, boot))
             now = time.time()
-            for h in closed:
-                db.execute("DELETE FROM gaps WHERE dev=? AND boot=? AND lo=? AND hi=?", h)
-            for h in new:
-                db.execute("INSERT OR REPLACE INTO gaps VALUES (?,?,?,?,?)", h + (now,))
+            for g in new:
+                db.execute("INSERT OR REPLACE INTO gaps VALUES (?,?,?,?,?)", g + (now,))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
