@@ -6,9 +6,9 @@ guarantees: a paho subscriber that parses the JSON envelope with ``json.loads``,
 (dev, boot, seq) with INSERT OR IGNORE into SQLite, commits whatever has arrived as one
 transaction and then acknowledges it: the gateway's transaction policy, without its strict
 JSON, per-device pipelines, results and gap scans. Both run as separate processes on one
-mosquitto (its default limits, except no queue limit), consuming a backlog that
-``rill fleet`` (real rill.mqtt Bridges) published while they were away (persistent
-sessions): so the figure is the consumer's rate, not the fleet's. Then each runs live
+mosquitto (its default limits, except no queue limit), connected and subscribed, then
+frozen (SIGSTOP) while ``rill fleet`` (real rill.mqtt Bridges) publishes; the rate is timed
+from SIGCONT to the last commit, so it is the consumer's rate, not the fleet's. Then each runs live
 under the fleet at a fixed rate, for the end-to-end latency (device emit to commit).
 
 Prints one JSON object as its last line (tools/bench.py merges it into `make bench`):
@@ -127,24 +127,30 @@ def wait_count(db, total, timeout=300):
 
 
 def drain(kind, n, devices, per, tmp):
-    """msgs/s over a backlog: register persistent sessions, publish while they are away,
-    then time from the first message received to the last committed (start-up excluded)."""
+    """msgs/s over a backlog: the consumers connect, subscribe and are then frozen
+    (SIGSTOP) while the fleet publishes; timed from SIGCONT to the last commit."""
     db = os.path.join(tmp, "%s%d.sqlite" % (kind, n))
     broker = Broker("mosquitto", mosquitto_conf=("max_queued_messages 0",))
+    procs = []
     try:
         port = broker.start().port
         procs = consumers(kind, n, port, db, tmp)
-        time.sleep(1.5)  # connected and subscribed
-        stop_all(procs)
+        time.sleep(2)  # connected, subscribed, warmed up
+        for p in procs:
+            os.killpg(p.pid, signal.SIGSTOP)
         fleet(port, devices, per, 0, os.path.join(tmp, "seq-%s%d" % (kind, n)))
-        procs = consumers(kind, n, port, db, tmp)
+        t0 = time.time()
+        for p in procs:
+            os.killpg(p.pid, signal.SIGCONT)
         wait_count(db, devices * per)
         con = sqlite3.connect(db)
-        first, last = con.execute("SELECT MIN(t_recv), MAX(t_commit) FROM seen").fetchone()
+        last = con.execute("SELECT MAX(t_commit) FROM seen").fetchone()[0]
         con.close()
-        stop_all(procs)
-        return devices * per / (last - first)
+        return devices * per / (last - t0)
     finally:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGCONT)
+        stop_all(procs)
         broker.close()
 
 

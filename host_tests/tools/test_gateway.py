@@ -109,3 +109,31 @@ def test_the_commands_refuse_a_missing_app_in_one_sentence(tmp_path):
         assert r.returncode == 1 and r.stderr.count("\n") == 1 and "rill gateway:" in r.stderr
     r = subprocess.run([sys.executable, "-m", "rill_host.cli"], capture_output=True, text=True, timeout=60)
     assert "  gateway " in r.stdout and "  fleet " in r.stdout
+
+
+def test_gaps_duplicates_and_lag_are_records_an_app_can_tap(tmp_path):
+    import asyncio
+    import types
+
+    seen = {"gap": [], "duplicate": [], "lag": []}
+
+    def monitor(p):
+        for key, got in seen.items():
+            p.tap(key, got.append)
+
+    app = types.SimpleNamespace(INPUTS=None, OUTPUTS=None, monitor=monitor)
+    gw = gateway(tmp_path, app=app)
+
+    async def go():
+        gw.graph.start()
+        msgs = [("x/a/temp", JSON.wrap("a", 0, n, 1.0), 0.0) for n in (0, 1, 4)]
+        gw.commit(gw.process(msgs + msgs[:1]))
+        gw.scan(grace_s=0)
+        await asyncio.sleep(0.05)  # the taps run in their own tasks
+        gw.graph.stop()
+
+    asyncio.run(go())
+    assert seen["gap"] == [{"dev": "a", "boot": 0, "lo": 2, "hi": 3}]
+    assert seen["duplicate"] == [("a", 0, 0)]
+    assert seen["lag"][0]["a"][1] == 4 and gw.stats()["lag"]["a"]["seq"] == 4
+    assert gw.counts == dict(received=0, stored=3, duplicates=1, rejected=0, gaps=1, gaps_closed=0, batches=1)
