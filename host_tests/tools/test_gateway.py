@@ -90,6 +90,8 @@ def test_each_device_runs_its_own_pipeline_once_per_message(tmp_path):
     for dev, value in rows:
         smooth.setdefault(dev, []).append(json.loads(value))
     assert smooth == {"a": [20.0, 25.0, 80 / 3], "b": [20.0, 25.0, 80 / 3]}  # per-device windows
+    alarm = gw.store.db.execute("SELECT seq, value FROM results WHERE key='alarm' AND dev='a' ORDER BY seq").fetchall()
+    assert alarm == [(0, "false"), (2, "true")]  # the firmware's Alarm: edges only
     assert gw.store.db.execute("SELECT COUNT(*) FROM seen WHERE sent = 1.0").fetchone()[0] == 6
 
 
