@@ -93,6 +93,9 @@ def test_each_device_runs_its_own_pipeline_once_per_message(tmp_path):
     alarm = gw.store.db.execute("SELECT seq, value FROM results WHERE key='alarm' AND dev='a' ORDER BY seq").fetchall()
     assert alarm == [(0, "false"), (2, "true")]  # the firmware's Alarm: edges only
     assert gw.store.db.execute("SELECT COUNT(*) FROM seen WHERE sent = 1.0").fetchone()[0] == 6
+    gw.commit(gw.process([("fleet/a/reading", JSON.wrap("a", 0, 3, {"t": "hot", "ts": 1.0}), 0.0)]))
+    st = gw.stats()
+    assert st["pipeline_dead_letters"] == 1 and st["unattributed"] == 0  # the app's transform raised: counted
 
 
 def test_no_app_stores_each_value_as_it_came(tmp_path):

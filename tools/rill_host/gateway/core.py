@@ -104,6 +104,8 @@ class Device:
 
 
 class Gateway:
+    """One gateway instance (see the module's docstring); ``run()`` until ``stop()``."""
+
     def __init__(self, app=None, host="127.0.0.1", port=1883, filter="#", db="gateway.sqlite", group=None,
                  instance=None, qos=1, grace_s=2.0, scan_s=1.0, metrics=None, max_batch=1000, keepalive=30,
                  persistent=False):
@@ -208,7 +210,9 @@ class Gateway:
             os.replace(tmp, self.metrics)
 
     def stats(self, lag=None):
-        d = dict(self.counts, instance=self.instance, devices=len(self.devices), errors=self.errors)
+        d = dict(self.counts, instance=self.instance, devices=len(self.devices), errors=self.errors,
+                 unattributed=sum(x.unattributed for x in self.devices.values()),  # timer outputs, not stored
+                 pipeline_dead_letters=sum(x.graph.dead_letters.produced for x in self.devices.values()))
         d["lag"] = {dev: {"age_s": round(a, 3), "seq": s} for dev, (a, s) in (lag or self.store.lag()).items()}
         return d
 
