@@ -96,6 +96,12 @@ def main():
         if proc.returncode != 0:
             raise BenchError("bench_mqtt.py failed:\n" + proc.stdout + proc.stderr)
         results.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    if "mqtt_skipped" not in results:  # the gateway (CPython) against a bare paho subscriber, same broker
+        proc = subprocess.run([sys.executable, os.path.join(TOOLS, "bench_gateway.py")], cwd=ROOT, capture_output=True,
+                              text=True, timeout=900)
+        if proc.returncode != 0:
+            raise BenchError("bench_gateway.py failed:\n" + proc.stdout + proc.stderr)
+        results.update(json.loads(proc.stdout.strip().splitlines()[-1]))
     heap32 = subprocess.run([sys.executable, os.path.join(TOOLS, "bench_heap32.py")], cwd=ROOT, capture_output=True,
                             text=True, timeout=900)  # app_peak_heap_32bit: the apps on a 32-bit MicroPython
     if heap32.returncode == 0:

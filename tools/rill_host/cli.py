@@ -21,6 +21,8 @@ TOOLS = {
 OWN = {
     "new": "scaffold a project: rill new DIR --board B",
     "test": "run the project's tests on CPython and on MicroPython (pytest ARGS)",
+    "gateway": "run an app's pipelines on MQTT envelopes from many devices, into SQLite",
+    "fleet": "run N simulated devices (real rill.mqtt bridges) that feed a gateway",
 }
 
 
@@ -54,6 +56,9 @@ def main(argv=None):
             return scaffold.main(args)
         if sub == "test":
             return run_tests(args)
+        if sub in ("gateway", "fleet"):
+            mod = __import__("rill_host." + ("gateway.__main__" if sub == "gateway" else "fleet"), fromlist=["main"])
+            return mod.main(args)
         if sub in TOOLS:
             return run_tool(TOOLS[sub][0], args)
     except KeyboardInterrupt:

@@ -1,0 +1,277 @@
+"""Gateway: many devices' envelopes from MQTT through the app's own pipeline, into SQLite.
+
+    gw = Gateway(app, "127.0.0.1", 1883, "fleet/+/+", db="gw.sqlite", group="gw")
+    asyncio.run(gw.run())            # until gw.stop()
+
+One paho client (its network thread) feeds an asyncio queue; the loop takes whatever has
+arrived as one batch, runs each new envelope through that device's own ``Pipeline`` (built
+from the app module on the device's first message, so windows and alarms keep per-device
+state), commits the batch to the store (store.py) and only then acknowledges the QoS 1
+messages (paho's ``manual_ack``): a message is acknowledged once it is in the store, so a
+gateway that dies loses nothing it acknowledged. Duplicates (same dev, boot, seq) are
+counted and acknowledged, never run or stored twice. With ``group``, the subscription is
+``$share/<group>/<filter>``: N gateways share the stream, the broker dispatches.
+``persistent``: a broker session that outlives the connection (clean session off, client
+id = ``instance``): the broker keeps what it sent or queued for a gateway that died, and
+hands it over when that instance comes back under the same name.
+
+An app module (``--app``) declares ``INPUTS`` (record keys, the topic's last level),
+``OUTPUTS`` (records stored per message) and ``pipeline(p)`` (records and transforms: the
+same code as on the device); optional ``CODECS`` maps an input key to a codec
+(``rill.mqtt.Struct``; JSON otherwise). Without an app, each input value is stored as is.
+
+Reported as records of the gateway's own pipeline (``graph``; an app's ``monitor(p)`` may
+tap them): ``gap`` (a missing range ``{"dev", "boot", "lo", "hi"}``, once it is older than
+``grace_s``), ``duplicate`` ((dev, boot, seq)) and ``lag`` ({dev: (seconds since its
+newest message was stored, its newest seq)}); as metrics: ``stats()``, also written to
+``metrics`` (JSON) at every scan. A hole is only a gap inside one boot epoch: numbers a
+reboot skips are not losses; a loss after a device's newest stored message shows once a
+later message of the same boot arrives, and a loss at the end of a boot never does.
+"""
+import asyncio
+import json
+import os
+import struct
+import time
+
+import paho.mqtt.client as paho
+
+from rill import Pipeline, Ring
+from rill.mqtt.codecs import JSON, Struct
+
+from .store import Store
+
+
+def unwrap(codec, payload):
+    """(dev, boot, seq, value) of an envelope; ValueError if it is not one."""
+    if isinstance(codec, Struct):
+        dev, seq, v = codec.unwrap(payload)
+        return dev, struct.unpack_from(">I", payload, 2 + payload[1])[0], seq, v
+    d = codec.decode(payload)
+    if not isinstance(d, dict) or not all(k in d for k in ("dev", "boot", "seq", "v")):
+        raise ValueError("not an envelope")
+    dev, boot, seq = d["dev"], d["boot"], d["seq"]
+    for n in (boot, seq):
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ValueError("bad boot or seq")
+    if not isinstance(dev, str) or not dev:
+        raise ValueError("bad dev")
+    return dev, boot, seq, d["v"]
+
+
+class _Identity:
+    """No app: every input is stored as it came."""
+
+    INPUTS = None
+    OUTPUTS = None
+
+
+class Device:
+    """One device's pipeline: the app's records and transforms, a pushed source per input,
+    and a sink per output that collects what one message produced."""
+
+    def __init__(self, app, dev):
+        self.outs = None
+        self.unattributed = 0  # outputs a timer wrote between messages: not stored
+        p = Pipeline(dev)
+        app.pipeline(p)
+        for key in app.INPUTS:
+            p.source(key)
+        for key in app.OUTPUTS:
+            p.record("_gw_" + key)
+            p.transform("_gw_" + key, self._sink(key), key)
+        self.graph = p.build()
+        self.graph.start()
+
+    def _sink(self, key):
+        def sink(v):
+            if self.outs is None:
+                self.unattributed += 1
+            else:
+                self.outs[key] = json.dumps(v)  # now: a join's output is rewritten in place later
+            # None: the sink's own record is never written
+
+        return sink
+
+    def run(self, key, value):
+        """Push one message's value; {output key: JSON text} of what it produced."""
+        self.outs = outs = {}
+        try:
+            self.graph.push(key, value)
+        finally:
+            self.outs = None
+        return outs
+
+
+class Gateway:
+    """One gateway instance (see the module's docstring); ``run()`` until ``stop()``."""
+
+    def __init__(self, app=None, host="127.0.0.1", port=1883, filter="#", db="gateway.sqlite", group=None,
+                 instance=None, qos=1, grace_s=2.0, scan_s=1.0, metrics=None, max_batch=1000, keepalive=30,
+                 persistent=False):
+        self.app = app or _Identity
+        self.persistent = persistent
+        self.host, self.port, self.qos, self.keepalive = host, port, qos, keepalive
+        self.topic = "$share/%s/%s" % (group, filter) if group else filter
+        self.instance = instance or "gw-%d" % os.getpid()
+        self.store = Store(db, self.instance)
+        self.grace_s, self.scan_s, self.metrics, self.max_batch = grace_s, scan_s, metrics, max_batch
+        self.codecs = getattr(self.app, "CODECS", None) or {}
+        self.devices = {}
+        self.counts = dict(received=0, stored=0, duplicates=0, rejected=0, gaps=0, gaps_closed=0, batches=0)
+        self.errors = []  # newest reasons, bounded
+        self._stop = None
+        p = Pipeline("gateway")
+        p.record("gap", dict, Ring(64))
+        p.record("duplicate", tuple, Ring(64))
+        p.record("lag", dict)
+        for key in ("gap", "duplicate", "lag"):
+            p.source(key)
+        if hasattr(self.app, "monitor"):
+            self.app.monitor(p)  # the app's taps (or transforms) on gap, duplicate, lag
+        self.graph = p.build()
+
+    # -- messages ------------------------------------------------------------------
+
+    def _reject(self, topic, why):
+        self.counts["rejected"] += 1
+        self.errors = (self.errors + ["%s: %s" % (topic, why)])[-16:]
+        print("gateway %s: rejected a message on %s: %s" % (self.instance, topic, why))
+
+    def warm_up(self):
+        """Build one device pipeline and throw it away: the app's imports happen now, not
+        on the first message (which would wait ~100 ms for them)."""
+        if self.app.INPUTS is not None:
+            Device(self.app, "_warm_up").graph.stop()
+
+    def _device(self, dev):
+        d = self.devices.get(dev)
+        if d is None:
+            d = self.devices[dev] = Device(self.app, dev)
+        return d
+
+    def process(self, items):
+        """Decode, de-duplicate and run a batch of (topic, payload, t_recv): the entries
+        to commit."""
+        entries = []
+        batch_keys = set()
+        for topic, payload, t_recv in items:
+            key = topic.rsplit("/", 1)[-1]
+            inputs = self.app.INPUTS
+            if inputs is not None and key not in inputs:
+                self._reject(topic, "no input record %r in the app" % key)
+                continue
+            try:
+                dev, boot, seq, v = unwrap(self.codecs.get(key, JSON), payload)
+            except (ValueError, struct.error, TypeError) as e:
+                self._reject(topic, e)
+                continue
+            ident = (dev, boot, seq)
+            if ident in batch_keys or self.store.is_seen(*ident):
+                self._duplicate(ident)
+                continue
+            batch_keys.add(ident)
+            sent = v.get("ts") if isinstance(v, dict) else None
+            if inputs is None:
+                outs = {key: json.dumps(v)}
+            else:
+                try:
+                    outs = self._device(dev).run(key, v)
+                except Exception as e:  # the app's own declaration failed: that message is rejected
+                    self._reject(topic, "%s: %s" % (type(e).__name__, e))
+                    continue
+            entries.append((dev, boot, seq, topic, t_recv, sent if isinstance(sent, (int, float)) else None, outs))
+        return entries
+
+    def _duplicate(self, ident):
+        self.counts["duplicates"] += 1
+        self.graph.push("duplicate", ident)
+
+    def commit(self, entries):
+        for ident in self.store.commit(entries):  # a racing instance committed it first
+            self._duplicate(ident)
+            self.counts["stored"] -= 1
+        self.counts["stored"] += len(entries)
+        self.counts["batches"] += 1
+
+    def scan(self, grace_s=None):
+        new, closed = self.store.scan(self.grace_s if grace_s is None else grace_s)
+        self.counts["gaps"] += len(new)
+        self.counts["gaps_closed"] += len(closed)
+        for dev, boot, lo, hi in new:
+            print("gateway %s: gap %s boot %d: seq %d..%d missing" % (self.instance, dev, boot, lo, hi))
+            self.graph.push("gap", {"dev": dev, "boot": boot, "lo": lo, "hi": hi})
+        lag = self.store.lag()
+        self.graph.push("lag", lag)
+        if self.metrics:
+            tmp = self.metrics + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(self.stats(lag), f)
+            os.replace(tmp, self.metrics)
+
+    def stats(self, lag=None):
+        d = dict(self.counts, instance=self.instance, devices=len(self.devices), errors=self.errors,
+                 unattributed=sum(x.unattributed for x in self.devices.values()),  # timer outputs, not stored
+                 pipeline_dead_letters=sum(x.graph.dead_letters.produced for x in self.devices.values()))
+        d["lag"] = {dev: {"age_s": round(a, 3), "seq": s} for dev, (a, s) in (lag or self.store.lag()).items()}
+        return d
+
+    # -- connection ----------------------------------------------------------------
+
+    def _client(self, loop, q):
+        c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=self.instance, clean_session=not self.persistent,
+                        manual_ack=True)
+
+        def on_connect(client, userdata, flags, rc, props=None):
+            if not rc.is_failure:
+                client.subscribe(self.topic, self.qos)
+
+        def on_message(client, userdata, m):
+            loop.call_soon_threadsafe(q.put_nowait, (m.topic, m.payload, m.mid, m.qos, time.time()))
+
+        c.on_connect = on_connect
+        c.on_message = on_message
+        return c
+
+    async def run(self):
+        loop = asyncio.get_running_loop()
+        q = asyncio.Queue()
+        self._stop = asyncio.Event()
+        self.graph.start()
+        self.warm_up()
+        client = self._client(loop, q)
+        client.connect(self.host, self.port, self.keepalive)
+        client.loop_start()
+        next_scan = time.monotonic() + self.scan_s
+        try:
+            while True:
+                try:
+                    first = await asyncio.wait_for(q.get(), max(0.01, next_scan - time.monotonic()))
+                except asyncio.TimeoutError:
+                    first = None
+                if first is not None:
+                    items = [first]
+                    while len(items) < self.max_batch and not q.empty():
+                        items.append(q.get_nowait())
+                    self.counts["received"] += len(items)
+                    self.commit(self.process([(t, p, r) for t, p, _, _, r in items]))
+                    for _, _, mid, qos, _ in items:
+                        if qos:
+                            client.ack(mid, qos)
+                if time.monotonic() >= next_scan:
+                    self.scan()
+                    next_scan = time.monotonic() + self.scan_s
+                if self._stop.is_set() and q.empty():
+                    break
+        finally:
+            client.disconnect()
+            client.loop_stop()
+            self.scan()
+            self.graph.stop()
+            for d in self.devices.values():
+                d.graph.stop()
+            self.store.close()
+
+    def stop(self):
+        if self._stop is not None:
+            self._stop.set()
