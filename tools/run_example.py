@@ -33,7 +33,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, VBOARD_DIR, CliError, Parser, cli, load_board, tool  # noqa: E402
+from common import ROOT, VBOARD_DIR, CliError, Parser, cli, load_board, running_vboard, tool  # noqa: E402
 from deploy_plan import FIRMWARE, App, plan, stage  # noqa: E402
 from mqtt_host import Broker, BrokerError, Client, stop_group  # noqa: E402
 from vboard import shown as shown_path  # noqa: E402
@@ -215,6 +215,9 @@ def run(args):
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     work = os.path.join(VBOARD_DIR, "example", args.board)
     fs = os.path.join(work, "fs")
+    held = running_vboard(work)
+    if held:  # checked before deploy() empties the folder under it
+        raise CliError("another run uses the virtual %s (pid %s); stop it first" % (args.board, held["pid"]))
     device = "vboard-" + args.board.lower()
     procs = []
     broker = client = None

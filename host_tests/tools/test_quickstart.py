@@ -4,13 +4,14 @@ and its readings reach a real broker (or the console, on a board without network
 `rill deploy --app .` puts it on a (virtual) board, where main.py starts it at the next
 reset."""
 import json
+import os
 import re
 
 import pytest
 from test_rill_project import rill
 
 from mqtt_host import Broker, BrokerError, Client
-from tooltest import tool
+from tooltest import ROOT, tool
 
 
 def new_project(tmp_path, board="RPI_PICO_W"):
@@ -76,3 +77,21 @@ def test_a_new_project_deploys_and_starts_at_the_next_reset(tmp_path, fresh_vboa
         if client is not None:
             client.close()
         broker.close()
+
+
+def test_a_second_run_on_the_same_virtual_board_is_refused_before_it_deploys(tmp_path):
+    project = new_project(tmp_path, "RPI_PICO")
+    work = os.path.join(ROOT, ".vboard", "example", "RPI_PICO")
+    info = os.path.join(work, "vboard.json")
+    if os.path.exists(info):
+        pytest.skip("a virtual RPI_PICO runs in %s" % work)
+    os.makedirs(os.path.join(work, "fs"), exist_ok=True)
+    marker = os.path.join(work, "fs", "still-here")
+    with open(marker, "w"), open(info, "w") as f:  # a run in progress: this process, on some device
+        json.dump({"port": os.devnull, "board": "RPI_PICO", "pid": os.getpid(), "fs": work}, f)
+    try:
+        r = rill("run", "--app", ".", "--seconds", "1", cwd=str(project), timeout=60)
+    finally:
+        os.remove(info)
+    assert r.returncode == 1 and "another run uses the virtual RPI_PICO (pid %d)" % os.getpid() in r.stderr, r.stderr
+    assert os.path.exists(marker)  # its files were left alone
