@@ -87,3 +87,27 @@ def replay(graph, records, clock=None):
     """``await replay(graph, records)``: see the module. ``records``: an iterable of
     capture records, such as ``rill.io.frame.read(path)``."""
     return Replay(graph, records).run(clock)
+
+
+def transcript(pipeline, records, clock=None):
+    """Build ``pipeline`` with a tap on every record a transform writes (Queues excepted:
+    they have one reader), replay ``records`` through it, and return what those records
+    received as JSON lines ``[t, key, value]``, in order: a replay's output, to compare
+    or to keep as a test's expected output. Runs the loop itself (``asyncio.run``)."""
+    import asyncio
+    import json
+
+    if clock is None:
+        from ..clock import VirtualClock
+
+        clock = VirtualClock()
+    lines = []
+
+    def tap(key):
+        return lambda v: lines.append(json.dumps([clock.now(), key, v]))
+
+    for node in [n for n in pipeline._nodes if n.kind == "transform"]:
+        if pipeline._records[node.out].kind != "queue":
+            pipeline.tap(node.out, tap(node.out), name="replay")
+    asyncio.run(replay(pipeline.build(), records, clock))
+    return lines
