@@ -92,8 +92,25 @@ def test_rill_replay_gives_the_original_output(project, tmp_path):
     assert bad.returncode == 1 and bad.stderr.strip().count("\n") == 0 and "no app.py" in bad.stderr
 
 
-def test_replay_fixture_turns_a_capture_into_a_test(project, tmp_path, replay, clock):
+def readme_test_example():
+    """The README's "A capture becomes a test" example: the python block after that phrase."""
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "README.md")) as f:
+        text = f.read()
+    start = text.index("```python", text.index("**A capture becomes a test.**")) + len("```python")
+    return text[start:text.index("```", start)]
+
+
+def test_replay_fixture_turns_a_capture_into_a_test(project, replay, clock, monkeypatch):
+    """The README's test, in a project with a capture and its expected transcript."""
     folder, app, cfg = project
-    capture = tmp_path / "field.capture"
-    expected = original_run(app, cfg, str(capture))
-    assert replay(capture, app.pipeline(board.load(cfg["board"], sim=True, clock=clock), cfg)) == expected
+    expected = original_run(app, cfg, str(folder / "tests" / "field.capture"))
+    (folder / "tests" / "field.expected").write_text("".join(line + "\n" for line in expected))
+    monkeypatch.chdir(folder)
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.delitem(sys.modules, "app", raising=False)
+    scope = {"__name__": "readme"}
+    exec(readme_test_example(), scope)
+    scope["test_field_capture"](replay, clock)
+    (folder / "tests" / "field.expected").write_text("[0, \"temp\", 0.0]\n")
+    with pytest.raises(AssertionError):
+        scope["test_field_capture"](replay, type(clock)())
