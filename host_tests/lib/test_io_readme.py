@@ -7,15 +7,9 @@ from rill.io import frame
 MARK = "<!-- tested: host_tests/lib/test_io_readme.py -->"
 
 
-def example():
-    with open("README.md") as f:
-        text = f.read()
-    start = text.index("```python", text.index(MARK)) + len("```python")
-    return text[start:text.index("```", start)]
-
-
 def test_reproduce_a_run_example():
-    code = example()
+    with open("README.md") as f:
+        code = f.read().split(MARK, 1)[1].split("```")[1][len("python"):]  # the block after the mark
     home = os.getcwd()
     folder = "/tmp/rill-io-readme-%d" % time.ticks_us()
     os.mkdir(folder)
