@@ -8,8 +8,16 @@ MARK = "<!-- tested: host_tests/lib/test_io_readme.py -->"
 
 
 def test_reproduce_a_run_example():
-    with open("README.md") as f:
-        code = f.read().split(MARK, 1)[1].split("```")[1][len("python"):]  # the block after the mark
+    lines, state = [], 0  # 0: before the mark, 1: before the block, 2: in it
+    with open("README.md") as f:  # line by line: the whole README is a large block on a small heap
+        for line in f:
+            if state == 2:
+                if line.startswith("```"):
+                    break
+                lines.append(line)
+            elif line.startswith("```python" if state else MARK):
+                state += 1
+    code = "".join(lines)
     home = os.getcwd()
     folder = "/tmp/rill-io-readme-%d" % time.ticks_us()
     os.mkdir(folder)
