@@ -16,6 +16,7 @@ import sys
 from time import ticks_us
 
 from bench_core_mp import allocated, pipeline, rill_push, timed
+from rill.io import frame
 from rill.io.recorder import Recorder
 from rill.io.sink import FileSink
 
@@ -28,7 +29,9 @@ def per_record(a_once, a_twice, n):
 
 
 def main():
-    path = "/tmp/rill-bench-capture-%d" % ticks_us()
+    folder = "/tmp/rill-bench-%d" % ticks_us()  # a folder of its own: a rotation lists it
+    os.mkdir(folder)
+    path = folder + "/capture"
     plain = pipeline("plain")
     recorded = pipeline("recorded")
     gc.collect()
@@ -55,11 +58,9 @@ def main():
     try:
         best, extra = asyncio.run(run())
     finally:
-        for p in (path, path + ".1"):
-            try:
-                os.remove(p)
-            except OSError:
-                pass
+        for p in frame.paths(path):
+            os.remove(p)
+        os.rmdir(folder)
     print(json.dumps({
         "recorder_records": rec.records,
         "recorder_cost_ratio": round(best["recorded"] / best["plain"], 2),

@@ -3,7 +3,7 @@
 
     python tools/read_capture.py capture.jsonl [--out FILE]
 
-The rotated files come first (``PATH.N`` ... ``PATH.1``, then ``PATH``). Each intact
+The sink's segments are read oldest first (``PATH.1``, ``PATH.2``, ...). Each intact
 record is written as its JSON text, byte for byte as the device wrote it, one per
 line; torn or corrupt lines are left out and counted in the summary on stderr.
 """
@@ -17,15 +17,18 @@ sys.path.insert(0, os.path.join(ROOT, "lib"))
 
 def main(argv):
     p = Parser(prog="read_capture.py", description="Read a rill generated file back as JSONL.")
-    p.add_argument("path", help="the file a FileSink wrote (its rotated PATH.N files are read first)")
+    p.add_argument("path", help="the path a FileSink was given (its segments PATH.N are read, oldest first)")
     p.add_argument("--out", help="write the JSONL here instead of stdout")
     p.add_argument("--max-line", type=int, default=512, help="the sink's max_line (default 512)")
     args = p.parse_args(argv)
     from rill.io import frame
 
-    files = [f for f in frame.paths(args.path) if os.path.exists(f)]
+    try:
+        files = frame.paths(args.path)
+    except OSError:
+        files = []
     if not files:
-        raise CliError("no file at %s" % args.path)
+        raise CliError("no segment %s.1, %s.2... was found" % (args.path, args.path))
     out = open(args.out, "wb") if args.out else sys.stdout.buffer
     records = skipped = 0
     try:

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(ROOT, "lib"))
 
 def main(argv):
     p = Parser(prog="replay_capture.py", description="Replay a capture through an app's pipeline.")
-    p.add_argument("capture", help="the capture file (its rotated CAPTURE.N files are read first)")
+    p.add_argument("capture", help="the path the capture's FileSink was given (its segments CAPTURE.N are read)")
     p.add_argument("--app", required=True, help="the app's folder (app.py with pipeline(board, cfg), config.json)")
     p.add_argument("--board", help="board id (default: the config's board)")
     p.add_argument("--out", help="write the JSON lines here instead of stdout")
@@ -25,8 +25,14 @@ def main(argv):
     app_dir = os.path.abspath(args.app)
     if not os.path.exists(os.path.join(app_dir, "app.py")):
         raise CliError("no app.py in %s" % app_dir)
-    if not os.path.exists(args.capture):
-        raise CliError("no capture at %s" % args.capture)
+    from rill.io import frame
+
+    try:
+        found = frame.paths(args.capture)
+    except OSError:
+        found = []
+    if not found:
+        raise CliError("no capture at %s (no segment %s.1, %s.2...)" % (args.capture, args.capture, args.capture))
     cfg = {}
     if os.path.exists(os.path.join(app_dir, "config.json")):
         with open(os.path.join(app_dir, "config.json")) as f:
@@ -39,7 +45,6 @@ def main(argv):
 
     from rill import board
     from rill.clock import VirtualClock
-    from rill.io import frame
     from rill.io.replay import transcript
 
     clock = VirtualClock()

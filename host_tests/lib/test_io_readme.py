@@ -30,10 +30,7 @@ def test_reproduce_a_run_example():
         assert scope["replayed"] == ['[0, "slow", 20.0]', '[1200, "slow", 22.5]', '[2500, "slow", 23.0]']
         assert list(frame.read("run.capture"))[-1] == {"end": 5000} and scope["rec"].records == 4
     finally:
-        for name in ("temp.jsonl", "run.capture"):
-            try:
-                os.remove(name)
-            except OSError:
-                pass
+        for name in ["temp.jsonl"] + frame.paths("run.capture"):
+            os.remove(name)
         os.chdir(home)
         os.rmdir(folder)

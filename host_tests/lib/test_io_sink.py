@@ -11,15 +11,16 @@ from testkit import raises, run
 
 
 def _path(name):
-    return "/tmp/rill-io-%s-%d" % (name, time.ticks_us())
+    """``name`` in a new folder of its own (segments are found by listing the folder)."""
+    folder = "/tmp/rill-io-%d" % time.ticks_us()
+    os.mkdir(folder)
+    return folder + "/" + name
 
 
 def _cleanup(path):
     for p in frame.paths(path):
-        try:
-            os.remove(p)
-        except OSError:
-            pass
+        os.remove(p)
+    os.rmdir(path[:path.rfind("/")])
 
 
 def _bytes(path):
@@ -88,11 +89,13 @@ def test_power_cut_at_every_byte():
         sink = FileSink(path, every=len(RECORDS), clock=VirtualClock())
         for r in RECORDS:
             sink.write(r)
-        whole = _bytes(path)
+        seg = frame.paths(path)[-1]
+        assert seg == path + ".1"
+        whole = _bytes(seg)
         ends = [i + 1 for i in range(len(whole)) if whole[i] == 10]
         assert len(ends) == len(RECORDS)
         for cut in range(len(whole) + 1):
-            _put(path, whole[:cut])
+            _put(seg, whole[:cut])
             complete = len([e for e in ends if e - 1 <= cut])  # all but the newline: whole
             assert list(frame.read(path)) == RECORDS[:complete], cut
             after = FileSink(path, every=1, clock=VirtualClock())  # the reboot
@@ -107,8 +110,8 @@ def test_corrupt_and_too_long_lines_are_skipped_and_counted():
     try:
         good = frame.frame(1)
         flipped = frame.frame(2).replace(b"2", b"3", 1)  # checksum no longer matches
-        _put(path, good + flipped + b"x" * 600 + b"\n" + b"no frame\n" + good + b"torn")
-        with open(path, "rb") as f:
+        _put(path + ".1", good + flipped + b"x" * 600 + b"\n" + b"no frame\n" + good + b"torn")
+        with open(path + ".1", "rb") as f:
             frames = frame.Frames(f, max_line=64)
             assert list(frames.records()) == [1, 1]
         assert frames.skipped == 3
@@ -124,11 +127,15 @@ def test_rotation_caps_the_size():
             sink.write([i, "x"])
         sink.close()
         files = frame.paths(path)
-        assert files == [path + ".2", path + ".1", path]
+        n = sink.seq
+        assert n > 10 and files == [path + ".%d" % i for i in (n - 2, n - 1, n)]  # keep=2 before the newest
         assert all(os.stat(p)[6] <= 200 for p in files)
         got = list(frame.read(path))
         assert got[-1] == [199, "x"] and [r[0] for r in got] == list(range(got[0][0], 200))
-        assert sink.rotations > 10
+        assert sink.rotations == n - 1
+        again = FileSink(path, max_bytes=200, keep=2, every=1, clock=VirtualClock())  # after a reboot
+        again.write("more")
+        assert again.seq >= n and list(frame.read(path))[-2:] == [[199, "x"], "more"]
     finally:
         _cleanup(path)
 

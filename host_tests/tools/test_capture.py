@@ -26,7 +26,7 @@ def test_read_capture_as_jsonl(tmp_path):
     for i in range(30):
         sink.write({"i": i, "s": "x\ty"})
     sink.close()
-    with open(path, "ab") as f:
+    with open(frame.paths(path)[-1], "ab") as f:
         f.write(b'{"i": 30, "s"')  # a power cut mid-write
     r = tool("read_capture.py", path)
     assert r.returncode == 0, r.stderr

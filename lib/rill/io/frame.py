@@ -66,22 +66,28 @@ class Frames:
 
 
 def paths(path):
-    """The files of a rotating ``path``, oldest first: ``path.N`` ... ``path.1``, ``path``."""
+    """The segment files of ``path`` that exist, oldest first: ``path.1``, ``path.2``...
+    (a FileSink numbers its segments upwards and removes the oldest)."""
     import os
 
-    n = 0
-    while True:
-        try:
-            os.stat("%s.%d" % (path, n + 1))
-        except OSError:
-            break
-        n += 1
-    return ["%s.%d" % (path, i) for i in range(n, 0, -1)] + [path]
+    i = path.rfind("/")
+    folder, base = (path[:i] or "/", path[i + 1:]) if i >= 0 else (".", path)
+    try:
+        names = (e[0] for e in os.ilistdir(folder))  # MicroPython: no list of the whole folder
+    except AttributeError:
+        names = os.listdir(folder)
+    found = []
+    for name in names:
+        n = name[len(base) + 1:]
+        if name.startswith(base) and name[len(base):len(base) + 1] == "." and n.isdigit():
+            found.append(int(n))
+    found.sort()
+    return ["%s.%d" % (path, n) for n in found]
 
 
 def read(path, max_line=512):
-    """Every intact record of the rotating file ``path`` (see ``paths``), oldest first,
-    as a generator. A missing file reads as empty."""
+    """Every intact record of the segments of ``path`` (see ``paths``), oldest first,
+    as a generator. No segment reads as empty."""
     for p in paths(path):
         try:
             f = open(p, "rb")

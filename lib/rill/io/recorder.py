@@ -1,6 +1,6 @@
 """``Recorder``: every source's records during a run, into a sink, for replay.
 
-    rec = Recorder(FileSink("capture.jsonl", max_bytes=1 << 20))   # a board: a small rotating file
+    rec = Recorder(FileSink("capture.jsonl", max_bytes=1 << 20))   # a board: a few small segments
     rec.attach(g)            # after build(), before start() or run()
     ...
     rec.close()              # writes the end time and flushes

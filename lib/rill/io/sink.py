@@ -1,4 +1,4 @@
-"""``FileSink``: a tap that appends records to a rotating, size-capped file, e.g. on flash.
+"""``FileSink``: a tap that appends records to size-capped segment files, e.g. on flash.
 
     sink = FileSink("log.jsonl", max_bytes=16384, keep=1, every=16, flush_ms=5000)
     p.tap("smooth", sink.write)
@@ -13,9 +13,12 @@ Flash-wear policy: records wait in RAM and are written in one open-append-close 
 first (checked at each write, and by ``run()`` when no records come). ``close()``
 writes what waits. A power cut loses at most those waiting records.
 
-Size cap: when the next batch would take ``path`` past ``max_bytes``, ``path`` becomes
-``path.1`` (``path.1`` becomes ``path.2``, up to ``keep``; the oldest is removed). The
-files never hold more than (keep + 1) x max_bytes, plus one batch.
+Size cap: the records go to segment files ``path.1``, ``path.2``, ... When the next
+batch would take the newest past ``max_bytes``, a new segment starts and all but the
+``keep`` segments before it are removed: the files never hold more than (keep + 1) x
+max_bytes (a batch larger than max_bytes gets a segment of its own). No file is ever
+renamed, so a rotation is one create and one remove, whatever the filesystem. A sink
+opened on existing segments appends to the newest (after a reboot).
 
 Heap: ``every`` list slots, made once; per record its framed line (JSON text + 10
 bytes), held until the flush. A record whose line is longer than ``max_line`` is
@@ -23,7 +26,7 @@ refused (``refused`` counts it, the raise makes it the tap's dead letter).
 """
 import os
 
-from .frame import frame
+from .frame import frame, paths
 
 
 class FileSink:
@@ -43,21 +46,24 @@ class FileSink:
         self._n = 0
         self._first = 0
         self.written = self.refused = self.flushes = self.rotations = 0
+        segments = paths(path)
+        self.seq = int(segments[-1][len(path) + 1:]) if segments else 1
+        self.current = "%s.%d" % (path, self.seq)
         self.size = self._open_size()
 
     def _open_size(self):
-        """The current file's size; a torn last line (a power cut) is ended with a newline
-        first, so that the next record starts a line of its own."""
+        """The newest segment's size; a torn last line (a power cut) is ended with a
+        newline first, so that the next record starts a line of its own."""
         try:
-            size = os.stat(self.path)[6]
+            size = os.stat(self.current)[6]
         except OSError:
             return 0
         if size:
-            with open(self.path, "rb") as f:
+            with open(self.current, "rb") as f:
                 f.seek(size - 1)
                 last = f.read(1)
             if last != b"\n":
-                with open(self.path, "ab") as f:
+                with open(self.current, "ab") as f:
                     f.write(b"\n")
                 size += 1
         return size
@@ -87,7 +93,7 @@ class FileSink:
             total += len(pending[i])
         if self.size and self.size + total > self.max_bytes:
             self._rotate()
-        with open(self.path, "ab") as f:
+        with open(self.current, "ab") as f:
             for i in range(n):
                 f.write(pending[i])
                 pending[i] = None
@@ -97,19 +103,12 @@ class FileSink:
         self.flushes += 1
 
     def _rotate(self):
-        for i in range(self.keep, 0, -1):
-            src = self.path if i == 1 else "%s.%d" % (self.path, i - 1)
-            dst = "%s.%d" % (self.path, i)
-            try:
-                os.remove(dst)
-            except OSError:
-                pass
-            try:
-                os.rename(src, dst)
-            except OSError:
-                pass
-        if not self.keep:
-            os.remove(self.path)
+        """Start segment seq + 1; remove those older than the ``keep`` before it."""
+        self.seq += 1
+        self.current = "%s.%d" % (self.path, self.seq)
+        for old in paths(self.path):
+            if int(old[len(self.path) + 1:]) < self.seq - self.keep:
+                os.remove(old)
         self.size = 0
         self.rotations += 1
 
