@@ -133,7 +133,9 @@ def test_rotation_caps_the_size():
         got = list(frame.read(path))
         assert got[-1] == [199, "x"] and [r[0] for r in got] == list(range(got[0][0], 200))
         assert sink.rotations == n - 1
+        _put(path + ".%d" % (n - 3), frame.frame("stale"))  # as a cut mid-rotation leaves it
         again = FileSink(path, max_bytes=200, keep=2, every=1, clock=VirtualClock())  # after a reboot
+        assert frame.paths(path) == files  # the segment beyond keep is gone
         again.write("more")
         assert again.seq >= n and list(frame.read(path))[-2:] == [[199, "x"], "more"]
     finally:

@@ -49,6 +49,7 @@ class FileSink:
         segments = paths(path)
         self.seq = int(segments[-1][len(path) + 1:]) if segments else 1
         self.current = "%s.%d" % (path, self.seq)
+        self._prune()  # a cut between a rotation's create and remove left one too many
         self.size = self._open_size()
 
     def _open_size(self):
@@ -106,11 +107,14 @@ class FileSink:
         """Start segment seq + 1; remove those older than the ``keep`` before it."""
         self.seq += 1
         self.current = "%s.%d" % (self.path, self.seq)
+        self._prune()
+        self.size = 0
+        self.rotations += 1
+
+    def _prune(self):
         for old in paths(self.path):
             if int(old[len(self.path) + 1:]) < self.seq - self.keep:
                 os.remove(old)
-        self.size = 0
-        self.rotations += 1
 
     async def run(self, clock=None):
         """Flush records that have waited ``flush_ms`` when no new record comes to do it
