@@ -39,11 +39,15 @@ def test_read_capture_as_jsonl(tmp_path):
     assert out.read_text().splitlines() == lines
 
 
-@pytest.mark.parametrize("args", [["--bogus"], ["/nonexistent/capture"]], ids=["unknown-arg", "missing"])
-def test_read_capture_errors_in_one_sentence(args):
-    r = tool("read_capture.py", *args)
+ERRORS = [("read_capture.py", ["--bogus"]), ("read_capture.py", ["/nonexistent/capture"]),
+          ("replay_capture.py", ["--bogus"]), ("replay_capture.py", ["/nonexistent/capture", "--app", "."])]
+
+
+@pytest.mark.parametrize("name,args", ERRORS, ids=["%s %s" % (n, " ".join(a)) for n, a in ERRORS])
+def test_errors_in_one_sentence(name, args):
+    r = tool(name, *args)
     assert r.returncode != 0 and "Traceback" not in r.stderr
-    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("read_capture.py: error: ")
+    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith(name + ": error: ")
 
 
 @pytest.fixture
