@@ -123,3 +123,33 @@ def test_unknown_keys_are_dead_letters():
     assert rp.unknown == 1 and rp.pushed == 1 and out["count"] == ["[10, 3]"]
     assert [e[0] for e in g.dead_letters.entries()] == ["replay", "replay"]
     assert asyncio is not None
+
+
+def test_a_record_the_sink_refuses_still_goes_on():
+    path = _path("refused")
+    clock, out = VirtualClock(), []
+    p = Pipeline("refusing")
+    p.record("s", str)
+    p.source("s")
+    p.tap("s", out.append)
+    g = p.build()
+    rec = Recorder(FileSink(path, every=1, max_line=64, clock=clock)).attach(g)
+
+    async def main():
+        g.start(clock)
+        for v in ("short", "long" * 20, "end"):
+            g.push("s", v)
+            await clock.advance(1)
+        rec.close()
+        g.stop()
+
+    try:
+        run(main())
+        assert out == ["short", "long" * 20, "end"] and rec.failed == 1 and rec.records == 3
+        assert [r[2] for r in frame.read(path) if isinstance(r, list)] == ["short", "end"]
+        name, _, reason = g.dead_letters.entries()[0]
+        assert name == "recorder" and "max_line" in reason
+    finally:
+        for seg in frame.paths(path):
+            os.remove(seg)
+        os.rmdir(path[:path.rfind("/")])

@@ -168,3 +168,45 @@ def test_a_record_too_long_is_the_taps_dead_letter():
         assert name == "file" and "max_line" in reason
     finally:
         _cleanup(path)
+
+
+def test_a_failed_write_keeps_the_batch_and_drops_what_finds_it_full():
+    path = _path("fail")
+    folder = path[:path.rfind("/")]
+    sink = FileSink(path, every=2, clock=VirtualClock())
+    sink.write(1)
+    os.rmdir(folder)  # the flash is gone: the flush cannot open the file
+    with raises(OSError):
+        sink.write(2)
+    with raises(OSError):
+        sink.write(3)  # the batch is full and still cannot be written: 3 is dropped
+    assert sink.dropped == 1 and sink.stats()["waiting"] == 2
+    os.mkdir(folder)
+    sink.write(4)  # the retry writes 1 and 2, then 4 waits
+    sink.close()
+    try:
+        assert list(frame.read(path)) == [1, 2, 4] and sink.written == 3
+    finally:
+        _cleanup(path)
+
+
+def test_a_value_json_cannot_hold_is_refused_or_skipped():
+    """CPython's json.dumps refuses an object; MicroPython's writes "<object>", which the
+    reader skips and counts. Either way the records around it read back."""
+    path = _path("refuse")
+    try:
+        sink = FileSink(path, every=1, clock=VirtualClock())
+        sink.write(1)
+        try:
+            sink.write(object())
+            refused = False
+        except TypeError:
+            refused = True
+        sink.write(2)
+        assert list(frame.read(path)) == [1, 2]
+        with open(frame.paths(path)[0], "rb") as f:
+            frames = frame.Frames(f)
+            assert list(frames.records()) == [1, 2]
+        assert (sink.refused, frames.skipped) == ((1, 0) if refused else (0, 1))
+    finally:
+        _cleanup(path)

@@ -61,8 +61,15 @@ class Frames:
                 self.skipped += 1
 
     def records(self):
+        """The values; an intact line that is not JSON (MicroPython's ``json.dumps``
+        writes an object, NaN or a set as text JSON cannot read) is skipped and counted."""
         for data in self.bodies():
-            yield json.loads(data)
+            try:
+                value = json.loads(data)
+            except ValueError:  # CPython's JSONDecodeError is one
+                self.skipped += 1
+                continue
+            yield value
 
 
 def paths(path):

@@ -10,6 +10,9 @@ A capture is framed lines (rill.io.frame): first ``{"capture": graph name, "sour
 the graph's clock since ``start()``, then ``{"end": t}`` from ``close()``. Records
 pushed from outside (``g.push``) and a source's ``missing`` value are captured too.
 
+A record the sink refuses (too long a line, a value JSON cannot hold) still goes on
+into the graph; ``failed`` counts it, and the dead letters hold it (name "recorder").
+
 ``attach`` wraps the graph's ``push`` and ``start`` on that graph object only (the
 graph's class is unchanged, and a graph without a recorder pays nothing).
 
@@ -26,7 +29,7 @@ class Recorder:
         self.sink = sink
         self.graph = None
         self.t0 = 0
-        self.records = 0
+        self.records = self.failed = 0
 
     def attach(self, graph):
         if self.graph is not None:
@@ -36,7 +39,11 @@ class Recorder:
 
         def recording_push(key, value):
             if isinstance(key, str):  # a source's record (a transform's write() passes its node)
-                self.record(key, value)
+                try:
+                    self.record(key, value)
+                except Exception as e:  # the sink refused it: the record itself still goes on
+                    self.failed += 1
+                    graph.dead_letters.add("recorder", value, e)
             push(key, value)
 
         def recording_start(clock=None):

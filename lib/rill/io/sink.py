@@ -45,7 +45,8 @@ class FileSink:
         self._pending = [None] * every
         self._n = 0
         self._first = 0
-        self.written = self.refused = self.flushes = self.rotations = 0
+        self.written = self.refused = self.dropped = self.flushes = self.rotations = 0
+        self._torn = False
         segments = paths(path)
         self.seq = int(segments[-1][len(path) + 1:]) if segments else 1
         self.current = "%s.%d" % (path, self.seq)
@@ -70,11 +71,25 @@ class FileSink:
         return size
 
     def write(self, value):
-        """The tap: frame ``value`` and queue it; flush per the policy."""
-        line = frame(value)
+        """The tap: frame ``value`` and queue it; flush per the policy. A value JSON
+        cannot hold, or too long a line, is refused (counted, raised). While the file
+        cannot be written (a flush raised, say the flash is full), the batch waits for
+        the next write to retry it, and records that find it full are dropped (counted,
+        raised): never an unbounded queue."""
+        try:
+            line = frame(value)
+        except Exception:
+            self.refused += 1
+            raise
         if len(line) > self.max_line:
             self.refused += 1
             raise ValueError("record of %d bytes is longer than max_line %d" % (len(line), self.max_line))
+        if self._n >= self.every:  # the last flush failed: retry it first
+            try:
+                self.flush()
+            except Exception:
+                self.dropped += 1
+                raise
         now = self.clock.now()
         if self._n == 0:
             self._first = now
@@ -84,23 +99,34 @@ class FileSink:
             self.flush()
 
     def flush(self):
-        """Write the waiting records, in one open-append-close; rotate first if needed."""
+        """Write the waiting records, in one open-append-close; rotate first if needed.
+        If a write fails, the records not yet written wait for the next flush, which
+        first ends the torn line with a newline."""
         n = self._n
         if not n:
             return
         pending = self._pending
         total = 0
         for i in range(n):
-            total += len(pending[i])
+            if pending[i] is not None:
+                total += len(pending[i])
         if self.size and self.size + total > self.max_bytes:
             self._rotate()
         with open(self.current, "ab") as f:
+            if self._torn:
+                f.write(b"\n")
+                self.size += 1
+                self._torn = False
             for i in range(n):
-                f.write(pending[i])
-                pending[i] = None
+                line = pending[i]
+                if line is not None:
+                    self._torn = True
+                    f.write(line)
+                    self._torn = False
+                    pending[i] = None
+                    self.size += len(line)
+                    self.written += 1
         self._n = 0
-        self.size += total
-        self.written += n
         self.flushes += 1
 
     def _rotate(self):
@@ -130,5 +156,6 @@ class FileSink:
         self.flush()
 
     def stats(self):
-        return {"written": self.written, "waiting": self._n, "refused": self.refused, "flushes": self.flushes,
+        return {"written": self.written, "waiting": self._n, "refused": self.refused, "dropped": self.dropped,
+                "flushes": self.flushes,
                 "rotations": self.rotations, "bytes": self.size}
