@@ -88,6 +88,9 @@ def main():
             m[:-4]: heap_cost(mpy, ["rill.filters." + m[:-4]], after=CORE + ["rill.filters"])
             for m in sorted(os.listdir(mpy + "/rill/filters")) if m.endswith(".mpy") and m != "__init__.mpy"}
         results["filters_import_bytes_beyond_core"]["__init__"] = heap_cost(mpy, ["rill.filters"], after=CORE)
+        # the recorder: cost per record vs the same pipeline without it (tools/bench_io_mp.py), and its heap
+        results.update(json.loads(micropython(os.path.join(TOOLS, "bench_io_mp.py"), path=[mpy])))
+        results["recorder_import_bytes_beyond_core"] = heap_cost(mpy, ["rill.io.recorder", "rill.io.sink"], after=CORE)
     mqtt = os.path.join(TOOLS, "bench_mqtt.py")
     if not (shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto")):
         results["mqtt_skipped"] = "mosquitto is not installed (apt-get install mosquitto): the MQTT figures need it"

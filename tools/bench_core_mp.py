@@ -309,4 +309,5 @@ def main():
     }))
 
 
-main()
+if __name__ == "__main__":  # tools/bench_io_mp.py imports its pipeline
+    main()

@@ -17,6 +17,7 @@ TOOLS = {
     "flash": ("flash.py", "flash MicroPython onto a board"),
     "monitor": ("monitor.py", "stream a board's console"),
     "bench": ("bench.py", "measure speed and memory"),
+    "replay": ("replay_capture.py", "replay a capture through an app's pipeline in virtual time"),
 }
 OWN = {
     "new": "scaffold a project: rill new DIR --board B",

@@ -6,8 +6,8 @@
   ``rill_cpython_only``.
 - rill, its pinned dependencies, testkit and the project's root folder import on both.
 - Fixtures: ``clock`` (a VirtualClock), ``board`` (a simulated ``rill_board`` whose
-  devices keep ``clock``'s time), and the MQTT brokers of host_tests/brokers.py
-  (``broker``: mosquitto, or amqtt).
+  devices keep ``clock``'s time), ``replay`` (a capture through a pipeline), and the
+  MQTT brokers of host_tests/brokers.py (``broker``: mosquitto, or amqtt).
 - The run ends with one line per runtime, counting only the twice-run tests, and one
   line per other suite (named by its folder), before pytest's own last line.
 """
@@ -100,6 +100,16 @@ def board(request, clock):
     from rill import board as boards
 
     return boards.load(request.config.stash[_KEY].board, sim=True, clock=clock)
+
+
+@pytest.fixture
+def replay(clock):
+    """``replay(capture, pipeline)``: the pipeline's transcript of a capture replayed on
+    ``clock`` (rill.io.replay.transcript), on CPython: use it in a ``@cpython_only`` test."""
+    from rill.io import frame
+    from rill.io.replay import transcript
+
+    return lambda capture, pipeline: transcript(pipeline, frame.read(str(capture)), clock)
 
 
 def pytest_collection_modifyitems(config, items):

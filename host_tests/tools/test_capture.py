@@ -1,0 +1,120 @@
+"""The host side of run evidence: tools/read_capture.py reads a generated file back as
+JSONL; `rill replay CAPTURE --app DIR` and the `replay` fixture replay a capture of a
+`rill new` project through its pipeline, giving what the original run's transforms wrote."""
+import asyncio
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rill import board
+from rill.clock import VirtualClock
+from rill.io import frame
+from rill.io.recorder import Recorder
+from rill.io.sink import FileSink
+from tooltest import tool
+
+RILL = os.path.join(os.path.dirname(sys.executable), "rill")
+
+
+def test_read_capture_as_jsonl(tmp_path):
+    path = str(tmp_path / "log")
+    sink = FileSink(path, max_bytes=120, keep=3, every=2, clock=VirtualClock())
+    for i in range(30):
+        sink.write({"i": i, "s": "x\ty"})
+    sink.close()
+    with open(frame.paths(path)[-1], "ab") as f:
+        f.write(b'{"i": 30, "s"')  # a power cut mid-write
+    r = tool("read_capture.py", path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert [json.loads(line) for line in lines] == list(frame.read(path))
+    assert lines[-1] == '{"i": 29, "s": "x\\ty"}' and len(lines) < 30  # the oldest rotated away
+    assert "0 damaged" in r.stderr
+    out = tmp_path / "out.jsonl"
+    assert tool("read_capture.py", path, "--out", str(out)).returncode == 0
+    assert out.read_text().splitlines() == lines
+
+
+ERRORS = [("read_capture.py", ["--bogus"]), ("read_capture.py", ["/nonexistent/capture"]),
+          ("replay_capture.py", ["--bogus"]), ("replay_capture.py", ["/nonexistent/capture", "--app", "."])]
+
+
+@pytest.mark.parametrize("name,args", ERRORS, ids=["%s %s" % (n, " ".join(a)) for n, a in ERRORS])
+def test_errors_in_one_sentence(name, args):
+    r = tool(name, *args)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith(name + ": error: ")
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A `rill new` project (app.py, config.json), and its app module."""
+    folder = tmp_path / "greenhouse"
+    if not os.path.exists(RILL):
+        pytest.skip("no rill command beside %s; run 'make setup'" % sys.executable)
+    r = subprocess.run([RILL, "new", str(folder), "--board", "RPI_PICO_W"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    spec = importlib.util.spec_from_file_location("capture_app", str(folder / "app.py"))
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    with open(folder / "config.json") as f:
+        return folder, app, json.load(f)
+
+
+def original_run(app, cfg, capture, ms=20000):
+    """The app's pipeline on a simulated board, recorded; what its transforms wrote."""
+    clock, lines = VirtualClock(), []
+    p = app.pipeline(board.load(cfg["board"], sim=True, clock=clock), cfg)
+    for node in [n for n in p._nodes if n.kind == "transform"]:
+        p.tap(node.out, lambda v, k=node.out: lines.append(json.dumps([clock.now(), k, v])))
+    g = p.build()
+    rec = Recorder(FileSink(capture, max_bytes=1 << 20, clock=clock)).attach(g)
+
+    async def main():
+        g.start(clock)
+        await clock.advance(ms)
+        rec.close()
+        g.stop()
+
+    asyncio.run(main())
+    assert rec.records > 5 and len(lines) > 5
+    return lines
+
+
+def test_rill_replay_gives_the_original_output(project, tmp_path):
+    folder, app, cfg = project
+    capture = str(tmp_path / "capture.jsonl")
+    lines = original_run(app, cfg, capture)
+    r = subprocess.run([RILL, "replay", capture, "--app", str(folder)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.encode() == "".join(line + "\n" for line in lines).encode()
+    bad = subprocess.run([RILL, "replay", capture, "--app", str(tmp_path)], capture_output=True, text=True)
+    assert bad.returncode == 1 and bad.stderr.strip().count("\n") == 0 and "no app.py" in bad.stderr
+
+
+def readme_test_example():
+    """The README's "A capture becomes a test" example: the python block after that phrase."""
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "README.md")) as f:
+        text = f.read()
+    start = text.index("```python", text.index("**A capture becomes a test.**")) + len("```python")
+    return text[start:text.index("```", start)]
+
+
+def test_replay_fixture_turns_a_capture_into_a_test(project, replay, clock, monkeypatch):
+    """The README's test, in a project with a capture and its expected transcript."""
+    folder, app, cfg = project
+    expected = original_run(app, cfg, str(folder / "tests" / "field.capture"))
+    (folder / "tests" / "field.expected").write_text("".join(line + "\n" for line in expected))
+    monkeypatch.chdir(folder)
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.delitem(sys.modules, "app", raising=False)
+    scope = {"__name__": "readme"}
+    exec(readme_test_example(), scope)
+    scope["test_field_capture"](replay, clock)
+    (folder / "tests" / "field.expected").write_text("[0, \"temp\", 0.0]\n")
+    with pytest.raises(AssertionError):
+        scope["test_field_capture"](replay, type(clock)())

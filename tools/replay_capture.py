@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""``rill replay CAPTURE --app DIR``: run an app's pipeline on the host in virtual time,
+fed by a capture (rill.io.recorder) in place of its sources, and print what every
+transform wrote as JSON lines ``[t, key, value]`` (rill.io.replay.transcript).
+
+The app is a ``rill new`` project: ``app.py`` with ``pipeline(board, cfg)``, and its
+``config.json``. Its board is simulated; its sources and its MQTT bridge do not run.
+"""
+import json
+import os
+import sys
+
+from common import ROOT, CliError, Parser, cli
+
+sys.path.insert(0, os.path.join(ROOT, "lib"))
+
+
+def main(argv):
+    p = Parser(prog="replay_capture.py", description="Replay a capture through an app's pipeline.")
+    p.add_argument("capture", help="the path the capture's FileSink was given (its segments CAPTURE.N are read)")
+    p.add_argument("--app", required=True, help="the app's folder (app.py with pipeline(board, cfg), config.json)")
+    p.add_argument("--board", help="board id (default: the config's board)")
+    p.add_argument("--out", help="write the JSON lines here instead of stdout")
+    args = p.parse_args(argv)
+    app_dir = os.path.abspath(args.app)
+    if not os.path.exists(os.path.join(app_dir, "app.py")):
+        raise CliError("no app.py in %s" % app_dir)
+    from rill.io import frame
+
+    try:
+        found = frame.paths(args.capture)
+    except OSError:
+        found = []
+    if not found:
+        raise CliError("no capture at %s (no segment %s.1, %s.2...)" % (args.capture, args.capture, args.capture))
+    cfg = {}
+    if os.path.exists(os.path.join(app_dir, "config.json")):
+        with open(os.path.join(app_dir, "config.json")) as f:
+            cfg = json.load(f)
+    board_id = args.board or cfg.get("board")
+    if not board_id:
+        raise CliError("no board: give --board or a config.json with \"board\"")
+    sys.path.insert(0, app_dir)
+    import app
+
+    from rill import board
+    from rill.clock import VirtualClock
+    from rill.io.replay import transcript
+
+    clock = VirtualClock()
+    try:
+        bd = board.load(board_id, sim=True, clock=clock)
+    except Exception as e:
+        raise CliError("board %s: %s" % (board_id, e))
+    lines = transcript(app.pipeline(bd, cfg), frame.read(args.capture), clock)
+    out = open(args.out, "w") if args.out else sys.stdout
+    for line in lines:
+        out.write(line + "\n")
+    if args.out:
+        out.close()
+    return 0
+
+
+if __name__ == "__main__":
+    cli(main)
