@@ -114,9 +114,15 @@ class BoardFS:
         vfs.rmdir(p)
 
     def rename(self, old, new):
-        vfs, a = self._route(old, True)
-        vfs, b = self._route(new, True)
-        vfs.rename(a, b)
+        """VfsPosix with a root builds both paths in one buffer, so that rename(a, b) of
+        absolute paths fails: here they go relative to the root, the process cwd there."""
+        _, a = self._route(old, True)
+        _, b = self._route(new, True)  # both in the board folder: /.host refuses writes
+        self.fs.chdir("/")
+        try:
+            self.fs.rename(a[1:] or ".", b[1:] or ".")
+        finally:
+            self.fs.chdir(self.cwd if self.straight else "/")
 
     def stat(self, path):
         if self._plain(path):

@@ -95,3 +95,14 @@ def test_a_second_run_on_the_same_virtual_board_is_refused_before_it_deploys(tmp
         os.remove(info)
     assert r.returncode == 1 and "another run uses the virtual RPI_PICO (pid %d)" % os.getpid() in r.stderr, r.stderr
     assert os.path.exists(marker)  # its files were left alone
+
+
+def test_the_virtual_board_renames_files_as_a_board_does(fresh_vboard):
+    """os.rename with absolute and relative paths (a log rotation's move), after a chdir too."""
+    b = fresh_vboard("RPI_PICO_W", extra=["--no-host-lib"]).start()
+    r = b.mpremote("exec", "import os\nos.mkdir('/d')\nopen('/a.txt', 'w').write('1')\n"
+                   "os.rename('/a.txt', '/d/b.txt')\nos.chdir('/d')\nos.rename('b.txt', 'c.txt')\n"
+                   "print(os.listdir('/d'), os.listdir('/'), os.getcwd())")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "['c.txt']" in r.stdout and "a.txt" not in r.stdout and r.stdout.strip().endswith("/d"), r.stdout
+    assert open(os.path.join(b.fs, "d", "c.txt")).read() == "1"
