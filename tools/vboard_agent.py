@@ -47,11 +47,10 @@ class BoardFS:
     as on a board's FAT or littlefs.
 
     This is Python running on the board's heap, which a board's C filesystem is not:
-    every import makes a few ``stat`` calls (63 for the scaffold's app), so ``stat`` and
-    ``open`` of a plain path (no ``.``/``..`` segment, no /.host) go straight to the
-    folder, whose process cwd follows ``chdir``. Routed, a missing file costs ~600 bytes
-    of garbage, straight ~190: the difference fragmented the heap enough to fail
-    ``rill run`` of a new project at 240K."""
+    every import makes several ``stat`` calls, so ``stat`` and ``open`` of a plain path
+    (no ``.``/``..`` segment, no /.host) go straight to the folder, whose process cwd
+    follows ``chdir``: routed, their garbage lay among the imported code and fragmented
+    the heap (see host_tests/tools/test_quickstart.py)."""
 
     def __init__(self, fs, host):
         self.fs = os.VfsPosix(fs)
