@@ -8,7 +8,19 @@ import sys
 if sys.implementation.name != "micropython":
     from . import cpython_compat  # noqa: F401  (makes CPython look like MicroPython)
 
-from .buffers import BLOCK, DROP, EMPTY, ERROR, DeadLetters, Latest, Mailbox, Queue, QueueFull, Ring  # noqa: F401
+from .buffers import BLOCK, DROP, EMPTY, ERROR, DeadLetters, Latest, Ring  # noqa: F401
 from .pipeline import GraphError, Pipeline  # noqa: F401
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """Queue, Mailbox and QueueFull load on first use (rill.queues: a board that uses
+    none pays no heap for them). Any other name is a submodule, imported as
+    ``from rill import board`` asks (MicroPython looks here before it imports one)."""
+    if name in ("Queue", "Mailbox", "QueueFull"):
+        from . import queues
+
+        return getattr(queues, name)
+    __import__("rill." + name)
+    return globals()[name]

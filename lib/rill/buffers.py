@@ -16,24 +16,18 @@ A buffer's overflow policy is part of its type, so backpressure is structural:
 Every buffer counts ``produced``, ``consumed``, ``dropped`` and ``occupancy()``; every
 reader reports its ``lag()``. Readers return ``EMPTY`` when there is nothing new.
 Counters wrap at 2**30 so that they stay small ints (no heap) on a 32-bit MCU.
-Buffers know nothing of dispatch: rill.graph wires records together.
+Buffers know nothing of dispatch: rill.graph wires records together. Queue and Mailbox
+live in rill.queues, loaded on first use.
 """
 import micropython
 from micropython import const
-
-from .wake import Signal
 
 _WRAP = const(0x3FFFFFFF)
 DROP = const(0)
 ERROR = const(1)
 BLOCK = const(2)
-_REPLACE = const(3)  # Mailbox: the newest value replaces an unread one
 
 EMPTY = object()  # what a read returns when there is nothing new
-
-
-class QueueFull(Exception):
-    pass
 
 
 def error_text(error):
@@ -72,8 +66,7 @@ class _Buffer(_Reader):
     """Counters, and (once declared as a pipeline record) the record's key, type and
     latest value."""
 
-    policy = None  # what a full Queue does; other buffers are never full
-    _room = None
+    policy = None  # what a full Queue does (rill.queues); other buffers are never full
 
     def __init__(self, capacity=1):
         if capacity < 1:
@@ -85,27 +78,6 @@ class _Buffer(_Reader):
         self.value = None  # latest value written (what joins and transforms read)
         self.key = None
         self.type = None
-
-    def full(self):
-        """Would put() refuse? Only a Queue ever does (a Mailbox replaces instead)."""
-        return False
-
-    async def room(self):
-        """Wait until put() would accept a value: the one backpressure wait, for the one
-        producer. Returns at once when not full; while waiting it sleeps on a Signal
-        that each read sets (made on first use, about 200 B)."""
-        while self.full():
-            if self._room is None:
-                self._room = Signal()
-            await self._room
-
-    async def put_wait(self, value):
-        """Wait for room, then put: backpressure for a producer that may block."""
-        await self.room()
-        return self.put(value)
-
-    def lag(self):  # as a reader of itself (Queue, Mailbox): what is waiting
-        return self.occupancy()
 
     def reader(self):
         """A new reader with its own cursor (a Queue is its own, only, reader)."""
@@ -239,73 +211,6 @@ class LatestReader(_Reader):
 
 Ring.Reader = RingReader
 Latest.Reader = LatestReader
-
-
-class Queue(_Buffer):
-    """FIFO with one reader (itself): a read takes the value."""
-
-    kind = "queue"
-
-    def __init__(self, capacity, policy=DROP):
-        if policy not in (DROP, ERROR, BLOCK, _REPLACE):
-            raise ValueError("queue policy must be DROP, ERROR or BLOCK")
-        super().__init__(capacity)
-        self.policy = policy
-        self._slots = [None] * capacity
-        self._head = 0
-        self._count = 0
-
-    Reader = None
-
-    def occupancy(self):
-        return self._count
-
-    def full(self):
-        """Would put() refuse? (A Mailbox never refuses; other buffers have no full().)"""
-        return self._count == self.capacity and self.policy != _REPLACE
-
-    @micropython.native
-    def put(self, value):
-        """Store ``value``; when full, DROP returns False (counted), ERROR and BLOCK raise QueueFull."""
-        n = self._count
-        cap = self.capacity
-        tail = self._head + n
-        if n == cap:
-            if self.policy == ERROR or self.policy == BLOCK:
-                raise QueueFull("queue %s full (capacity %d)" % (self.key, cap))
-            self.dropped = (self.dropped + 1) & _WRAP
-            if self.policy == DROP:
-                return False
-            n -= 1  # _REPLACE: overwrite the newest unread value
-            tail -= 1
-        if tail >= cap:
-            tail -= cap
-        self._slots[tail] = value
-        self.value = value
-        self._count = n + 1
-        self.produced = (self.produced + 1) & _WRAP
-        return True
-
-    def read(self):
-        if self._count == 0:
-            return EMPTY
-        head = self._head
-        value = self._slots[head]
-        self._slots[head] = None
-        head += 1
-        self._head = 0 if head == self.capacity else head
-        self._count -= 1
-        self.consumed = (self.consumed + 1) & _WRAP
-        if self._room is not None:
-            self._room.set()
-        return value
-
-
-class Mailbox(Queue):
-    kind = "mailbox"
-
-    def __init__(self):
-        super().__init__(1, _REPLACE)
 
 
 class DeadLetters(_Buffer):

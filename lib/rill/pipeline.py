@@ -82,8 +82,9 @@ class Node:
     async def wait(self, value):
         """``await emit.wait(value)``: like ``emit(value)``, but first wait for room in a
         full queue (backpressure)."""
-        if self.out_rec.full():
-            await self.out_rec.room()
+        rec = self.out_rec
+        if rec.policy is not None and rec.full():  # only a Queue is ever full
+            await rec.room()
         self(value)
 
 
