@@ -21,19 +21,6 @@ class GraphError(Exception):
     """Every problem build() found; ``.errors`` lists them, one per edge."""
 
 
-def _name(fn):
-    """A callable's name, the same on CPython and MicroPython: a function or bound method
-    by its function's name, an instance by its class; a builtin (which has no name on
-    MicroPython) is "builtin"."""
-    if fn is None:
-        return "push"
-    kind = type(fn).__name__
-    if kind in ("function", "bound_method", "builtin_function_or_method", "method-wrapper"):
-        name = getattr(fn, "__name__", None)
-        return name if name and kind != "builtin_function_or_method" else "builtin"
-    return getattr(fn, "__name__", None) or kind
-
-
 class Node:
     """A source, transform or tap: what was declared, the counters, and (once built)
     its wiring. Every attribute is declared here, with its default; an instance stores
@@ -65,7 +52,7 @@ class Node:
 
     def __init__(self, kind, name, fn, out, inputs=(), watch=(), typ=None):
         self.kind = kind
-        self.name = name or _name(fn)
+        self.name = name  # None: the callable's name, given by build()
         self.fn = fn
         self.out = out
         self.inputs = inputs
@@ -157,24 +144,16 @@ class Pipeline:
         parts the board cannot run, such as MQTT on a board without networking. A
         pipeline builds once: its buffers become the graph's records."""
         import gc
-        import sys
 
         if self._built:
             raise GraphError("pipeline %s: already built; its buffers belong to that graph, "
                              "so declare a new Pipeline for a second graph" % self.name)
         gc.collect()  # room for the checks, on a small heap
-        from . import check
+        from .check import validate  # which unloads rill.check: no heap while the pipeline runs
 
-        try:
-            error = check.validate(self, board, GraphError)
-        finally:  # unload the checks: they cost no heap while the pipeline runs
-            del check
-            pkg = sys.modules["rill"]
-            for mod, name in (("rill.check", "check"), ("rill.shapes", "shapes")):
-                sys.modules.pop(mod, None)
-                if hasattr(pkg, name):
-                    delattr(pkg, name)
-            gc.collect()
+        error = validate(self, board, GraphError)
+        del validate
+        gc.collect()
         if error:
             raise error
         from .graph import Graph  # after the checks are gone: a small heap holds one at a time
