@@ -22,5 +22,5 @@ def __getattr__(name):
         from . import queues
 
         return getattr(queues, name)
-    __import__("rill." + name)
+    __import__(__name__ + "." + name)
     return globals()[name]

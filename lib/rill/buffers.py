@@ -47,8 +47,8 @@ class _Reader:
         self._unreported = 0
         return n
 
-    def drain(self, fn, failed):
-        """Call ``fn(value)`` for every unread record; ``failed(value, error)`` if it raises.
+    def drain(self, fn, fail):
+        """Call ``fn(value)`` for every unread record; ``fail(value, error)`` if it raises.
         Returns how many records were handed over."""
         n = 0
         while True:
@@ -59,7 +59,7 @@ class _Reader:
             try:
                 fn(value)
             except Exception as e:
-                failed(value, e)
+                fail(value, e)
 
 
 class _Buffer(_Reader):
@@ -135,7 +135,7 @@ class RingReader(_Reader):
         return ring.capacity
 
     @micropython.native
-    def drain(self, fn, failed):
+    def drain(self, fn, fail):
         ring = self._buf
         total = 0
         while True:
@@ -155,7 +155,7 @@ class RingReader(_Reader):
                 try:
                     fn(value)
                 except Exception as e:
-                    failed(value, e)
+                    fail(value, e)
             # fn may have produced more: account for this batch, then look again
             self._pos = pos
             self._seq = (self._seq + lag) & _WRAP
@@ -216,23 +216,23 @@ Latest.Reader = LatestReader
 class DeadLetters(_Buffer):
     """What could not be processed: the newest ``capacity`` (key, value, reason) entries;
     ``produced`` counts them all, ``dropped`` those overwritten. ``add()`` allocates
-    nothing: three preallocated slot lists, and a reason kept as raised (an exception
-    or a string), made text only when read."""
+    nothing: one preallocated list of three slots per entry, and a reason kept as
+    raised (an exception or a string), made text only when read."""
 
     kind = "dead letters"
 
     def __init__(self, capacity):
         super().__init__(capacity)
-        self._keys = [None] * capacity
-        self._values = [None] * capacity
-        self._reasons = [None] * capacity
+        self._slots = [None] * (3 * capacity)  # key, value, reason; key, value, reason; ...
         self._head = 0
 
     def add(self, key, value, reason):
         head = self._head
-        self._keys[head] = key
-        self._values[head] = value
-        self._reasons[head] = reason
+        slots = self._slots
+        i = 3 * head
+        slots[i] = key
+        slots[i + 1] = value
+        slots[i + 2] = reason
         head += 1
         self._head = 0 if head == self.capacity else head
         if self.occupancy() == self.capacity:
@@ -246,6 +246,7 @@ class DeadLetters(_Buffer):
         """The kept entries as (key, value, reason text) tuples, oldest first."""
         n = self.occupancy()
         out = []
-        for i in range(self._head - n, self._head):
-            out.append((self._keys[i], self._values[i], error_text(self._reasons[i])))
+        slots = self._slots
+        for i in range(3 * (self._head - n), 3 * self._head, 3):  # from a negative index when wrapped
+            out.append((slots[i], slots[i + 1], error_text(slots[i + 2])))
         return out

@@ -20,8 +20,8 @@ class RealClock:
     diff = staticmethod(ticks_diff)
 
     @staticmethod
-    def sleep_until(deadline):
-        ms = ticks_diff(deadline, ticks_ms())
+    def sleep_until(t):
+        ms = ticks_diff(t, ticks_ms())
         return asyncio.sleep_ms(ms if ms > 0 else 0)
 
 

@@ -40,8 +40,9 @@ def step(fn, n, trig, bit, first, args, out, put, wake, node):
     return (fn, n, trig, bit, first, args, out, put, wake, node)
 
 
-def _call(fn, a, n):
-    """Call ``fn`` with the values of ``a`` (4 to 8 buffers: rill.check._MAX_ARGS), without allocating."""
+def _call(fn, args, n):
+    """Call ``fn`` with the values of ``args`` (4 to 8 buffers: rill.check._MAX_ARGS), without allocating."""
+    a = args
     if n == 4:
         return fn(a[0].value, a[1].value, a[2].value, a[3].value)
     if n == 5:
@@ -84,12 +85,12 @@ class Graph:
             if n.out is not None:
                 n.plan = self._steps(n.plan)
 
-    def _steps(self, order):
+    def _steps(self, plan):
         """A plan's steps (see ``step``) from rill.check's (node, trigger mask) pairs;
         step i's bit is 1 << i, and step 0 writes the writer's record."""
         records = self.records
         steps = []
-        for i, (t, trig) in enumerate(order):
+        for i, (t, trig) in enumerate(plan):
             out = records[t.out]
             args = tuple(records[k] for k in t.inputs + t.watch) if i else (out,)
             wake = tuple(tap.signal for tap in self.taps if tap.inputs[0] == t.out)
@@ -204,11 +205,11 @@ class Graph:
     async def _tap(self, tap):
         drain = tap.reader.drain
         fn = tap.fn
-        failed = lambda value, error: self.fail(tap, value, error)  # noqa: E731
+        fail = lambda value, error: self.fail(tap, value, error)  # noqa: E731
         signal = tap.signal
         while True:
             await signal
-            tap.runs = (tap.runs + drain(fn, failed)) & _WRAP
+            tap.runs = (tap.runs + drain(fn, fail)) & _WRAP
 
     async def _periodic(self, src):
         """Sample ``src.fn`` on absolute deadlines. Every failure, a MemoryError included,

@@ -50,14 +50,14 @@ class Node:
     reader = None  # the cursor on the record
     signal = None  # woken when the record is written
 
-    def __init__(self, kind, name, fn, out, inputs=(), watch=(), typ=None):
+    def __init__(self, kind, name, fn, out, inputs=(), watch=(), type=None):
         self.kind = kind
         self.name = name  # None: the callable's name, given by build()
         self.fn = fn
         self.out = out
         self.inputs = inputs
         self.watch = (watch,) if isinstance(watch, str) else tuple(watch)
-        self.type = typ  # what a source emits, or what a transform/tap takes
+        self.type = type  # what a source emits, or what a transform/tap takes
         self.runs = self.errors = 0  # the counters, stored now: counting then allocates nothing
         self.error = None
 
@@ -111,14 +111,14 @@ class Pipeline:
         ``requires`` names a board capability (such as "network") that build(board=...)
         checks, so a board without it fails at build time, not late.
         """
-        node = Node("source", name, read or task, key, typ=emits)
+        node = Node("source", name, read or task, key, type=emits)
         node.every_ms = every_ms
         node.is_task = task is not None
         node.missing = missing
         if node.fn is not None:  # only sources that run a callable retry, so only they load Backoff
             from .backoff import Backoff
 
-            node.backoff = Backoff(backoff_ms[0], backoff_ms[1], jitter=False)
+            node.backoff = Backoff(backoff_ms[0], backoff_ms[1], False)  # no jitter: a predictable schedule
         node.requires = requires
         node.restarts = node.overruns = 0
         self._nodes.append(node)

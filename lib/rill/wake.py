@@ -24,11 +24,11 @@ else:
     class Signal:
         sock = None  # an IoWait's socket
         write = False  # an IoWait waits for room to write
+        _done = StopIteration()  # raised to end an await: one for all, kept free of tracebacks
 
         def __init__(self, sock=None, write=False):
             self._task = None
             self.pending = False
-            self._done = StopIteration()
             if sock is not None:
                 self.sock = sock
                 self.write = write
