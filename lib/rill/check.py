@@ -29,6 +29,9 @@ def validate(pipeline, board, GraphError):
 
 
 def _validate(pipeline, board, GraphError):
+    if pipeline.graph is not None:
+        return GraphError("pipeline %s: already built; its buffers belong to that graph, "
+                          "so declare a new Pipeline for a second graph" % pipeline.name)
     errors = []
     for node in pipeline._nodes:
         if node.name is None:

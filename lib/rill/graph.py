@@ -19,27 +19,6 @@ from .wake import Signal
 _WRAP = const(0x3FFFFFFF)
 
 
-def step(fn, n, trig, bit, first, args, out, put, wake, node):
-    """One dispatch step: a plain tuple, unpacked in one go by ``Graph.push`` (the fastest
-    form on MicroPython; a class or a namedtuple costs attribute lookups or allocates).
-
-    - ``fn``: the transform, called with the inputs' values; None for the plan's first
-      step, which writes the value being dispatched.
-    - ``n``: how many values ``fn`` takes (inputs, then watched records).
-    - ``trig``: bitmask of the earlier steps whose write triggers this one (a plan has
-      at most rill.check._MAX_STEPS steps, so that the mask stays a small int).
-    - ``bit``: this step's bit, set in the dispatch's mask when it writes.
-    - ``first``: the first input's buffer; ``args``: all the input buffers.
-    - ``out``: the buffer written; ``put``: its ``put``, or None for a Latest, which
-      dispatch stores into directly.
-    - ``wake``: the Signals of the taps on ``out``.
-    - ``node``: the transform's Node, for its counters and fail().
-
-    A plan is a writer's steps: its write, then the transforms downstream in depth order.
-    """
-    return (fn, n, trig, bit, first, args, out, put, wake, node)
-
-
 def _call(fn, args, n):
     """Call ``fn`` with the values of ``args`` (4 to 8 buffers: rill.check._MAX_ARGS), without allocating."""
     a = args
@@ -81,31 +60,42 @@ class Graph:
                 self.taps.append(n)
                 n.reader = records[n.inputs[0]].reader()
                 n.signal = Signal()
-        for n in nodes:
+        for n in nodes:  # each writer's plan: rill.check's (node, trigger mask) pairs, made steps
             if n.out is not None:
-                n.plan = self._steps(n.plan)
-
-    def _steps(self, plan):
-        """A plan's steps (see ``step``) from rill.check's (node, trigger mask) pairs;
-        step i's bit is 1 << i, and step 0 writes the writer's record."""
-        records = self.records
-        steps = []
-        for i, (t, trig) in enumerate(plan):
-            out = records[t.out]
-            args = tuple(records[k] for k in t.inputs + t.watch) if i else (out,)
-            wake = tuple(tap.signal for tap in self.taps if tap.inputs[0] == t.out)
-            put = None if out.kind == "latest" else out.put  # dispatch stores into a Latest itself
-            steps.append(step(t.fn if i else None, len(args), trig, 1 << i, args[0], args, out, put, wake, t))
-        return tuple(steps)
+                steps = []
+                for i, (t, trig) in enumerate(n.plan):
+                    out = records[t.out]
+                    args = tuple(records[k] for k in t.inputs + t.watch) if i else (out,)
+                    wake = tuple(tap.signal for tap in self.taps if tap.inputs[0] == t.out)
+                    put = None if out.kind == "latest" else out.put  # dispatch stores into a Latest itself
+                    step = (t.fn if i else None, len(args), trig, 1 << i, args[0], args, out, put, wake, t)
+                    steps.append(step)
+                n.plan = tuple(steps)
 
     # -- dispatch ------------------------------------------------------------------
+    #
+    # A *step* is a plain tuple, made above and unpacked in one go by ``push`` (the fastest
+    # form on MicroPython; a class or a namedtuple costs attribute lookups or allocates;
+    # a constructor function would cost every board heap for its code and names):
+    #   (fn, n, trig, bit, first, args, out, put, wake, node)
+    # - fn: the transform, called with the inputs' values; None for the plan's first step,
+    #   which writes the value being dispatched.
+    # - n: how many values fn takes (inputs, then watched records).
+    # - trig: bitmask of the earlier steps whose write triggers this one (a plan has at most
+    #   rill.check._MAX_STEPS steps, so that the mask stays a small int).
+    # - bit: this step's bit (1 << its index), set in the dispatch's mask when it writes.
+    # - first: the first input's buffer; args: all the input buffers.
+    # - out: the buffer written; put: its put, or None for a Latest, which push stores into.
+    # - wake: the Signals of the taps on out.
+    # - node: the transform's Node, for its counters and fail().
+    # A plan is a writer's steps: its write, then the transforms downstream in depth order.
 
     @micropython.native
     def push(self, key, value):
         """Write ``value`` to record ``key`` from outside and dispatch its transforms.
 
         The one dispatch: a task source's ``emit`` and a periodic source come here too.
-        It runs the writer's plan (see ``step``). The first step's write may raise
+        It runs the writer's plan of steps (see above). The first step's write may raise
         (QueueFull from an ERROR or BLOCK queue) to the caller; a transform's raise, or
         its output's, is that transform's failure."""
         src = self._writers.get(key)

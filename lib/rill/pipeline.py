@@ -76,13 +76,14 @@ class Node:
 
 
 class Pipeline:
+    graph = None  # the Graph that build() made
+
     def __init__(self, name="pipeline", dead_letters=8):
         self.name = name
         self.dead_letters = dead_letters
         self._records = {}
         self._keys = []  # declaration order (MicroPython dicts are unordered)
         self._nodes = []
-        self._built = False
 
     def record(self, key, type=object, buffer=None):
         """Declare record ``key`` of ``type`` (a class, or a shape dict {field: type}),
@@ -145,9 +146,6 @@ class Pipeline:
         pipeline builds once: its buffers become the graph's records."""
         import gc
 
-        if self._built:
-            raise GraphError("pipeline %s: already built; its buffers belong to that graph, "
-                             "so declare a new Pipeline for a second graph" % self.name)
         gc.collect()  # room for the checks, on a small heap
         from .check import validate  # which unloads rill.check: no heap while the pipeline runs
 
@@ -158,5 +156,5 @@ class Pipeline:
             raise error
         from .graph import Graph  # after the checks are gone: a small heap holds one at a time
 
-        self._built = True
-        return Graph(self)
+        self.graph = Graph(self)
+        return self.graph
