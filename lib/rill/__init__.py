@@ -3,9 +3,9 @@
 Records live in fixed buffers; sources push, transforms fire on their inputs, taps
 observe. See README.md for the concepts.
 """
-import sys
-
-if sys.implementation.name != "micropython":
+try:  # the seam, as in MicroPython's own asyncio
+    import micropython  # noqa: F401
+except ImportError:
     from . import cpython_compat  # noqa: F401  (makes CPython look like MicroPython)
 
 from .buffers import BLOCK, DROP, EMPTY, ERROR, DeadLetters, Latest, Ring  # noqa: F401
