@@ -30,11 +30,6 @@ BLOCK = const(2)
 EMPTY = object()  # what a read returns when there is nothing new
 
 
-def error_text(error):
-    """An error kept as raised, as text: "Type: message" (a string stays as it is)."""
-    return "%s: %s" % (type(error).__name__, error) if isinstance(error, BaseException) else error
-
-
 class _Reader:
     """What every reader has: a count of records lost to overwriting, and drain()."""
 
@@ -243,10 +238,8 @@ class DeadLetters(_Buffer):
         return self.produced if self.produced < self.capacity else self.capacity
 
     def entries(self):
-        """The kept entries as (key, value, reason text) tuples, oldest first."""
-        n = self.occupancy()
-        out = []
-        slots = self._slots
-        for i in range(3 * (self._head - n), 3 * self._head, 3):  # from a negative index when wrapped
-            out.append((slots[i], slots[i + 1], error_text(slots[i + 2])))
-        return out
+        """The kept entries as (key, value, reason text) tuples, oldest first (from
+        rill.describe, loaded on first use, like ``graph.stats()``)."""
+        from .describe import entries
+
+        return entries(self)

@@ -8,20 +8,20 @@ no real sleeps. ``VirtualClock`` lives in rill.virtual_clock and is loaded only 
 asked for (``from rill.clock import VirtualClock``), so a board never pays for it.
 """
 import asyncio
-from time import ticks_add, ticks_diff, ticks_ms
+import time
 
 
 class RealClock:
     """``time.ticks_ms`` time. ``sleep_until`` allocates nothing on MicroPython, where
     ``asyncio.sleep_ms`` returns a reusable generator."""
 
-    now = staticmethod(ticks_ms)
-    add = staticmethod(ticks_add)
-    diff = staticmethod(ticks_diff)
+    now = staticmethod(time.ticks_ms)
+    add = staticmethod(time.ticks_add)
+    diff = staticmethod(time.ticks_diff)
 
     @staticmethod
     def sleep_until(t):
-        ms = ticks_diff(t, ticks_ms())
+        ms = time.ticks_diff(t, time.ticks_ms())
         return asyncio.sleep_ms(ms if ms > 0 else 0)
 
 
