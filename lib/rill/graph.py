@@ -1,4 +1,5 @@
-"""The built graph: synchronous depth-ordered dispatch, and the tasks that drive it.
+"""The built graph: synchronous depth-ordered dispatch, the tasks that drive it, and
+the real clock they sleep on.
 
 A write to a record runs, in one dispatch, every transform downstream of it in depth
 order; each runs at most once per dispatch (a diamond joins once) and only if one of
@@ -8,12 +9,12 @@ nothing: transforms are called with positional arguments, counters stay small in
 and a failure is kept as raised.
 """
 import asyncio
+import time
 
 import micropython
 from micropython import const
 
 from .buffers import BLOCK, DeadLetters
-from .clock import RealClock
 from .wake import Signal
 
 _WRAP = const(0x3FFFFFFF)
@@ -31,6 +32,22 @@ def _call(fn, args, n):
     if n == 7:
         return fn(a[0].value, a[1].value, a[2].value, a[3].value, a[4].value, a[5].value, a[6].value)
     return fn(a[0].value, a[1].value, a[2].value, a[3].value, a[4].value, a[5].value, a[6].value, a[7].value)
+
+
+class RealClock:
+    """``time.ticks_ms`` time, what ``Graph.start()`` uses; rill.clock has VirtualClock,
+    with the same interface. ``sleep_until`` allocates nothing on MicroPython, where
+    ``asyncio.sleep_ms`` returns a reusable generator. (Here rather than in rill.clock:
+    a module of its own would cost every board about 0.5 KB more heap.)"""
+
+    now = staticmethod(time.ticks_ms)
+    add = staticmethod(time.ticks_add)
+    diff = staticmethod(time.ticks_diff)
+
+    @staticmethod
+    def sleep_until(t):
+        ms = time.ticks_diff(t, time.ticks_ms())
+        return asyncio.sleep_ms(ms if ms > 0 else 0)
 
 
 class Graph:
