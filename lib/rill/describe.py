@@ -28,7 +28,7 @@ def _source_how(n):
     return "task" if n.is_task else "every %d ms" % n.every_ms
 
 
-def text(graph):
+def _text(graph):
     lines = ["pipeline %s" % graph.name]
     for key in graph.keys:
         rec = graph.records[key]
@@ -46,7 +46,12 @@ def text(graph):
     return "\n".join(lines)
 
 
-def mermaid(graph):
+def describe(graph, mermaid):
+    """``Graph.describe()``."""
+    return _mermaid(graph) if mermaid else _text(graph)
+
+
+def _mermaid(graph):
     lines = ["flowchart LR"]
     for key in graph.keys:
         rec = graph.records[key]

@@ -275,6 +275,6 @@ class Graph:
 
     def describe(self, mermaid=False):
         """The graph as text, or as a Mermaid flowchart for docs."""
-        from . import describe
+        from .describe import describe
 
-        return describe.mermaid(self) if mermaid else describe.text(self)
+        return describe(self, mermaid)
