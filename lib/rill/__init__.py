@@ -23,9 +23,9 @@ def __getattr__(name):
     """Queue, Mailbox and QueueFull load on first use (rill.queues: a board that uses
     none pays no heap for them). Any other name is a submodule, imported as
     ``from rill import board`` asks (MicroPython looks here before it imports one)."""
+    if name[:2] == "__":  # what tools probe for (__all__, __wrapped__...): not a submodule
+        raise AttributeError(name)
     if name in ("Queue", "Mailbox", "QueueFull"):
-        from . import queues
-
-        return getattr(queues, name)
+        return getattr(__import__(__name__ + ".queues", None, None, (name,)), name)
     __import__(__name__ + "." + name)
     return globals()[name]

@@ -74,6 +74,11 @@ class _Buffer(_Reader):
         self.key = None
         self.type = None
 
+    def occupancy(self):
+        """Records held: every write is kept until capacity is reached (Latest, DeadLetters;
+        Ring and Queue count their own)."""
+        return self.produced if self.produced < self.capacity else self.capacity
+
     def reader(self):
         """A new reader with its own cursor (a Queue is its own, only, reader)."""
         return self.Reader(self) if self.Reader else self
@@ -183,9 +188,6 @@ class Latest(_Buffer):
         self.produced = (self.produced + 1) & _WRAP
         return True
 
-    def occupancy(self):
-        return 1 if self.produced else 0
-
 
 class LatestReader(_Reader):
     def __init__(self, latest):
@@ -233,9 +235,6 @@ class DeadLetters(_Buffer):
         if self.occupancy() == self.capacity:
             self.dropped = (self.dropped + 1) & _WRAP
         self.produced = (self.produced + 1) & _WRAP
-
-    def occupancy(self):
-        return self.produced if self.produced < self.capacity else self.capacity
 
     def entries(self):
         """The kept entries as (key, value, reason text) tuples, oldest first (from

@@ -22,8 +22,7 @@ except ImportError:
 else:
 
     class Signal:
-        sock = None  # an IoWait's socket
-        write = False  # an IoWait waits for room to write
+        sock = None  # an IoWait's socket (and ``write``: whether it waits for room to write)
         _done = StopIteration()  # raised to end an await: one for all, kept free of tracebacks
 
         def __init__(self, sock=None, write=False):
