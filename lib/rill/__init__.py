@@ -23,9 +23,11 @@ def __getattr__(name):
     """Queue, Mailbox and QueueFull load on first use (rill.queues: a board that uses
     none pays no heap for them). Any other name is a submodule, imported as
     ``from rill import board`` asks (MicroPython looks here before it imports one)."""
-    if name[:2] == "__":  # what tools probe for (__all__, __wrapped__...): not a submodule
-        raise AttributeError(name)
     if name in ("Queue", "Mailbox", "QueueFull"):
         return getattr(__import__(__name__ + ".queues", None, None, (name,)), name)
+    if name == "__all__":  # from rill import *: the loaded public names, as CPython takes them
+        return [k for k in globals() if k[0] != "_"]
+    if name[:2] == "__":  # what tools probe for (__wrapped__, __spec__...): not a submodule
+        raise AttributeError(name)
     __import__(__name__ + "." + name)
     return globals()[name]

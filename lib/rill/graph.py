@@ -82,8 +82,15 @@ class Graph:
                 steps = []
                 for i, (t, trig) in enumerate(n.plan):
                     out = records[t.out]
-                    args = tuple(records[k] for k in t.inputs + t.watch) if i else (out,)
-                    wake = tuple(tap.signal for tap in self.taps if tap.inputs[0] == t.out)
+                    args = (out,)
+                    if i:  # (loops, not generator expressions: each of those is code kept in the heap)
+                        args = ()
+                        for k in t.inputs + t.watch:
+                            args += (records[k],)
+                    wake = ()
+                    for tap in self.taps:
+                        if tap.inputs[0] == t.out:
+                            wake += (tap.signal,)
                     put = None if out.kind == "latest" else out.put  # dispatch stores into a Latest itself
                     step = (t.fn if i else None, len(args), trig, 1 << i, args[0], args, out, put, wake, t)
                     steps.append(step)
