@@ -42,9 +42,10 @@ class _Reader:
         self._unreported = 0
         return n
 
-    def drain(self, fn, fail):
-        """Call ``fn(value)`` for every unread record; ``fail(value, error)`` if it raises.
-        Returns how many records were handed over."""
+    def drain(self, fn, fail, who):
+        """Call ``fn(value)`` for every unread record; ``fail(who, value, error)`` if it
+        raises (a tap's ``graph.fail``, so that no closure is needed). Returns how many
+        records were handed over."""
         n = 0
         while True:
             value = self.read()
@@ -54,7 +55,7 @@ class _Reader:
             try:
                 fn(value)
             except Exception as e:
-                fail(value, e)
+                fail(who, value, e)
 
 
 class _Buffer(_Reader):
@@ -135,7 +136,7 @@ class RingReader(_Reader):
         return ring.capacity
 
     @micropython.native
-    def drain(self, fn, fail):
+    def drain(self, fn, fail, who):
         ring = self._buf
         total = 0
         while True:
@@ -155,7 +156,7 @@ class RingReader(_Reader):
                 try:
                     fn(value)
                 except Exception as e:
-                    fail(value, e)
+                    fail(who, value, e)
             # fn may have produced more: account for this batch, then look again
             self._pos = pos
             self._seq = (self._seq + lag) & _WRAP

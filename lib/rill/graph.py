@@ -219,11 +219,11 @@ class Graph:
     async def _tap(self, tap):
         drain = tap.reader.drain
         fn = tap.fn
-        fail = lambda value, error: self.fail(tap, value, error)  # noqa: E731
+        fail = self.fail
         signal = tap.signal
         while True:
             await signal
-            tap.runs = (tap.runs + drain(fn, fail)) & _WRAP
+            tap.runs = (tap.runs + drain(fn, fail, tap)) & _WRAP
 
     async def _periodic(self, src):
         """Sample ``src.fn`` on absolute deadlines. Every failure, a MemoryError included,
