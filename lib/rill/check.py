@@ -190,7 +190,7 @@ def _downstream(key, nodes):
 def plan(node, nodes):
     """What dispatch runs when ``node`` writes its record: the write, then the
     transforms downstream, as (node, trigger mask) pairs; step i's bit is 1 << i.
-    Graph turns them into ``rill.graph.step`` tuples."""
+    Graph turns them into dispatch steps (described beside ``Graph.push``)."""
     steps = [(node, 0)]
     bits = {node.out: 1}
     for i, n in enumerate(_downstream(node.out, nodes)):
