@@ -14,7 +14,8 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = os.path.join(ROOT, "tools")
 MICROPYTHON = os.environ.get("MICROPYTHON") or os.path.join(os.path.dirname(sys.executable), "micropython")
-CORE = ["rill", "rill.graph"]  # the package (buffers, declaration) and the built graph (clock, wake)
+CORE = ["rill", "rill.graph"]  # the package (buffers, declaration, wake-ups) and the built graph (real clock)
+ON_DEMAND = ["rill.queues", "rill.describe", "rill.backoff"]  # loaded by the first Queue, stats() or retrying source
 HEAP = "256K"
 
 
@@ -79,6 +80,8 @@ def main():
             if name.endswith(".mpy") and name != "__init__.mpy":
                 mod = "rill.drivers." + name[:-4]
                 modules[mod] = heap_cost(mpy, [mod], after=CORE)
+        for mod in ON_DEMAND:
+            modules[mod] = heap_cost(mpy, [mod], after=CORE)
         if os.path.isdir(mpy + "/rill/mqtt"):
             modules["rill.mqtt"] = heap_cost(mpy, ["rill.mqtt"], after=CORE)
         results["module_import_bytes_beyond_core"] = modules

@@ -323,3 +323,18 @@ def test_a_refused_result_is_the_transforms_dead_letter():
     assert g.records["q"].read() == 2
     (name, value, reason), = g.dead_letters.entries()
     assert name == "double" and value == 2 and reason.startswith("QueueFull")
+
+
+def test_lazy_names_and_import_star():
+    """Queue, Mailbox and QueueFull load on first use (rill.queues), and are the same
+    objects however they are reached; ``from rill import *`` and a submodule import work."""
+    import rill
+    from rill import Mailbox, Queue, QueueFull, queues
+
+    assert rill.Queue is Queue is queues.Queue and rill.QueueFull is QueueFull and issubclass(Mailbox, Queue)
+    scope = {}
+    exec("from rill import *", scope)
+    assert scope["Pipeline"] is Pipeline and scope["Ring"] is Ring
+    assert getattr(rill, "__wrapped__", None) is None  # tools probing dunder names get no import attempt
+    with raises(ImportError):
+        assert rill.no_such_module is None

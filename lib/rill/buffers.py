@@ -16,29 +16,18 @@ A buffer's overflow policy is part of its type, so backpressure is structural:
 Every buffer counts ``produced``, ``consumed``, ``dropped`` and ``occupancy()``; every
 reader reports its ``lag()``. Readers return ``EMPTY`` when there is nothing new.
 Counters wrap at 2**30 so that they stay small ints (no heap) on a 32-bit MCU.
-Buffers know nothing of dispatch: rill.graph wires records together.
+Buffers know nothing of dispatch: rill.graph wires records together. Queue and Mailbox
+live in rill.queues, loaded on first use.
 """
 import micropython
 from micropython import const
-
-from .wake import Signal
 
 _WRAP = const(0x3FFFFFFF)
 DROP = const(0)
 ERROR = const(1)
 BLOCK = const(2)
-_REPLACE = const(3)  # Mailbox: the newest value replaces an unread one
 
 EMPTY = object()  # what a read returns when there is nothing new
-
-
-class QueueFull(Exception):
-    pass
-
-
-def error_text(error):
-    """An error kept as raised, as text: "Type: message" (a string stays as it is)."""
-    return "%s: %s" % (type(error).__name__, error) if isinstance(error, BaseException) else error
 
 
 class _Reader:
@@ -53,9 +42,10 @@ class _Reader:
         self._unreported = 0
         return n
 
-    def drain(self, fn, failed):
-        """Call ``fn(value)`` for every unread record; ``failed(value, error)`` if it raises.
-        Returns how many records were handed over."""
+    def drain(self, fn, fail, who):
+        """Call ``fn(value)`` for every unread record; ``fail(who, value, error)`` if it
+        raises (a tap's ``graph.fail``, so that no closure is needed). Returns how many
+        records were handed over."""
         n = 0
         while True:
             value = self.read()
@@ -65,15 +55,14 @@ class _Reader:
             try:
                 fn(value)
             except Exception as e:
-                failed(value, e)
+                fail(who, value, e)
 
 
 class _Buffer(_Reader):
     """Counters, and (once declared as a pipeline record) the record's key, type and
     latest value."""
 
-    policy = None  # what a full Queue does; other buffers are never full
-    _room = None
+    policy = None  # what a full Queue does (rill.queues); other buffers are never full
 
     def __init__(self, capacity=1):
         if capacity < 1:
@@ -86,26 +75,10 @@ class _Buffer(_Reader):
         self.key = None
         self.type = None
 
-    def full(self):
-        """Would put() refuse? Only a Queue ever does (a Mailbox replaces instead)."""
-        return False
-
-    async def room(self):
-        """Wait until put() would accept a value: the one backpressure wait, for the one
-        producer. Returns at once when not full; while waiting it sleeps on a Signal
-        that each read sets (made on first use, about 200 B)."""
-        while self.full():
-            if self._room is None:
-                self._room = Signal()
-            await self._room
-
-    async def put_wait(self, value):
-        """Wait for room, then put: backpressure for a producer that may block."""
-        await self.room()
-        return self.put(value)
-
-    def lag(self):  # as a reader of itself (Queue, Mailbox): what is waiting
-        return self.occupancy()
+    def occupancy(self):
+        """Records held: every write is kept until capacity is reached (Latest, DeadLetters;
+        Ring and Queue count their own)."""
+        return self.produced if self.produced < self.capacity else self.capacity
 
     def reader(self):
         """A new reader with its own cursor (a Queue is its own, only, reader)."""
@@ -163,7 +136,7 @@ class RingReader(_Reader):
         return ring.capacity
 
     @micropython.native
-    def drain(self, fn, failed):
+    def drain(self, fn, fail, who):
         ring = self._buf
         total = 0
         while True:
@@ -183,7 +156,7 @@ class RingReader(_Reader):
                 try:
                     fn(value)
                 except Exception as e:
-                    failed(value, e)
+                    fail(who, value, e)
             # fn may have produced more: account for this batch, then look again
             self._pos = pos
             self._seq = (self._seq + lag) & _WRAP
@@ -216,9 +189,6 @@ class Latest(_Buffer):
         self.produced = (self.produced + 1) & _WRAP
         return True
 
-    def occupancy(self):
-        return 1 if self.produced else 0
-
 
 class LatestReader(_Reader):
     def __init__(self, latest):
@@ -241,106 +211,35 @@ Ring.Reader = RingReader
 Latest.Reader = LatestReader
 
 
-class Queue(_Buffer):
-    """FIFO with one reader (itself): a read takes the value."""
-
-    kind = "queue"
-
-    def __init__(self, capacity, policy=DROP):
-        if policy not in (DROP, ERROR, BLOCK, _REPLACE):
-            raise ValueError("queue policy must be DROP, ERROR or BLOCK")
-        super().__init__(capacity)
-        self.policy = policy
-        self._slots = [None] * capacity
-        self._head = 0
-        self._count = 0
-
-    Reader = None
-
-    def occupancy(self):
-        return self._count
-
-    def full(self):
-        """Would put() refuse? (A Mailbox never refuses; other buffers have no full().)"""
-        return self._count == self.capacity and self.policy != _REPLACE
-
-    @micropython.native
-    def put(self, value):
-        """Store ``value``; when full, DROP returns False (counted), ERROR and BLOCK raise QueueFull."""
-        n = self._count
-        cap = self.capacity
-        tail = self._head + n
-        if n == cap:
-            if self.policy == ERROR or self.policy == BLOCK:
-                raise QueueFull("queue %s full (capacity %d)" % (self.key, cap))
-            self.dropped = (self.dropped + 1) & _WRAP
-            if self.policy == DROP:
-                return False
-            n -= 1  # _REPLACE: overwrite the newest unread value
-            tail -= 1
-        if tail >= cap:
-            tail -= cap
-        self._slots[tail] = value
-        self.value = value
-        self._count = n + 1
-        self.produced = (self.produced + 1) & _WRAP
-        return True
-
-    def read(self):
-        if self._count == 0:
-            return EMPTY
-        head = self._head
-        value = self._slots[head]
-        self._slots[head] = None
-        head += 1
-        self._head = 0 if head == self.capacity else head
-        self._count -= 1
-        self.consumed = (self.consumed + 1) & _WRAP
-        if self._room is not None:
-            self._room.set()
-        return value
-
-
-class Mailbox(Queue):
-    kind = "mailbox"
-
-    def __init__(self):
-        super().__init__(1, _REPLACE)
-
-
 class DeadLetters(_Buffer):
     """What could not be processed: the newest ``capacity`` (key, value, reason) entries;
     ``produced`` counts them all, ``dropped`` those overwritten. ``add()`` allocates
-    nothing: three preallocated slot lists, and a reason kept as raised (an exception
-    or a string), made text only when read."""
+    nothing: one preallocated list of three slots per entry, and a reason kept as
+    raised (an exception or a string), made text only when read."""
 
     kind = "dead letters"
 
     def __init__(self, capacity):
         super().__init__(capacity)
-        self._keys = [None] * capacity
-        self._values = [None] * capacity
-        self._reasons = [None] * capacity
+        self._slots = [None] * (3 * capacity)  # key, value, reason; key, value, reason; ...
         self._head = 0
 
     def add(self, key, value, reason):
         head = self._head
-        self._keys[head] = key
-        self._values[head] = value
-        self._reasons[head] = reason
+        slots = self._slots
+        i = 3 * head
+        slots[i] = key
+        slots[i + 1] = value
+        slots[i + 2] = reason
         head += 1
         self._head = 0 if head == self.capacity else head
         if self.occupancy() == self.capacity:
             self.dropped = (self.dropped + 1) & _WRAP
         self.produced = (self.produced + 1) & _WRAP
 
-    def occupancy(self):
-        return self.produced if self.produced < self.capacity else self.capacity
-
     def entries(self):
-        """The kept entries as (key, value, reason text) tuples, oldest first."""
-        n = self.occupancy()
-        out = []
-        for i in range(self._head - n, self._head):
-            out.append((self._keys[i], self._values[i], error_text(self._reasons[i])))
-        return out
+        """The kept entries as (key, value, reason text) tuples, oldest first (from
+        rill.describe, loaded on first use, like ``graph.stats()``)."""
+        from .describe import entries
+
+        return entries(self)

@@ -3,6 +3,8 @@
 build() imports this module, uses it once and unloads it, so none of its code stays
 in the heap while the pipeline runs.
 """
+import sys
+
 from micropython import const
 
 from .shapes import accepts, type_name
@@ -13,9 +15,27 @@ _MAX_STEPS = const(30)  # a write and the transforms downstream: the bits of a s
 
 def validate(pipeline, board, GraphError):
     """Return a GraphError naming every problem in the declaration, each by its edge,
-    or None, with each transform's ``depth`` and each writer's ``plan`` set. (In small
+    or None, with each node's ``name``, each transform's ``depth`` and each writer's
+    ``plan`` set. Unloads this module and rill.shapes before it returns (the caller
+    drops its reference), so they cost no heap while the pipeline runs. (In small
     functions: a small heap has room for small pieces of bytecode.)"""
+    try:
+        return _validate(pipeline, board, GraphError)
+    finally:
+        pkg = sys.modules["rill"]
+        for name in ("check", "shapes"):
+            sys.modules.pop("rill." + name, None)
+            pkg.__dict__.pop(name, None)
+
+
+def _validate(pipeline, board, GraphError):
+    if pipeline.graph is not None:
+        return GraphError("pipeline %s: already built; its buffers belong to that graph, "
+                          "so declare a new Pipeline for a second graph" % pipeline.name)
     errors = []
+    for node in pipeline._nodes:
+        if node.name is None:
+            node.name = _name(node.fn)
     nodes = pipeline._nodes
     _declared(pipeline, board, errors)
     writers = _writers(pipeline, errors)
@@ -32,6 +52,19 @@ def validate(pipeline, board, GraphError):
         e.errors = errors
         return e
     return None
+
+
+def _name(fn):
+    """A callable's name, the same on CPython and MicroPython: a function or bound method
+    by its function's name, an instance by its class; a builtin (which has no name on
+    MicroPython) is "builtin"."""
+    if fn is None:
+        return "push"
+    kind = type(fn).__name__
+    if kind in ("function", "bound_method", "builtin_function_or_method", "method-wrapper"):
+        name = getattr(fn, "__name__", None)
+        return name if name and kind != "builtin_function_or_method" else "builtin"
+    return getattr(fn, "__name__", None) or kind
 
 
 def _declared(pipeline, board, errors):
@@ -157,7 +190,7 @@ def _downstream(key, nodes):
 def plan(node, nodes):
     """What dispatch runs when ``node`` writes its record: the write, then the
     transforms downstream, as (node, trigger mask) pairs; step i's bit is 1 << i.
-    Graph turns them into ``rill.graph.step`` tuples."""
+    Graph turns them into dispatch steps (described beside ``Graph.push``)."""
     steps = [(node, 0)]
     bits = {node.out: 1}
     for i, n in enumerate(_downstream(node.out, nodes)):

@@ -1,7 +1,21 @@
-"""A built graph as text (for the REPL), as Mermaid (for docs), and its counters.
-Imported on demand, so it costs no heap until asked."""
-from .buffers import error_text
+"""A built graph as text (for the REPL), as Mermaid (for docs), its counters, and the
+dead letters as text. Imported on demand, so it costs no heap until asked."""
 from .shapes import type_name
+
+
+def error_text(error):
+    """An error kept as raised, as text: "Type: message" (a string stays as it is)."""
+    return "%s: %s" % (type(error).__name__, error) if isinstance(error, BaseException) else error
+
+
+def entries(dead):
+    """``DeadLetters.entries()``: (key, value, reason text) tuples, oldest first."""
+    n = dead.occupancy()
+    out = []
+    slots = dead._slots
+    for i in range(3 * (dead._head - n), 3 * dead._head, 3):  # from a negative index when wrapped
+        out.append((slots[i], slots[i + 1], error_text(slots[i + 2])))
+    return out
 
 
 def _buffer(buf):
@@ -14,7 +28,7 @@ def _source_how(n):
     return "task" if n.is_task else "every %d ms" % n.every_ms
 
 
-def text(graph):
+def _text(graph):
     lines = ["pipeline %s" % graph.name]
     for key in graph.keys:
         rec = graph.records[key]
@@ -32,7 +46,12 @@ def text(graph):
     return "\n".join(lines)
 
 
-def mermaid(graph):
+def describe(graph, mermaid):
+    """``Graph.describe()``."""
+    return _mermaid(graph) if mermaid else _text(graph)
+
+
+def _mermaid(graph):
     lines = ["flowchart LR"]
     for key in graph.keys:
         rec = graph.records[key]

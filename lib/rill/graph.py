@@ -1,4 +1,5 @@
-"""The built graph: synchronous depth-ordered dispatch, and the tasks that drive it.
+"""The built graph: synchronous depth-ordered dispatch, the tasks that drive it, and
+the real clock they sleep on.
 
 A write to a record runs, in one dispatch, every transform downstream of it in depth
 order; each runs at most once per dispatch (a diamond joins once) and only if one of
@@ -8,40 +9,20 @@ nothing: transforms are called with positional arguments, counters stay small in
 and a failure is kept as raised.
 """
 import asyncio
+import time
 
 import micropython
 from micropython import const
 
 from .buffers import BLOCK, DeadLetters
-from .clock import RealClock
 from .wake import Signal
 
 _WRAP = const(0x3FFFFFFF)
 
 
-def step(fn, n, trig, bit, first, args, out, put, wake, node):
-    """One dispatch step: a plain tuple, unpacked in one go by ``Graph.push`` (the fastest
-    form on MicroPython; a class or a namedtuple costs attribute lookups or allocates).
-
-    - ``fn``: the transform, called with the inputs' values; None for the plan's first
-      step, which writes the value being dispatched.
-    - ``n``: how many values ``fn`` takes (inputs, then watched records).
-    - ``trig``: bitmask of the earlier steps whose write triggers this one (a plan has
-      at most rill.check._MAX_STEPS steps, so that the mask stays a small int).
-    - ``bit``: this step's bit, set in the dispatch's mask when it writes.
-    - ``first``: the first input's buffer; ``args``: all the input buffers.
-    - ``out``: the buffer written; ``put``: its ``put``, or None for a Latest, which
-      dispatch stores into directly.
-    - ``wake``: the Signals of the taps on ``out``.
-    - ``node``: the transform's Node, for its counters and fail().
-
-    A plan is a writer's steps: its write, then the transforms downstream in depth order.
-    """
-    return (fn, n, trig, bit, first, args, out, put, wake, node)
-
-
-def _call(fn, a, n):
-    """Call ``fn`` with the values of ``a`` (4 to 8 buffers: rill.check._MAX_ARGS), without allocating."""
+def _call(fn, args, n):
+    """Call ``fn`` with the values of ``args`` (4 to 8 buffers: rill.check._MAX_ARGS), without allocating."""
+    a = args
     if n == 4:
         return fn(a[0].value, a[1].value, a[2].value, a[3].value)
     if n == 5:
@@ -51,6 +32,22 @@ def _call(fn, a, n):
     if n == 7:
         return fn(a[0].value, a[1].value, a[2].value, a[3].value, a[4].value, a[5].value, a[6].value)
     return fn(a[0].value, a[1].value, a[2].value, a[3].value, a[4].value, a[5].value, a[6].value, a[7].value)
+
+
+class RealClock:
+    """``time.ticks_ms`` time, what ``Graph.start()`` uses; rill.clock has VirtualClock,
+    with the same interface. ``sleep_until`` allocates nothing on MicroPython, where
+    ``asyncio.sleep_ms`` returns a reusable generator. (Here rather than in rill.clock:
+    a module of its own would cost every board about 0.5 KB more heap.)"""
+
+    now = staticmethod(time.ticks_ms)
+    add = staticmethod(time.ticks_add)
+    diff = staticmethod(time.ticks_diff)
+
+    @staticmethod
+    def sleep_until(t):
+        ms = time.ticks_diff(t, time.ticks_ms())
+        return asyncio.sleep_ms(ms if ms > 0 else 0)
 
 
 class Graph:
@@ -80,31 +77,49 @@ class Graph:
                 self.taps.append(n)
                 n.reader = records[n.inputs[0]].reader()
                 n.signal = Signal()
-        for n in nodes:
+        for n in nodes:  # each writer's plan: rill.check's (node, trigger mask) pairs, made steps
             if n.out is not None:
-                n.plan = self._steps(n.plan)
-
-    def _steps(self, order):
-        """A plan's steps (see ``step``) from rill.check's (node, trigger mask) pairs;
-        step i's bit is 1 << i, and step 0 writes the writer's record."""
-        records = self.records
-        steps = []
-        for i, (t, trig) in enumerate(order):
-            out = records[t.out]
-            args = tuple(records[k] for k in t.inputs + t.watch) if i else (out,)
-            wake = tuple(tap.signal for tap in self.taps if tap.inputs[0] == t.out)
-            put = None if out.kind == "latest" else out.put  # dispatch stores into a Latest itself
-            steps.append(step(t.fn if i else None, len(args), trig, 1 << i, args[0], args, out, put, wake, t))
-        return tuple(steps)
+                steps = []
+                for i, (t, trig) in enumerate(n.plan):
+                    out = records[t.out]
+                    args = (out,)
+                    if i:  # (loops, not generator expressions: each of those is code kept in the heap)
+                        args = ()
+                        for k in t.inputs + t.watch:
+                            args += (records[k],)
+                    wake = ()
+                    for tap in self.taps:
+                        if tap.inputs[0] == t.out:
+                            wake += (tap.signal,)
+                    put = None if out.kind == "latest" else out.put  # dispatch stores into a Latest itself
+                    step = (t.fn if i else None, len(args), trig, 1 << i, args[0], args, out, put, wake, t)
+                    steps.append(step)
+                n.plan = tuple(steps)
 
     # -- dispatch ------------------------------------------------------------------
+    #
+    # A *step* is a plain tuple, made above and unpacked in one go by ``push`` (the fastest
+    # form on MicroPython; a class or a namedtuple costs attribute lookups or allocates;
+    # a constructor function would cost every board heap for its code and names):
+    #   (fn, n, trig, bit, first, args, out, put, wake, node)
+    # - fn: the transform, called with the inputs' values; None for the plan's first step,
+    #   which writes the value being dispatched.
+    # - n: how many values fn takes (inputs, then watched records).
+    # - trig: bitmask of the earlier steps whose write triggers this one (a plan has at most
+    #   rill.check._MAX_STEPS steps, so that the mask stays a small int).
+    # - bit: this step's bit (1 << its index), set in the dispatch's mask when it writes.
+    # - first: the first input's buffer; args: all the input buffers.
+    # - out: the buffer written; put: its put, or None for a Latest, which push stores into.
+    # - wake: the Signals of the taps on out.
+    # - node: the transform's Node, for its counters and fail().
+    # A plan is a writer's steps: its write, then the transforms downstream in depth order.
 
     @micropython.native
     def push(self, key, value):
         """Write ``value`` to record ``key`` from outside and dispatch its transforms.
 
         The one dispatch: a task source's ``emit`` and a periodic source come here too.
-        It runs the writer's plan (see ``step``). The first step's write may raise
+        It runs the writer's plan of steps (see above). The first step's write may raise
         (QueueFull from an ERROR or BLOCK queue) to the caller; a transform's raise, or
         its output's, is that transform's failure."""
         src = self._writers.get(key)
@@ -204,11 +219,11 @@ class Graph:
     async def _tap(self, tap):
         drain = tap.reader.drain
         fn = tap.fn
-        failed = lambda value, error: self.fail(tap, value, error)  # noqa: E731
+        fail = self.fail
         signal = tap.signal
         while True:
             await signal
-            tap.runs = (tap.runs + drain(fn, failed)) & _WRAP
+            tap.runs = (tap.runs + drain(fn, fail, tap)) & _WRAP
 
     async def _periodic(self, src):
         """Sample ``src.fn`` on absolute deadlines. Every failure, a MemoryError included,
@@ -267,6 +282,6 @@ class Graph:
 
     def describe(self, mermaid=False):
         """The graph as text, or as a Mermaid flowchart for docs."""
-        from . import describe
+        from .describe import describe
 
-        return describe.mermaid(self) if mermaid else describe.text(self)
+        return describe(self, mermaid)

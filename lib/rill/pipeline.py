@@ -21,19 +21,6 @@ class GraphError(Exception):
     """Every problem build() found; ``.errors`` lists them, one per edge."""
 
 
-def _name(fn):
-    """A callable's name, the same on CPython and MicroPython: a function or bound method
-    by its function's name, an instance by its class; a builtin (which has no name on
-    MicroPython) is "builtin"."""
-    if fn is None:
-        return "push"
-    kind = type(fn).__name__
-    if kind in ("function", "bound_method", "builtin_function_or_method", "method-wrapper"):
-        name = getattr(fn, "__name__", None)
-        return name if name and kind != "builtin_function_or_method" else "builtin"
-    return getattr(fn, "__name__", None) or kind
-
-
 class Node:
     """A source, transform or tap: what was declared, the counters, and (once built)
     its wiring. Every attribute is declared here, with its default; an instance stores
@@ -63,14 +50,14 @@ class Node:
     reader = None  # the cursor on the record
     signal = None  # woken when the record is written
 
-    def __init__(self, kind, name, fn, out, inputs=(), watch=(), typ=None):
+    def __init__(self, kind, name, fn, out, inputs=(), watch=(), type=None):
         self.kind = kind
-        self.name = name or _name(fn)
+        self.name = name  # None: the callable's name, given by build()
         self.fn = fn
         self.out = out
         self.inputs = inputs
         self.watch = (watch,) if isinstance(watch, str) else tuple(watch)
-        self.type = typ  # what a source emits, or what a transform/tap takes
+        self.type = type  # what a source emits, or what a transform/tap takes
         self.runs = self.errors = 0  # the counters, stored now: counting then allocates nothing
         self.error = None
 
@@ -82,19 +69,21 @@ class Node:
     async def wait(self, value):
         """``await emit.wait(value)``: like ``emit(value)``, but first wait for room in a
         full queue (backpressure)."""
-        if self.out_rec.full():
-            await self.out_rec.room()
+        rec = self.out_rec
+        if rec.policy is not None and rec.full():  # only a Queue is ever full
+            await rec.room()
         self(value)
 
 
 class Pipeline:
+    graph = None  # the Graph that build() made
+
     def __init__(self, name="pipeline", dead_letters=8):
         self.name = name
         self.dead_letters = dead_letters
         self._records = {}
         self._keys = []  # declaration order (MicroPython dicts are unordered)
         self._nodes = []
-        self._built = False
 
     def record(self, key, type=object, buffer=None):
         """Declare record ``key`` of ``type`` (a class, or a shape dict {field: type}),
@@ -123,14 +112,14 @@ class Pipeline:
         ``requires`` names a board capability (such as "network") that build(board=...)
         checks, so a board without it fails at build time, not late.
         """
-        node = Node("source", name, read or task, key, typ=emits)
+        node = Node("source", name, read or task, key, type=emits)
         node.every_ms = every_ms
         node.is_task = task is not None
         node.missing = missing
         if node.fn is not None:  # only sources that run a callable retry, so only they load Backoff
             from .backoff import Backoff
 
-            node.backoff = Backoff(backoff_ms[0], backoff_ms[1], jitter=False)
+            node.backoff = Backoff(backoff_ms[0], backoff_ms[1], False)  # no jitter: a predictable schedule
         node.requires = requires
         node.restarts = node.overruns = 0
         self._nodes.append(node)
@@ -156,27 +145,16 @@ class Pipeline:
         parts the board cannot run, such as MQTT on a board without networking. A
         pipeline builds once: its buffers become the graph's records."""
         import gc
-        import sys
 
-        if self._built:
-            raise GraphError("pipeline %s: already built; its buffers belong to that graph, "
-                             "so declare a new Pipeline for a second graph" % self.name)
         gc.collect()  # room for the checks, on a small heap
-        from . import check
+        from .check import validate  # which unloads rill.check: no heap while the pipeline runs
 
-        try:
-            error = check.validate(self, board, GraphError)
-        finally:  # unload the checks: they cost no heap while the pipeline runs
-            del check
-            pkg = sys.modules["rill"]
-            for mod, name in (("rill.check", "check"), ("rill.shapes", "shapes")):
-                sys.modules.pop(mod, None)
-                if hasattr(pkg, name):
-                    delattr(pkg, name)
-            gc.collect()
+        error = validate(self, board, GraphError)
+        del validate
+        gc.collect()
         if error:
             raise error
         from .graph import Graph  # after the checks are gone: a small heap holds one at a time
 
-        self._built = True
-        return Graph(self)
+        self.graph = Graph(self)
+        return self.graph

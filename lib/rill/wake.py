@@ -1,15 +1,16 @@
 """Allocation-free wake-ups that reach into asyncio's internals: the one module that does.
 
-- ``Signal``: a reusable wake-up for one waiting task. ``asyncio.Event.wait()``
+- ``Signal()``: a reusable wake-up for one waiting task. ``asyncio.Event.wait()``
   allocates a generator on every call (96 bytes on the unix port); a Signal is awaited
   directly (``await sig``) and costs nothing per wake. One task waits at a time;
   ``set()`` may be called any number of times before it runs (the wake is remembered),
   only from the loop's own thread. About 200 B of heap per instance.
-- ``IoWait(sock, write=False)``: await a socket becoming readable or writable, made
-  once per connection and awaited again and again. It parks the task on asyncio's own
-  poller (the mechanism of asyncio's streams, which cannot wrap umqtt's socket). One
-  reader and one writer may wait on the same socket at once; cancelling a waiting task
-  unregisters it. Nothing is allocated per wait.
+- ``IoWait(sock, write=False)``: a Signal that asyncio's own poller sets when ``sock``
+  becomes readable (or writable), the mechanism of asyncio's streams, which cannot wrap
+  umqtt's socket. Made once per connection and awaited again and again; each await
+  waits anew. One reader and one writer may wait on the same socket at once;
+  cancelling a waiting task unregisters it. Nothing is allocated per wait. (One class
+  for both: a second would cost every board about 640 B of heap, MQTT or not.)
 
 The seam is a try-import, as in MicroPython's own asyncio: ``asyncio.core`` exists only
 on MicroPython; CPython gets equivalents on its event loop from ``cpython_compat``.
@@ -21,10 +22,15 @@ except ImportError:
 else:
 
     class Signal:
-        def __init__(self):
+        sock = None  # an IoWait's socket (and ``write``: whether it waits for room to write)
+        _done = StopIteration()  # raised to end an await: one for all, kept free of tracebacks
+
+        def __init__(self, sock=None, write=False):
             self._task = None
             self.pending = False
-            self._done = StopIteration()
+            if sock is not None:
+                self.sock = sock
+                self.write = write
 
         def set(self):
             self.pending = True
@@ -37,6 +43,8 @@ else:
             self._task = None
 
         def __iter__(self):
+            if self.sock is not None:
+                self.pending = False  # an IoWait's await waits anew, even after a cancelled one
             return self
 
         def __next__(self):
@@ -44,29 +52,16 @@ else:
                 self.pending = False
                 self._done.__traceback__ = None
                 raise self._done
-            self._task = core.cur_task
-            core.cur_task.data = self
+            sock = self.sock
+            if sock is None:
+                self._task = core.cur_task
+                core.cur_task.data = self
+            else:  # the poller resumes the task when sock is ready; then the wait is over
+                self.pending = True
+                if self.write:
+                    core._io_queue.queue_write(sock)
+                else:
+                    core._io_queue.queue_read(sock)
             return None
 
-    class IoWait:
-        def __init__(self, sock, write=False):
-            self.sock = sock
-            self.write = write
-            self._armed = False
-            self._done = StopIteration()
-
-        def __iter__(self):
-            self._armed = False
-            return self
-
-        def __next__(self):
-            if self._armed:
-                self._armed = False
-                self._done.__traceback__ = None
-                raise self._done
-            self._armed = True
-            if self.write:
-                core._io_queue.queue_write(self.sock)
-            else:
-                core._io_queue.queue_read(self.sock)
-            return None
+    IoWait = Signal

@@ -8,7 +8,7 @@ graph, and write through ``graph.write``.
 Heap: a few attributes each, plus one task and one Signal (about 200 B) for those that
 send on their own. Nothing per record with small-int values.
 """
-from ..clock import RealClock as _ticks  # the real clock: now/add/diff on time.ticks_ms
+from ..graph import RealClock as _ticks  # the real clock: now/add/diff on time.ticks_ms
 from ..wake import Signal
 from .common import NAN, every, matcher, matches, number, sleep_until
 
