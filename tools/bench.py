@@ -11,6 +11,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from build import build_mpy, compile_file  # noqa: E402  (the one build step)
+from common import CliError, Parser, cli  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = os.path.join(ROOT, "tools")
 MICROPYTHON = os.environ.get("MICROPYTHON") or os.path.join(os.path.dirname(sys.executable), "micropython")
@@ -19,8 +23,7 @@ ON_DEMAND = ["rill.queues", "rill.describe", "rill.backoff"]  # loaded by the fi
 HEAP = "256K"
 
 
-class BenchError(Exception):
-    pass
+BenchError = CliError
 
 
 def micropython(script, args=(), path=(), heap=HEAP, timeout=600):
@@ -32,24 +35,15 @@ def micropython(script, args=(), path=(), heap=HEAP, timeout=600):
     return proc.stdout.strip().splitlines()[-1]
 
 
-def build_mpy(out):
-    """The library as .mpy, and umqtt.simple beside it, compiled the same way."""
-    proc = subprocess.run([sys.executable, os.path.join(TOOLS, "build.py"), "--arch", "x64", "--out", out],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise BenchError(proc.stderr.strip() or proc.stdout.strip())
-    umqtt = os.path.join(ROOT, ".deps", "micropython", "umqtt", "simple.py")
-    if os.path.exists(umqtt):
-        os.makedirs(os.path.join(out, "umqtt"), exist_ok=True)
-        subprocess.run([os.path.join(os.path.dirname(MICROPYTHON), "mpy-cross"), "-o",
-                        os.path.join(out, "umqtt", "simple.mpy"), umqtt], check=True)
+def build_lib(out):
+    """The library and the pinned dependencies (umqtt.simple, the MQTT baseline) as .mpy."""
+    build_mpy(out, "x64", deps=True)
 
 
 def small_heap(mpy):
     """Compile tools/small_heap_mp.py as .mpy too (as on a board) and run it in heaps from
     32 KB up, 2 KB at a time: the smallest heap (KB) it runs in, or None up to 64 KB."""
-    subprocess.run([os.path.join(os.path.dirname(MICROPYTHON), "mpy-cross"), "-march=x64", "-o",
-                    os.path.join(mpy, "small_heap.mpy"), os.path.join(TOOLS, "small_heap_mp.py")], check=True)
+    compile_file(os.path.join(TOOLS, "small_heap_mp.py"), os.path.join(mpy, "small_heap.mpy"), "x64")
     env = dict(os.environ, MICROPYPATH=".frozen:" + mpy)
     for kb in range(32, 66, 2):
         proc = subprocess.run([MICROPYTHON, "-X", "heapsize=%dK" % kb, "-c", "import small_heap"], env=env, cwd=ROOT,
@@ -64,12 +58,22 @@ def heap_cost(mpy, modules, after=()):
     return int(micropython(os.path.join(TOOLS, "heap_cost_mp.py"), args, [mpy], heap="256K"))
 
 
-def main():
+def host_json(script, timeout=900):
+    """Run a host-side bench script with this Python; the JSON object of its last line."""
+    proc = subprocess.run([sys.executable, os.path.join(TOOLS, script)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        raise BenchError("%s failed:\n%s%s" % (script, proc.stdout, proc.stderr))
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    Parser(description=__doc__.strip().splitlines()[0]).parse_args(argv)
     if not os.path.exists(MICROPYTHON):
         raise BenchError("no micropython executable at %s: run 'make setup'" % MICROPYTHON)
     results = {"runtime": "micropython unix port"}
     with tempfile.TemporaryDirectory() as mpy:
-        build_mpy(mpy)
+        build_lib(mpy)
         results.update(json.loads(micropython(os.path.join(TOOLS, "bench_core_mp.py"), path=[mpy])))
         results["core_import_bytes"] = heap_cost(mpy, CORE)
         # the core must import, build and run a 3-stage pipeline in a 32 KB heap
@@ -98,22 +102,13 @@ def main():
     if not (shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto")):
         results["mqtt_skipped"] = "mosquitto is not installed (apt-get install mosquitto): the MQTT figures need it"
     elif os.path.exists(mqtt):
-        proc = subprocess.run([sys.executable, mqtt], cwd=ROOT, capture_output=True, text=True, timeout=900)
-        if proc.returncode != 0:
-            raise BenchError("bench_mqtt.py failed:\n" + proc.stdout + proc.stderr)
-        results.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+        results.update(host_json("bench_mqtt.py"))
     if "mqtt_skipped" not in results:  # the gateway (CPython) against a bare paho subscriber, same broker
-        proc = subprocess.run([sys.executable, os.path.join(TOOLS, "bench_gateway.py")], cwd=ROOT, capture_output=True,
-                              text=True, timeout=900)
-        if proc.returncode != 0:
-            raise BenchError("bench_gateway.py failed:\n" + proc.stdout + proc.stderr)
-        results.update(json.loads(proc.stdout.strip().splitlines()[-1]))
-    heap32 = subprocess.run([sys.executable, os.path.join(TOOLS, "bench_heap32.py")], cwd=ROOT, capture_output=True,
-                            text=True, timeout=900)  # app_peak_heap_32bit: the apps on a 32-bit MicroPython
-    if heap32.returncode == 0:
-        results.update(json.loads(heap32.stdout.strip().splitlines()[-1]))
-    else:
-        results["app_peak_heap_32bit_skipped"] = heap32.stderr.strip()
+        results.update(host_json("bench_gateway.py"))
+    try:  # app_peak_heap_32bit: the apps on a 32-bit MicroPython
+        results.update(host_json("bench_heap32.py"))
+    except BenchError as e:
+        results["app_peak_heap_32bit_skipped"] = str(e)
     os.makedirs(os.path.join(ROOT, "bench"), exist_ok=True)
     line = json.dumps(results, sort_keys=True)
     with open(os.path.join(ROOT, "bench", "results.json"), "w") as f:
@@ -122,8 +117,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (BenchError, subprocess.TimeoutExpired) as e:
-        sys.stderr.write("bench: error: %s\n" % e)
-        sys.exit(1)
+    cli(main)

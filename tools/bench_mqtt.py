@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 
+from build import build_mpy, compile_file
 from mqtt_host import HOST, Broker, BrokerError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,14 +36,9 @@ MICROPYTHON = os.environ.get("MICROPYTHON") or os.path.join(os.path.dirname(sys.
 
 
 def build(out):
-    subprocess.run([sys.executable, os.path.join(TOOLS, "build.py"), "--arch", "x64", "--out", out],
-                   check=True, capture_output=True)
-    cross = os.path.join(os.path.dirname(MICROPYTHON), "mpy-cross")
-    os.makedirs(os.path.join(out, "umqtt"), exist_ok=True)
-    subprocess.run([cross if os.path.exists(cross) else "mpy-cross", "-o", os.path.join(out, "umqtt", "simple.mpy"),
-                    os.path.join(ROOT, ".deps", "micropython", "umqtt", "simple.py")], check=True)
-    subprocess.run([cross if os.path.exists(cross) else "mpy-cross", "-o", os.path.join(out, "bench_mqtt_mp.mpy"),
-                    os.path.join(TOOLS, "bench_mqtt_mp.py")], check=True)
+    """The library, umqtt.simple (the baseline) and the device-side script, as .mpy."""
+    build_mpy(out, "x64", deps=True)
+    compile_file(os.path.join(TOOLS, "bench_mqtt_mp.py"), os.path.join(out, "bench_mqtt_mp.mpy"), "x64")
 
 
 def subscriber(port, topic, n):

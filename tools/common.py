@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,6 +36,9 @@ def cli(main):
         sys.exit(main(sys.argv[1:]))
     except CliError as e:
         sys.stderr.write("%s: error: %s\n" % (prog, str(e).rstrip(".") + "."))
+        sys.exit(1)
+    except subprocess.TimeoutExpired as e:
+        sys.stderr.write("%s: error: %s did not finish in %g s.\n" % (prog, os.path.basename(str(e.cmd[0])), e.timeout))
         sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("%s: interrupted\n" % prog)

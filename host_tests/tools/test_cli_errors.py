@@ -40,6 +40,7 @@ MORE = [
     ("build.py", ["--board", "RPI_PICO", "--arch", "x64"]),
     ("deps.py", ["--bogus"]),
     ("packages.py", ["--bogus"]),
+    ("bench.py", ["--bogus"]),
     ("deploy.py", ["--port", "/dev/ttyUSB9", "--board", "RPI_PICO", "--app", "/nonexistent/app"]),
     ("flash.py", ["--board", "RPI_PICO", "--pin", "/nonexistent.uf2"]),
     ("vboard.py", ["--port", "--state", "/nonexistent/state"]),
