@@ -82,3 +82,65 @@ def test_birth_message_carries_the_short_identity(broker):
         os.rmdir(folder)
     got = json.loads(birth)
     assert got["status"] == "online" and got["build"] == identity.short(FULL), birth
+
+
+def test_replay_warns_when_the_capture_is_another_build():
+    from rill.clock import VirtualClock
+    from rill.io.replay import replay
+
+    def graph():
+        p = Pipeline("r")
+        p.record("x", int)
+        p.source("x")
+        return p.build()
+
+    capture = [{"capture": "r", "sources": {"x": "x"}, "build": identity.short(FULL)}, [0, "x", 1], {"end": 5}]
+    same = run(replay(graph(), capture, VirtualClock(), identity=FULL))
+    assert same.warning is None and same.pushed == 1
+    other = dict(FULL)
+    other["lib"] = "e" * 64
+    rp = run(replay(graph(), capture, VirtualClock(), identity=other))
+    assert rp.pushed == 1 and rp.warning.count("\n") == 0, rp.warning  # one line, and the replay goes on
+    assert "lib=aaaaaaaaaaaa" in rp.warning and "lib=eeeeeeeeeeee" in rp.warning and "app=" not in rp.warning
+    unknown = [{"capture": "r", "sources": {"x": "x"}}, [0, "x", 1], {"end": 5}]
+    assert "lib=unknown" in run(replay(graph(), unknown, VirtualClock(), identity=FULL)).warning
+    assert run(replay(graph(), capture, VirtualClock())).warning is None  # no identity given: no check
+
+
+async def _record_one(g, rec, clock):
+    g.start(clock)
+    g.push("x", 1)
+    rec.close()
+    g.stop()
+
+
+def test_capture_header_carries_the_identity():
+    from rill.clock import VirtualClock
+    from rill.io import frame
+    from rill.io.recorder import Recorder
+    from rill.io.sink import FileSink
+
+    folder = _folder()
+    _write(folder, FULL)
+    here = os.getcwd()
+    os.chdir(folder)
+    heads = []
+    try:
+        for name, max_line in (("wide", 256), ("narrow", 64)):
+            clock = VirtualClock()
+            p = Pipeline("h")
+            p.record("x", int)
+            p.source("x")
+            g = p.build()
+            rec = Recorder(FileSink(folder + "/" + name, every=1, max_line=max_line, clock=clock)).attach(g)
+
+            run(_record_one(g, rec, clock))
+            heads.append(next(iter(frame.read(folder + "/" + name))))
+            for seg in frame.paths(folder + "/" + name):
+                os.remove(seg)
+    finally:
+        os.chdir(here)
+        os.remove(folder + "/build.json")
+        os.rmdir(folder)
+    assert heads[0] == {"capture": "h", "sources": {"x": "push"}, "build": identity.short(FULL)}, heads
+    assert heads[1] == {"capture": "h", "sources": {"x": "push"}}, heads  # too long a line for that sink: left out

@@ -60,3 +60,14 @@ def test_deploy_records_the_firmware_the_board_reports(fresh_vboard, tmp_path):
     r = b.mpremote("exec", "from rill import identity; print(identity.short(identity.load())['lib'])")
     assert r.stdout.strip() == got["lib"][:12], r.stdout + r.stderr
 
+
+
+def test_rill_replay_compares_with_what_a_deploy_ships(tmp_path):
+    from replay_capture import running_identity
+
+    proj = make_project(tmp_path, 9)
+    items = plan(App(proj), "RPI_PICO", "armv6m", source=True, out=str(tmp_path / "out"))
+    with open({r: local for r, local, _ in items}["/build.json"]) as f:
+        shipped = json.load(f)
+    running = running_identity(proj)
+    assert {k: running[k] for k in ("lib", "app", "config")} == {k: shipped[k] for k in ("lib", "app", "config")}
