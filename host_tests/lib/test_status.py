@@ -156,3 +156,24 @@ def test_no_allocation_between_records():
     assert g.sources[0].errors == 0, g.sources[0].error  # a MemoryError would be counted here
     assert [n.errors for n in g.nodes] == [0, 0, 0, 0], [n.error for n in g.nodes]  # the probe's too
     assert g.dead_letters.produced == 0
+
+
+def test_readme_status_example():
+    lines, state = [], 0  # line by line: the whole README is a large string on a small heap
+    with open("README.md") as f:
+        for line in f:
+            if state == 0 and line.startswith("### Status record"):
+                state = 1
+            elif state == 1 and line.startswith("```python"):
+                state = 2
+            elif state == 2 and line.startswith("```"):
+                break
+            elif state == 2:
+                lines.append(line)
+    scope = {"__name__": "readme"}
+    exec("".join(lines), scope)
+    st = scope["st"]
+    snap = st.snapshot()
+    assert st.published == 6 and snap["uptime_s"] == 60, snap
+    assert snap["stages"]["<lambda>"] == {"calls": 60, "errors": 0}, snap["stages"]
+    assert scope["g"].records["status"].value["uptime_s"] == 60

@@ -3,10 +3,16 @@ place; `rill build` writes build/…/build.json and a deploy ships /build.json w
 firmware version the board reports."""
 import json
 import os
+import subprocess
+
+import test_capture
+from test_capture import RILL, original_run
 
 import build_identity
 from deploy_plan import App, plan
 from tooltest import make_project, tool
+
+project = test_capture.project  # the fixture: a `rill new` project and its app module
 
 
 def test_hashes_name_what_changed(tmp_path):
@@ -71,3 +77,26 @@ def test_rill_replay_compares_with_what_a_deploy_ships(tmp_path):
         shipped = json.load(f)
     running = running_identity(proj)
     assert {k: running[k] for k in ("lib", "app", "config")} == {k: shipped[k] for k in ("lib", "app", "config")}
+
+
+def test_rill_replay_warns_in_one_line_when_the_build_differs(project, tmp_path, monkeypatch):
+    from replay_capture import running_identity
+
+    folder, app, cfg = project
+    unknown = str(tmp_path / "unknown.capture")
+    original_run(app, cfg, unknown)  # no build.json where it ran: the header has no identity
+    r = subprocess.run([RILL, "replay", unknown, "--app", str(folder)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout, r.stderr
+    assert r.stderr.count("\n") == 1 and "replay: warning:" in r.stderr and "lib=unknown" in r.stderr, r.stderr
+    board_dir = tmp_path / "board"
+    board_dir.mkdir()
+    build_identity.write(str(board_dir / "build.json"), running_identity(str(folder)))
+    monkeypatch.chdir(board_dir)  # the recording "board" has this app's build.json
+    same = str(tmp_path / "same.capture")
+    original_run(app, cfg, same)
+    r = subprocess.run([RILL, "replay", same, "--app", str(folder)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    with open(folder / "app.py", "a") as f:
+        f.write("\n# changed\n")
+    r = subprocess.run([RILL, "replay", same, "--app", str(folder)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stderr.count("\n") == 1 and "(app=" in r.stderr and "lib=" not in r.stderr, r.stderr
