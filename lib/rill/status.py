@@ -8,8 +8,8 @@ readable locally.
 ``Status`` declares record ``key`` (a dict) and a task source that wakes every
 ``probe_ms``: it measures how late the loop woke it (the loop's stall, into a
 preallocated histogram), samples the free heap for its low-water mark, counts uptime,
-and every ``every_ms`` emits ``snapshot()`` into the record (``every_ms=0``: never; the
-record then stays empty and ``snapshot()`` still works). With ``bridge`` the record is
+and every ``every_ms`` (in whole probes) emits ``snapshot()`` into the record
+(``every_ms=0``: never; the record then stays empty and ``snapshot()`` still works). With ``bridge`` the record is
 published to ``topic`` with retain.
 
 The snapshot reads counters the graph and the bridge keep anyway, so the dispatch
@@ -63,7 +63,7 @@ class Status:
         self.graph = g = emit.graph
         clock = g.clock
         hist, edges, period = self.hist, _EDGES, self.probe_ms
-        every = self.every_ms // period if self.every_ms else 0
+        every = max(1, self.every_ms // period) if self.every_ms else 0  # in probes
         n = 0
         self._sample()
         last = deadline = clock.now()

@@ -276,10 +276,15 @@ class Bridge:
 
 
 def _identity():
-    """The birth's build fields (rill.identity.birth), the module unloaded again unless
-    something else had loaded it."""
+    """The birth's build fields (rill.identity.birth): nothing without a build.json;
+    else the module is loaded for it and unloaded again (unless it was loaded before)."""
+    import os
     import sys
 
+    try:
+        os.stat("build.json")
+    except OSError:
+        return b""
     loaded = "rill.identity" in sys.modules
     from .. import identity
 
