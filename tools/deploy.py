@@ -8,8 +8,9 @@ the app, its config and board file, and the pinned dependencies; only what chang
 The app defaults to the example, firmware/. What goes where is tools/deploy_plan.py:
 the rill packages the app imports (compiled to .mpy for the architecture the board
 reports, ``sys.implementation._mpy``; --source ships .py), umqtt.simple as pinned in
-tools/deps.lock, the app's modules, boot.py/main.py, config.json and
-/boards/<BOARD>/board.json. First the board is asked who it is and the sha256 of every
+tools/deps.lock, the app's modules, boot.py/main.py, config.json,
+/boards/<BOARD>/board.json and /build.json (the build's identity, with the firmware
+version the board reports: tools/build_identity.py). First the board is asked who it is and the sha256 of every
 file the plan would write: a board that is not --board is refused; files that already
 match are skipped, stale rill modules and shadowing .py/.mpy twins are removed, and a
 size report says what was uploaded. The copies are made by the real mpremote (default)
@@ -64,6 +65,7 @@ def walk(p):
             print('F', h(q), q)
 print('MPY', getattr(sys.implementation, '_mpy', 0))
 print('MACHINE', getattr(sys.implementation, '_machine', ''))
+print('VERSION', '.'.join(str(x) for x in sys.implementation.version[:3]))
 print('BOARD', os.getenv('RILL_BOARD') if hasattr(os, 'getenv') else '')
 for p in %r:
     print('F', h(p), p)
@@ -124,14 +126,16 @@ def on_board(args, port, script, tmp, what):
 
 
 def ask(args, port, paths, tmp):
-    """The board's identity and files: {"arch", "machine", "board", "files": {path: sha256 or '-'}}."""
+    """The board's identity and files: {"arch", "machine", "board", "firmware", "files": {path: sha256 or '-'}}."""
     out = on_board(args, port, ASK % (sorted(paths), MANAGED), tmp, "asking the board on %s" % port)
-    found = {"arch": None, "machine": "", "board": "", "files": {}}
+    found = {"arch": None, "machine": "", "board": "", "firmware": None, "files": {}}
     for line in out.splitlines():
         key, _, rest = line.strip().partition(" ")
         if key == "MPY" and rest.isdigit():
             code = (int(rest) >> 10) & 0x0F
             found["arch"] = MPY_ARCH[code] if code < len(MPY_ARCH) else None
+        elif key == "VERSION":
+            found["firmware"] = rest or None
         elif key in ("MACHINE", "BOARD"):
             found[key.lower()] = "" if rest == "None" else rest
         elif key == "F" and " " in rest:
@@ -214,14 +218,16 @@ def main(argv):
         candidates = {r for r, _, _ in guess} | set(twins(guess))
         candidates |= {r[:-3] + ".mpy" for r in candidates if r.endswith(".py")}
         if args.dry_run:
-            found = {"arch": args.arch or info.get("mpy", {}).get("march"), "files": {}, "board": "", "machine": ""}
+            found = {"arch": args.arch or info.get("mpy", {}).get("march"), "files": {}, "board": "", "machine": "",
+                     "firmware": info.get("firmware", {}).get("version")}
         else:
             found = ask(args, port, candidates, tmp)
             check_board(args.board, info, found, port)
         arch = args.arch or found["arch"]
         if not arch and not args.source:
             raise CliError("the board did not say its architecture: pass --arch, or --source")
-        items = plan(app, args.board, arch or "x64", args.source, args.config, deps=args.umqtt == "copy")
+        items = plan(app, args.board, arch or "x64", args.source, args.config, deps=args.umqtt == "copy",
+                     firmware=found["firmware"])
         want = hashes(items)
         changed = sorted(r for r in want if found["files"].get(r) != want[r])
         planned = set(want)

@@ -12,10 +12,14 @@ and its config.json) or one module file. The plan, as (board path, host file, gr
                                 app module as ``app`` and calls ``app.main()``
     /config.json                --config, else the app folder's config.json
     /boards/<BOARD>/board.json  read by rill.board on the device
+    /build.json                 the build's identity (tools/build_identity.py), read by
+                                rill.identity: hashes of lib, app and config, the
+                                architecture and the firmware version the board reported
 """
 import os
 import shutil
 
+import build_identity
 from build import HOST_ARCHES, build_mpy, compile_file, pinned_deps
 from common import BOARDS, ROOT, CliError, sha256_file
 from packages import Model, needed
@@ -74,8 +78,9 @@ def main_py(app, out):
     return path
 
 
-def plan(app, board, arch, source=False, config=None, deps=True, out=None):
-    """[(board path, host file, group)] for ``app`` on ``board`` (a board id) built for ``arch``."""
+def plan(app, board, arch, source=False, config=None, deps=True, out=None, firmware=None):
+    """[(board path, host file, group)] for ``app`` on ``board`` (a board id) built for ``arch``,
+    on MicroPython ``firmware`` (a version, for build.json)."""
     out = out or os.path.join(ROOT, "build", "deploy", arch)
     host = arch in HOST_ARCHES
     names, dep_names = needed(list(app.modules.values()), host=host)
@@ -111,6 +116,8 @@ def plan(app, board, arch, source=False, config=None, deps=True, out=None):
     if config:
         items.append(("/config.json", config, "config"))
     items.append(("/boards/%s/board.json" % board, os.path.join(BOARDS, board, "board.json"), "config"))
+    ident = build_identity.identity(app.modules, config, arch, firmware)
+    items.append(("/build.json", build_identity.write(os.path.join(app_out, "build.json"), ident), "config"))
     return items
 
 

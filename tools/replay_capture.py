@@ -5,6 +5,9 @@ transform wrote as JSON lines ``[t, key, value]`` (rill.io.replay.transcript).
 
 The app is a ``rill new`` project: ``app.py`` with ``pipeline(board, cfg)``, and its
 ``config.json``. Its board is simulated; its sources and its MQTT bridge do not run.
+When the capture's build identity (rill.identity, in its header) is not this code's
+(tools/build_identity.py: lib, the app's modules, its config), one warning line goes
+to stderr and the replay goes on.
 """
 import json
 import os
@@ -13,6 +16,15 @@ import sys
 from common import ROOT, CliError, Parser, cli
 
 sys.path.insert(0, os.path.join(ROOT, "lib"))
+
+
+def running_identity(app_dir):
+    """The replayed code's identity: the same hashes a deploy of ``app_dir`` ships."""
+    import build_identity
+    from deploy_plan import App
+
+    app = App(app_dir)
+    return build_identity.identity(app.modules, app.config)
 
 
 def main(argv):
@@ -52,7 +64,7 @@ def main(argv):
         bd = board.load(board_id, sim=True, clock=clock)
     except Exception as e:
         raise CliError("board %s: %s" % (board_id, e))
-    lines = transcript(app.pipeline(bd, cfg), frame.read(args.capture), clock)
+    lines = transcript(app.pipeline(bd, cfg), frame.read(args.capture), clock, running_identity(app_dir))
     out = open(args.out, "w") if args.out else sys.stdout
     for line in lines:
         out.write(line + "\n")

@@ -87,7 +87,7 @@ def test_only_changes_are_sent_and_stale_modules_removed(fresh_vboard, tmp_path)
     with open(os.path.join(proj, "helpers.py"), "a") as f:
         f.write("\nEXTRA = 1\n")
     r = tool("deploy.py", "--port", b.port, "--board", "RPI_PICO", "--app", proj, timeout=120)
-    assert uploaded(r.stdout)[0] == 1, r.stdout
+    assert uploaded(r.stdout)[0] == 2, r.stdout  # helpers.mpy, and build.json: the app's hash changed
     r = b.mpremote("exec", "from rill import board; print(board.load('RPI_PICO'))")
     assert r.stdout.strip() == "<Board RPI_PICO (RP2040, simulated)>", r.stdout
 

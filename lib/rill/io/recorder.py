@@ -6,9 +6,12 @@
     rec.close()              # writes the end time and flushes
 
 A capture is framed lines (rill.io.frame): first ``{"capture": graph name, "sources":
-{record key: source name}}``, then ``[t, key, value]`` per record, where ``t`` is ms on
-the graph's clock since ``start()``, then ``{"end": t}`` from ``close()``. Records
-pushed from outside (``g.push``) and a source's ``missing`` value are captured too.
+{record key: source name}, "build": identity}`` (rill.identity's short form of the
+board's build.json, when it has one and the line fits the sink's ``max_line``: a
+replay warns when it is not the code replayed), then
+``[t, key, value]`` per record, where ``t`` is ms on the graph's clock since
+``start()``, then ``{"end": t}`` from ``close()``. Records pushed from outside
+(``g.push``) and a source's ``missing`` value are captured too.
 
 A record the sink refuses (too long a line, a value JSON cannot hold) still goes on
 into the graph; ``failed`` counts it, and the dead letters hold it (name "recorder").
@@ -52,7 +55,18 @@ class Recorder:
             sources = {}
             for src in graph.sources:
                 sources[src.out] = src.name
-            self.sink.write({"capture": graph.name, "sources": sources})
+            head = {"capture": graph.name, "sources": sources}
+            from .. import identity
+
+            build = identity.load()
+            if identity.known(build):
+                head["build"] = identity.short(build)
+                try:
+                    self.sink.write(head)
+                    return
+                except ValueError:  # longer than the sink's max_line: the header without it
+                    del head["build"]
+            self.sink.write(head)
 
         graph.push = recording_push
         graph.start = recording_start

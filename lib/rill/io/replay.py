@@ -8,6 +8,11 @@ time ``t`` by one task that sleeps on the clock as the sources did, so timers in
 transforms see the same times and order. Tap outputs are then the original run's,
 byte for byte (host_tests/lib/test_io_replay.py shows it on both runtimes).
 
+With ``identity`` (the replayed code's build identity, as rill.identity or
+tools/build_identity.py give it), a capture made by another build (its header's
+``build``, see rill.identity.differs) prints one warning line on stderr, kept in
+``Replay.warning``; the replay goes on.
+
 Records of keys the graph does not have are counted in ``Replay.unknown`` and set aside
 in the dead letters (reason ``replay: no source ...``).
 
@@ -18,8 +23,10 @@ from ..buffers import BLOCK
 
 
 class Replay:
-    def __init__(self, graph, records):
+    def __init__(self, graph, records, identity=None):
         self.graph = graph
+        self.identity = identity
+        self.build = self.warning = None
         self.records = iter(records)
         self.name = None
         self.sources = {}
@@ -39,6 +46,9 @@ class Replay:
                     break
                 self.name = rec.get("capture")
                 self.sources = rec.get("sources") or {}
+                self.build = rec.get("build")
+                if self.identity is not None:
+                    self._check()
                 continue
             t, key, value = rec
             if t < self.next_t:
@@ -59,6 +69,20 @@ class Replay:
                 g.dead_letters.add("replay", value, e)
         if self.end is None:
             self.end = self.next_t
+
+    def _check(self):
+        from .. import identity
+
+        differ = identity.differs(self.build, self.identity)
+        if differ:
+            import sys
+
+            got = identity.short(self.build or {})
+            now = identity.short(self.identity)
+            self.warning = "replay: warning: capture %s was made by another build (%s) than the code replayed (%s)" % (
+                self.name, " ".join("%s=%s" % (k, got[k]) for k in differ),
+                " ".join("%s=%s" % (k, now[k]) for k in differ))
+            print(self.warning, file=sys.stderr)
 
     async def run(self, clock=None):
         """Start the graph on ``clock`` (a new VirtualClock by default) with its sources
@@ -83,13 +107,13 @@ class Replay:
         return self
 
 
-def replay(graph, records, clock=None):
+def replay(graph, records, clock=None, identity=None):
     """``await replay(graph, records)``: see the module. ``records``: an iterable of
     capture records, such as ``rill.io.frame.read(path)``."""
-    return Replay(graph, records).run(clock)
+    return Replay(graph, records, identity).run(clock)
 
 
-def transcript(pipeline, records, clock=None):
+def transcript(pipeline, records, clock=None, identity=None):
     """Build ``pipeline`` with a tap on every record a transform writes (Queues excepted:
     they have one reader), replay ``records`` through it, and return what those records
     received as JSON lines ``[t, key, value]``, in order: a replay's output, to compare
@@ -109,5 +133,5 @@ def transcript(pipeline, records, clock=None):
     for node in [n for n in pipeline._nodes if n.kind == "transform"]:
         if pipeline._records[node.out].kind != "queue":
             pipeline.tap(node.out, tap(node.out), name="replay")
-    asyncio.run(replay(pipeline.build(), records, clock))
+    asyncio.run(replay(pipeline.build(), records, clock, identity))
     return lines

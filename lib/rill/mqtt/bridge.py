@@ -14,10 +14,11 @@ survives reconnects (DUP retransmission). Inbound messages go through the Inbox
 Connection lifecycle: connect with a deadline; the session (session.py) pings and
 declares a broker dead that stops answering; reconnect with capped, jittered backoff;
 re-subscribe; birth ``{"status":"online","boot":N}`` and last will (``offline``), both
-retained, on the status topic; ``await close()`` drains (bounded), says ``offline`` and
-sends DISCONNECT. Refused credentials and untrusted certificates are retried
-``auth_retries`` times with backoff, then the bridge stops in state ``refused`` with the
-reason in ``error``.
+retained, on the status topic (the birth adds ``"build":{...}``, rill.identity's short
+form, when the board has a build.json; ``bridge.birth`` holds the added bytes);
+``await close()`` drains (bounded), says ``offline`` and sends DISCONNECT. Refused
+credentials and untrusted certificates are retried ``auth_retries`` times with backoff,
+then the bridge stops in state ``refused`` with the reason in ``error``.
 """
 import asyncio
 import time
@@ -83,6 +84,7 @@ class Bridge:
         self.error = None
         self.connects = self.attempts = self.failures = self.refusals = 0
         self._emit = None
+        self.birth = None  # bytes added to the birth's JSON; None: the build's identity, at the first run()
         self._tx = Signal()  # the session's: set when the outbox has something to send
         self._stopping = False
         self._closed = None
@@ -148,12 +150,15 @@ class Bridge:
                     pass
 
     def _status(self, word):
-        return b'{"status":"%s","boot":%d}' % (word.encode(), self.seq.boot)
+        extra = self.birth if word == "online" and self.birth else b""
+        return b'{"status":"%s","boot":%d' % (word.encode(), self.seq.boot) + extra + b"}"
 
     def _new_session(self):
         rx = 512
+        if self.birth is None:
+            self.birth = _identity()
         cid, _, user, password = self._login
-        ctl = 240 + 3 * len(self.status_topic) + len(cid) + len(user or b"") + len(password or b"")
+        ctl = 240 + 3 * len(self.status_topic) + len(self.birth) + len(cid) + len(user or b"") + len(password or b"")
         for link in self.ins:
             rx = max(rx, link.max_size + len(link.filter) + 64)
             ctl += 3 + len(link.filter)
@@ -268,6 +273,29 @@ class Bridge:
                  attempts=self.attempts, failures=self.failures, received=self.inbox.received,
                  duplicates=self.inbox.duplicates, rejected=self.inbox.rejected, boot=self.seq.boot)
         return d
+
+
+def _identity():
+    """The birth's build fields (rill.identity.birth): nothing without a build.json;
+    else the module is loaded for it and unloaded again (unless it was loaded before)."""
+    import os
+    import sys
+
+    try:
+        os.stat("build.json")
+    except OSError:
+        return b""
+    loaded = "rill.identity" in sys.modules
+    from .. import identity
+
+    try:
+        return identity.birth()
+    finally:
+        if not loaded:
+            sys.modules.pop("rill.identity", None)
+            pkg = sys.modules.get("rill")
+            if pkg is not None and hasattr(pkg, "identity"):
+                delattr(pkg, "identity")
 
 
 def _cert_error(e):

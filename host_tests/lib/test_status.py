@@ -1,0 +1,191 @@
+"""rill.status: the status record's contents, its retained publish over a real broker,
+the loop-stall histogram, and no allocation while it runs between records."""
+import asyncio
+import json
+import time
+
+from rill import Pipeline, Ring
+from rill.clock import VirtualClock
+from rill.mqtt import Bridge
+from testkit import MICROPYTHON, raises, run, until
+
+
+def picky(x):
+    if x % 5 == 0:
+        raise ValueError("no multiples of 5")
+    return x if x & 1 else None
+
+
+def keep_odd(x):
+    return x if x & 1 else None
+
+
+def counting(p, every_ms=1, fn=picky):
+    state = {"n": 0}
+
+    def read():
+        state["n"] = (state["n"] + 1) & 0xFFFF
+        return state["n"]
+
+    p.record("raw", int, Ring(8))
+    p.record("odd", int, Ring(8))
+    p.source("raw", read, every_ms=every_ms, name="counter")
+    p.transform("odd", fn, "raw", name="picky")
+    p.tap("odd", lambda v: None, name="sink")
+    return state
+
+
+def test_snapshot_has_its_contents_in_virtual_time():
+    from rill.status import Status
+
+    p = Pipeline("st")
+    counting(p, every_ms=100)
+    st = Status(p, every_ms=1000, probe_ms=100, timing=True)
+    g = p.build()
+    with raises(ValueError, match="not started"):
+        st.snapshot()
+    clock = VirtualClock()
+
+    async def main():
+        g.start(clock)
+        await clock.advance(5000)
+        g.stop()
+
+    run(main())
+    rec = g.records["status"].value
+    assert st.published == 5 and rec["uptime_s"] == 5, rec  # the 5th record, at 5 s
+    snap = st.snapshot()
+    assert snap["uptime_s"] == 5
+    picky_ = snap["stages"]["picky"]
+    assert picky_["calls"] == 50 and picky_["errors"] == 10 and picky_["max_us"] >= 0, picky_
+    assert snap["stages"]["counter"] == {"calls": 50, "errors": 0}
+    assert snap["buffers"]["odd"]["drops"] == 0 and snap["buffers"]["raw"]["occupancy"] == 8
+    assert snap["dead_letters"]["total"] == 10 and snap["dead_letters"]["reasons"] == {"ValueError": 8}, snap
+    assert snap["stall_ms"] == {"p99": 0, "max": 0}  # virtual time never runs late
+    assert snap["build"]["lib"] == "unknown"  # no build.json here
+    assert "outbox" not in snap
+    if MICROPYTHON:
+        assert 0 < snap["heap"]["low"] <= snap["heap"]["free"] + 4096, snap["heap"]
+    else:
+        assert snap["heap"] == {"free": None, "low": None}
+    json.dumps(snap)  # JSON all the way down: it goes over MQTT
+
+
+def test_stall_p99_and_max_on_real_time():
+    from rill.status import Status
+
+    p = Pipeline("stall")
+    st = Status(p, every_ms=0, probe_ms=5)
+    g = p.build()
+
+    async def main():
+        g.start()
+        await asyncio.sleep_ms(60)
+        time.sleep_ms(40)  # the loop is held up: the probe wakes about 40 ms late
+        await asyncio.sleep_ms(30)
+        g.stop()
+
+    run(main())
+    assert st.stall_max >= 30, st.hist
+    assert sum(st.hist) >= 5 and st.stall_p99() >= 0
+    assert g.records["status"].value is None  # every_ms=0: no record, the snapshot still works
+    assert st.snapshot()["stall_ms"]["max"] == st.stall_max
+
+
+def test_published_retained_with_outbox_and_boot(broker):
+    from rill.status import Status
+
+    async def main():
+        p = Pipeline("pub")
+        mq = Bridge(broker.host, "st1", broker.port, seq=None)
+        st = Status(p, every_ms=200, probe_ms=50, bridge=mq)
+        mq.attach(p)
+        g = p.build()
+        task = asyncio.create_task(g.run())
+        try:
+            assert await until(lambda: st.published >= 1 and mq.outbox.occupancy() == 0, every=20), mq.stats()
+            await mq.close()
+        finally:
+            g.stop()
+            await asyncio.sleep_ms(0)
+        return task
+
+    run(main())
+    w = broker.watch("rill/st1/status/metrics")  # subscribed after the publish: the broker kept it
+    deadline = time.ticks_add(time.ticks_ms(), 5000)
+    while not broker.seen(w) and time.ticks_diff(deadline, time.ticks_ms()) > 0:
+        time.sleep_ms(20)
+    got = json.loads(broker.seen(w)[-1])
+    v = got["v"]
+    assert got["dev"] == "st1" and v["boot"] == 0 and v["reconnects"] == 0, got
+    assert v["outbox"]["drops"] == 0 and v["outbox"]["depth"] >= 0, v
+    assert v["stages"]["mqtt>status"]["errors"] == 0 and "status" in v["buffers"], v
+
+
+class _NoLock:
+    """CPython has no heap lock: the test then runs unlocked, as testkit.heap_locked does."""
+
+    def heap_lock(self):
+        pass
+
+    def heap_unlock(self):
+        pass
+
+
+def _heap():
+    if MICROPYTHON:
+        import micropython
+
+        return micropython
+    return _NoLock()
+
+
+def test_no_allocation_between_records():
+    """The probe, the pipeline and the taps on the real loop, heap locked: the status
+    costs nothing per record while it is off (every_ms=0) or between its records."""
+    from rill.status import Status
+
+    p = Pipeline("quiet")
+    state = counting(p, fn=keep_odd)
+    st = Status(p, every_ms=0, probe_ms=1, timing=True)
+    g = p.build()
+
+    async def main():
+        g.start()
+        await asyncio.sleep_ms(20)  # warm up
+        before, probes = state["n"], sum(st.hist)
+        heap = _heap()
+        heap.heap_lock()
+        try:
+            await asyncio.sleep_ms(40)  # the source, the transforms, the tap and the probe run meanwhile
+        finally:
+            heap.heap_unlock()
+        g.stop()
+        return state["n"] - before, sum(st.hist) - probes
+
+    records, probes = run(main())
+    assert records > 5 and probes > 5, (records, probes)
+    assert g.sources[0].errors == 0, g.sources[0].error  # a MemoryError would be counted here
+    assert [n.errors for n in g.nodes] == [0, 0, 0, 0], [n.error for n in g.nodes]  # the probe's too
+    assert g.dead_letters.produced == 0
+
+
+def test_readme_status_example():
+    lines, state = [], 0  # line by line: the whole README is a large string on a small heap
+    with open("README.md") as f:
+        for line in f:
+            if state == 0 and line.startswith("### Status record"):
+                state = 1
+            elif state == 1 and line.startswith("```python"):
+                state = 2
+            elif state == 2 and line.startswith("```"):
+                break
+            elif state == 2:
+                lines.append(line)
+    scope = {"__name__": "readme"}
+    exec("".join(lines), scope)
+    st = scope["st"]
+    snap = st.snapshot()
+    assert st.published == 6 and snap["uptime_s"] == 60, snap
+    assert snap["stages"]["<lambda>"] == {"calls": 60, "errors": 0}, snap["stages"]
+    assert scope["g"].records["status"].value["uptime_s"] == 60

@@ -1,0 +1,199 @@
+"""Status: a pipeline's health as one record, published retained at a set period and
+readable locally.
+
+    st = Status(p, every_ms=60000, bridge=mq)    # before mq.attach(p) and p.build()
+    ...                                          # "status" is published, retained, to
+    st.snapshot()                                # rill/<device>/status/metrics; or read it here
+
+``Status`` declares record ``key`` (a dict) and a task source that wakes every
+``probe_ms``: it measures how late the loop woke it (the loop's stall, into a
+preallocated histogram), samples the free heap for its low-water mark, counts uptime,
+and every ``every_ms`` (in whole probes) emits ``snapshot()`` into the record
+(``every_ms=0``: never; the record then stays empty and ``snapshot()`` still works). With ``bridge`` the record is
+published to ``topic`` with retain.
+
+The snapshot reads counters the graph and the bridge keep anyway, so the dispatch
+path pays nothing for it. Per stage, a transform's ``calls`` are its results written,
+filtered and failed; ``max_us`` needs timing on the dispatch path, so it is opt-in
+(``timing=True``: transforms declared before the Status, of 1 to 3 inputs and without
+timers, are wrapped to keep their slowest call). Dead letters are counted by the error
+type of the entries still kept (``g.dead_letters`` keeps the newest few), with the
+total ever added.
+
+Heap: the instance and its 14-slot histogram, once; between snapshots the probe
+allocates nothing (host_tests/lib/test_status.py proves it under heap_lock). A snapshot
+builds its dict, and publishing it encodes it: ``make bench`` measures one
+(``status_publish_bytes``, ``status_publish_us``).
+"""
+import time
+
+try:
+    from gc import mem_free
+except ImportError:  # CPython: no MicroPython heap to report
+    mem_free = None
+
+_EDGES = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)  # ms; a last bin holds the rest
+
+
+class Status:
+    def __init__(self, p, every_ms=60000, bridge=None, topic="rill/{device}/status/metrics", key="status",
+                 probe_ms=100, timing=False):
+        self.every_ms = every_ms
+        self.probe_ms = probe_ms
+        self.bridge = bridge
+        self.key = key
+        self.graph = None
+        self.hist = [0] * (len(_EDGES) + 1)
+        self.stall_max = 0
+        self.uptime_s = self._ms = 0
+        self.heap_low = None
+        self.published = 0
+        self._build = None
+        self._max_us = {}
+        p.record(key, dict)
+        p.source(key, task=self._run, name="status")
+        if timing:
+            for n in p._nodes:
+                if n.kind == "transform":
+                    _time(n, self._max_us)
+        if bridge is not None and topic:
+            bridge.publish(key, topic, retain=True)
+
+    async def _run(self, emit):
+        self.graph = g = emit.graph
+        clock = g.clock
+        hist, edges, period = self.hist, _EDGES, self.probe_ms
+        every = max(1, self.every_ms // period) if self.every_ms else 0  # in probes
+        n = 0
+        self._sample()
+        last = deadline = clock.now()
+        while True:
+            deadline = clock.add(deadline, period)
+            await clock.sleep_until(deadline)
+            now = clock.now()
+            late = clock.diff(now, deadline)
+            if late < 0:
+                late = 0
+            i = 0
+            for e in edges:
+                if late <= e:
+                    break
+                i += 1
+            hist[i] += 1
+            if late > self.stall_max:
+                self.stall_max = late
+            if late >= period:  # held up past whole periods: keep the grid, count it once
+                deadline = clock.add(deadline, (late // period) * period)
+            ms = self._ms + clock.diff(now, last)
+            last = now
+            if ms >= 1000:
+                self.uptime_s += ms // 1000
+                ms %= 1000
+            self._ms = ms
+            self._sample()
+            if every:
+                n += 1
+                if n >= every:
+                    n = 0
+                    self.published += 1
+                    emit(self.snapshot())
+
+    def _sample(self):
+        if mem_free is not None:
+            free = mem_free()
+            if self.heap_low is None or free < self.heap_low:
+                self.heap_low = free
+
+    def stall_p99(self):
+        """The loop's stall at the 99th percentile, in ms: the upper edge of its
+        histogram bin (the largest stall seen, past the last edge); None before a probe."""
+        total = sum(self.hist)
+        if not total:
+            return None
+        need = total - total // 100
+        seen = 0
+        for i, count in enumerate(self.hist):
+            seen += count
+            if seen >= need:
+                return _EDGES[i] if i < len(_EDGES) else self.stall_max
+        return self.stall_max
+
+    def snapshot(self):
+        """The status record, now: a dict (see the module). Needs the graph running."""
+        g = self.graph
+        if g is None:
+            raise ValueError("Status: the graph has not started yet (g.start() or g.run())")
+        if self._build is None:
+            from . import identity
+
+            self._build = identity.short(identity.load())
+        lag = {}
+        stages = {}
+        for n in g.nodes:
+            if n.kind == "transform":
+                st = {"calls": n.out_rec.produced + n.filtered + n.errors, "errors": n.errors}
+                if n in self._max_us:
+                    st["max_us"] = self._max_us[n][0]
+            else:
+                st = {"calls": n.runs, "errors": n.errors}
+                if n.kind == "tap":
+                    k = n.inputs[0]
+                    lag[k] = max(lag.get(k, 0), n.reader.lag())
+            stages[n.name] = st
+        buffers = {}
+        for k in g.keys:
+            b = g.records[k]
+            buffers[k] = {"occupancy": b.occupancy(), "lag": lag.get(k, 0), "drops": b.dropped}
+        reasons = {}
+        for _, _, why in g.dead_letters.entries():
+            kind = why.split(":")[0] if isinstance(why, str) else type(why).__name__
+            reasons[kind] = reasons.get(kind, 0) + 1
+        out = {"uptime_s": self.uptime_s,
+               "heap": {"free": mem_free() if mem_free else None, "low": self.heap_low},
+               "stall_ms": {"p99": self.stall_p99(), "max": self.stall_max},
+               "stages": stages, "buffers": buffers,
+               "dead_letters": {"total": g.dead_letters.produced, "reasons": reasons},
+               "build": self._build}
+        mq = self.bridge
+        if mq is not None:
+            ob = mq.outbox
+            out["outbox"] = {"depth": ob.occupancy(), "drops": ob.dropped}
+            out["reconnects"] = mq.connects - 1 if mq.connects > 1 else 0
+            out["boot"] = mq.seq.boot
+        return out
+
+
+def _time(node, maxes):
+    """Wrap transform ``node`` so that ``maxes[node][0]`` keeps its slowest call in µs.
+    Two ticks_us() and a compare per call; nothing allocated."""
+    fn = node.fn
+    n = len(node.inputs) + len(node.watch)
+    if hasattr(fn, "bind") or n > 3:
+        return
+    slot = maxes[node] = [0]
+    us, diff = time.ticks_us, time.ticks_diff
+
+    def keep(t0):
+        d = diff(us(), t0)
+        if d > slot[0]:
+            slot[0] = d
+
+    if n == 1:
+        def timed(a):
+            t0 = us()
+            r = fn(a)
+            keep(t0)
+            return r
+    elif n == 2:
+        def timed(a, b):
+            t0 = us()
+            r = fn(a, b)
+            keep(t0)
+            return r
+    else:
+        def timed(a, b, c):
+            t0 = us()
+            r = fn(a, b, c)
+            keep(t0)
+            return r
+    node.fn = timed
