@@ -35,11 +35,13 @@ import asyncio, random
 from rill.io.recorder import Recorder
 from rill.io.sink import FileSink
 
-def read():
-    r = random.getrandbits(4)
-    if r == 0:
+reads = [0]
+
+def read():  # random values and gaps; a failure on every 7th read, so the run always has some
+    reads[0] += 1
+    if reads[0] % 7 == 3:
         raise OSError(5)
-    return None if r == 1 else random.getrandbits(12)
+    return None if random.getrandbits(4) == 1 else random.getrandbits(12)
 
 async def jitter(emit):
     while True:
