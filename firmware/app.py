@@ -139,7 +139,8 @@ class Node:
         if "led" in cmd and self.led is not None:
             self.led.value(1 if cmd["led"] else 0)
         led = "" if self.led is None else ", led %s" % ("on" if self.led.value() else "off")
-        print("app: command %s -> interval %d ms, threshold %.1f C%s" % (cmd, self.interval_ms, self.alarm.threshold, led))
+        print("app: command %s -> interval %d ms, threshold %.1f C%s"
+              % (cmd, self.interval_ms, self.alarm.threshold, led))
 
     def show(self, t):
         print("app: temp %.2f C%s" % (t, " ALARM" if self.alarm.on else ""))
@@ -201,7 +202,7 @@ def bridge(cfg, device):
 
 def homeassistant(mq, prefix, board):
     """Home Assistant discovery: what the records are, for HA (the topics come from the
-    bridge's links). Costs the module and the message, about 1.3 KB, kept to re-send."""
+    bridge's links). Costs the module and the message, about 1.9 KB, kept to re-send."""
     from rill.mqtt.discovery import Discovery
 
     ha = Discovery(mq, model=board, prefix=prefix)

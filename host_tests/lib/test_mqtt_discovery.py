@@ -91,6 +91,7 @@ def test_the_message_has_the_keys_home_assistant_requires():
     ha = declare(mq, build="abc123", support_url="https://example.org/rill")
     mq.attach(p)
     assert ha.topic == b"homeassistant/device/gh-1/config"
+    assert ha._cmps is None  # after attach(), only the message is kept
     assert len(ha.payload) < 1600, len(ha.payload)  # built once, kept for re-sends
     assert b"object_id" not in ha.payload and b"obj_id" not in ha.payload  # deprecated by HA
     doc = expand(json.loads(ha.payload))
@@ -207,3 +208,18 @@ def test_retained_with_the_birth_resent_when_ha_comes_online_removed_on_request(
         task.cancel()
 
     run(main())
+
+
+def test_readme_example_builds_its_message():
+    with open("README.md") as f:
+        text = f.read()
+    start = text.index("```python", text.index("<!-- tested: host_tests/lib/test_mqtt_discovery.py -->")) + 9
+    code = text[start:text.index("```", start)]
+    p = Pipeline("readme")
+    p.record("temp", float, Ring(8))
+    p.record("cmd", dict, Ring(4))
+    scope = {"Bridge": Bridge, "p": p}
+    exec(code, scope)
+    doc = json.loads(scope["ha"].payload)
+    assert sorted(doc["cmps"]) == ["cmd_led", "cmd_threshold_c", "temp"], doc
+    assert doc["cmps"]["temp"]["stat_t"] == "site/greenhouse-1/temp" and doc["avty_t"] == "site/greenhouse-1/status"

@@ -40,14 +40,17 @@ def test_home_assistant_finds_the_board_and_drives_its_led(tmp_path):
         console = Console(log)
         client = Client(broker.port, "ha-e2e-watch")
         client.subscribe("rill/%s/#" % DEVICE)
+        client.subscribe("homeassistant/device/+/config")
         status = wait_for(lambda: client.receive(0.2), lambda m: m.topic.endswith("/status") and b"online" in m.payload,
                           30)
         assert status is not None, "no birth; the board said:\n" + "\n".join(console.poll())
+        assert wait_for(lambda: client.receive(0.2), lambda m: m.topic.startswith("homeassistant/"), 10)
 
         ha = Client(broker.port, "ha-e2e-ha")  # Home Assistant subscribes later: the message is retained
         ha.subscribe("homeassistant/device/+/config")
         msg = wait_for(lambda: ha.receive(0.2), lambda m: True, 10)
         assert msg is not None and msg.retain and msg.topic == "homeassistant/device/%s/config" % DEVICE, msg
+        assert len(msg.payload) < 2048, len(msg.payload)  # built once on the board, kept to re-send
         doc = json.loads(msg.payload)
         assert doc["dev"]["ids"] == [DEVICE] and doc["dev"]["mdl"] == BOARD and doc["o"]["name"] == "rill"
         assert doc["avty_t"] == status.topic and "object_id" not in msg.payload.decode()

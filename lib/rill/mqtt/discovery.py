@@ -27,7 +27,7 @@ device, and stops announcing until ``announce()``.
 Metadata (unit, device class, ...) is declared here rather than on the records, so
 the core and the bridge carry none of it: only an app that imports this module pays.
 Heap: the module, the declarations until ``attach()``, then the message itself
-(``len(ha.payload)`` bytes, about 1.3 KB for the example app), kept to re-send; a
+(``len(ha.payload)`` bytes, about 1.9 KB for the example app), kept to re-send; a
 record (HA's status, bytes) and a tap. Each re-send copies it into the outbox.
 """
 import json
@@ -137,6 +137,7 @@ class Discovery:
         p.record(self.key, bytes)
         p.tap(self.key, self._ha_status, name="ha_discovery")
         self.payload = self.build()
+        self._cmps = self._head = None  # the message is all that is needed from now on
         from .packet import publish_size
 
         need = publish_size(len(self.topic), len(self.payload), 1)
