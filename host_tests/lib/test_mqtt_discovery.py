@@ -223,3 +223,22 @@ def test_readme_example_builds_its_message():
     doc = json.loads(scope["ha"].payload)
     assert sorted(doc["cmps"]) == ["cmd_led", "cmd_threshold_c", "temp"], doc
     assert doc["cmps"]["temp"]["stat_t"] == "site/greenhouse-1/temp" and doc["avty_t"] == "site/greenhouse-1/status"
+
+
+def test_announced_again_after_a_reconnect(broker, proxy):
+    async def main():
+        p, mq = climate("ha-2", host=proxy.host, port=proxy.port, keepalive=5, backoff_ms=(100, 200))
+        ha = declare(mq)
+        mq.attach(p)
+        g = p.build()
+        w = broker.watch("homeassistant/device/ha-2/config")
+        task = asyncio.create_task(g.run())
+        assert await until(lambda: len(broker.seen(w)) == 1, every=50), broker.seen(w)
+        assert proxy.cut() == 1  # the connection dies; the bridge reconnects
+        assert await until(lambda: len(broker.seen(w)) == 2, every=50), broker.seen(w)
+        assert mq.connects == 2 and ha.sent == 2 and broker.seen(w)[1].encode() == ha.payload
+        await mq.close()
+        g.stop()
+        task.cancel()
+
+    run(main())
