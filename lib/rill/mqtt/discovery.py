@@ -121,6 +121,7 @@ class Discovery:
         return self._add("button", key, field, meta)
 
     def _add(self, platform, key, field, meta):
+        _check("record", key)
         if field is not None:
             _check("field", field, "")
         for k in meta:
@@ -149,13 +150,13 @@ class Discovery:
         """The discovery message (bytes), from the declarations and the bridge's links."""
         b = self.bridge
         dev, origin = self._head
-        slug = self.node.lower().replace("-", "_")
         cmps = {}
         for platform, key, field, meta in self._cmps:
             cid = key if field is None else "%s_%s" % (key, field)
             if cid in cmps:
                 raise ValueError("%s %r: declared twice" % (platform, cid))
-            c = {"p": platform, "uniq_id": "%s_%s" % (self.node, cid), "def_ent_id": "%s.%s_%s" % (platform, slug, cid)}
+            uid = "%s_%s" % (self.node, cid)
+            c = {"p": platform, "uniq_id": uid, "def_ent_id": platform + "." + uid.lower().replace("-", "_")}
             if platform in ("sensor", "binary_sensor"):
                 _state(c, _link(b.outs, key, platform, "published (mq.publish)"), platform, key, field)
             else:
