@@ -215,10 +215,7 @@ def test_readme_example_builds_its_message():
         text = f.read()
     start = text.index("```python", text.index("<!-- tested: host_tests/lib/test_mqtt_discovery.py -->")) + 9
     code = text[start:text.index("```", start)]
-    p = Pipeline("readme")
-    p.record("temp", float, Ring(8))
-    p.record("cmd", dict, Ring(4))
-    scope = {"Bridge": Bridge, "p": p}
+    scope = {"__name__": "readme"}
     exec(code, scope)
     doc = json.loads(scope["ha"].payload)
     assert sorted(doc["cmps"]) == ["cmd_led", "cmd_threshold_c", "temp"], doc
