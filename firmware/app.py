@@ -6,6 +6,9 @@
                                   the envelope {"dev": ..., "seq": ..., "v": ...}
     MQTT <topic_root>/<device>/cmd --> cmd: {"interval_ms": 500} | {"led": true}
                                            | {"threshold_c": 26.5}
+    Home Assistant discovery (homeassistant/device/<device>/config, retained): the
+    temperatures and the alarm as sensors, the LED as a switch, the threshold and the
+    interval as numbers, all sending to the cmd topic above
 
 Settings come from config.json on the board (see ``DEFAULTS``; tools/run_example.py
 writes one for the virtual board). On simulated hardware (the virtual board, the host)
@@ -30,6 +33,7 @@ DEFAULTS = {
     "threshold_c": 25.0,
     "hysteresis_c": 0.3,
     "console": True,  # print each smoothed value (see it with tools/monitor.py)
+    "homeassistant": "homeassistant",  # the discovery prefix; null: not announced to Home Assistant
 }
 INTERVAL_MS = (100, 60000)  # what a command may set
 
@@ -134,7 +138,9 @@ class Node:
             self.alarm.threshold = float(cmd["threshold_c"])
         if "led" in cmd and self.led is not None:
             self.led.value(1 if cmd["led"] else 0)
-        print("app: command %s -> interval %d ms, threshold %.1f C" % (cmd, self.interval_ms, self.alarm.threshold))
+        led = "" if self.led is None else ", led %s" % ("on" if self.led.value() else "off")
+        print("app: command %s -> interval %d ms, threshold %.1f C%s"
+              % (cmd, self.interval_ms, self.alarm.threshold, led))
 
     def show(self, t):
         print("app: temp %.2f C%s" % (t, " ALARM" if self.alarm.on else ""))
@@ -189,7 +195,26 @@ def bridge(cfg, device):
     mq.publish("alarm", root + "alarm", qos=1, retain=True)
     mq.publish("chip", root + "chip", qos=0)
     mq.subscribe(root + "cmd", "cmd", max_size=128)
+    if cfg.get("homeassistant"):
+        homeassistant(mq, cfg["homeassistant"], board_id(cfg))
     return mq
+
+
+def homeassistant(mq, prefix, board):
+    """Home Assistant discovery: what the records are, for HA (the topics come from the
+    bridge's links). Costs the module and the message, about 1.9 KB, kept to re-send."""
+    from rill.mqtt.discovery import Discovery
+
+    ha = Discovery(mq, model=board, prefix=prefix)
+    ha.sensor("smooth", name="Temperature", unit="°C", device_class="temperature", state_class="measurement")
+    ha.sensor("chip", name="Chip temperature", unit="°C", device_class="temperature", state_class="measurement",
+              category="diagnostic")
+    ha.binary_sensor("alarm", name="Alarm", device_class="heat")
+    ha.switch("cmd", "led", name="LED")
+    ha.number("cmd", "threshold_c", min=10, max=40, step=0.5, unit="°C", name="Alarm threshold")
+    ha.number("cmd", "interval_ms", min=INTERVAL_MS[0], max=INTERVAL_MS[1], step=100, unit="ms",
+              name="Sample interval", category="config")
+    return ha
 
 
 async def weather(sim, base=24.0, swing=2.0, period_s=40):

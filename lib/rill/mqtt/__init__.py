@@ -22,7 +22,8 @@ Modules, one job each: bridge (Bridge: the declarative surface, reconnects), ses
 (non-blocking TCP), tls (verification; imported only with TLS), packet (the MQTT wire
 format, no I/O), outbox (store and forward), inbox (inbound routing, dead letters),
 links (topic mapping), codecs (JSON, struct, raw; the envelope), strict (strict JSON),
-seq (sequence numbers and the boot counter). Backoff and the socket wait live in
+seq (sequence numbers and the boot counter), discovery (Home Assistant; imported only
+by apps that announce themselves to it). Backoff and the socket wait live in
 rill.backoff and rill.wake. Nothing here imports umqtt.simple: see README "MQTT".
 """
 from .bridge import Bridge  # noqa: F401

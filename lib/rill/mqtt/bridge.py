@@ -75,6 +75,7 @@ class Bridge:
         self.transport = Transport(server, port, tls)
         self.outs = []
         self.ins = []
+        self.addons = []  # e.g. rill.mqtt.discovery: attach(p) in attach(), online() after each CONNACK
         self.inbox = Inbox(name, self.ins)
         self._login = (b(client_id or "rill-" + device), keepalive, None if user is None else b(user),
                        None if password is None else b(password))
@@ -117,6 +118,8 @@ class Bridge:
                 keys.append(link.key)
                 p.source(link.key, name="%s<%s" % (self.name, link.key))
         state = state or self.name
+        for a in self.addons:
+            a.attach(p, state)
         p.record(state, str)
         p.source(state, task=_runner(self), name=self.name, requires="network")
         return self
@@ -135,6 +138,12 @@ class Bridge:
             self.inbox.reject("encode", link.key, value, e)
             return False
         ok = self.outbox.put(topic, payload, link.qos, link.retain)
+        self._tx.set()
+        return ok
+
+    def put(self, topic, payload, qos=1, retain=False):
+        """Queue a finished ``payload`` (bytes) for ``topic`` (bytes), outside any link."""
+        ok = self.outbox.put(topic, payload, qos, retain)
         self._tx.set()
         return ok
 
@@ -212,6 +221,8 @@ class Bridge:
             await s.connect(connect(cid, keepalive, self.clean, user, password, will), self.connect_timeout_ms)
             self.connects += 1
             self.refusals = 0
+            for a in self.addons:
+                a.online()  # queued behind the birth, which goes out first (control queue)
             self._set_state("online")
             t_online = ticks_ms()
             await s.run((self.status_topic, self._status("online")), [(x.filter, x.qos) for x in self.ins],
