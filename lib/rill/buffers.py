@@ -42,7 +42,7 @@ class _Reader:
         self._unreported = 0
         return n
 
-    def drain(self, fn, fail, who):
+    def drain(self, fn, fail, who=None):
         """Call ``fn(value)`` for every unread record; ``fail(who, value, error)`` if it
         raises (a tap's ``graph.fail``, so that no closure is needed). Returns how many
         records were handed over."""
@@ -136,7 +136,7 @@ class RingReader(_Reader):
         return ring.capacity
 
     @micropython.native
-    def drain(self, fn, fail, who):
+    def drain(self, fn, fail, who=None):
         ring = self._buf
         total = 0
         while True:
