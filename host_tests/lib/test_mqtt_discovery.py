@@ -210,16 +210,53 @@ def test_retained_with_the_birth_resent_when_ha_comes_online_removed_on_request(
     run(main())
 
 
-def test_readme_example_builds_its_message():
+def _readme_block(mark):
+    """The ```python block after ``mark`` in README.md, read line by line (the whole README
+    would need one large block on a small heap)."""
+    lines, state = [], 0
     with open("README.md") as f:
-        text = f.read()
-    start = text.index("```python", text.index("<!-- tested: host_tests/lib/test_mqtt_discovery.py -->")) + 9
-    code = text[start:text.index("```", start)]
+        for line in f:
+            if state == 0 and mark in line:
+                state = 1
+            elif state == 1 and line.startswith("```python"):
+                state = 2
+            elif state == 2:
+                if line.startswith("```"):
+                    break
+                lines.append(line)
+    return "".join(lines)
+
+
+def test_readme_example_builds_its_message():
+    code = _readme_block("<!-- tested: host_tests/lib/test_mqtt_discovery.py -->")
     scope = {"__name__": "readme"}
     exec(code, scope)
     doc = json.loads(scope["ha"].payload)
     assert sorted(doc["cmps"]) == ["cmd_led", "cmd_threshold_c", "temp"], doc
     assert doc["cmps"]["temp"]["stat_t"] == "site/greenhouse-1/temp" and doc["avty_t"] == "site/greenhouse-1/status"
+
+
+def test_the_build_identity_is_in_the_software_version():
+    import os
+    import time
+
+    folder = "/tmp/rill-ha-%d" % time.ticks_us()
+    os.mkdir(folder)
+    path = folder + "/build.json"
+    try:
+        p, mq = climate()
+        assert "+" not in json.loads(declare(mq, build_file=path).build())["dev"]["sw"]  # no build.json: none
+        with open(path, "w") as f:
+            f.write(json.dumps({"lib": "a" * 64, "app": "b" * 64, "config": "c" * 64, "arch": "x64"}))
+        p, mq = climate()
+        sw = json.loads(declare(mq, build_file=path).build())["dev"]["sw"]
+        assert sw.endswith("+" + "a" * 12 + "." + "b" * 12), sw
+    finally:
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+        os.rmdir(folder)
 
 
 def test_announced_again_after_a_reconnect(broker, proxy):

@@ -60,19 +60,36 @@ def _delay(lo, hi):
     return lo + getrandbits(16) % (hi - lo + 1)
 
 
+def _build_tag(path):
+    """``<lib>.<app>`` hashes (12 hex each) of the build.json at ``path``, or None."""
+    try:
+        open(path).close()
+    except OSError:
+        return None  # no build.json: rill.identity is not even imported
+    from .. import identity
+
+    ident = identity.load(path)
+    if not identity.known(ident):
+        return None
+    short = identity.short(ident)
+    return "%s.%s" % (short["lib"], short["app"])
+
+
 class Discovery:
     """Declares a device's Home Assistant entities; the Bridge announces them.
 
     ``node``: the device's id in Home Assistant (default: the bridge's device id);
     ``name``: its display name; ``model``: the board; ``build``: the build identity,
-    appended to the rill version in ``dev.sw`` (``0.1.0+<build>``) once the build
-    identity exists; ``support_url``: the origin's; ``prefix``: the discovery prefix;
+    appended to the rill version in ``dev.sw`` (``0.1.0+<lib>.<app>``, 12 hex each);
+    by default read from ``build_file`` when a deploy left one (rill.identity), none
+    otherwise; ``support_url``: the origin's; ``prefix``: the discovery prefix;
     ``delay_ms``: (min, max) random delay of a re-send when Home Assistant comes online;
     ``record``: the record that receives Home Assistant's status.
     """
 
     def __init__(self, bridge, node=None, name=None, model=None, build=None, manufacturer=None,
-                 support_url=None, prefix="homeassistant", delay_ms=(500, 5000), record="homeassistant"):
+                 support_url=None, prefix="homeassistant", delay_ms=(500, 5000), record="homeassistant",
+                 build_file="build.json"):
         self.bridge = bridge
         self.node = _check("node", node or bridge.device)
         self.topic = ("%s/device/%s/config" % (prefix, self.node)).encode()
@@ -82,6 +99,7 @@ class Discovery:
         self.sent = 0  # messages queued: announcements and removals
         self.removed = False
         self._later = None
+        build = build or _build_tag(build_file)
         sw = __version__ if build is None else "%s+%s" % (__version__, build)
         dev = {"ids": [self.node], "name": name or self.node, "sw": sw}
         for k, v in (("mdl", model), ("mf", manufacturer)):
