@@ -46,7 +46,8 @@ def test_on_a_board_without_network_the_readings_go_to_the_console(tmp_path):
     assert re.search(r"run_example: RPI_PICO has no network, so no MQTT: \d+ console lines", r.stdout), r.stdout
 
 
-def test_a_new_project_deploys_and_starts_at_the_next_reset(tmp_path, fresh_vboard):
+@pytest.mark.parametrize("client_tool", ["mpremote", "ampy"])
+def test_a_new_project_deploys_and_starts_at_the_next_reset(tmp_path, fresh_vboard, client_tool):
     try:
         broker = Broker()
         broker.start()
@@ -59,9 +60,12 @@ def test_a_new_project_deploys_and_starts_at_the_next_reset(tmp_path, fresh_vboa
         cfg["mqtt"]["port"] = broker.port
         (project / "config.json").write_text(json.dumps(cfg))
         b = fresh_vboard("RPI_PICO_W", extra=["--no-host-lib"]).start()
-        r = rill("deploy", "--app", ".", "--port", b.port, "--board", "RPI_PICO_W", cwd=str(project), timeout=120)
+        deploy = ("deploy", "--app", ".", "--port", b.port, "--board", "RPI_PICO_W", "--tool", client_tool)
+        r = rill(*deploy, cwd=str(project), timeout=300)
         assert r.returncode == 0, r.stdout + r.stderr
         assert "main.py starts the app at the next reset" in r.stdout, r.stdout
+        again = rill(*deploy, cwd=str(project), timeout=300)
+        assert again.returncode == 0 and re.search(r"deploy: uploaded 0 of \d+ files", again.stdout), again.stdout
         client = Client(broker.port, "t-quickstart")
         client.subscribe("greenhouse/#", qos=0)
         assert tool("monitor.py", "--port", b.port, "--reset", "--seconds", "0.5").returncode == 0
