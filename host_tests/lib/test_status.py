@@ -189,3 +189,24 @@ def test_readme_status_example():
     assert st.published == 6 and snap["uptime_s"] == 60, snap
     assert snap["stages"]["<lambda>"] == {"calls": 60, "errors": 0}, snap["stages"]
     assert scope["g"].records["status"].value["uptime_s"] == 60
+
+
+def test_timed_transforms_keep_their_own_names():
+    from rill.status import Status
+
+    def halve(v):
+        return v // 2
+
+    def double(v):
+        return v * 2
+
+    p = Pipeline("names")
+    p.record("raw", int)
+    p.record("half", int)
+    p.record("twice", int)
+    p.source("raw")
+    p.transform("half", halve, "raw")
+    p.transform("twice", double, "raw")
+    Status(p, every_ms=0, timing=True)
+    names = [n.name for n in p.build().nodes]
+    assert "halve" in names and "double" in names and "timed" not in names, names

@@ -64,4 +64,4 @@ def birth(path="build.json"):
     ident = load(path)
     if not known(ident):
         return b""
-    return (',"build":' + json.dumps(short(ident)).replace(" ", "")).encode()
+    return (',"build":' + json.dumps(short(ident), separators=(",", ":"))).encode()

@@ -170,6 +170,10 @@ def _time(node, maxes):
     n = len(node.inputs) + len(node.watch)
     if hasattr(fn, "bind") or n > 3:
         return
+    if node.name is None:  # named now, by what it wraps: build() would name it after the wrapper
+        from .check import _name
+
+        node.name = _name(fn)
     slot = maxes[node] = [0]
     us, diff = time.ticks_us, time.ticks_diff
 

@@ -1,6 +1,6 @@
 """What the filter modules share, kept small so each module imports only this: NaN as
-chain data spells it, matching values (NaN matches NaN), C's rounding, and the clock wait
-and periodic task of the filters that send on their own. About 1 KB of heap.
+chain data spells it, matching values (NaN matches NaN), C's rounding, and the periodic task of the filters that send on their
+own. About 1 KB of heap.
 """
 from math import floor
 
@@ -30,11 +30,6 @@ def matches(values, x):
     return False
 
 
-def sleep_until(clock, deadline):
-    """Every filter's one wait for the clock (the clock API's single point of change)."""
-    return clock.sleep_until(deadline)
-
-
 def every(graph, node, ms, fn):
     """Spawn a task that, every ``ms`` from now, writes ``fn()`` (unless None) as ``node``'s output."""
 
@@ -43,7 +38,7 @@ def every(graph, node, ms, fn):
         deadline = clock.now()
         while True:
             deadline = clock.add(deadline, ms)
-            await sleep_until(clock, deadline)
+            await clock.sleep_until(deadline)
             graph.write(node, fn())
 
     graph.spawn(run())

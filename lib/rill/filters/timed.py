@@ -10,7 +10,7 @@ send on their own. Nothing per record with small-int values.
 """
 from ..graph import RealClock as _ticks  # the real clock: now/add/diff on time.ticks_ms
 from ..wake import Signal
-from .common import NAN, every, matcher, matches, number, sleep_until
+from .common import NAN, every, matcher, matches, number
 
 
 class _Clocked:
@@ -137,7 +137,7 @@ class _Deadline(_Clocked):
             if not self.armed:
                 await self.wake
                 continue
-            await sleep_until(clock, self.deadline)
+            await clock.sleep_until(self.deadline)
             if self.armed and clock.diff(clock.now(), self.deadline) >= 0:
                 self.armed = False
                 self.graph.write(self.node, self.fire())

@@ -119,7 +119,7 @@ class Bridge:
                 p.source(link.key, name="%s<%s" % (self.name, link.key))
         state = state or self.name
         for a in self.addons:
-            a.attach(p, state)
+            a.attach(p)
         p.record(state, str)
         p.source(state, task=_runner(self), name=self.name, requires="network")
         return self

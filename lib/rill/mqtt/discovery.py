@@ -33,13 +33,12 @@ record (HA's status, bytes) and a tap. Each re-send copies it into the outbox.
 import json
 
 from .. import __version__
-from .codecs import RAW
+from .codecs import _SEP, RAW
 
 # keyword -> Home Assistant's abbreviation (its MQTT discovery documentation)
 _META = {"name": "name", "unit": "unit_of_meas", "device_class": "dev_cla", "state_class": "stat_cla",
          "icon": "ic", "category": "ent_cat", "min": "min", "max": "max", "step": "step", "mode": "mode",
          "enabled": "en"}
-_SEP = (",", ":")
 
 
 def _check(what, s, extra="-"):
@@ -150,7 +149,7 @@ class Discovery:
 
     # -- the message ---------------------------------------------------------------------
 
-    def attach(self, p, state=None):
+    def attach(self, p):
         """Called by ``Bridge.attach(p)``: declare the status record and its tap, and
         build the message. ValueError names a record the bridge cannot carry to HA."""
         p.record(self.key, bytes)

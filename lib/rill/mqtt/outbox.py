@@ -21,7 +21,7 @@ from array import array
 
 from micropython import const
 
-from .packet import DUP, put_publish, put_u16
+from .packet import DUP, SUB_PID, put_publish, put_u16
 
 DROP_OLDEST = const(0)
 DROP_NEWEST = const(1)
@@ -62,7 +62,6 @@ class Outbox:
         self.dropped = 0  # every entry lost: evicted or refused before being acknowledged
         self.dropped_sent = 0  # of which already sent (not acknowledged): these may still arrive
         self.acked = 0
-        self.written = 0  # entries fully written to a socket (retransmissions included)
 
     def writing(self):
         """True while a region is partly written: nothing else may go in between."""
@@ -187,7 +186,7 @@ class Outbox:
                 if q1 >= room:
                     break
                 pid = self.next_pid
-                self.next_pid = pid + 1 if pid < 0xFFFE else 1  # 0xFFFF: SUBSCRIBE
+                self.next_pid = pid + 1 if pid < SUB_PID - 1 else 1  # SUBSCRIBE has its own id
                 self._pid[slot] = pid
                 put_u16(buf, off + po, pid)
                 st[slot] = _INFLIGHT
@@ -219,7 +218,6 @@ class Outbox:
             if st[slot] == _QUEUED:  # QoS 0: written is done
                 st[slot] = _DONE
             slot = slot + 1 if slot + 1 < cap else 0
-        self.written = (self.written + self._rgn) & _WRAP
         self._busy = False
         self._rgn = 0
         self._release()

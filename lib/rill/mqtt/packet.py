@@ -19,6 +19,7 @@ SUBACK = const(0x90)
 UNSUBACK = const(0xB0)
 PINGRESP = const(0xD0)
 DUP = const(0x08)
+SUB_PID = const(0xFFFF)  # SUBSCRIBE's packet id: the outbox's ids wrap below it, so a SUBACK never collides
 PINGREQ = b"\xc0\x00"
 DISCONNECT = b"\xe0\x00"
 

@@ -27,7 +27,6 @@ ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
 
 _RX_BUDGET = const(512)  # bytes handled per turn before yielding to other tasks
-SUB_PID = const(0xFFFF)  # outbox ids wrap below this, so SUBACK never collides
 
 
 class Session:
@@ -50,7 +49,6 @@ class Session:
         self.connack = None
         self.stalled = False  # rx parsing paused: no room to queue a PUBACK
         self.pongs = 0  # PINGRESPs received
-        self.last_rx = ticks_ms()
         self.tx = tx or Signal()  # set when there is something to send
         self.stopping = False
         self.close_by = 0
@@ -108,7 +106,6 @@ class Session:
         await self.t.open(timeout_ms)
         if not self.queue(connect_packet):
             raise ValueError("CONNECT does not fit in ctl_size")
-        self.last_rx = ticks_ms()
         pause = 1
         while self.connack is None:
             self.flush_ctl()
@@ -196,7 +193,6 @@ class Session:
             elif op != pk.UNSUBACK:
                 raise ProtocolError("unexpected packet 0x%02x" % op)
             i += total
-            self.last_rx = ticks_ms()
         if i == end:
             self._rs = self._re = 0
         elif i:
@@ -256,7 +252,7 @@ class Session:
         self.goodbye = goodbye
         self.queue_publish(birth[0], birth[1], True)
         if filters:
-            self.queue(pk.subscribe(filters, SUB_PID))
+            self.queue(pk.subscribe(filters, pk.SUB_PID))
         self._err = None
         end = self.end = asyncio.Event()
         sock = self.t.sock

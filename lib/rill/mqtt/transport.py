@@ -32,7 +32,6 @@ class Transport:
         self.addr = None
         self.sock = None
         self._poll = None
-        self.last_tx = ticks_ms()
         self.log = print
 
     async def open(self, timeout_ms):
@@ -88,10 +87,7 @@ class Transport:
     def write(self, mv):
         """One non-blocking write; the bytes taken (0 when the socket is full)."""
         n = self.sock.write(mv)
-        if n:
-            self.last_tx = ticks_ms()
-            return n
-        return 0
+        return n or 0
 
     def readinto(self, mv):
         """Bytes read into ``mv``, None if nothing is waiting; OSError once the broker closed."""
