@@ -60,7 +60,7 @@ build: $(VENV_STAMP) ## compile lib/rill to .mpy into build/mpy/ (MPY_FLAGS="--b
 vboard: setup ## run a virtual board, ARGS e.g. "--board ESP32_GENERIC --clean"
 	$(RILL) vboard $(ARGS)
 
-deploy: setup ## copy lib/rill + firmware onto a board, ARGS="--port /dev/ttyACM0 --board RPI_PICO_W --mpy"
+deploy: setup ## deploy an app (default: firmware/) onto a board, ARGS="--port /dev/ttyACM0 --board RPI_PICO_W [--app DIR]"
 	$(RILL) deploy $(ARGS)
 
 flash: setup ## flash MicroPython, ARGS="--board ESP32_GENERIC --port /dev/ttyUSB0 [--dry-run]"

@@ -6,16 +6,15 @@ object as its last line and writes it to bench/results.json.
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from build import build_mpy, compile_file  # noqa: E402  (the one build step)
-from common import CliError, Parser, cli  # noqa: E402
+from common import ROOT, CliError, Parser, cli  # noqa: E402
+from mqtt_host import find_mosquitto  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = os.path.join(ROOT, "tools")
 MICROPYTHON = os.environ.get("MICROPYTHON") or os.path.join(os.path.dirname(sys.executable), "micropython")
 CORE = ["rill", "rill.graph"]  # the package (buffers, declaration, wake-ups) and the built graph (real clock)
@@ -103,13 +102,11 @@ def main(argv=None):
         results.update(json.loads(micropython(os.path.join(TOOLS, "bench_status_mp.py"), path=[mpy])))
         results["status_import_bytes_beyond_core"] = heap_cost(mpy, ["rill.status"], after=CORE)
         results["identity_import_bytes_beyond_core"] = heap_cost(mpy, ["rill.identity"], after=CORE)
-    mqtt = os.path.join(TOOLS, "bench_mqtt.py")
-    if not (shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto")):
+    if not find_mosquitto():
         results["mqtt_skipped"] = "mosquitto is not installed (apt-get install mosquitto): the MQTT figures need it"
-    elif os.path.exists(mqtt):
+    else:
         results.update(host_json("bench_mqtt.py"))
-    if "mqtt_skipped" not in results:  # the gateway (CPython) against a bare paho subscriber, same broker
-        results.update(host_json("bench_gateway.py"))
+        results.update(host_json("bench_gateway.py"))  # the gateway (CPython) against a bare paho subscriber
     try:  # app_peak_heap_32bit: the apps on a 32-bit MicroPython
         results.update(host_json("bench_heap32.py"))
     except BenchError as e:

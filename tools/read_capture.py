@@ -29,7 +29,10 @@ def main(argv):
         files = []
     if not files:
         raise CliError("no segment %s.1, %s.2... was found" % (args.path, args.path))
-    out = open(args.out, "wb") if args.out else sys.stdout.buffer
+    try:
+        out = open(args.out, "wb") if args.out else sys.stdout.buffer
+    except OSError as e:
+        raise CliError("cannot write %s: %s" % (args.out, e.strerror or e))
     records = skipped = 0
     try:
         for path in files:

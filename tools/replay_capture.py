@@ -47,13 +47,19 @@ def main(argv):
         raise CliError("no capture at %s (no segment %s.1, %s.2...)" % (args.capture, args.capture, args.capture))
     cfg = {}
     if os.path.exists(os.path.join(app_dir, "config.json")):
-        with open(os.path.join(app_dir, "config.json")) as f:
-            cfg = json.load(f)
+        try:
+            with open(os.path.join(app_dir, "config.json")) as f:
+                cfg = json.load(f)
+        except (OSError, ValueError) as e:
+            raise CliError("config.json of %s: %s" % (app_dir, e))
     board_id = args.board or cfg.get("board")
     if not board_id:
         raise CliError("no board: give --board or a config.json with \"board\"")
     sys.path.insert(0, app_dir)
-    import app
+    try:
+        import app
+    except Exception as e:
+        raise CliError("cannot import the app in %s: %s: %s" % (app_dir, type(e).__name__, e))
 
     from rill import board
     from rill.clock import VirtualClock
@@ -65,7 +71,10 @@ def main(argv):
     except Exception as e:
         raise CliError("board %s: %s" % (board_id, e))
     lines = transcript(app.pipeline(bd, cfg), frame.read(args.capture), clock, running_identity(app_dir))
-    out = open(args.out, "w") if args.out else sys.stdout
+    try:
+        out = open(args.out, "w") if args.out else sys.stdout
+    except OSError as e:
+        raise CliError("cannot write %s: %s" % (args.out, e.strerror or e))
     for line in lines:
         out.write(line + "\n")
     if args.out:

@@ -114,6 +114,11 @@ def test_the_commands_refuse_a_missing_app_in_one_sentence(tmp_path):
         assert r.returncode == 1 and r.stderr.count("\n") == 1 and "rill gateway:" in r.stderr
     r = subprocess.run([sys.executable, "-m", "rill_host.cli"], capture_output=True, text=True, timeout=60)
     assert "  gateway " in r.stdout and "  fleet " in r.stdout
+    for args in (["gateway", "--db", str(tmp_path / "no" / "such" / "dir.sqlite"), "--seconds", "1"],
+                 ["gateway", "--port", "1", "--db", str(tmp_path / "g.sqlite"), "--seconds", "1"],
+                 ["fleet", "--devices", "1", "--count", "1", "--port", "1", "--seq-dir", str(tmp_path / "seq")]):
+        r = subprocess.run([sys.executable, "-m", "rill_host.cli"] + args, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, (args, r.stderr)
 
 
 def test_gaps_duplicates_and_lag_are_records_an_app_can_tap(tmp_path):

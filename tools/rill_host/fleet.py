@@ -90,6 +90,11 @@ def main(argv=None):
     t0 = time.monotonic()
     out = asyncio.run(run(args.devices, args.host, args.port, args.count, args.rate, args.seq_dir))
     print(json.dumps({"seconds": round(time.monotonic() - t0, 3), "devices": out}))
+    short = [d for d in out if d.get("acked", 0) < d.get("sent", 0)]
+    if short:
+        sys.stderr.write("rill fleet: %d of %d devices did not get every reading acknowledged by %s:%d\n"
+                         % (len(short), len(out), args.host, args.port))
+        return 1
     return 0
 
 

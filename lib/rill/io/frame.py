@@ -14,7 +14,7 @@ from .lines import END, LINE, LONG, PARTIAL, LineReader
 
 def frame(value):
     """The framed line for ``value``, as bytes. Heap: the JSON text, twice (str, bytes)."""
-    body = json.dumps(value, separators=(",", ":")).encode()  # compact: the same bytes on both runtimes
+    body = json.dumps(value).encode()
     return b"%s\t%08x\n" % (body, crc32(body) & 0xFFFFFFFF)
 
 

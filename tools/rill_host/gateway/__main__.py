@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import signal
+import sqlite3
 import sys
 
 from . import core
@@ -56,8 +57,11 @@ def main(argv=None):
         from . import demo_app as app
     elif args.app:
         app = load_app(args.app)
-    gw = core.Gateway(app, args.host, args.port, args.filter, args.db, args.group, args.instance,
-                      grace_s=args.grace, metrics=args.metrics, persistent=args.persistent)
+    try:
+        gw = core.Gateway(app, args.host, args.port, args.filter, args.db, args.group, args.instance,
+                          grace_s=args.grace, metrics=args.metrics, persistent=args.persistent)
+    except (OSError, sqlite3.Error) as e:
+        raise SystemExit("rill gateway: cannot open the store %s: %s" % (args.db, e))
 
     async def go():
         loop = asyncio.get_running_loop()
@@ -67,7 +71,10 @@ def main(argv=None):
             loop.call_later(args.seconds, gw.stop)
         await gw.run()
 
-    asyncio.run(go())
+    try:
+        asyncio.run(go())
+    except (OSError, sqlite3.Error) as e:
+        raise SystemExit("rill gateway: broker %s:%d or store %s: %s" % (args.host, args.port, args.db, e))
     print(json.dumps(gw.counts, sort_keys=True))
     return 0
 
