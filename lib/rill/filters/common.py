@@ -1,6 +1,6 @@
 """What the filter modules share, kept small so each module imports only this: NaN as
-chain data spells it, matching values (NaN matches NaN), C's rounding, and the periodic task of the filters that send on their
-own. About 1 KB of heap.
+chain data spells it, matching values (NaN matches NaN), C's rounding, and the periodic
+task of the filters that send on their own. About 1 KB of heap.
 """
 from math import floor
 
