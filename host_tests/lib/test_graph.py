@@ -187,5 +187,5 @@ def test_depth_orders_diamond():
     p.transform("b", double, "a", name="left")
     p.transform("c", lambda c: c + 1, "b", name="right")
     g = p.build()
-    names = [step[-1].name for step in g.sources[0].plan[1:]]
+    names = [node.name for node, trig in g.sources[0].plan[1:]]
     assert names == ["left", "right", "join"], names

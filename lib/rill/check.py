@@ -9,7 +9,6 @@ from micropython import const
 
 from .shapes import accepts, type_name
 
-_MAX_ARGS = const(8)  # records one transform takes: Graph's dispatch calls up to 8 without *args
 _MAX_STEPS = const(30)  # a write and the transforms downstream: the bits of a small int, in dispatch
 
 
@@ -82,9 +81,6 @@ def _declared(pipeline, board, errors):
             errors.append("source %s -> %s: read= needs every_ms=" % (node.name, node.out))
         if node.kind == "transform" and not node.inputs:
             errors.append("transform %s -> %s: needs at least one input" % (node.name, node.out))
-        if len(node.inputs) + len(node.watch) > _MAX_ARGS:
-            errors.append("transform %s -> %s: takes %d records; at most %d (inputs and watched)"
-                          % (node.name, node.out, len(node.inputs) + len(node.watch), _MAX_ARGS))
         if board is not None:
             need = node.requires or getattr(node.fn, "requires", None)
             if need and not board.has(need):

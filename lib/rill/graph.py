@@ -20,20 +20,6 @@ from .wake import Signal
 _WRAP = const(0x3FFFFFFF)
 
 
-def _call(fn, args, n):
-    """Call ``fn`` with the values of ``args`` (4 to 8 buffers: rill.check._MAX_ARGS), without allocating."""
-    a = args
-    if n == 4:
-        return fn(a[0].value, a[1].value, a[2].value, a[3].value)
-    if n == 5:
-        return fn(a[0].value, a[1].value, a[2].value, a[3].value, a[4].value)
-    if n == 6:
-        return fn(a[0].value, a[1].value, a[2].value, a[3].value, a[4].value, a[5].value)
-    if n == 7:
-        return fn(a[0].value, a[1].value, a[2].value, a[3].value, a[4].value, a[5].value, a[6].value)
-    return fn(a[0].value, a[1].value, a[2].value, a[3].value, a[4].value, a[5].value, a[6].value, a[7].value)
-
-
 class RealClock:
     """``time.ticks_ms`` time, what ``Graph.start()`` uses; rill.clock has VirtualClock,
     with the same interface. ``sleep_until`` allocates nothing on MicroPython, where
@@ -62,7 +48,7 @@ class Graph:
         self.clock = None
         self._tasks = []
         self._stopped = None
-        self._writers = {}  # push(): a source's key, or a transform node itself (write())
+        self._writers = {}  # a source's key, or a transform node (write()) -> its compiled plan
         self.sources = []
         self.taps = []
         for n in nodes:
@@ -70,15 +56,15 @@ class Graph:
             n.out_rec = records.get(n.out)
             if n.kind == "source":
                 self.sources.append(n)
-                self._writers[n.out] = n
-            elif n.kind == "transform":
-                self._writers[n] = n
-            else:
+            elif n.kind == "tap":
                 self.taps.append(n)
                 n.reader = records[n.inputs[0]].reader()
                 n.signal = Signal()
+        from .codegen import compile_plan, unload
+
         for n in nodes:  # each writer's plan: rill.check's (node, trigger mask) pairs, made steps
-            if n.out is not None:
+            # (a transform writes outside dispatch only through write(), from its bind())
+            if n.kind == "source" or n.kind == "transform" and hasattr(n.fn, "bind"):
                 steps = []
                 for i, (t, trig) in enumerate(n.plan):
                     out = records[t.out]
@@ -92,15 +78,13 @@ class Graph:
                         if tap.inputs[0] == t.out:
                             wake += (tap.signal,)
                     put = None if out.kind == "latest" else out.put  # dispatch stores into a Latest itself
-                    step = (t.fn if i else None, len(args), trig, 1 << i, args[0], args, out, put, wake, t)
-                    steps.append(step)
-                n.plan = tuple(steps)
+                    steps.append((t.fn if i else None, len(args), trig, 1 << i, args[0], args, out, put, wake, t))
+                self._writers[n.out if n.kind == "source" else n] = compile_plan(steps, self.fail)
+        unload()
 
     # -- dispatch ------------------------------------------------------------------
     #
-    # A *step* is a plain tuple, made above and unpacked in one go by ``push`` (the fastest
-    # form on MicroPython; a class or a namedtuple costs attribute lookups or allocates;
-    # a constructor function would cost every board heap for its code and names):
+    # A *step* is a plain tuple, made in __init__ and compiled by rill.codegen:
     #   (fn, n, trig, bit, first, args, out, put, wake, node)
     # - fn: the transform, called with the inputs' values; None for the plan's first step,
     #   which writes the value being dispatched.
@@ -109,7 +93,7 @@ class Graph:
     #   rill.check._MAX_STEPS steps, so that the mask stays a small int).
     # - bit: this step's bit (1 << its index), set in the dispatch's mask when it writes.
     # - first: the first input's buffer; args: all the input buffers.
-    # - out: the buffer written; put: its put, or None for a Latest, which push stores into.
+    # - out: the buffer written; put: its put, or None for a Latest, which is stored into.
     # - wake: the Signals of the taps on out.
     # - node: the transform's Node, for its counters and fail().
     # A plan is a writer's steps: its write, then the transforms downstream in depth order.
@@ -119,46 +103,13 @@ class Graph:
         """Write ``value`` to record ``key`` from outside and dispatch its transforms.
 
         The one dispatch: a task source's ``emit`` and a periodic source come here too.
-        It runs the writer's plan of steps (see above). The first step's write may raise
-        (QueueFull from an ERROR or BLOCK queue) to the caller; a transform's raise, or
-        its output's, is that transform's failure."""
-        src = self._writers.get(key)
-        if src is None:
+        It runs the writer's compiled plan (rill.codegen). The first step's write may
+        raise (QueueFull from an ERROR or BLOCK queue) to the caller; a transform's
+        raise, or its output's, is that transform's failure."""
+        dispatch = self._writers.get(key)
+        if dispatch is None:
             raise ValueError("push(%r): push only to a record that a source declared with p.source(key)" % key)
-        src.runs = (src.runs + 1) & _WRAP
-        written = 0
-        out = value
-        for fn, n, trig, bit, first, args, o, put, wake, node in src.plan:
-            try:
-                if fn is not None:
-                    if not trig & written:
-                        continue
-                    if n == 1:
-                        out = fn(first.value)
-                    elif n == 2:
-                        out = fn(first.value, args[1].value)
-                    elif n == 3:
-                        out = fn(first.value, args[1].value, args[2].value)
-                    else:
-                        out = _call(fn, args, n)
-                    if out is None:
-                        node.filtered = (node.filtered + 1) & _WRAP
-                        continue
-                # the write and the wake, for the value and every transform's result
-                if put is None:
-                    o.value = out
-                    o.produced = (o.produced + 1) & _WRAP
-                elif not put(out):
-                    continue  # a full DROP queue refused it (counted there)
-                written |= bit
-                if wake:
-                    for s in wake:
-                        if not s.pending:
-                            s.set()
-            except Exception as e:
-                if fn is None:
-                    raise e  # (native code has no bare raise)
-                self.fail(node, first.value, e)
+        dispatch(value)
 
     def write(self, node, value):
         """Write ``value`` to ``node``'s output and dispatch downstream, as if the
