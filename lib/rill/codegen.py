@@ -7,8 +7,7 @@ once the graph is wired, so it becomes code instead: for ``raw -> milli -> out``
 tap on ``out`` the function is, in effect,
 
     def dispatch(v):
-        src.runs = (src.runs + 1) & W          # the write
-        raw.value = v; raw.produced = ...       # a Latest is stored into directly
+        raw.value = v; raw.produced = ...       # the write: a Latest is stored into directly
         try:
             r1 = to_milli(v)                    # the input just written: a local
             if r1 is None: ...filtered += 1
@@ -34,9 +33,11 @@ import micropython  # noqa: F401  (the compiled code's decorator, from its globa
 _WRAP = 0x3FFFFFFF
 
 
-def _source(steps, consts):
+def _source(steps, fail, consts):
     """The function's text, from Graph's step tuples (see Graph). ``consts`` receives
-    the objects it names k0, k1, ...: one default argument, unpacked into locals."""
+    the objects it names k0, k1, ...: default arguments, the fastest locals to set up."""
+    body = []
+    add = body.append
 
     def k(obj):
         for j, c in enumerate(consts):
@@ -45,77 +46,107 @@ def _source(steps, consts):
         consts.append(obj)
         return "k%d" % (len(consts) - 1)
 
-    used = 0  # bits that a later trigger mask names; step 0 always wrote, so not bit 0
-    for step in steps[1:]:
-        used |= step[2] & ~1
-    body = []
-    add = body.append
-    if used:
-        add(" w = 0")
-    local = {}  # record key -> (the local holding what this dispatch wrote to it, its step's bit)
-    for i, (fn, n, trig, bit, first, args, out, put, wake, node) in enumerate(steps):
-        d = " "
-        if i == 0:
-            nd = k(node)
-            add(" %s.runs = (%s.runs + 1) & %d" % (nd, nd, _WRAP))
-            value = "v"
+    writer = {}  # record key -> the step that writes it
+    for i, step in enumerate(steps):
+        writer[step[6].key] = i
+    # A step whose only trigger is the step just before it, and which reads nothing else
+    # written in this dispatch, runs inside that step's write: no mask test. The order of
+    # the steps is unchanged. Any other step tests the mask of the steps that wrote.
+    inner = [False] * len(steps)
+    used = 0
+    for i in range(1, len(steps)):
+        trig = steps[i][2]
+        if trig & 1:
+            continue  # triggered by the dispatch's own write, which has happened
+        others = [b for b in steps[i][5] if writer.get(b.key, i - 1) != i - 1]
+        if trig == steps[i - 1][3] and not others:
+            inner[i] = True
         else:
-            if not trig & 1:
-                add(" if w & %d:" % trig)
-                d = "  "
-            call = []
-            for buf in args:
-                got = local.get(buf.key)
-                call.append(got[0] if got is not None and got[1] == trig else k(buf) + ".value")
-            value = "r%d" % i
-            nd = k(node)
-            handler = (d, nd, k(first))
-            add(d + "try:")
-            add(d + " %s = %s(%s)" % (value, k(fn), ", ".join(call)))
-            add(d + " if %s is None:" % value)
-            add(d + "  %s.filtered = (%s.filtered + 1) & %d" % (nd, nd, _WRAP))
-            add(d + " else:")
-            d += "  "
+            used |= trig
+
+    def value_of(buf, trig, i):
+        """An input's value: the local just written, when its step is this one's only
+        trigger (so it certainly wrote, this dispatch), else the buffer's."""
+        j = writer.get(buf.key)
+        if j is not None and j < i and steps[j][3] == trig:
+            return "v" if j == 0 else "r%d" % j
+        return k(buf) + ".value"
+
+    def write(i, d, value):
+        fn, n, trig, bit, first, args, out, put, wake, node = steps[i]
         o = k(out)
         if put is None:  # a Latest: stored into here
             add(d + "%s.value = %s" % (o, value))
             add(d + "%s.produced = (%s.produced + 1) & %d" % (o, o, _WRAP))
-        elif out.kind == "ring":  # always takes the value
-            add(d + "%s(%s)" % (k(put), value))
+        elif out.kind == "ring":  # a Ring always takes it: Ring.put, inlined
+            add(d + "h = %s._head" % o)
+            add(d + "%s[h] = %s" % (k(out._slots), value))
+            add(d + "%s.value = %s" % (o, value))
+            add(d + "h += 1")
+            add(d + "if h == %d:" % out.capacity)
+            add(d + " h = 0")
+            add(d + " %s._wrapped = True" % o)
+            add(d + "%s._head = h" % o)
+            add(d + "%s.produced = (%s.produced + 1) & %d" % (o, o, _WRAP))
         elif i == 0:  # a full DROP queue refused it (counted there): nothing downstream runs
-            add(" if not %s(v):" % k(put))
-            add("  return")
+            add(d + "if not %s(v):" % k(put))
+            add(d + " return")
         else:  # a Queue or Mailbox may refuse (DROP): then nothing downstream of it runs
             add(d + "if %s(%s):" % (k(put), value))
             d += " "
-            if not bit & used and not wake:
-                body[-1] = body[-1].replace("if ", "", 1)[:-1]
+            add(d + "pass")
         if bit & used:
             add(d + "w |= %d" % bit)
         for s in wake:
             s = k(s)
             add(d + "if not %s.pending:" % s)
             add(d + " %s.set()" % s)
-        local[out.key] = (value, bit)
-        if i:
-            d, nd, first = handler
-            add(d + "except Exception as e:")
-            add(d + " F(%s, %s.value, e)" % (nd, first))
-    head = ["def dispatch(v, K=K):", " " + ", ".join("k%d" % j for j in range(len(consts))) + ", = K"]
+        if i + 1 < len(steps) and inner[i + 1]:
+            run(i + 1, d)
+
+    def run(i, d):
+        fn, n, trig, bit, first, args, out, put, wake, node = steps[i]
+        if not inner[i] and not trig & 1:
+            add(d + "if w & %d:" % trig)
+            d += " "
+        call = ", ".join(value_of(b, trig, i) for b in args)
+        nd = k(node)
+        add(d + "try:")
+        add(d + " r%d = %s(%s)" % (i, k(fn), call))
+        add(d + " if r%d is None:" % i)
+        add(d + "  %s.filtered = (%s.filtered + 1) & %d" % (nd, nd, _WRAP))
+        add(d + " else:")
+        write(i, d + "  ", "r%d" % i)
+        add(d + "except Exception as e:")
+        add(d + " %s(%s, %s.value, e)" % (k(fail), nd, k(first)))
+
+    if used:
+        add(" w = 0")
+    write(0, " ", "v")
+    for i in range(1, len(steps)):
+        if not inner[i]:
+            run(i, " ")
+    head = ["def dispatch(v, %s):" % ", ".join("k%d=K[%d]" % (j, j) for j in range(len(consts)))]
     return "\n".join(head + body)
+
+
+_scope = {"micropython": micropython}  # the compiled functions' globals: one dict for all
 
 
 def compile_plan(steps, fail):
     """One writer's steps as a function ``dispatch(value)``: native code where the port
-    compiles it (the unix port, ESP32, RP2040), bytecode where it cannot."""
+    compiles it (the unix port, ESP32, RP2040), bytecode where it cannot. Its
+    constants are one default argument, so its globals hold nothing per graph."""
     consts = []
-    text = _source(steps, consts)
-    scope = {"K": tuple(consts), "F": fail, "micropython": micropython}
+    text = _source(steps, fail, consts)
+    _scope["K"] = tuple(consts)
     try:
-        exec("@micropython.native\n" + text, scope)
+        exec("@micropython.native\n" + text, _scope)
     except Exception:  # no native emitter, or no memory for native code: bytecode
-        exec(text, scope)
-    return scope["dispatch"]
+        exec(text, _scope)
+    fn = _scope.pop("dispatch")
+    del _scope["K"]
+    return fn
 
 
 def unload():

@@ -80,7 +80,7 @@ def _node_stats(n):
     if n.kind == "transform":  # counted where dispatch already counts: no extra work per call
         d = {"kind": n.kind, "emitted": n.out_rec.produced, "filtered": n.filtered, "errors": n.errors}
     else:
-        d = {"kind": n.kind, "runs": n.runs, "errors": n.errors}
+        d = {"kind": n.kind, "runs": n.out_rec.produced if n.kind == "source" else n.runs, "errors": n.errors}
     if n.kind == "source":
         d.update(failures=n.errors, restarts=n.restarts, overruns=n.overruns)
     elif n.kind == "tap":

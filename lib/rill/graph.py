@@ -9,6 +9,7 @@ nothing: transforms are called with positional arguments, counters stay small in
 and a failure is kept as raised.
 """
 import asyncio
+import gc
 import time
 
 import micropython
@@ -81,6 +82,8 @@ class Graph:
                     steps.append((t.fn if i else None, len(args), trig, 1 << i, args[0], args, out, put, wake, t))
                 self._writers[n.out if n.kind == "source" else n] = compile_plan(steps, self.fail)
         unload()
+        self._dispatch = self._writers.get  # (bound once: push looks up nothing else)
+        gc.collect()  # the compiler's leftovers, before the graph's first allocations settle among them
 
     # -- dispatch ------------------------------------------------------------------
     #
@@ -106,7 +109,7 @@ class Graph:
         It runs the writer's compiled plan (rill.codegen). The first step's write may
         raise (QueueFull from an ERROR or BLOCK queue) to the caller; a transform's
         raise, or its output's, is that transform's failure."""
-        dispatch = self._writers.get(key)
+        dispatch = self._dispatch(key)
         if dispatch is None:
             raise ValueError("push(%r): push only to a record that a source declared with p.source(key)" % key)
         dispatch(value)

@@ -29,7 +29,7 @@ class Node:
     slow every attribute store on its instances, the counters included.)"""
 
     # every node
-    runs = 0  # sources: values emitted; taps: records handed over
+    runs = 0  # taps: records handed over (a source's count is its record's: produced, and dropped if refused)
     errors = 0
     error = None  # the last error, kept as raised: formatting would allocate (stats() has it as text)
     graph = None  # set by Graph

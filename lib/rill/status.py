@@ -135,7 +135,7 @@ class Status:
                 if n in self._max_us:
                     st["max_us"] = self._max_us[n][0]
             else:
-                st = {"calls": n.runs, "errors": n.errors}
+                st = {"calls": n.out_rec.produced if n.kind == "source" else n.runs, "errors": n.errors}
                 if n.kind == "tap":
                     k = n.inputs[0]
                     lag[k] = max(lag.get(k, 0), n.reader.lag())
