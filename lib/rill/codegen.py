@@ -33,11 +33,14 @@ import micropython  # noqa: F401  (the compiled code's decorator, from its globa
 _WRAP = 0x3FFFFFFF
 
 
-def _source(steps, fail, consts):
+def _source(steps, fail, consts, lineage=None):
     """The function's text, from Graph's step tuples (see Graph). ``consts`` receives
-    the objects it names k0, k1, ...: default arguments, the fastest locals to set up."""
+    the objects it names k0, k1, ...: default arguments, the fastest locals to set up.
+    With ``lineage`` (rill.lineage.Lineage), each write records its origin too."""
     body = []
     add = body.append
+    if lineage is not None:
+        from . import lineage as lin
 
     def k(obj):
         for j, c in enumerate(consts):
@@ -95,6 +98,13 @@ def _source(steps, fail, consts):
             add(d + "if %s(%s):" % (k(put), value))
             d += " "
             add(d + "pass")
+        if lineage is not None:
+            n_src = len(lineage.sources)
+            if i == 0 and node.kind == "source":
+                add(d + "%s(%s, %d, %d)" % (k(lin.wrote), o, lineage.sources.index(node.out), n_src))
+            else:  # a transform's result, or its own write (write(), from its timers)
+                reset = 1 if getattr(node.fn, "accumulates", False) else 0
+                add(d + "%s(%s, %s, %d, %d)" % (k(lin.give), k(lineage.acc[node]), o, n_src, reset))
         if bit & used:
             add(d + "w |= %d" % bit)
         for s in wake:
@@ -111,6 +121,11 @@ def _source(steps, fail, consts):
             d += " "
         call = ", ".join(value_of(b, trig, i) for b in args)
         nd = k(node)
+        if lineage is not None:
+            widen = 1 if getattr(fn, "accumulates", False) else 0
+            for b in args:
+                add(d + "%s(%s, %s, %d, %d)" % (k(lin.take), k(lineage.acc[node]), k(b), len(lineage.sources), widen))
+                widen = 1
         add(d + "try:")
         add(d + " r%d = %s(%s)" % (i, k(fn), call))
         add(d + " if r%d is None:" % i)
@@ -133,12 +148,12 @@ def _source(steps, fail, consts):
 _scope = {"micropython": micropython}  # the compiled functions' globals: one dict for all
 
 
-def compile_plan(steps, fail):
+def compile_plan(steps, fail, lineage=None):
     """One writer's steps as a function ``dispatch(value)``: native code where the port
     compiles it (the unix port, ESP32, RP2040), bytecode where it cannot. Its
     constants are one default argument, so its globals hold nothing per graph."""
     consts = []
-    text = _source(steps, fail, consts)
+    text = _source(steps, fail, consts, lineage)
     _scope["K"] = tuple(consts)
     try:
         exec("@micropython.native\n" + text, _scope)

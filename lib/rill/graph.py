@@ -38,7 +38,9 @@ class RealClock:
 
 
 class Graph:
-    def __init__(self, pipeline):
+    lineage = None  # a rill.lineage.Lineage when built with lineage=True
+
+    def __init__(self, pipeline, lineage=False):
         """Wire the validated ``pipeline``: tap readers and Signals, then each writer's
         plan of steps, from the (node, trigger mask) pairs that rill.check ordered."""
         self.name = pipeline.name
@@ -61,6 +63,10 @@ class Graph:
                 self.taps.append(n)
                 n.reader = records[n.inputs[0]].reader()
                 n.signal = Signal()
+        if lineage:
+            from .lineage import Lineage
+
+            self.lineage = Lineage(self)
         from .codegen import compile_plan, unload
 
         for n in nodes:  # each writer's plan: rill.check's (node, trigger mask) pairs, made steps
@@ -80,7 +86,7 @@ class Graph:
                             wake += (tap.signal,)
                     put = None if out.kind == "latest" else out.put  # dispatch stores into a Latest itself
                     steps.append((t.fn if i else None, len(args), trig, 1 << i, args[0], args, out, put, wake, t))
-                self._writers[n.out if n.kind == "source" else n] = compile_plan(steps, self.fail)
+                self._writers[n.out if n.kind == "source" else n] = compile_plan(steps, self.fail, self.lineage)
         unload()
         self._dispatch = self._writers.get  # (bound once: push looks up nothing else)
         gc.collect()  # the compiler's leftovers, before the graph's first allocations settle among them
@@ -175,9 +181,16 @@ class Graph:
         fn = tap.fn
         fail = self.fail
         signal = tap.signal
+        lineage = self.lineage
+        if lineage is not None:
+            reader, buf = tap.reader, self.records[tap.inputs[0]]
         while True:
             await signal
-            tap.runs = (tap.runs + drain(fn, fail, tap)) & _WRAP
+            if lineage is None:
+                n = drain(fn, fail, tap)
+            else:  # one record at a time, so that lineage.current() names it
+                n = lineage.drain(reader, buf, fn, fail, tap)
+            tap.runs = (tap.runs + n) & _WRAP
 
     async def _periodic(self, src):
         """Sample ``src.fn`` on absolute deadlines. Every failure, a MemoryError included,

@@ -138,12 +138,13 @@ class Pipeline:
         self._nodes.append(Node("tap", name, fn, None, (key,), (), takes))
         return self
 
-    def build(self, board=None):
+    def build(self, board=None, lineage=False):
         """Validate everything, order the dispatch, and return a runnable Graph.
 
         Raises GraphError listing every problem. A ``board`` (rill.board) lets it refuse
-        parts the board cannot run, such as MQTT on a board without networking. A
-        pipeline builds once: its buffers become the graph's records."""
+        parts the board cannot run, such as MQTT on a board without networking.
+        ``lineage=True`` has every value carry the source records it came from
+        (rill.lineage). A pipeline builds once: its buffers become the graph's records."""
         import gc
 
         gc.collect()  # room for the checks, on a small heap
@@ -156,5 +157,5 @@ class Pipeline:
             raise error
         from .graph import Graph  # after the checks are gone: a small heap holds one at a time
 
-        self.graph = Graph(self)
+        self.graph = Graph(self, lineage)
         return self.graph

@@ -105,6 +105,8 @@ class tumbling(_Inputs):
     "min", "max"}``, emitted every ``count`` values or every ``ms`` of pipeline time
     (a period without values emits nothing), then start afresh."""
 
+    accumulates = True  # rill.lineage: a result's origin spans the values it aggregated
+
     def __init__(self, count=None, ms=None):
         if (count is None) == (ms is None) or (count is not None and count < 1):
             raise ValueError("tumbling takes count (at least 1) or ms, not both")

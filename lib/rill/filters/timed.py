@@ -61,6 +61,8 @@ class throttle_average(_Clocked):
     value is sent as it is). A period with no values sends nothing; one with only NaN
     values sends NaN."""
 
+    accumulates = True  # rill.lineage: a result's origin spans the period's values
+
     def __init__(self, ms):
         self.ms = ms
         self.sum = 0

@@ -14,6 +14,8 @@ from .common import NAN
 
 
 class _Window:
+    accumulates = True  # rill.lineage: a result's origin spans the values since the last result
+
     def __init__(self, window_size, send_every, send_first_at):
         if window_size < 1 or send_every < 1 or not 1 <= send_first_at <= send_every:
             raise ValueError("window_size and send_every must be at least 1, send_first_at from 1 to send_every")
@@ -160,6 +162,8 @@ class quantile(_Sorted):
 class exponential_moving_average:
     """``alpha * x + (1 - alpha) * average``, starting at the first value. A NaN value
     leaves the average as it was and, when a result is due, sends NaN."""
+
+    accumulates = True  # rill.lineage: see _Window
 
     def __init__(self, alpha=0.1, send_every=15, send_first_at=1):
         if send_every < 1 or not 1 <= send_first_at <= send_every:
