@@ -8,6 +8,8 @@ from rill.clock import VirtualClock
 from rill.filters import debounce, sliding_window_moving_average
 from testkit import heap_locked, run
 
+MP_HEAPSIZE = "192K"  # filters, queues, the MQTT bridge and this module compiled from source, on a 64-bit port
+
 
 def diamond():
     p = Pipeline("diamond")
@@ -134,3 +136,41 @@ def test_off_there_is_nothing():
     assert g.lineage is None
     for buf in g.records.values():
         assert not hasattr(buf, "origin")
+
+
+def test_the_mqtt_envelope_carries_the_origin(broker):
+    import json
+    import time
+
+    from rill.mqtt import Bridge
+    from testkit import until
+
+    w = broker.watch("lin/dev1/avg")
+
+    async def main():
+        p = Pipeline("lin")
+        p.record("raw", float)
+        p.record("avg", float, Ring(8))
+        p.source("raw")
+        p.transform("avg", sliding_window_moving_average(2, 2, 2), "raw")
+        mq = Bridge(broker.host, "dev1", broker.port, seq=None, outbox=16, outbox_bytes=2048)
+        mq.publish("avg", "lin/{device}/avg")
+        mq.attach(p)
+        g = p.build(lineage=True)
+        task = asyncio.create_task(g.run())
+        assert await until(lambda: mq.state == "online"), mq.error
+        for i in range(1, 7):
+            g.push("raw", float(i))
+            await asyncio.sleep_ms(0)
+        assert await until(lambda: mq.outbox.acked == 3), mq.stats()
+        await mq.close()
+        g.stop()
+        return task
+
+    run(main())
+    deadline = time.ticks_add(time.ticks_ms(), 5000)
+    while len(broker.seen(w)) < 3 and time.ticks_diff(deadline, time.ticks_ms()) > 0:
+        time.sleep_ms(20)
+    got = [json.loads(m) for m in broker.seen(w)]
+    assert [(m["v"], m["o"]) for m in got] == [(1.5, {"raw": [1, 2]}), (3.5, {"raw": [3, 4]}),
+                                              (5.5, {"raw": [5, 6]})], got

@@ -85,6 +85,7 @@ class Bridge:
         self.error = None
         self.connects = self.attempts = self.failures = self.refusals = 0
         self._emit = None
+        self._lineage = None
         self.birth = None  # bytes added to the birth's JSON; None: the build's identity, at the first run()
         self._tx = Signal()  # the session's: set when the outbox has something to send
         self._stopping = False
@@ -131,7 +132,9 @@ class Bridge:
         try:
             topic = link.topic(value)
             if link.envelope:
-                payload = link.codec.wrap(self.device, self.seq.boot, self.seq.next(), value)
+                lin = self._lineage  # the graph's, when built with lineage=True: the record's origin goes along
+                payload = link.codec.wrap(self.device, self.seq.boot, self.seq.next(), value,
+                                          lin.current() if lin is not None else None)
             else:
                 payload = link.codec.encode(value)
         except Exception as e:
@@ -326,6 +329,7 @@ def _runner(bridge):
     async def task(emit):
         bridge.inbox.bind(emit.graph)  # a task source is handed its node, which knows its graph
         bridge._emit = emit
+        bridge._lineage = emit.graph.lineage
         await bridge.run()
 
     return task

@@ -7,6 +7,10 @@ JSON envelope (UTF-8 object, keys in this order)::
 
     {"dev": "<device id>", "boot": <int>, "seq": <int>, "v": <record value>}
 
+and, from a graph built with ``lineage=True``, the record's origin (rill.lineage)::
+
+    {"dev": ..., "boot": ..., "seq": ..., "v": ..., "o": {"<source record>": [first, last]}}
+
 Binary envelope (``Struct`` codec), big-endian::
 
     byte 0      0xB2                  magic and envelope version 2
@@ -68,7 +72,14 @@ class Json:
     def encode(self, value):
         return _dumps(value).encode()
 
-    def wrap(self, dev, boot, seq, value):
+    def wrap(self, dev, boot, seq, value, origin=None):
+        """The envelope ``{"dev","boot","seq","v"[,"o"]}``; ``origin`` (rill.lineage's
+        {source key: [first, last]}) goes in as ``"o"``."""
+        if origin:
+            return self._wrap(dev, boot, seq, value)[:-1] + b',"o":' + _dumps(origin).encode() + b"}"
+        return self._wrap(dev, boot, seq, value)
+
+    def _wrap(self, dev, boot, seq, value):
         if dev is not self._dev or boot != self._boot:
             self._dev = dev
             self._boot = boot
@@ -114,7 +125,7 @@ class Struct:
     def encode(self, value):
         return struct.pack(self.fmt, *self._args(value))
 
-    def wrap(self, dev, boot, seq, value):
+    def wrap(self, dev, boot, seq, value, origin=None):  # binary: no room for an origin
         dev = _text(dev)
         d = len(dev)
         out = bytearray(_HEAD + d + self.n)
@@ -151,7 +162,7 @@ class Raw:
     def encode(self, value):
         return _text(value)
 
-    def wrap(self, dev, boot, seq, value):
+    def wrap(self, dev, boot, seq, value, origin=None):
         raise ValueError("raw payloads carry no envelope; use envelope=False")
 
     def unwrap(self, payload):
