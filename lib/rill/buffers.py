@@ -115,14 +115,15 @@ class Ring(_Buffer):
 def _hand(slots, i, stop, fn, fail, who):
     """``fn(slots[i])`` for i up to ``stop``: a raise is ``fail(who, value, error)``, and
     the rest go on. (One try per run, not per record.)"""
+    j = i
     while i < stop:
         try:
-            for i in range(i, stop):
-                fn(slots[i])
+            for j in range(i, stop):
+                fn(slots[j])
             return
         except Exception as e:
-            fail(who, slots[i], e)
-            i += 1
+            fail(who, slots[j], e)
+            i = j + 1
 
 
 class RingReader(_Reader):
