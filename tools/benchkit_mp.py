@@ -19,6 +19,10 @@ async def timed(coro):
     return ticks_diff(ticks_us(), t0)
 
 
+def _awaitable(r, loop):
+    return loop is not None and hasattr(r, "send")  # a coroutine (a generator on MicroPython)
+
+
 def best_of(runs, rounds, loop=None):
     """{name: least µs} over ``rounds`` rounds of the ``(name, run)`` pairs, interleaved
     (the machine is shared: a slow moment costs every run alike), each run after a
@@ -29,7 +33,7 @@ def best_of(runs, rounds, loop=None):
             gc.collect()
             t0 = ticks_us()
             r = run()
-            us = loop.run_until_complete(timed(r)) if loop is not None and r is not None else ticks_diff(ticks_us(), t0)
+            us = loop.run_until_complete(timed(r)) if _awaitable(r, loop) else ticks_diff(ticks_us(), t0)
             if name not in best or us < best[name]:
                 best[name] = us
     return best
@@ -41,7 +45,7 @@ def allocated(run, loop=None):
     gc.disable()
     a = gc.mem_alloc()
     r = run()
-    if loop is not None and r is not None:
+    if _awaitable(r, loop):
         loop.run_until_complete(r)
     b = gc.mem_alloc()
     gc.enable()
