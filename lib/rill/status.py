@@ -131,14 +131,14 @@ class Status:
             self._build = identity.short(identity.load())
         from .describe import buffers, reasons, stages
 
-        stages = stages(g)
+        per_stage = stages(g)
         timed = self._max_us
         for n in timed:  # a dict's own iterator: no view allocated
-            stages[n.name]["max_us"] = timed[n][0]
+            per_stage[n.name]["max_us"] = timed[n][0]
         out = {"uptime_s": self.uptime_s,
                "heap": {"free": mem_free() if mem_free else None, "low": self.heap_low},
                "stall_ms": {"p99": self.stall_p99(), "max": self.stall_max},
-               "stages": stages, "buffers": buffers(g),
+               "stages": per_stage, "buffers": buffers(g),
                "dead_letters": {"total": g.dead_letters.produced, "reasons": reasons(g.dead_letters)},
                "build": self._build}
         mq = self.bridge

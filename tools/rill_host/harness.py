@@ -72,7 +72,7 @@ out = sys.argv[2]
 try:
     build_mpy(out, "x64")
     for src, name in zip(sys.argv[3::2], sys.argv[4::2]):
-        compile_file(src, os.path.join(out, name), "x64")
+        compile_file(src, os.path.join(out, name), None)  # no native code: bytecode for any port
 except CliError as e:
     sys.exit(str(e))
 """
