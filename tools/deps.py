@@ -32,7 +32,7 @@ import urllib.request
 import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, CliError, Parser, cli  # noqa: E402
+from common import ROOT, CliError, Parser, cli, sha256_file  # noqa: E402
 
 LOCK = os.path.join(ROOT, "tools", "deps.lock")
 SDIST_EXTS = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")
@@ -44,14 +44,6 @@ DepsError = CliError  # one sentence, exit status 1 (common.cli)
 
 def sha256_bytes(data):
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path):
-    try:
-        with open(path, "rb") as f:
-            return sha256_bytes(f.read())
-    except OSError:
-        return None
 
 
 def normalize(name):
@@ -251,7 +243,10 @@ def write_atomic(path, data):
 # ---------------------------------------------------------------- main
 
 def up_to_date(pkg):
-    return all(sha256_file(os.path.join(ROOT, f["dest"])) == f["sha256"] for f in pkg["files"])
+    try:
+        return all(sha256_file(os.path.join(ROOT, f["dest"])) == f["sha256"] for f in pkg["files"])
+    except OSError:  # not installed yet
+        return False
 
 
 def install(settings, pkg):

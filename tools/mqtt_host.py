@@ -210,7 +210,8 @@ def stop_group(proc, timeout=5.0):
             continue
 
 
-def _varint(n):
+def varint(n):
+    """MQTT's variable byte integer (a remaining length); host_tests/brokers.py uses it too."""
     out = bytearray()
     while True:
         b, n = n & 0x7F, n >> 7
@@ -219,7 +220,8 @@ def _varint(n):
             return bytes(out)
 
 
-def _str(s):
+def mqtt_string(s):
+    """An MQTT string: its length in two bytes, then the bytes."""
     b = s.encode() if isinstance(s, str) else s
     return struct.pack("!H", len(b)) + b
 
@@ -237,8 +239,8 @@ class Client:
         self.buf = b""
         self.pid = 0
         self.held = []  # messages that arrived while waiting for a SUBACK
-        body = _str("MQTT") + bytes([4, 0x02]) + struct.pack("!H", keepalive) + _str(client_id)
-        self.sock.sendall(b"\x10" + _varint(len(body)) + body)
+        body = mqtt_string("MQTT") + bytes([4, 0x02]) + struct.pack("!H", keepalive) + mqtt_string(client_id)
+        self.sock.sendall(b"\x10" + varint(len(body)) + body)
         kind, data = self._packet(5.0)
         if kind != 2 or len(data) < 2 or data[1] != 0:
             raise BrokerError("the broker refused the host client (CONNACK %r)" % data)
@@ -246,8 +248,8 @@ class Client:
 
     def subscribe(self, topic, qos=1):
         self.pid += 1
-        body = struct.pack("!H", self.pid) + _str(topic) + bytes([qos])
-        self._send(b"\x82" + _varint(len(body)) + body)
+        body = struct.pack("!H", self.pid) + mqtt_string(topic) + bytes([qos])
+        self._send(b"\x82" + varint(len(body)) + body)
         while True:  # the SUBACK; retained messages may come first and are kept
             kind, data = self._packet(5.0)
             if kind == 9:
@@ -256,9 +258,9 @@ class Client:
                 self.held.append(self._publish(data))
 
     def publish(self, topic, payload, retain=False):
-        t = _str(topic)
+        t = mqtt_string(topic)
         data = payload.encode() if isinstance(payload, str) else payload
-        self._send(bytes([0x30 | (1 if retain else 0)]) + _varint(len(t) + len(data)) + t + data)
+        self._send(bytes([0x30 | (1 if retain else 0)]) + varint(len(t) + len(data)) + t + data)
 
     def _send(self, data):
         self.sock.sendall(data)

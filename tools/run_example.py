@@ -33,7 +33,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, VBOARD_DIR, CliError, Parser, cli, load_board, running_vboard, tool  # noqa: E402
+from common import ROOT, VBOARD_DIR, CliError, Parser, cli, load_board, need_micropython, running_vboard, tool  # noqa: E402
 from deploy_plan import FIRMWARE, App, plan, stage  # noqa: E402
 from mqtt_host import Broker, BrokerError, Client, stop_group  # noqa: E402
 from vboard import shown as shown_path  # noqa: E402
@@ -210,8 +210,7 @@ def run(args):
     example = app.root == FIRMWARE
     if not example:
         args.no_command = True
-    if not tool("micropython") and not os.environ.get("MICROPYTHON"):
-        raise CliError("no MicroPython unix port; run 'make setup'")
+    need_micropython()
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     work = os.path.join(VBOARD_DIR, "example", args.board)
     fs = os.path.join(work, "fs")

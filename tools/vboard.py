@@ -33,7 +33,7 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, VBOARD_DIR, CliError, Parser, cli, known_boards, load_board, running_vboard, tool  # noqa: E402
+from common import ROOT, VBOARD_DIR, CliError, Parser, cli, known_boards, load_board, micropython_exe, running_vboard  # noqa: E402
 from vboard_proc import Board  # noqa: E402
 from vboard_repl import AgentGone  # noqa: E402
 
@@ -92,7 +92,7 @@ def build_parser():
     p.add_argument("--host-lib", action="store_true", help="also import the repository's lib/ and .deps")
     p.add_argument("--no-host-lib", action="store_true", help=argparse.SUPPRESS)  # the old default, still accepted
     p.add_argument("--log", help="append everything the board prints to this file")
-    p.add_argument("--micropython", default=os.environ.get("MICROPYTHON") or tool("micropython"),
+    p.add_argument("--micropython", default=micropython_exe(),
                    help="MicroPython unix port executable (default: $MICROPYTHON or the venv's)")
     return p
 

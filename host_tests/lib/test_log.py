@@ -56,3 +56,36 @@ def test_entries_at_the_publish_level_reach_the_record():
     assert [e[1:] for e in got] == [["warn", "b", "published", 1], ["error", "c", "published too", None]], got
     assert len(log.entries()) == 4 and log.counts == [0, 1, 1, 2]
     assert INFO < WARN and asyncio is not None
+
+
+def _replayed():
+    p = Pipeline("replayed")
+    log = Log(4).attach(p)
+    g = p.build()
+    clock = VirtualClock(start=1000)
+
+    async def main():
+        g.start(clock)
+        for i in range(6):
+            await clock.advance(250)
+            log.warn("loop", "tick", i)
+        g.stop()
+
+    run(main())
+    return log
+
+
+def test_entries_carry_the_graphs_clock_so_a_replay_logs_the_same():
+    first, second = _replayed(), _replayed()
+    assert [e[0] for e in first.entries()] == [1750, 2000, 2250, 2500], first.entries()
+    assert first.entries() == second.entries() and first.dropped == 2
+
+
+def test_the_ring_is_the_dead_letters_ring():
+    from rill.buffers import DeadLetters
+
+    log = Log(3)
+    assert isinstance(log, DeadLetters) and log.width == 5 and log.capacity == 3
+    for i in range(5):
+        log.info("t", "m", i)
+    assert log.occupancy() == 3 and log.produced == 5 and [e[4] for e in log.entries()] == [2, 3, 4]

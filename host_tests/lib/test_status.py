@@ -210,3 +210,22 @@ def test_timed_transforms_keep_their_own_names():
     Status(p, every_ms=0, timing=True)
     names = [n.name for n in p.build().nodes]
     assert "halve" in names and "double" in names and "timed" not in names, names
+
+
+class Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("made text of a dead letter's reason")
+
+
+def test_dead_letters_are_counted_by_class_name_without_making_text():
+    from rill.describe import reasons
+
+    p = Pipeline("reasons")
+    p.record("a", int)
+    p.source("a")
+    dead = p.build().dead_letters
+    dead.add("x", 1, Unprintable())
+    dead.add("x", 2, ValueError("looks: like a type"))
+    for v in (3, 4):
+        dead.add("replay", v, "replay: no source writes 'k'")
+    assert reasons(dead) == {"Unprintable": 1, "ValueError": 1, "replay: no source writes 'k'": 2}

@@ -4,6 +4,7 @@ the build-time checks and the text views load only when asked for."""
 import os
 import subprocess
 
+from common import need_micropython
 from tooltest import ROOT
 
 SCRIPT = """
@@ -30,7 +31,7 @@ print(rill_modules(), issubclass(Mailbox, Queue), issubclass(QueueFull, Exceptio
 
 
 def test_the_core_loads_only_its_modules_and_the_rest_on_demand():
-    exe = os.environ.get("MICROPYTHON") or os.path.join(ROOT, ".venv", "bin", "micropython")
+    exe = need_micropython()
     r = subprocess.run([exe, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=60,
                        env=dict(os.environ, MICROPYPATH=".frozen:" + os.path.join(ROOT, "lib")))
     lines = r.stdout.strip().splitlines()

@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from common import need_micropython
 from tooltest import ROOT, tool
 
 PACKAGES = os.path.join(ROOT, "firmware", "packages")
@@ -62,7 +63,7 @@ def test_each_package_imports_alone_on_the_unix_port(name, tmp_path):
     own = [u[0] for u in pkg["urls"] if _owned(name, u[0])]
     assert own, "package %s lists no files of its own" % name
     mods = [f[:-3].replace("/__init__", "").replace("/", ".") for f in own]
-    exe = os.environ.get("MICROPYTHON") or os.path.join(ROOT, ".venv", "bin", "micropython")
+    exe = need_micropython()
     script = "".join("import %s\n" % m for m in mods) + "print('ok', %d)\n" % len(mods)
     r = subprocess.run([exe, "-X", "heapsize=2M", "-c", script], cwd=str(tmp_path), capture_output=True, text=True,
                        env=dict(os.environ, MICROPYPATH=".frozen:" + str(tmp_path)), timeout=60)

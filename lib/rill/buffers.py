@@ -225,20 +225,22 @@ Latest.Reader = LatestReader
 class DeadLetters(_Buffer):
     """What could not be processed: the newest ``capacity`` (key, value, reason) entries;
     ``produced`` counts them all, ``dropped`` those overwritten. ``add()`` allocates
-    nothing: one preallocated list of three slots per entry, and a reason kept as
-    raised (an exception or a string), made text only when read."""
+    nothing: ``width`` (3) preallocated slots per entry, and a reason kept as raised (an
+    exception or a string), made text only when read. A wider entry (rill.log's Log)
+    keeps more fields after the three ``add()`` writes, at slot ``_head * width``."""
 
     kind = "dead letters"
 
-    def __init__(self, capacity):
+    def __init__(self, capacity, width=3):
         super().__init__(capacity)
-        self._slots = [None] * (3 * capacity)  # key, value, reason; key, value, reason; ...
+        self.width = width
+        self._slots = [None] * (width * capacity)
         self._head = 0
 
     def add(self, key, value, reason):
         head = self._head
         slots = self._slots
-        i = 3 * head
+        i = self.width * head
         slots[i] = key
         slots[i + 1] = value
         slots[i + 2] = reason

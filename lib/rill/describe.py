@@ -1,5 +1,6 @@
-"""A built graph as text (for the REPL), as Mermaid (for docs), its counters, and the
-dead letters as text. Imported on demand, so it costs no heap until asked."""
+"""A built graph as text (for the REPL), as Mermaid (for docs), its counters (as
+``stats()``, and as numbers only for rill.status), and the dead letters as text.
+Imported on demand, so it costs no heap until asked."""
 from .shapes import type_name
 
 
@@ -10,11 +11,22 @@ def error_text(error):
 
 def entries(dead):
     """``DeadLetters.entries()``: (key, value, reason text) tuples, oldest first."""
-    n = dead.occupancy()
+    slots, w = dead._slots, dead.width
     out = []
-    slots = dead._slots
-    for i in range(3 * (dead._head - n), 3 * dead._head, 3):  # from a negative index when wrapped
-        out.append((slots[i], slots[i + 1], error_text(slots[i + 2])))
+    for j in range(dead._head - dead.occupancy(), dead._head):  # from a negative index when wrapped
+        out.append((slots[w * j], slots[w * j + 1], error_text(slots[w * j + 2])))
+    return out
+
+
+def reasons(dead):
+    """{kind: count} of the kept entries: an error counts under its class name, a reason
+    given as a string under that string. Read from the reasons as kept: no text made."""
+    slots, w = dead._slots, dead.width
+    out = {}
+    for j in range(dead._head - dead.occupancy(), dead._head):
+        why = slots[w * j + 2]
+        kind = type(why).__name__ if isinstance(why, BaseException) else why
+        out[kind] = out.get(kind, 0) + 1
     return out
 
 
@@ -88,6 +100,34 @@ def _node_stats(n):
     if n.error is not None:
         d["last_error"] = error_text(n.error)
     return d
+
+
+def stages(graph):
+    """{node name: {"calls", "errors"}}, numbers only (rill.status's record). A node's
+    calls, from counters dispatch keeps anyway: a transform's results written,
+    filtered and failed; a source's, its record's writes; a tap's, its runs."""
+    out = {}
+    for n in graph.nodes:
+        if n.kind == "transform":
+            calls = n.out_rec.produced + n.filtered + n.errors
+        else:
+            calls = n.out_rec.produced if n.kind == "source" else n.runs
+        out[n.name] = {"calls": calls, "errors": n.errors}
+    return out
+
+
+def buffers(graph):
+    """{record key: {"occupancy", "lag" (of its slowest tap), "drops"}}, numbers only."""
+    lag = {}
+    for n in graph.nodes:
+        if n.kind == "tap":
+            k = n.inputs[0]
+            lag[k] = max(lag.get(k, 0), n.reader.lag())
+    out = {}
+    for k in graph.keys:
+        b = graph.records[k]
+        out[k] = {"occupancy": b.occupancy(), "lag": lag.get(k, 0), "drops": b.dropped}
+    return out
 
 
 def stats(graph):

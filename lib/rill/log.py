@@ -6,10 +6,14 @@ and optionally published (to a log topic through the bridge).
     log.warn("bme280", "read failed", 3)      # level, then tag, message and one value
     log.entries()                             # [(t_ms, "warn", "bme280", "read failed", 3)], oldest first
 
-An entry keeps what it was given (no formatting), so logging a constant message and a
+It is the dead letters' ring (rill.buffers.DeadLetters) with five slots an entry. An
+entry keeps what it was given (no formatting), so logging a constant message and a
 small int allocates nothing (a heap_lock test shows it); a call below ``level`` returns
 at once. The ring keeps the newest ``n``: ``produced`` counts every entry kept,
 ``dropped`` those overwritten, ``counts`` per level.
+
+An entry's time is the graph's clock once the graph it is attached to runs (so a run on
+a VirtualClock logs the same times every time), else ``time.ticks_ms()``.
 
 ``log.attach(p)`` (before ``p.build()``) declares record ``key`` (a Ring of 8 lists), a
 pushed source, and pushes ``[t, level, tag, message, value]`` for every entry at
@@ -18,25 +22,23 @@ with the bridge (``mq.publish("log", "rill/{device}/log")``). While the broker i
 they wait in the bridge's outbox, which is bounded (its policy drops the oldest and
 counts it), and the ring keeps the newest here. A published entry allocates its list.
 
-Heap: five lists of ``n`` slots, once.
+Heap: one list of 5 x ``n`` slots, once.
 """
 from time import ticks_ms
+
+from .buffers import DeadLetters
 
 DEBUG, INFO, WARN, ERROR = 10, 20, 30, 40
 _NAMES = {DEBUG: "debug", INFO: "info", WARN: "warn", ERROR: "error"}
 
 
-class Log:
+class Log(DeadLetters):
+    kind = "log"
+
     def __init__(self, n=32, level=INFO):
+        super().__init__(n, 5)  # add() keeps tag, value, message; then time and level
         self.n = n
         self.level = level
-        self._t = [0] * n
-        self._lv = [0] * n
-        self._tag = [None] * n
-        self._msg = [None] * n
-        self._val = [None] * n
-        self._head = 0
-        self.produced = self.dropped = 0
         self.counts = [0, 0, 0, 0]  # debug, info, warn, error
         self.publish_level = WARN
         self._node = None
@@ -45,21 +47,19 @@ class Log:
         """Keep an entry at ``level`` (DEBUG, INFO, WARN, ERROR) unless below ``self.level``."""
         if level < self.level:
             return
-        i = self._head
-        self._t[i] = t = ticks_ms()
-        self._lv[i] = level
-        self._tag[i] = tag
-        self._msg[i] = msg
-        self._val[i] = value
-        self._head = i + 1 if i + 1 < self.n else 0
-        if self.produced >= self.n:
-            self.dropped += 1
-        self.produced += 1
-        self.counts[level // 10 - 1 if DEBUG <= level <= ERROR else 3] += 1
         node = self._node
-        if node is not None and level >= self.publish_level and node.graph is not None and node.graph.clock:
+        graph = node.graph if node is not None else None
+        clock = graph.clock if graph is not None else None
+        t = clock.now() if clock else ticks_ms()
+        i = 5 * self._head
+        self.add(tag, value, msg)
+        slots = self._slots
+        slots[i + 3] = t
+        slots[i + 4] = level
+        self.counts[level // 10 - 1 if DEBUG <= level <= ERROR else 3] += 1
+        if clock and level >= self.publish_level:
             try:
-                node.graph.push(node.out, [t, _NAMES.get(level, level), tag, msg, value])
+                graph.push(node.out, [t, _NAMES.get(level, level), tag, msg, value])
             except Exception:
                 pass  # a full queue: counted there; the ring still has the entry
 
@@ -77,10 +77,10 @@ class Log:
 
     def entries(self):
         """The kept entries, oldest first, as (t_ms, level name, tag, message, value)."""
-        k = min(self.produced, self.n)
+        s = self._slots
         out = []
-        for j in range(self._head - k, self._head):
-            out.append((self._t[j], _NAMES.get(self._lv[j], self._lv[j]), self._tag[j], self._msg[j], self._val[j]))
+        for i in range(5 * (self._head - self.occupancy()), 5 * self._head, 5):  # negative when wrapped
+            out.append((s[i + 3], _NAMES.get(s[i + 4], s[i + 4]), s[i], s[i + 2], s[i + 1]))
         return out
 
     def attach(self, p, key="log", publish_level=WARN):

