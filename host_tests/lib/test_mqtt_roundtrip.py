@@ -6,6 +6,7 @@ from rill.mqtt import Bridge, Struct
 from testkit import run, until
 
 MP_TIMEOUT_S = 30
+MP_HEAPSIZE = "192K"  # a bridge with a 128-entry outbox, six records and this module compiled from source, on 64 bits
 
 
 def value(k, i):
