@@ -11,6 +11,7 @@ the same run, rounds interleaved, best of ROUNDS:
                   available per wake: the strongest task design, the one to beat
   rill push       a rill pipeline driven by ``graph.push(key, value)``
   rill emit       the same pipeline driven by a task source's ``emit(value)``
+  rill lineage    the push pipeline built with ``lineage=True`` (rill.lineage)
 Every producer hands over BATCH records, then yields to the loop.
 """
 import asyncio
@@ -18,10 +19,10 @@ import gc
 import json
 import sys
 from collections import deque
-from time import ticks_diff, ticks_us
 
 import micropython
 
+from benchkit_mp import allocated, best_of
 from rill import Pipeline, Ring
 from rill.wake import Signal
 
@@ -175,7 +176,7 @@ async def tasks_batched():
         t.cancel()
 
 
-def pipeline(name, **source):
+def declare(name, **source):
     p = Pipeline(name)
     p.record("raw", int)
     p.record("milli", int)
@@ -184,7 +185,11 @@ def pipeline(name, **source):
     p.transform("milli", to_milli, "raw")
     p.transform("out", keep_positive, "milli")
     p.tap("out", tap)
-    return p.build()
+    return p
+
+
+def pipeline(name, lineage=False, **source):
+    return declare(name, **source).build(lineage=lineage)
 
 
 async def rill_push(g, n):
@@ -228,63 +233,50 @@ async def rill_emit(driver, n):
     await driver.done
 
 
-async def timed(coro):
-    t0 = ticks_us()
-    await coro
-    return ticks_diff(ticks_us(), t0)
-
-
-async def allocated(coro):
-    """Heap bytes allocated while ``coro`` runs (collector off, so nothing is reclaimed)."""
-    gc.collect()
-    gc.disable()
-    a = gc.mem_alloc()
-    await coro
-    b = gc.mem_alloc()
-    gc.enable()
-    return b - a
-
-
-async def alloc_per_record(g):
+def alloc_per_record(g, loop):
     """Steady state: the difference between 2N and N records, per record, so a fixed
     cost of the measuring harness itself cancels out."""
-    once = await allocated(rill_push(g, N))
-    twice = await allocated(rill_push(g, 2 * N))
-    return (twice - once) / N
+    once = allocated(lambda: rill_push(g, N), loop)
+    return (allocated(lambda: rill_push(g, 2 * N), loop) - once) / N
+
+
+def build_bytes():
+    """Heap that build() leaves in use for the pipeline: its graph and compiled plans."""
+    p = declare("size")
+    gc.collect()
+    before = gc.mem_alloc()
+    g = p.build()
+    gc.collect()
+    return gc.mem_alloc() - before, g
 
 
 def main():
+    graph_bytes, _ = build_bytes()
     g = pipeline("push")
     driver = Driver()
     ge = pipeline("emit", task=driver)
+    gl = pipeline("lineage", lineage=True)
 
     async def setup():
         g.start()
         ge.start()
+        gl.start()
         await rill_push(g, BATCH * 4)  # warm up: tasks started, instance dicts sized
         await rill_emit(driver, BATCH * 4)
+        await rill_push(gl, BATCH * 4)
 
     loop = asyncio.get_event_loop()
     loop.run_until_complete(setup())
-    runs = {
-        "direct": direct, "direct_native": direct_native,
-        "tasks_per_item": tasks_per_item, "tasks_batched": tasks_batched,
-        "push": lambda: rill_push(g, N), "emit": lambda: rill_emit(driver, N),
-    }
-    best = {}
-    for _ in range(ROUNDS):
-        for name, fn in runs.items():
-            gc.collect()
-            if name.startswith("direct"):
-                t0 = ticks_us()
-                fn()
-                us = ticks_diff(ticks_us(), t0)
-            else:
-                us = loop.run_until_complete(timed(fn()))
-            if name not in best or us < best[name]:
-                best[name] = us
-    alloc = loop.run_until_complete(alloc_per_record(g))
-    for graph in (g, ge):
+    runs = [
+        ("direct", direct), ("direct_native", direct_native),
+        ("tasks_per_item", tasks_per_item), ("tasks_batched", tasks_batched),
+        ("push", lambda: rill_push(g, N)), ("emit", lambda: rill_emit(driver, N)),
+        ("lineage", lambda: rill_push(gl, N)),
+    ]
+    best = best_of(runs, ROUNDS, loop)
+    alloc = alloc_per_record(g, loop)
+    alloc_lineage = alloc_per_record(gl, loop)
+    for graph in (g, ge, gl):
         t = graph.taps[0]
         assert t.reader.missed == 0 and t.errors == 0, "the tap fell behind"
         graph.stop()
@@ -306,6 +298,10 @@ def main():
         "ratio_vs_tasks_batched": round(best["tasks_batched"] / push, 2),
         "ratio_emit_vs_tasks_batched": round(best["tasks_batched"] / best["emit"], 2),
         "alloc_bytes_per_record": alloc,
+        "graph_build_bytes": graph_bytes,
+        "lineage_cost_ratio": round(best["lineage"] / push, 2),
+        "lineage_us_per_record": round((best["lineage"] - push) / N, 3),
+        "lineage_alloc_bytes_per_record": alloc_lineage,
     }))
 
 
