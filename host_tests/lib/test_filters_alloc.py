@@ -87,3 +87,25 @@ def test_filters_in_a_running_pipeline_allocate_nothing_per_record():
     g.stop()
     assert g.records["pair"].value == [(N - 1) & 127, (N - 1) & 127]
     assert g.records["smooth"].value == ((N - 3) & 127)
+
+
+def test_zip_of_six_inputs_allocates_nothing():
+    keys = ("a", "b", "c", "d", "e", "f")
+    p = Pipeline("zip6")
+    for k in keys:
+        p.record(k)
+        p.source(k)
+    p.record("row")
+    p.transform("row", zip_seq(6), *keys)
+    g = p.build()
+    g.start()
+    push = g.push
+
+    def loop():
+        for i in range(200):
+            for k in keys:
+                push(k, i & 127)
+
+    heap_locked(loop)
+    g.stop()
+    assert g.records["row"].value == [199 & 127] * 6

@@ -59,7 +59,8 @@ class _Inputs:
 class zip_seq(_Inputs):
     """Pair the k-th value of each of ``n`` inputs: emits ``[a_k, b_k, ...]`` once every
     input has its k-th value. Up to ``depth`` values wait per input; beyond that the
-    oldest is dropped and counted in ``dropped``."""
+    oldest is dropped and counted in ``dropped``. It reads its inputs' records, not its
+    arguments: up to 8 inputs, a call allocates nothing (more are gathered into a tuple)."""
 
     def __init__(self, n, depth=8):
         if n < 2 or depth < 1:
@@ -71,7 +72,7 @@ class zip_seq(_Inputs):
         self.out = [None] * n
         self.dropped = 0
 
-    def __call__(self, a=None, b=None, c=None, *more):
+    def __call__(self, a=None, b=None, c=None, d=None, e=None, f=None, g=None, h=None, *more):
         ready = True
         for i in range(len(self.out)):
             if self._fresh(i):
