@@ -9,7 +9,7 @@ from rill.clock import VirtualClock
 from rill.mqtt import Bridge
 from testkit import MICROPYTHON, raises, run, until
 
-MP_HEAPSIZE = "192K"  # a bridge with its default outbox, the status record and this module compiled from source, on 64 bits
+MP_HEAPSIZE = "192K"  # a bridge, its default outbox, the status record and this module from source, on 64 bits
 
 
 def picky(x):

@@ -26,19 +26,28 @@ can (bytecode otherwise), takes any number of inputs without ``*args``, and allo
 nothing per call. Graph loads this module while it wires a graph and unloads it after,
 so only the compiled functions stay in the heap (``make bench``: dispatch_code_bytes).
 """
+import gc
+import io
 import sys
 
 import micropython  # noqa: F401  (the compiled code's decorator, from its globals)
 
 _WRAP = 0x3FFFFFFF
+_NEST = 8
 
 
-def _source(steps, fail, consts, lineage=None):
-    """The function's text, from Graph's step tuples (see Graph). ``consts`` receives
-    the objects it names k0, k1, ...: default arguments, the fastest locals to set up.
-    With ``lineage`` (rill.lineage.Lineage), each write records its origin too."""
-    body = []
-    add = body.append
+def _source(steps, fail, consts, lineage=None, out=None):
+    """Write the function's body, from Graph's step tuples (see Graph), to ``out`` (or
+    nowhere); return its length. ``consts`` receives the objects it names k0, k1, ...:
+    default arguments, the fastest locals to set up. With ``lineage``
+    (rill.lineage.Lineage), each write records its origin too."""
+    size = [0]
+
+    def add(line):
+        size[0] += len(line) + 1
+        if out is not None:
+            out.write(line)
+            out.write("\n")
     if lineage is not None:
         from . import lineage as lin
 
@@ -55,15 +64,18 @@ def _source(steps, fail, consts, lineage=None):
     # A step whose only trigger is the step just before it, and which reads nothing else
     # written in this dispatch, runs inside that step's write: no mask test. The order of
     # the steps is unchanged. Any other step tests the mask of the steps that wrote.
+    # (At most _NEST deep: CPython compiles at most 20 nested blocks, each a try here.)
     inner = [False] * len(steps)
+    depth = [0] * len(steps)
     used = 0
     for i in range(1, len(steps)):
         trig = steps[i][2]
         if trig & 1:
             continue  # triggered by the dispatch's own write, which has happened
         others = [b for b in steps[i][5] if writer.get(b.key, i - 1) != i - 1]
-        if trig == steps[i - 1][3] and not others:
+        if trig == steps[i - 1][3] and not others and depth[i - 1] < _NEST:
             inner[i] = True
+            depth[i] = depth[i - 1] + 1
         else:
             used |= trig
 
@@ -80,7 +92,7 @@ def _source(steps, fail, consts, lineage=None):
         o = k(out)
         if put is None:  # a Latest: stored into here
             add(d + "%s.value = %s" % (o, value))
-            add(d + "%s.produced = (%s.produced + 1) & %d" % (o, o, _WRAP))
+            add(d + "%s.produced = (%s.produced + 1) & W" % (o, o))
         elif out.kind == "ring":  # a Ring always takes it: Ring.put, inlined
             add(d + "h = %s._head" % o)
             add(d + "%s[h] = %s" % (k(out._slots), value))
@@ -90,7 +102,7 @@ def _source(steps, fail, consts, lineage=None):
             add(d + " h = 0")
             add(d + " %s._wrapped = True" % o)
             add(d + "%s._head = h" % o)
-            add(d + "%s.produced = (%s.produced + 1) & %d" % (o, o, _WRAP))
+            add(d + "%s.produced = (%s.produced + 1) & W" % (o, o))
         elif i == 0:  # a full DROP queue refused it (counted there): nothing downstream runs
             add(d + "if not %s(v):" % k(put))
             add(d + " return")
@@ -129,7 +141,7 @@ def _source(steps, fail, consts, lineage=None):
         add(d + "try:")
         add(d + " r%d = %s(%s)" % (i, k(fn), call))
         add(d + " if r%d is None:" % i)
-        add(d + "  %s.filtered = (%s.filtered + 1) & %d" % (nd, nd, _WRAP))
+        add(d + "  %s.filtered = (%s.filtered + 1) & W" % (nd, nd))
         add(d + " else:")
         write(i, d + "  ", "r%d" % i)
         add(d + "except Exception as e:")
@@ -141,8 +153,7 @@ def _source(steps, fail, consts, lineage=None):
     for i in range(1, len(steps)):
         if not inner[i]:
             run(i, " ")
-    head = ["def dispatch(v, %s):" % ", ".join("k%d=K[%d]" % (j, j) for j in range(len(consts)))]
-    return "\n".join(head + body)
+    return size[0]
 
 
 _scope = {"micropython": micropython}  # the compiled functions' globals: one dict for all
@@ -153,12 +164,24 @@ def compile_plan(steps, fail, lineage=None):
     compiles it (the unix port, ESP32, RP2040), bytecode where it cannot. Its
     constants are one default argument, so its globals hold nothing per graph."""
     consts = []
-    text = _source(steps, fail, consts, lineage)
-    _scope["K"] = tuple(consts)
+    size = _source(steps, fail, consts, lineage)  # a dry run: the constants and the text's length
+    head = "@micropython.native\ndef dispatch(v, W=%d, %s):\n" % (
+        _WRAP, ", ".join("k%d=K[%d]" % (j, j) for j in range(len(consts))))
     try:
-        exec("@micropython.native\n" + text, _scope)
-    except Exception:  # no native emitter, or no memory for native code: bytecode
+        out = io.StringIO(len(head) + size)  # MicroPython: the text's one buffer, allocated once
+    except TypeError:  # CPython's StringIO takes no size
+        out = io.StringIO()
+    out.write(head)
+    _source(steps, fail, [], lineage, out)
+    head = None
+    text = out.getvalue()
+    out = None
+    _scope["K"] = tuple(consts)
+    gc.collect()  # the compiler needs the room most: the text's builders go first
+    try:
         exec(text, _scope)
+    except Exception:  # no native emitter, or no memory for native code: bytecode
+        exec(text[20:], _scope)  # (without the decorator's line)
     fn = _scope.pop("dispatch")
     del _scope["K"]
     return fn

@@ -3,10 +3,11 @@ the real clock they sleep on.
 
 A write to a record runs, in one dispatch, every transform downstream of it in depth
 order; each runs at most once per dispatch (a diamond joins once) and only if one of
-its trigger inputs was written in that dispatch. Taps run in their own tasks and read
-the record's buffer, so a slow observer never blocks a producer. Dispatch allocates
-nothing: transforms are called with positional arguments, counters stay small ints,
-and a failure is kept as raised.
+its trigger inputs was written in that dispatch. Each writer's plan is compiled when
+the graph is built into one function that does exactly that (rill.codegen). Taps run
+in their own tasks and read the record's buffer, so a slow observer never blocks a
+producer. Dispatch allocates nothing: transforms are called with positional arguments,
+counters stay small ints, and a failure is kept as raised.
 """
 import asyncio
 import gc
@@ -42,7 +43,8 @@ class Graph:
 
     def __init__(self, pipeline, lineage=False):
         """Wire the validated ``pipeline``: tap readers and Signals, then each writer's
-        plan of steps, from the (node, trigger mask) pairs that rill.check ordered."""
+        plan of steps, from the (node, trigger mask) pairs that rill.check ordered,
+        compiled (rill.codegen, with rill.lineage's bookkeeping if ``lineage``)."""
         self.name = pipeline.name
         self.records = records = pipeline._records
         self.keys = pipeline._keys
