@@ -5,7 +5,9 @@ Each PUBLISH is matched against the inbound links in order; its payload is check
 and pushed into the graph. Anything else is a dead letter with its reason, counted in
 ``rejected[kind]`` and printed as one console line, never an exception: ``oversize``,
 ``malformed``, ``shape``, ``unrouted``, ``refused`` (the graph or the broker said no),
-``encode`` (an outbound value the codec could not encode).
+``encode`` (an outbound value the codec could not encode), ``unsent`` (a birth,
+SUBSCRIBE or goodbye that did not fit the control queue, a discovery message the
+outbox refused). The topic is split once per message, not once per link.
 """
 
 
@@ -15,7 +17,8 @@ class Inbox:
         self.links = links
         self.received = 0
         self.duplicates = 0
-        self.rejected = {"oversize": 0, "malformed": 0, "shape": 0, "unrouted": 0, "refused": 0, "encode": 0}
+        self.rejected = {"oversize": 0, "malformed": 0, "shape": 0, "unrouted": 0, "refused": 0, "encode": 0,
+                         "unsent": 0}
         self.error = None
         self.log = print  # one console line per rejection
         self.dead = None  # the graph's DeadLetters once bound
@@ -31,8 +34,9 @@ class Inbox:
                 self._types[link.key] = rec.type
 
     def _route(self, topic):
+        levels = topic.split(b"/")
         for link in self.links:
-            if link.match(topic):
+            if link.match(levels):
                 return link
         return None
 

@@ -79,8 +79,9 @@ class Inbound:
         self.filter = self.template.replace("{device}", device).encode()
         self._levels = self.filter.split(b"/")
 
-    def match(self, topic):
-        return match(self._levels, topic)
+    def match(self, levels):
+        """Does a topic, split at ``/`` (once per message, by the inbox), match?"""
+        return match(self._levels, levels)
 
     def fresh(self, dev, seq):
         """Dedupe: True the first time (dev, seq) is seen, in a per-device ordered stream."""
@@ -93,12 +94,12 @@ class Inbound:
         return True
 
 
-def match(levels, topic):
-    """Does ``topic`` (bytes) match a filter split into ``levels``? MQTT 3.1.1 rules,
-    including: ``a/#`` matches ``a``; wildcards never match a leading ``$`` level."""
-    if topic[:1] == b"$" and levels[0] in (b"+", b"#"):
+def match(levels, t):
+    """Does a topic split into levels ``t`` match a filter split into ``levels``? MQTT
+    3.1.1 rules, including: ``a/#`` matches ``a``; wildcards never match a leading ``$``
+    level."""
+    if t[0].startswith(b"$") and levels[0] in (b"+", b"#"):
         return False
-    t = topic.split(b"/")
     n = len(t)
     for i in range(len(levels)):
         f = levels[i]

@@ -8,6 +8,12 @@ and its PINGRESP must come back within ``ping_timeout_ms``; while QoS 1 packets 
 flight, some PUBACK must come every ``ack_timeout_ms``. A broker that trickles bytes
 and never answers is declared dead (OSError 110) and the Bridge reconnects.
 
+Stopping has one home here: ``stop(timeout_ms)`` lets the tx task deliver what the
+outbox holds until the deadline, then queue the goodbye (retained ``offline`` and
+DISCONNECT) and flush it; past the deadline and a grace period the session is
+``overdue()`` and its owner ends it. A control packet that does not fit the queue
+(birth, SUBSCRIBE, goodbye) is a dead letter (``unsent``), never a silent loss.
+
 A PUBLISH bigger than the receive buffer is read through it in chunks, reported
 (``inbox.oversize``) and acknowledged, so a huge payload costs time, never memory.
 ``inbox`` has ``deliver(topic, payload, qos)``, ``oversize(topic, size)`` and
@@ -22,11 +28,14 @@ from micropython import const
 from ..wake import IoWait, Signal
 from . import packet as pk
 from .packet import ProtocolError, Refused
+from .transport import poll
 
 ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
+ticks_add = time.ticks_add
 
 _RX_BUDGET = const(512)  # bytes handled per turn before yielding to other tasks
+_GRACE = const(200)  # ms past the close deadline for the goodbye itself
 
 
 class Session:
@@ -85,6 +94,11 @@ class Session:
             pk.put_publish(self.ctl, i, topic, msg, 1 if retain else 0)
         return i >= 0
 
+    def _queued(self, ok, what, topic):
+        """Dead-letter a control packet that did not fit (``ok`` False)."""
+        if not ok:
+            self.inbox.reject("unsent", what, topic, "does not fit the control queue (%d bytes)" % len(self.ctl))
+
     def ctl_pending(self):
         return self._cn - self._cs
 
@@ -106,24 +120,21 @@ class Session:
         await self.t.open(timeout_ms)
         if not self.queue(connect_packet):
             raise ValueError("CONNECT does not fit in ctl_size")
-        pause = 1
-        while self.connack is None:
-            self.flush_ctl()
-            try:
-                n = self.pump(4096)
-            except ProtocolError:
-                raise
-            except OSError:
-                if self.connack is None:  # a refusal is often followed at once by a close
-                    raise
-                break
-            if n is None:
-                if ticks_diff(ticks_ms(), t0) > timeout_ms:
-                    raise OSError(110, "no CONNACK within %d ms" % timeout_ms)
-                await asyncio.sleep_ms(pause)
-                pause = min(pause * 2, 20)
+        await poll(self._handshake, t0, timeout_ms, "no CONNACK within %d ms" % timeout_ms)
         if self.connack:
             raise Refused(self.connack)
+
+    def _handshake(self):
+        """Send what is queued, read what came: True once the CONNACK is in."""
+        self.flush_ctl()
+        try:
+            self.pump(4096)
+        except ProtocolError:
+            raise
+        except OSError:
+            if self.connack is None:  # a refusal is often followed at once by a close
+                raise
+        return self.connack is not None
 
     # -- input -----------------------------------------------------------------------------
 
@@ -246,13 +257,14 @@ class Session:
 
     # -- the session's tasks ---------------------------------------------------------------
 
-    async def run(self, birth, filters, goodbye):
-        """Run rx, tx and keepalive until one fails or close ends the session; re-raise
-        the failure. ``goodbye`` is (status topic, message): sent before DISCONNECT."""
+    async def run(self, birth, sub, goodbye):
+        """Run rx, tx and keepalive until one fails or the session is stopped; re-raise
+        the failure. ``birth`` and ``goodbye`` are (status topic, message), sent retained
+        first and before DISCONNECT; ``sub`` the SUBSCRIBE packet, or None."""
         self.goodbye = goodbye
-        self.queue_publish(birth[0], birth[1], True)
-        if filters:
-            self.queue(pk.subscribe(filters, pk.SUB_PID))
+        self._queued(self.queue_publish(birth[0], birth[1], True), "birth", birth[0])
+        if sub:
+            self._queued(self.queue(sub), "subscribe", sub)
         self._err = None
         end = self.end = asyncio.Event()
         sock = self.t.sock
@@ -318,20 +330,45 @@ class Session:
             else:
                 await asyncio.sleep_ms(0)  # let the producers run between writes
 
+    # -- stopping ------------------------------------------------------------------------
+
+    def stop(self, timeout_ms):
+        """End the session gracefully: deliver what the outbox holds for up to
+        ``timeout_ms``, then say goodbye (the tx task does both)."""
+        self.stopping = True
+        self.close_by = ticks_add(ticks_ms(), timeout_ms)
+        self.tx.set()
+
+    def overdue(self):
+        """Stopping, and past the deadline and the goodbye's grace: end the session."""
+        return self.stopping and ticks_diff(ticks_ms(), self.close_by) > _GRACE
+
     def bye(self):
         """Queue the goodbye and DISCONNECT (which cancels the last will); False if not
         possible now (a packet is half written)."""
         if self.outbox.writing():
             return False
         self.said_bye = True
-        self.queue_publish(self.goodbye[0], self.goodbye[1], True)
-        self.queue(pk.DISCONNECT)
+        topic, msg = self.goodbye
+        self._queued(self.queue_publish(topic, msg, True) and self.queue(pk.DISCONNECT), "goodbye", topic)
         return True
 
+    def farewell(self):
+        """The goodbye at once, if the socket is up and not inside a half-sent packet;
+        best effort, never blocks (the session is over, or being cancelled)."""
+        if self.t.sock is not None and not self.said_bye and self.bye():
+            try:
+                self.flush_ctl()
+            except OSError:
+                pass
+
     async def _say_goodbye(self):
-        self.bye()
-        while not self.flush_ctl() and ticks_diff(ticks_ms(), self.close_by) < 200:
-            await asyncio.sleep_ms(5)
+        while not self.overdue():
+            if self.flush_ctl():  # what is queued goes first: room for the goodbye
+                if self.said_bye or not self.bye():
+                    return
+            else:
+                await asyncio.sleep_ms(5)
 
     async def _keepalive(self):
         ka = self.keepalive * 1000  # 0: no pings, but the PUBACK deadline still holds
