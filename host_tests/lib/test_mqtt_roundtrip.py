@@ -6,7 +6,6 @@ from rill.mqtt import Bridge, Struct
 from testkit import run, until
 
 MP_TIMEOUT_S = 30
-MP_HEAPSIZE = "160K"  # three links, an 8 KB outbox and rill.mqtt compiled from source on a 64-bit port
 
 
 def value(k, i):

@@ -27,6 +27,8 @@ import asyncio
 import gc
 import time
 
+from micropython import const
+
 from ..backoff import Backoff
 from ..wake import Signal
 from .codecs import JSON
@@ -42,8 +44,7 @@ ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
 ticks_add = time.ticks_add
 
-_ACKS = 16 * 4  # control queue room for PUBACKs (inbound QoS 1; rx waits when it is full)
-_NO_MEMORY = "MemoryError: out of memory (connect or session)"  # made before it is needed
+_ACKS = const(64)  # control queue room for 16 PUBACKs (inbound QoS 1; rx waits when it is full)
 
 
 class Bridge:
@@ -244,7 +245,7 @@ class Bridge:
             await s.run((self.status_topic, self._status("online")), self._sub,
                         (self.status_topic, self._status("offline")))
             if s.stopping:
-                s.farewell()  # close() ran out of time: best effort, never blocks
+                s.bye(True)  # close() ran out of time: best effort, never blocks
         except Refused as e:
             rc = e.args[0]
             why = "broker refused the connection: %s (CONNACK %d)" % (REFUSALS.get(rc, "?"), rc)
@@ -253,7 +254,7 @@ class Bridge:
             self.error = why
         except MemoryError:  # not the broker's doing: counted apart, collected, retried after the backoff
             self.memory_errors += 1
-            self.error = _NO_MEMORY
+            self.error = "MemoryError"  # a constant: formatting a message would need memory
             gc.collect()
         except Exception as e:  # OSError, ProtocolError, timeouts: retry after a backoff
             why = self.transport.tls is not None and _cert_error(e)
@@ -262,7 +263,7 @@ class Bridge:
             self.error = "%s: %s" % (type(e).__name__, e)
         except BaseException:  # cancelled
             if t_online is not None:
-                s.farewell()
+                s.bye(True)
             raise
         finally:
             self.transport.close()
@@ -277,13 +278,7 @@ class Bridge:
         number of entries left undelivered (they stay in the outbox)."""
         if self._closed is None:
             return self.outbox.pending()
-        s = self.session
-        s.stop(timeout_ms)
-        while not self._closed.is_set():
-            if s.overdue() and s.end is not None:
-                s.end.set()  # the goodbye could not get out in time: end the session
-            s.tx.set()
-            await asyncio.sleep_ms(10)
+        await self.session.stop(timeout_ms, self._closed)
         return self.outbox.pending()
 
     # -- inspection ----------------------------------------------------------------------

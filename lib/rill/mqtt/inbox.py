@@ -9,6 +9,7 @@ and pushed into the graph. Anything else is a dead letter with its reason, count
 SUBSCRIBE or goodbye that did not fit the control queue, a discovery message the
 outbox refused). The topic is split once per message, not once per link.
 """
+from .links import route
 
 
 class Inbox:
@@ -33,13 +34,6 @@ class Inbox:
             if rec is not None:
                 self._types[link.key] = rec.type
 
-    def _route(self, topic):
-        levels = topic.split(b"/")
-        for link in self.links:
-            if link.match(levels):
-                return link
-        return None
-
     def suback(self, codes):
         for c in codes:
             if c == 0x80:
@@ -49,12 +43,12 @@ class Inbox:
 
     def oversize(self, topic, size):
         topic = bytes(topic)
-        link = self._route(topic)
+        link = route(self.links, topic)
         self.reject("oversize", link.key if link else self.name, topic, "%d bytes > receive buffer" % size)
 
     def deliver(self, topic, payload, qos):
         topic = bytes(topic)
-        link = self._route(topic)
+        link = route(self.links, topic)
         if link is None:
             self.reject("unrouted", self.name, topic, "no inbound link")
             return

@@ -8,10 +8,10 @@ and its PINGRESP must come back within ``ping_timeout_ms``; while QoS 1 packets 
 flight, some PUBACK must come every ``ack_timeout_ms``. A broker that trickles bytes
 and never answers is declared dead (OSError 110) and the Bridge reconnects.
 
-Stopping has one home here: ``stop(timeout_ms)`` lets the tx task deliver what the
-outbox holds until the deadline, then queue the goodbye (retained ``offline`` and
-DISCONNECT) and flush it; past the deadline and a grace period the session is
-``overdue()`` and its owner ends it. A control packet that does not fit the queue
+Stopping has one home here: ``await stop(timeout_ms, ended)`` lets the tx task
+deliver what the outbox holds until the deadline, then queue the goodbye (retained
+``offline`` and DISCONNECT) and flush it; past the deadline and a grace period the
+session is ended regardless. A control packet that does not fit the queue
 (birth, SUBSCRIBE, goodbye) is a dead letter (``unsent``), never a silent loss.
 
 A PUBLISH bigger than the receive buffer is read through it in chunks, reported
@@ -28,7 +28,6 @@ from micropython import const
 from ..wake import IoWait, Signal
 from . import packet as pk
 from .packet import ProtocolError, Refused
-from .transport import poll
 
 ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
@@ -120,21 +119,24 @@ class Session:
         await self.t.open(timeout_ms)
         if not self.queue(connect_packet):
             raise ValueError("CONNECT does not fit in ctl_size")
-        await poll(self._handshake, t0, timeout_ms, "no CONNACK within %d ms" % timeout_ms)
+        pause = 1
+        while self.connack is None:
+            self.flush_ctl()
+            try:
+                n = self.pump(4096)
+            except ProtocolError:
+                raise
+            except OSError:
+                if self.connack is None:  # a refusal is often followed at once by a close
+                    raise
+                break
+            if n is None:
+                if ticks_diff(ticks_ms(), t0) > timeout_ms:
+                    raise OSError(110, "no CONNACK within %d ms" % timeout_ms)
+                await asyncio.sleep_ms(pause)
+                pause = min(pause * 2, 20)
         if self.connack:
             raise Refused(self.connack)
-
-    def _handshake(self):
-        """Send what is queued, read what came: True once the CONNACK is in."""
-        self.flush_ctl()
-        try:
-            self.pump(4096)
-        except ProtocolError:
-            raise
-        except OSError:
-            if self.connack is None:  # a refusal is often followed at once by a close
-                raise
-        return self.connack is not None
 
     # -- input -----------------------------------------------------------------------------
 
@@ -332,40 +334,38 @@ class Session:
 
     # -- stopping ------------------------------------------------------------------------
 
-    def stop(self, timeout_ms):
-        """End the session gracefully: deliver what the outbox holds for up to
-        ``timeout_ms``, then say goodbye (the tx task does both)."""
+    async def stop(self, timeout_ms, ended):
+        """Deliver what the outbox holds for up to ``timeout_ms``, then say goodbye (the
+        tx task does both); end the session if the goodbye is not out within the grace.
+        Returns once the Event ``ended`` (set by the session's owner) is set."""
         self.stopping = True
         self.close_by = ticks_add(ticks_ms(), timeout_ms)
-        self.tx.set()
+        while not ended.is_set():
+            if ticks_diff(ticks_ms(), self.close_by) > _GRACE and self.end is not None:
+                self.end.set()
+            self.tx.set()
+            await asyncio.sleep_ms(10)
 
-    def overdue(self):
-        """Stopping, and past the deadline and the goodbye's grace: end the session."""
-        return self.stopping and ticks_diff(ticks_ms(), self.close_by) > _GRACE
-
-    def bye(self):
-        """Queue the goodbye and DISCONNECT (which cancels the last will); False if not
-        possible now (a packet is half written)."""
-        if self.outbox.writing():
+    def bye(self, now=False):
+        """Queue the goodbye and DISCONNECT (which cancels the last will), once; False if
+        not possible now (a packet is half written). ``now``: write it at once, best
+        effort, never blocking (the session is over, or being cancelled)."""
+        if self.said_bye or self.outbox.writing() or now and self.t.sock is None:
             return False
         self.said_bye = True
         topic, msg = self.goodbye
         self._queued(self.queue_publish(topic, msg, True) and self.queue(pk.DISCONNECT), "goodbye", topic)
-        return True
-
-    def farewell(self):
-        """The goodbye at once, if the socket is up and not inside a half-sent packet;
-        best effort, never blocks (the session is over, or being cancelled)."""
-        if self.t.sock is not None and not self.said_bye and self.bye():
+        if now:
             try:
                 self.flush_ctl()
             except OSError:
                 pass
+        return True
 
     async def _say_goodbye(self):
-        while not self.overdue():
+        while ticks_diff(ticks_ms(), self.close_by) <= _GRACE:
             if self.flush_ctl():  # what is queued goes first: room for the goodbye
-                if self.said_bye or not self.bye():
+                if not self.bye():
                     return
             else:
                 await asyncio.sleep_ms(5)

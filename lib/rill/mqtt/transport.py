@@ -20,17 +20,6 @@ ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
 
 
-async def poll(ready, t0, timeout_ms, why):
-    """Call ``ready()`` 1, 2, 4 ... 20 ms apart until it is true; OSError(110, ``why``)
-    once ``timeout_ms`` have passed since ``t0``. The connect's wait (and CONNACK's)."""
-    pause = 1
-    while not ready():
-        if ticks_diff(ticks_ms(), t0) > timeout_ms:
-            raise OSError(110, why)
-        await asyncio.sleep_ms(pause)
-        pause = min(pause * 2, 20)
-
-
 class Transport:
     def __init__(self, server, port=0, tls=None):
         if tls is not None:
@@ -62,7 +51,12 @@ class Transport:
         except OSError as e:
             if e.args[0] not in _EINPROGRESS:
                 raise
-        await poll(self._connected, t0, timeout_ms, "connect timed out")
+        pause = 1
+        while not self._connected():
+            if ticks_diff(ticks_ms(), t0) > timeout_ms:
+                raise OSError(110, "connect timed out")
+            await asyncio.sleep_ms(pause)
+            pause = min(pause * 2, 20)
         if self.tls is not None:
             from . import tls
 
