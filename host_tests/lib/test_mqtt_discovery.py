@@ -277,3 +277,45 @@ def test_announced_again_after_a_reconnect(broker, proxy):
         task.cancel()
 
     run(main())
+
+
+def test_reconnects_while_the_broker_never_acks_keep_one_copy(hostile):
+    """Each CONNACK queues the message again; an unacknowledged copy from the last
+    connection is replaced, so the bounded outbox never holds two."""
+    port = hostile.serve("noack")
+
+    async def main():
+        p, mq = climate("ha-3", host=hostile.host, port=port, ack_timeout_ms=300, backoff_ms=(50, 100))
+        ha = declare(mq)
+        mq.attach(p)
+        g = p.build()
+        task = asyncio.create_task(g.run())
+        most = 0
+        for _ in range(400):
+            most = max(most, mq.outbox.occupancy())
+            if mq.connects >= 4:
+                break
+            await asyncio.sleep_ms(10)
+        assert mq.connects >= 4 and "no PUBACK" in mq.error, mq.stats()
+        assert ha.sent == mq.connects and most == 1 and mq.outbox.replaced >= 3, (most, mq.stats())
+        assert mq.outbox.dropped == 0, mq.stats()
+        await mq.close(100)
+        g.stop()
+        task.cancel()
+
+    run(main())
+
+
+def test_a_message_the_outbox_refuses_is_a_dead_letter():
+    from rill.mqtt import DROP_NEWEST
+
+    p, mq = climate(outbox=2, outbox_bytes=4096, policy=DROP_NEWEST)
+    ha = declare(mq)
+    mq.attach(p)
+    said = []
+    mq.inbox.log = said.append
+    mq.put(b"x/1", b"1")
+    mq.put(b"x/2", b"2")  # full, and the policy refuses what is new
+    ha.online()
+    assert mq.inbox.rejected["unsent"] == 1 and mq.outbox.dropped == 1, mq.stats()
+    assert said == ["mqtt: dead letter ha_discovery: mqtt unsent: the outbox refused it (full)"], said

@@ -74,6 +74,31 @@ def test_last_will_birth_and_resubscribe_after_connection_killed(broker, proxy):
     run(main())
 
 
+def test_a_memory_error_at_connect_is_counted_backed_off_and_survived(broker):
+    """Not a connection error: counted apart (``memory_errors``), retried after the
+    backoff (no spinning), and the bridge connects once memory is there again."""
+    async def main():
+        mq = Bridge(broker.host, "oom1", broker.port, backoff_ms=(100, 200), seq=None)
+        real = mq.transport.open
+
+        async def no_memory(timeout_ms):
+            raise MemoryError("memory allocation failed, allocating 16384 bytes")  # as TLS's buffers would
+
+        mq.transport.open = no_memory
+        task = asyncio.create_task(mq.run())
+        await asyncio.sleep_ms(1000)
+        st = mq.stats()
+        assert st["memory_errors"] == mq.attempts and 3 <= mq.attempts <= 12, st  # 50..200 ms apart
+        assert mq.state in ("backoff", "connecting") and mq.connects == 0 and "MemoryError" in mq.error, st
+        mq.transport.open = real
+        assert await until(lambda: mq.state == "online"), mq.stats()
+        assert mq.stats()["memory_errors"] == mq.attempts - 1 == mq.failures
+        await mq.close()
+        await task
+
+    run(main())
+
+
 def test_tls_verifies_the_broker_against_a_ca(tls_broker):
     async def main():
         p = Pipeline("tls")

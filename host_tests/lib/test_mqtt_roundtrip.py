@@ -109,7 +109,7 @@ def test_inbound_bad_payloads_become_dead_letters(broker):
         if hasattr(gc, "mem_free"):
             assert gc.mem_free() > free - 4096, (free, gc.mem_free())
         assert got == [{"led": True}, {"led": False}]
-        want = {"oversize": 2, "malformed": 1, "shape": 1, "unrouted": 0, "refused": 0, "encode": 0}
+        want = {"oversize": 2, "malformed": 1, "shape": 1, "unrouted": 0, "refused": 0, "encode": 0, "unsent": 0}
         assert mq.inbox.rejected == want, mq.inbox.rejected
         assert mq.connects == 1, mq.error
         reasons = [e[2] for e in g.dead_letters.entries()]

@@ -2,7 +2,7 @@
 matching and templates, codecs and the envelope, backoff, sequence numbers."""
 from rill.backoff import Backoff
 from rill.mqtt import JSON, Struct
-from rill.mqtt.links import Inbound, Outbound, match
+from rill.mqtt.links import Inbound, Outbound, route
 from rill.mqtt.outbox import DROP_NEWEST, Outbox
 from rill.mqtt.packet import ProtocolError, connect, header, publish_size, put_publish, subscribe
 from rill.mqtt.seq import Sequence, SequenceError
@@ -140,14 +140,83 @@ def test_outbox_put_and_acks_do_not_allocate():
 
 
 def test_topic_filters():
-    lv = b"a/+/c".split(b"/")
-    assert match(lv, b"a/b/c") and not match(lv, b"a/b/c/d") and not match(lv, b"a/c")
-    lv = b"a/#".split(b"/")
-    assert match(lv, b"a") and match(lv, b"a/b/c") and not match(lv, b"b/a")
-    assert match([b"#"], b"x/y") and not match([b"#"], b"$SYS/x") and not match([b"+", b"x"], b"$SYS/x")
+    def m(f, topic):
+        link = Inbound(f.decode(), "x")
+        link.bind("d")
+        return route([link], topic) is link
+
+    assert m(b"a/+/c", b"a/b/c") and not m(b"a/+/c", b"a/b/c/d") and not m(b"a/+/c", b"a/c")
+    assert m(b"a/#", b"a") and m(b"a/#", b"a/b/c") and not m(b"a/#", b"b/a")
+    assert m(b"#", b"x/y") and not m(b"#", b"$SYS/x") and not m(b"+/x", b"$SYS/x") and m(b"$SYS/x", b"$SYS/x")
     link = Inbound("site/{device}/+/cmd", "cmd")
     link.bind("d7")
-    assert link.filter == b"site/d7/+/cmd" and link.match(b"site/d7/led/cmd") and not link.match(b"site/d8/led/cmd")
+    other = Inbound("site/#", "all")
+    other.bind("d7")
+    assert link.filter == b"site/d7/+/cmd" and route([link, other], b"site/d7/led/cmd") is link
+    assert route([link, other], b"site/d8/led/cmd") is other and route([link], b"site/d8/led/cmd") is None
+
+
+def test_a_retained_state_message_waiting_is_replaced_not_repeated():
+    """put(replace=True), the bridge's put() for Home Assistant discovery: N reconnects
+    while the broker never acknowledges leave one copy, not N."""
+    cfg = b"ha/dev/config"
+    ob = Outbox(8, 512, window=8)
+    ob.put(T, b"r1", qos=1, retain=True)  # a record's values are a stream: never replaced
+    assert ob.put(cfg, b"AAAA", 1, True, True)
+    drain(ob)  # both in flight, never acknowledged
+    for _ in range(5):  # the connection dies; after each CONNACK the message is queued again
+        ob.rewind()
+        assert ob.put(cfg, b"BBBB", 1, True, True)
+        assert ob.put(T, b"r1", qos=1, retain=True) and ob.occupancy() == 3  # a stream is not
+        ob._count -= 1  # (forget that record again: only the copies are counted here)
+    assert ob.occupancy() == 2 and ob.replaced == 5 and ob.dropped == 0 and ob.pending() == 2
+    pk = publish_packets(drain(ob))
+    assert [(p[0], p[1], p[3]) for p in pk] == [(0x3B, T, b"r1"), (0x33, cfg, b"BBBB")]  # the new one: no DUP
+    ob.rewind()
+    assert ob.put(cfg, b"", 1, True, True)  # another size (a removal): the old copy is skipped
+    assert ob.pending() == 2 and ob.replaced == 6
+    assert [p[3] for p in publish_packets(drain(ob))] == [b"r1", b""]
+    assert ob.ack(ob.next_pid - 1) and ob.ack(ob.next_pid - 2) and ob.occupancy() == 0
+    assert ob.put(cfg, b"C", 1, True, True) and len(drain(ob))
+    assert ob.put(cfg, b"D", 1, True, True) and ob.occupancy() == 2  # in flight: not recalled, a new copy
+    heap_locked(lambda: ob.put(cfg, b"E", 1, True, True))  # finding and rewriting allocate nothing
+    assert ob.occupancy() == 2 and ob.replaced == 7
+
+
+def test_a_refused_replacement_keeps_the_old_copy():
+    ob = Outbox(2, 256, policy=DROP_NEWEST)
+    cfg = b"ha/dev/config"
+    assert ob.put(T, b"a") and ob.put(cfg, b"AAAA", 1, True, True)
+    assert not ob.put(cfg, b"longer", 1, True, True)  # no room for the new size: refused, counted
+    assert ob.dropped == 1 and ob.replaced == 0 and ob.pending() == 2
+    assert [p[3] for p in publish_packets(drain(ob))] == [b"a", b"AAAA"]
+
+
+def test_the_control_queue_is_sized_from_the_declarations():
+    """Room for the CONNECT, then for the birth, SUBSCRIBE, goodbye, DISCONNECT, a PINGREQ
+    and 16 PUBACKs at once, and not a byte more. What does not fit is a dead letter."""
+    from rill.mqtt import Bridge
+    from rill.mqtt.packet import PINGREQ
+
+    mq = Bridge("127.0.0.1", "ctl-1", user="u" * 30, password="p" * 30, status_topic="s/{device}/" + "x" * 90,
+                seq=None, outbox=4)
+    for i in range(6):
+        mq.subscribe("c/{device}/%d/%s/#" % (i, "y" * 40), "cmd%d" % i)
+    assert mq._new_session().queue(mq._connect())
+    s = mq._new_session()
+    assert s.queue_publish(mq.status_topic, mq._status("online"), True) and s.queue(mq._sub)
+    for _ in range(16):
+        assert s.queue(b"\x40\x02\x00\x01")  # PUBACKs
+    assert s.queue(PINGREQ)
+    s.goodbye = (mq.status_topic, mq._status("offline"))
+    assert s.bye() and mq.inbox.rejected["unsent"] == 0
+    assert s.ctl_pending() == len(s.ctl), (s.ctl_pending(), len(s.ctl))  # exactly what they need
+    said = []
+    mq.inbox.log = said.append
+    s.said_bye = False
+    assert s.bye() and mq.inbox.rejected["unsent"] == 1  # a full queue: counted, a dead letter, one line
+    assert said == ["mqtt: dead letter goodbye: mqtt unsent: does not fit the control queue (%d bytes)" % len(s.ctl)]
+    assert [e[0] for e in mq.inbox.dead.entries()] == ["goodbye"]
 
 
 def test_topic_templates():
@@ -306,10 +375,11 @@ def test_the_bridge_persists_sequence_numbers_by_default():
     dev = "dflt-%s" % ("mp" if MICROPYTHON else "cpy")
     _fresh(dev + ".seq")
     try:
-        assert Bridge("127.0.0.1", dev).seq.boot == 0
+        small = {"outbox": 4}  # this is about numbers; three 6 KB arenas fragment the 128 KB heap here
+        assert Bridge("127.0.0.1", dev, **small).seq.boot == 0
         assert os.stat(dev + ".seq.1")  # the first boot's reservation, in the current directory
-        mq = Bridge("127.0.0.1", dev)  # a reboot
+        mq = Bridge("127.0.0.1", dev, **small)  # a reboot
         assert mq.seq.boot == 1 and mq.seq.next() >= 1000
-        assert Bridge("127.0.0.1", dev, seq="/no/such/dir/{device}.seq").seq.boot == 0  # no filesystem: RAM
+        assert Bridge("127.0.0.1", dev, seq="/no/such/dir/{device}.seq", **small).seq.boot == 0  # no filesystem: RAM
     finally:
         _fresh(dev + ".seq")

@@ -18,10 +18,16 @@ retained, on the status topic (the birth adds ``"build":{...}``, rill.identity's
 form, when the board has a build.json; ``bridge.birth`` holds the added bytes);
 ``await close()`` drains (bounded), says ``offline`` and sends DISCONNECT. Refused
 credentials and untrusted certificates are retried ``auth_retries`` times with backoff,
-then the bridge stops in state ``refused`` with the reason in ``error``.
+then the bridge stops in state ``refused`` with the reason in ``error``. A MemoryError
+(say, TLS buffers at connect) is counted in ``memory_errors``, collected after and
+retried with the same backoff. The control queue is sized from what is declared: the
+CONNECT, or the birth, SUBSCRIBE, goodbye, DISCONNECT, a PINGREQ and 16 PUBACKs.
 """
 import asyncio
+import gc
 import time
+
+from micropython import const
 
 from ..backoff import Backoff
 from ..wake import Signal
@@ -29,7 +35,7 @@ from .codecs import JSON
 from .inbox import Inbox
 from .links import Inbound, Outbound
 from .outbox import DROP_OLDEST, Outbox
-from .packet import REFUSALS, Refused, b, connect
+from .packet import DISCONNECT, PINGREQ, REFUSALS, SUB_PID, Refused, b, connect, publish_size, subscribe
 from .seq import Sequence
 from .session import Session
 from .transport import Transport
@@ -37,6 +43,8 @@ from .transport import Transport
 ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
 ticks_add = time.ticks_add
+
+_ACKS = const(64)  # control queue room for 16 PUBACKs (inbound QoS 1; rx waits when it is full)
 
 
 class Bridge:
@@ -83,12 +91,12 @@ class Bridge:
         self.session = None
         self.state = "idle"
         self.error = None
-        self.connects = self.attempts = self.failures = self.refusals = 0
+        self.connects = self.attempts = self.failures = self.refusals = self.memory_errors = 0
         self._emit = None
         self._lineage = None
         self.birth = None  # bytes added to the birth's JSON; None: the build's identity, at the first run()
         self._tx = Signal()  # the session's: set when the outbox has something to send
-        self._stopping = False
+        self._sub = None  # the SUBSCRIBE packet, built with the session
         self._closed = None
 
     # -- declaration ---------------------------------------------------------------------
@@ -145,8 +153,10 @@ class Bridge:
         return ok
 
     def put(self, topic, payload, qos=1, retain=False):
-        """Queue a finished ``payload`` (bytes) for ``topic`` (bytes), outside any link."""
-        ok = self.outbox.put(topic, payload, qos, retain)
+        """Queue a finished ``payload`` (bytes) for ``topic`` (bytes), outside any link;
+        False if the outbox refused it. A retained one is state: it replaces a copy for
+        the same topic still waiting to be sent (the broker keeps only the newest)."""
+        ok = self.outbox.put(topic, payload, qos, retain, retain)
         self._tx.set()
         return ok
 
@@ -165,37 +175,46 @@ class Bridge:
         extra = self.birth if word == "online" and self.birth else b""
         return b'{"status":"%s","boot":%d' % (word.encode(), self.seq.boot) + extra + b"}"
 
+    def _connect(self):
+        cid, keepalive, user, password = self._login
+        will = (self.status_topic, self._status("offline"), 1, True)
+        return connect(cid, keepalive, self.clean, user, password, will)
+
     def _new_session(self):
-        rx = 512
+        """The session, its receive buffer fitting the largest declared inbound message,
+        its control queue what may be queued at once (see above)."""
         if self.birth is None:
             self.birth = _identity()
-        cid, _, user, password = self._login
-        ctl = 240 + 3 * len(self.status_topic) + len(self.birth) + len(cid) + len(user or b"") + len(password or b"")
+        rx = 512
         for link in self.ins:
             rx = max(rx, link.max_size + len(link.filter) + 64)
-            ctl += 3 + len(link.filter)
+        self._sub = subscribe([(x.filter, x.qos) for x in self.ins], SUB_PID) if self.ins else None
+        st = len(self.status_topic)
+        ctl = (publish_size(st, len(self._status("online")), 0) + publish_size(st, len(self._status("offline")), 0)
+               + len(DISCONNECT) + len(PINGREQ) + _ACKS + (len(self._sub) if self._sub else 0))
+        ctl = max(ctl, len(self._connect()))
         return Session(self.transport, self.outbox, self.inbox, self._login[1], rx, ctl, *self._timeouts, self._tx)
 
     async def run(self):
         """Keep the connection up until close() or a final refusal. Never raises, except
         CancelledError (graph.stop()), after a best-effort goodbye."""
-        self._stopping = False
         self._closed = asyncio.Event()
         if self.session is None:
             self.session = self._new_session()
-        self.session.stopping = False
+        s = self.session
+        s.stopping = False
         try:
-            while not self._stopping:
+            while not s.stopping:
                 if not await self._attempt():
                     return
-                if self._stopping:
+                if s.stopping:
                     break
                 self.failures += 1
                 if self.failures % 8 == 0:
                     self.transport.addr = None  # resolve the name again now and then
                 self._set_state("backoff")
                 until = ticks_add(ticks_ms(), self.backoff.next())
-                while not self._stopping and ticks_diff(until, ticks_ms()) > 0:
+                while not s.stopping and ticks_diff(until, ticks_ms()) > 0:
                     await asyncio.sleep_ms(min(100, max(0, ticks_diff(until, ticks_ms()))))
         finally:
             if self.state != "refused":
@@ -218,26 +237,28 @@ class Bridge:
         self._set_state("connecting")
         self.attempts += 1
         t_online = None
-        cid, keepalive, user, password = self._login
-        will = (self.status_topic, self._status("offline"), 1, True)
         try:
-            await s.connect(connect(cid, keepalive, self.clean, user, password, will), self.connect_timeout_ms)
+            await s.connect(self._connect(), self.connect_timeout_ms)
             self.connects += 1
             self.refusals = 0
             for a in self.addons:
                 a.online()  # queued behind the birth, which goes out first (control queue)
             self._set_state("online")
             t_online = ticks_ms()
-            await s.run((self.status_topic, self._status("online")), [(x.filter, x.qos) for x in self.ins],
+            await s.run((self.status_topic, self._status("online")), self._sub,
                         (self.status_topic, self._status("offline")))
-            if self._stopping and not s.said_bye:
-                self._goodbye()  # close() ran out of time: best effort, never blocks
+            if s.stopping:
+                s.bye(True)  # close() ran out of time: best effort, never blocks
         except Refused as e:
             rc = e.args[0]
             why = "broker refused the connection: %s (CONNACK %d)" % (REFUSALS.get(rc, "?"), rc)
             if rc in (2, 4, 5):
                 return self._refused(why)
             self.error = why
+        except MemoryError:  # not the broker's doing: counted apart, collected, retried after the backoff
+            self.memory_errors += 1
+            self.error = "MemoryError"  # a constant: formatting a message would need memory
+            gc.collect()
         except Exception as e:  # OSError, ProtocolError, timeouts: retry after a backoff
             why = self.transport.tls is not None and _cert_error(e)
             if why:
@@ -245,7 +266,7 @@ class Bridge:
             self.error = "%s: %s" % (type(e).__name__, e)
         except BaseException:  # cancelled
             if t_online is not None:
-                self._goodbye()
+                s.bye(True)
             raise
         finally:
             self.transport.close()
@@ -254,29 +275,13 @@ class Bridge:
                 self.backoff.reset()  # that session lived a while: start the backoff over
         return True
 
-    def _goodbye(self):
-        s = self.session
-        if self.transport.sock is not None and s.bye():  # never inside a half-sent packet
-            try:
-                s.flush_ctl()
-            except OSError:
-                pass
-
     async def close(self, timeout_ms=2000):
         """Stop: deliver what the outbox holds (for up to ``timeout_ms``), publish
         ``offline``, send DISCONNECT, and return once run() has ended. Returns the
         number of entries left undelivered (they stay in the outbox)."""
-        self._stopping = True
         if self._closed is None:
             return self.outbox.pending()
-        s = self.session
-        s.stopping = True
-        s.close_by = close_by = ticks_add(ticks_ms(), timeout_ms)
-        while not self._closed.is_set():
-            if ticks_diff(ticks_ms(), close_by) > 200 and s.end is not None:
-                s.end.set()  # the goodbye could not get out in time: end the session
-            s.tx.set()
-            await asyncio.sleep_ms(10)
+        await self.session.stop(timeout_ms, self._closed)
         return self.outbox.pending()
 
     # -- inspection ----------------------------------------------------------------------
@@ -284,8 +289,9 @@ class Bridge:
     def stats(self):
         d = self.outbox.stats()
         d.update(state=self.state, error=self.error or self.inbox.error, connects=self.connects,
-                 attempts=self.attempts, failures=self.failures, received=self.inbox.received,
-                 duplicates=self.inbox.duplicates, rejected=self.inbox.rejected, boot=self.seq.boot)
+                 attempts=self.attempts, failures=self.failures, memory_errors=self.memory_errors,
+                 received=self.inbox.received, duplicates=self.inbox.duplicates, rejected=self.inbox.rejected,
+                 boot=self.seq.boot)
         return d
 
 

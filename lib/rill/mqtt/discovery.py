@@ -19,7 +19,8 @@ exactly what the inbound link accepts: ``{"<field>": true}``/``false`` (switch),
 (button). Availability is the bridge's birth and last will (its status topic).
 
 The message goes to ``<prefix>/device/<node>/config``, retained, QoS 1, after every
-CONNACK (the bridge calls ``online()``; it leaves right after the birth), and again
+CONNACK (the bridge calls ``online()``; it leaves right after the birth; a copy still
+waiting from the last connection is replaced, not repeated), and again
 after a random delay (``delay_ms``) whenever ``<prefix>/status`` says ``online`` (Home
 Assistant's birth). ``remove()`` publishes the empty retained payload that removes the
 device, and stops announcing until ``announce()``.
@@ -28,7 +29,8 @@ Metadata (unit, device class, ...) is declared here rather than on the records, 
 the core and the bridge carry none of it: only an app that imports this module pays.
 Heap: the module, the declarations until ``attach()``, then the message itself
 (``len(ha.payload)`` bytes, about 1.9 KB for the example app), kept to re-send; a
-record (HA's status, bytes) and a tap. Each re-send copies it into the outbox.
+record (HA's status, bytes) and a tap. Each re-send copies it into the outbox, over
+a copy still waiting there (one copy at most).
 """
 import json
 
@@ -204,8 +206,11 @@ class Discovery:
         self._put(b"")
 
     def _put(self, payload):
+        """Queue it, replacing a copy still waiting in the outbox (bridge.put); a refusal
+        (the outbox full, policy DROP_NEWEST) is a dead letter."""
         self.sent += 1
-        self.bridge.put(self.topic, payload, 1, True)
+        if not self.bridge.put(self.topic, payload, 1, True):
+            self.bridge.inbox.reject("unsent", "ha_discovery", self.topic, "the outbox refused it (full)")
 
     def _ha_status(self, status):
         if status == b"online" and self._later is None and not self.removed:

@@ -5,8 +5,11 @@ Each PUBLISH is matched against the inbound links in order; its payload is check
 and pushed into the graph. Anything else is a dead letter with its reason, counted in
 ``rejected[kind]`` and printed as one console line, never an exception: ``oversize``,
 ``malformed``, ``shape``, ``unrouted``, ``refused`` (the graph or the broker said no),
-``encode`` (an outbound value the codec could not encode).
+``encode`` (an outbound value the codec could not encode), ``unsent`` (a birth,
+SUBSCRIBE or goodbye that did not fit the control queue, a discovery message the
+outbox refused). The topic is split once per message, not once per link.
 """
+from .links import route
 
 
 class Inbox:
@@ -15,7 +18,8 @@ class Inbox:
         self.links = links
         self.received = 0
         self.duplicates = 0
-        self.rejected = {"oversize": 0, "malformed": 0, "shape": 0, "unrouted": 0, "refused": 0, "encode": 0}
+        self.rejected = {"oversize": 0, "malformed": 0, "shape": 0, "unrouted": 0, "refused": 0, "encode": 0,
+                         "unsent": 0}
         self.error = None
         self.log = print  # one console line per rejection
         self.dead = None  # the graph's DeadLetters once bound
@@ -30,12 +34,6 @@ class Inbox:
             if rec is not None:
                 self._types[link.key] = rec.type
 
-    def _route(self, topic):
-        for link in self.links:
-            if link.match(topic):
-                return link
-        return None
-
     def suback(self, codes):
         for c in codes:
             if c == 0x80:
@@ -45,12 +43,12 @@ class Inbox:
 
     def oversize(self, topic, size):
         topic = bytes(topic)
-        link = self._route(topic)
+        link = route(self.links, topic)
         self.reject("oversize", link.key if link else self.name, topic, "%d bytes > receive buffer" % size)
 
     def deliver(self, topic, payload, qos):
         topic = bytes(topic)
-        link = self._route(topic)
+        link = route(self.links, topic)
         if link is None:
             self.reject("unrouted", self.name, topic, "no inbound link")
             return

@@ -8,6 +8,7 @@ each publish (``"site/{device}/{room}/temp"``).
 ``Inbound(filter, key)``: messages on topic ``filter`` (MQTT wildcards ``+`` and
 ``#``; ``{device}`` is filled in) become values of record ``key``. ``max_size`` caps
 the payload: anything bigger becomes a dead letter, never an allocation.
+``route(links, topic)`` finds the link of an inbound message.
 """
 from .codecs import JSON
 
@@ -72,15 +73,12 @@ class Inbound:
         self.envelope = envelope
         self.dedupe = dedupe
         self.filter = None
-        self._levels = None
+        self.levels = None  # the filter split at "/", for route()
         self._last = {}  # device id -> last sequence number seen (dedupe)
 
     def bind(self, device):
         self.filter = self.template.replace("{device}", device).encode()
-        self._levels = self.filter.split(b"/")
-
-    def match(self, topic):
-        return match(self._levels, topic)
+        self.levels = self.filter.split(b"/")
 
     def fresh(self, dev, seq):
         """Dedupe: True the first time (dev, seq) is seen, in a per-device ordered stream."""
@@ -93,17 +91,24 @@ class Inbound:
         return True
 
 
-def match(levels, topic):
-    """Does ``topic`` (bytes) match a filter split into ``levels``? MQTT 3.1.1 rules,
-    including: ``a/#`` matches ``a``; wildcards never match a leading ``$`` level."""
-    if topic[:1] == b"$" and levels[0] in (b"+", b"#"):
-        return False
+def route(links, topic):
+    """The first of ``links`` whose filter matches ``topic`` (bytes), or None; the topic
+    is split once, not once per link. MQTT 3.1.1 rules, including: ``a/#`` matches
+    ``a``; wildcards never match a leading ``$`` level."""
     t = topic.split(b"/")
     n = len(t)
-    for i in range(len(levels)):
-        f = levels[i]
-        if f == b"#":
-            return True
-        if i >= n or (f != b"+" and f != t[i]):
-            return False
-    return n == len(levels)
+    dollar = t[0].startswith(b"$")
+    for link in links:
+        levels = link.levels
+        if dollar and levels[0] in (b"+", b"#"):
+            continue
+        for i in range(len(levels)):
+            f = levels[i]
+            if f == b"#":
+                return link
+            if i >= n or (f != b"+" and f != t[i]):
+                break
+        else:
+            if n == len(levels):
+                return link
+    return None

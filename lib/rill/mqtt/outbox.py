@@ -13,9 +13,16 @@ loss, and the gap shows in the sequence numbers). Bytes already handed to the so
 cannot be recalled, so if the oldest entry is mid-write the new entry is refused
 instead (also counted).
 
+``put(..., replace=True)`` is for state, not streams (the bridge's ``put``, e.g. Home
+Assistant discovery): a retained entry for the same topic still waiting to be sent
+(queued, or back in the queue after a lost connection) is superseded rather than kept
+beside the new one: rewritten in place when the sizes match, else skipped by the
+sender. The broker would keep only the newest retained message anyway. Counted in
+``replaced``, never in ``dropped``.
+
 The packets are written by packet.put_publish. Entry states: queued -> (written) ->
-done for QoS 0, or in flight until its PUBACK for QoS 1. ``rewind()`` after a lost
-connection makes in-flight entries queued again with DUP set.
+done for QoS 0, or in flight until its PUBACK for QoS 1; a superseded entry is dead.
+``rewind()`` after a lost connection makes in-flight entries queued again with DUP set.
 """
 from array import array
 
@@ -29,6 +36,7 @@ DROP_NEWEST = const(1)
 _QUEUED = const(0)
 _INFLIGHT = const(1)
 _DONE = const(2)
+_DEAD = const(3)  # superseded before it was sent (replace=True): skipped, never sent
 _WRAP = const(0x3FFFFFFF)
 
 
@@ -62,6 +70,7 @@ class Outbox:
         self.dropped = 0  # every entry lost: evicted or refused before being acknowledged
         self.dropped_sent = 0  # of which already sent (not acknowledged): these may still arrive
         self.acked = 0
+        self.replaced = 0  # queued retained entries superseded by a newer one (put(replace=True))
 
     def writing(self):
         """True while a region is partly written: nothing else may go in between."""
@@ -75,7 +84,7 @@ class Outbox:
         n = 0
         i = self._tail
         for _ in range(self._count):
-            if self._st[i] != _DONE:
+            if self._st[i] < _DONE:
                 n += 1
             i = i + 1 if i + 1 < self.capacity else 0
         return n
@@ -83,30 +92,72 @@ class Outbox:
     def stats(self):
         return {"capacity": self.capacity, "size": self.size, "occupancy": self._count,
                 "produced": self.produced, "dropped": self.dropped, "dropped_sent": self.dropped_sent,
-                "acked": self.acked, "inflight": self.inflight}
+                "acked": self.acked, "inflight": self.inflight, "replaced": self.replaced}
 
     # -- producer side -------------------------------------------------------------------
 
-    def put(self, topic, payload, qos=0, retain=False):
-        """Append a PUBLISH of ``payload`` to ``topic``; False (counted) if refused."""
+    def put(self, topic, payload, qos=0, retain=False, replace=False):
+        """Append a PUBLISH of ``payload`` to ``topic``; False (counted) if refused.
+        ``replace`` (with ``retain``): supersede a queued retained entry for ``topic``."""
         rem = 2 + len(topic) + len(payload) + (2 if qos else 0)  # packet.publish_size, inlined: per message
         n = 1 + (1 if rem < 0x80 else 2 if rem < 0x4000 else 3 if rem < 0x200000 else 4) + rem
         self.produced = (self.produced + 1) & _WRAP
-        at = self._place(n)
-        if at < 0:
-            self.dropped = (self.dropped + 1) & _WRAP
-            return False
+        slot = old = -1
+        if replace and retain:
+            old = self._queued_retained(topic)
+            if old >= 0:
+                self.replaced = (self.replaced + 1) & _WRAP
+                if self._len[old] == n:
+                    slot = old  # same size: rewritten where it waits
+                else:
+                    self._st[old] = _DEAD  # skipped by the sender; evicted without counting
+        if slot >= 0:
+            at = self._off[slot]
+        else:
+            at = self._place(n)
+            if at < 0:
+                self.dropped = (self.dropped + 1) & _WRAP
+                if old >= 0 and (old - self._tail) % self.capacity < self._count:
+                    self._st[old] = _QUEUED  # not superseded after all: the old one is still sent
+                    self.replaced = (self.replaced - 1) & _WRAP
+                return False
+            slot = self._tail + self._count
+            if slot >= self.capacity:
+                slot -= self.capacity
+            self._count += 1
+            self._wr = at + n
         j = put_publish(self.buf, at, topic, payload, qos << 1 | (1 if retain else 0))
-        slot = self._tail + self._count
-        if slot >= self.capacity:
-            slot -= self.capacity
         self._pido[slot] = j - at if qos else 0
         self._off[slot] = at
         self._len[slot] = n
         self._st[slot] = _QUEUED
-        self._count += 1
-        self._wr = at + n
         return True
+
+    def _queued_retained(self, topic):
+        """The slot of a queued, not yet sent, retained entry for ``topic``, or -1.
+        Reads the topic in place: allocates nothing."""
+        buf = self.buf
+        st = self._st
+        tl = len(topic)
+        cap = self.capacity
+        slot = self._tail + self._sent
+        if slot >= cap:
+            slot -= cap
+        for _ in range(self._count - self._sent):
+            i = self._off[slot]
+            if st[slot] == _QUEUED and buf[i] & 1:
+                i += 1
+                while buf[i] & 0x80:  # the remaining length's bytes
+                    i += 1
+                if buf[i + 1] << 8 | buf[i + 2] == tl:
+                    i += 3
+                    k = 0
+                    while k < tl and buf[i + k] == topic[k]:
+                        k += 1
+                    if k == tl:
+                        return slot
+            slot = slot + 1 if slot + 1 < cap else 0
+        return -1
 
     def _place(self, n):
         """Arena offset for ``n`` contiguous bytes, evicting per the policy; -1 if refused."""
@@ -135,7 +186,7 @@ class Outbox:
             return False  # the oldest entry is being written right now
         t = self._tail
         st = self._st[t]
-        if st != _DONE:
+        if st < _DONE:
             self.dropped = (self.dropped + 1) & _WRAP
         if st == _INFLIGHT:
             self.inflight -= 1
@@ -165,21 +216,27 @@ class Outbox:
         if self._busy:
             return self._mv[self._rg_pos:self._rg_end]
         cap = self.capacity
+        st = self._st
         n = self._count - self._sent
-        if n <= 0:
-            return None
         slot = self._tail + self._sent
         if slot >= cap:
             slot -= cap
+        if n > 0 and st[slot] == _DEAD:
+            while n > 0 and st[slot] == _DEAD:  # superseded: passed over as if sent
+                self._sent += 1
+                n -= 1
+                slot = slot + 1 if slot + 1 < cap else 0
+            self._release()
+        if n <= 0:
+            return None
         start = end = self._off[slot]
         limit = start + self.chunk
         room = self.window - self.inflight
         buf = self.buf
-        st = self._st
         k = q1 = 0
         while k < n:
             off = self._off[slot]
-            if off != end or (k and off + self._len[slot] > limit):
+            if off != end or (k and off + self._len[slot] > limit) or st[slot] == _DEAD:
                 break
             po = self._pido[slot]
             if po:
@@ -239,7 +296,7 @@ class Outbox:
 
     def _release(self):
         st = self._st
-        while self._sent and st[self._tail] == _DONE:
+        while self._sent and st[self._tail] >= _DONE:
             self._drop_tail()
 
     def rewind(self):

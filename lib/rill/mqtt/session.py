@@ -8,6 +8,12 @@ and its PINGRESP must come back within ``ping_timeout_ms``; while QoS 1 packets 
 flight, some PUBACK must come every ``ack_timeout_ms``. A broker that trickles bytes
 and never answers is declared dead (OSError 110) and the Bridge reconnects.
 
+Stopping has one home here: ``await stop(timeout_ms, ended)`` lets the tx task
+deliver what the outbox holds until the deadline, then queue the goodbye (retained
+``offline`` and DISCONNECT) and flush it; past the deadline and a grace period the
+session is ended regardless. A control packet that does not fit the queue
+(birth, SUBSCRIBE, goodbye) is a dead letter (``unsent``), never a silent loss.
+
 A PUBLISH bigger than the receive buffer is read through it in chunks, reported
 (``inbox.oversize``) and acknowledged, so a huge payload costs time, never memory.
 ``inbox`` has ``deliver(topic, payload, qos)``, ``oversize(topic, size)`` and
@@ -25,8 +31,10 @@ from .packet import ProtocolError, Refused
 
 ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
+ticks_add = time.ticks_add
 
 _RX_BUDGET = const(512)  # bytes handled per turn before yielding to other tasks
+_GRACE = const(200)  # ms past the close deadline for the goodbye itself
 
 
 class Session:
@@ -84,6 +92,11 @@ class Session:
         if i >= 0:
             pk.put_publish(self.ctl, i, topic, msg, 1 if retain else 0)
         return i >= 0
+
+    def _queued(self, ok, what, topic):
+        """Dead-letter a control packet that did not fit (``ok`` False)."""
+        if not ok:
+            self.inbox.reject("unsent", what, topic, "does not fit the control queue (%d bytes)" % len(self.ctl))
 
     def ctl_pending(self):
         return self._cn - self._cs
@@ -246,13 +259,14 @@ class Session:
 
     # -- the session's tasks ---------------------------------------------------------------
 
-    async def run(self, birth, filters, goodbye):
-        """Run rx, tx and keepalive until one fails or close ends the session; re-raise
-        the failure. ``goodbye`` is (status topic, message): sent before DISCONNECT."""
+    async def run(self, birth, sub, goodbye):
+        """Run rx, tx and keepalive until one fails or the session is stopped; re-raise
+        the failure. ``birth`` and ``goodbye`` are (status topic, message), sent retained
+        first and before DISCONNECT; ``sub`` the SUBSCRIBE packet, or None."""
         self.goodbye = goodbye
-        self.queue_publish(birth[0], birth[1], True)
-        if filters:
-            self.queue(pk.subscribe(filters, pk.SUB_PID))
+        self._queued(self.queue_publish(birth[0], birth[1], True), "birth", birth[0])
+        if sub:
+            self._queued(self.queue(sub), "subscribe", sub)
         self._err = None
         end = self.end = asyncio.Event()
         sock = self.t.sock
@@ -318,20 +332,43 @@ class Session:
             else:
                 await asyncio.sleep_ms(0)  # let the producers run between writes
 
-    def bye(self):
-        """Queue the goodbye and DISCONNECT (which cancels the last will); False if not
-        possible now (a packet is half written)."""
-        if self.outbox.writing():
+    # -- stopping ------------------------------------------------------------------------
+
+    async def stop(self, timeout_ms, ended):
+        """Deliver what the outbox holds for up to ``timeout_ms``, then say goodbye (the
+        tx task does both); end the session if the goodbye is not out within the grace.
+        Returns once the Event ``ended`` (set by the session's owner) is set."""
+        self.stopping = True
+        self.close_by = ticks_add(ticks_ms(), timeout_ms)
+        while not ended.is_set():
+            if ticks_diff(ticks_ms(), self.close_by) > _GRACE and self.end is not None:
+                self.end.set()
+            self.tx.set()
+            await asyncio.sleep_ms(10)
+
+    def bye(self, now=False):
+        """Queue the goodbye and DISCONNECT (which cancels the last will), once; False if
+        not possible now (a packet is half written). ``now``: write it at once, best
+        effort, never blocking (the session is over, or being cancelled)."""
+        if self.said_bye or self.outbox.writing() or now and self.t.sock is None:
             return False
         self.said_bye = True
-        self.queue_publish(self.goodbye[0], self.goodbye[1], True)
-        self.queue(pk.DISCONNECT)
+        topic, msg = self.goodbye
+        self._queued(self.queue_publish(topic, msg, True) and self.queue(pk.DISCONNECT), "goodbye", topic)
+        if now:
+            try:
+                self.flush_ctl()
+            except OSError:
+                pass
         return True
 
     async def _say_goodbye(self):
-        self.bye()
-        while not self.flush_ctl() and ticks_diff(ticks_ms(), self.close_by) < 200:
-            await asyncio.sleep_ms(5)
+        while ticks_diff(ticks_ms(), self.close_by) <= _GRACE:
+            if self.flush_ctl():  # what is queued goes first: room for the goodbye
+                if not self.bye():
+                    return
+            else:
+                await asyncio.sleep_ms(5)
 
     async def _keepalive(self):
         ka = self.keepalive * 1000  # 0: no pings, but the PUBACK deadline still holds
