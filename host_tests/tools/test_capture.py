@@ -1,6 +1,7 @@
 """The host side of run evidence: tools/read_capture.py reads a generated file back as
 JSONL; `rill replay CAPTURE --app DIR` and the `replay` fixture replay a capture of a
-`rill new` project through its pipeline, giving what the original run's transforms wrote."""
+`rill new` project through its pipeline, giving what the original run's transforms wrote
+(the README's ``replay`` fixture example runs in host_tests/lib/test_io_readme.py)."""
 import asyncio
 import importlib.util
 import json
@@ -15,6 +16,7 @@ from rill.clock import VirtualClock
 from rill.io import frame
 from rill.io.recorder import Recorder
 from rill.io.sink import FileSink
+from rill.jsontext import dumps
 from tooltest import tool
 
 RILL = os.path.join(os.path.dirname(sys.executable), "rill")
@@ -32,7 +34,7 @@ def test_read_capture_as_jsonl(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert [json.loads(line) for line in lines] == list(frame.read(path))
-    assert lines[-1] == '{"i": 29, "s": "x\\ty"}' and len(lines) < 30  # the oldest rotated away
+    assert lines[-1] == '{"i":29,"s":"x\\ty"}' and len(lines) < 30  # the oldest rotated away
     assert "0 damaged" in r.stderr
     out = tmp_path / "out.jsonl"
     assert tool("read_capture.py", path, "--out", str(out)).returncode == 0
@@ -70,7 +72,7 @@ def original_run(app, cfg, capture, ms=20000):
     clock, lines = VirtualClock(), []
     p = app.pipeline(board.load(cfg["board"], sim=True, clock=clock), cfg)
     for node in [n for n in p._nodes if n.kind == "transform"]:
-        p.tap(node.out, lambda v, k=node.out: lines.append(json.dumps([clock.now(), k, v])))
+        p.tap(node.out, lambda v, k=node.out: lines.append(dumps([clock.now(), k, v])))
     g = p.build()
     rec = Recorder(FileSink(capture, max_bytes=1 << 20, clock=clock)).attach(g)
 
@@ -94,27 +96,3 @@ def test_rill_replay_gives_the_original_output(project, tmp_path):
     assert r.stdout.encode() == "".join(line + "\n" for line in lines).encode()
     bad = subprocess.run([RILL, "replay", capture, "--app", str(tmp_path)], capture_output=True, text=True)
     assert bad.returncode == 1 and bad.stderr.strip().count("\n") == 0 and "no app.py" in bad.stderr
-
-
-def readme_test_example():
-    """The README's "A capture becomes a test" example: the python block after that phrase."""
-    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "README.md")) as f:
-        text = f.read()
-    start = text.index("```python", text.index("**A capture becomes a test.**")) + len("```python")
-    return text[start:text.index("```", start)]
-
-
-def test_replay_fixture_turns_a_capture_into_a_test(project, replay, clock, monkeypatch):
-    """The README's test, in a project with a capture and its expected transcript."""
-    folder, app, cfg = project
-    expected = original_run(app, cfg, str(folder / "tests" / "field.capture"))
-    (folder / "tests" / "field.expected").write_text("".join(line + "\n" for line in expected))
-    monkeypatch.chdir(folder)
-    monkeypatch.syspath_prepend(str(folder))
-    monkeypatch.delitem(sys.modules, "app", raising=False)
-    scope = {"__name__": "readme"}
-    exec(readme_test_example(), scope)
-    scope["test_field_capture"](replay, clock)
-    (folder / "tests" / "field.expected").write_text("[0, \"temp\", 0.0]\n")
-    with pytest.raises(AssertionError):
-        scope["test_field_capture"](replay, type(clock)())
