@@ -42,7 +42,9 @@ def test_read_capture_as_jsonl(tmp_path):
 
 
 ERRORS = [("read_capture.py", ["--bogus"]), ("read_capture.py", ["/nonexistent/capture"]),
-          ("replay_capture.py", ["--bogus"]), ("replay_capture.py", ["/nonexistent/capture", "--app", "."])]
+          ("replay_capture.py", ["--bogus"]), ("replay_capture.py", ["/nonexistent/capture", "--app", "."]),
+          ("capture_mqtt.py", ["--bogus"]), ("capture_mqtt.py", ["--device", "d", "--out", "x", "--broker", "nope"]),
+          ("capture_mqtt.py", ["--device", "d", "--out", "x", "--broker", "127.0.0.1:1"])]
 
 
 @pytest.mark.parametrize("name,args", ERRORS, ids=["%s %s" % (n, " ".join(a)) for n, a in ERRORS])
@@ -105,3 +107,32 @@ def test_rill_replay_gives_the_original_output(project, tmp_path):
     assert not [n for n in os.listdir(str(tmp_path)) + os.listdir(str(folder)) if ".seq." in n]  # no store left
     bad = subprocess.run([RILL, "replay", capture, "--app", str(tmp_path)], capture_output=True, text=True)
     assert bad.returncode == 1 and bad.stderr.strip().count("\n") == 0 and "no app.py" in bad.stderr
+
+
+def test_rill_capture_writes_each_record_once(broker, tmp_path):
+    """`rill capture` de-duplicates by (dev, seq), leaves out what is not the device's
+    envelope, counts the gaps, keeps each record's bytes, and stops at the end record."""
+    path = str(tmp_path / "run.capture")
+    cap = subprocess.Popen([RILL, "capture", "--broker", "127.0.0.1:%d" % broker.port, "--device", "d1",
+                            "--out", path, "--idle", "20"], stderr=subprocess.PIPE, text=True)
+    try:
+        assert "subscribed to rill/d1/capture" in cap.stderr.readline()
+        head = '{"capture":"p","sources":{"s":"src"}}'
+        for seq, v in ((0, head), (1, '[0,"s","é"]'), (1, '[0,"s","é"]'), (3, '[20,"s",2.50]'), (4, '{"end":30}')):
+            broker.publish("rill/d1/capture", '{"dev":"d1","boot":2,"seq":%d,"v":%s}' % (seq, v))
+            if seq == 1:
+                broker.publish("rill/d1/capture", "not json")
+                broker.publish("rill/d1/capture", '{"dev":"d2","boot":0,"seq":2,"v":[1,"s",0]}')
+        _, err = cap.communicate(timeout=20)
+    finally:
+        if cap.poll() is None:
+            cap.kill()
+    assert cap.returncode == 0, err
+    assert "4 records" in err and "to its end" in err and "1 duplicate" in err and "1 missing" in err, err
+    assert "2 not an envelope" in err  # "not json", sent with each seq 1
+    with open(path + ".1", "rb") as f:
+        assert f.read() == b"".join(frame.framed(v.encode()) for v in (head, '[0,"s","é"]', '[20,"s",2.50]',
+                                                                      '{"end":30}'))
+    assert list(frame.read(path))[2] == [20, "s", 2.5]
+    again = tool("capture_mqtt.py", "--broker", "127.0.0.1:%d" % broker.port, "--device", "d1", "--out", path)
+    assert again.returncode == 1 and "already holds a capture" in again.stderr
