@@ -22,12 +22,13 @@ their gaps. Size the outbox for the capture and the app's publishes together.
 Heap: per record, the envelope (the record's JSON and ~30 bytes), until the outbox
 has copied it into its arena.
 """
-from ..mqtt.codecs import Json
-from ..mqtt.seq import Sequence
 
 
 class MqttSink:
     def __init__(self, bridge, topic="rill/{device}/capture", seq="{device}.capture.seq", max_line=512):
+        from ..mqtt.codecs import Json  # here: only a board with a Bridge, hence rill.mqtt, makes one
+        from ..mqtt.seq import Sequence
+
         self.bridge = bridge
         self.topic = topic.replace("{device}", bridge.device).encode()
         if isinstance(seq, str):
