@@ -6,13 +6,13 @@ and every published payload (topic and bytes, envelope included) of the original
 import asyncio
 import random
 
-from rill import Pipeline, Ring
+from porch import bridge, porch
+from rill import Pipeline
 from rill.clock import VirtualClock
 from rill.io import frame
 from rill.io.mqttsink import MqttSink
 from rill.io.recorder import Recorder
 from rill.io.replay import replay
-from rill.jsontext import dumps
 from rill.mqtt import DROP_NEWEST, Bridge, Sequence
 from rill.mqtt.codecs import JSON
 from testkit import raises, run, until
@@ -21,28 +21,6 @@ MP_TIMEOUT_S = 60
 MP_HEAPSIZE = "256K"  # two graphs, two bridges' outboxes and the messages seen
 TOPICS = ("porch/porch-1/smooth", "porch/porch-1/sum")
 CAPTURE = "rill/porch-1/capture"
-
-
-def pipeline(read, jitter, out):
-    p = Pipeline("porch")
-    p.record("temp", int)
-    p.record("count", int, Ring(16))
-    p.record("smooth", int, Ring(16))
-    p.record("sum", int, Ring(16))
-    p.source("temp", read, every_ms=20, missing=-1, name="sensor")
-    p.source("count", task=jitter, name="jitter")
-    p.transform("smooth", lambda v: v * 3 // 2, "temp")
-    p.transform("sum", lambda s, c: s + c, "smooth", watch="count")
-    for key in ("count", "smooth", "sum"):
-        p.tap(key, lambda v, k=key: out.append(dumps([k, v])))
-    return p
-
-
-def bridge(broker, **kw):
-    mq = Bridge(broker.host, "porch-1", broker.port, keepalive=10, seq=None, **kw)
-    mq.publish("smooth", "porch/{device}/smooth")
-    mq.publish("sum", "porch/{device}/sum")
-    return mq
 
 
 def original(broker, out):
@@ -64,8 +42,8 @@ def original(broker, out):
             await asyncio.sleep_ms(5 + rng.getrandbits(5))
             emit(rng.getrandbits(8))
 
-    p = pipeline(read, jitter, out)
-    mq = bridge(broker, outbox=256, outbox_bytes=32768).attach(p)
+    p = porch(read, jitter, out)
+    mq = bridge(broker.port, broker.host, outbox=256, outbox_bytes=32768, seq=None).attach(p)
     mq.seq = Sequence(start=5000)
     mq.seq.boot = 7  # as on a board's 7th boot: the replay must number the same
     g = p.build()
@@ -109,8 +87,8 @@ def test_capture_over_mqtt_replays_with_the_same_payloads(broker):
     mq = rec = None
 
     out2 = []
-    p2 = pipeline(None, None, out2)
-    mq2 = bridge(broker).attach(p2)  # never connects: its publishes are kept
+    p2 = porch(None, None, out2)
+    mq2 = bridge(broker.port, broker.host, seq=None).attach(p2)  # never connects: its publishes are kept
     rp = run(replay(p2.build(), [records[i] for i in range(n)], VirtualClock(), bridges=[mq2]))
     assert rp.pushed == n - 2 and len(out) > 40
     assert [line.encode() for line in out2] == [line.encode() for line in out]
@@ -140,11 +118,15 @@ def test_an_offline_capture_is_bounded_and_counted():
         for i in range(6):
             g.push("s", i)
             await clock.advance(1)
+        rec.close()  # its end record is dropped too
+        g.push("s", 6)  # after close(): not recorded
+        await clock.advance(1)
         g.stop()
 
     run(main())
-    assert seen == list(range(6)) and sink.sent == 4 and sink.dropped == 3 and rec.failed == 3
-    assert [e[0] for e in g.dead_letters.entries()] == ["recorder"] * 3
+    assert seen == list(range(7)) and rec.records == 6
+    assert sink.sent == 4 and sink.dropped == 4 and rec.failed == 4  # 3 records and the end
+    assert [e[0] for e in g.dead_letters.entries()] == ["recorder"] * 4
     assert "outbox is full" in g.dead_letters.entries()[0][2]
     with raises(ValueError, match="max_line"):
         MqttSink(mq, seq=None, max_line=40).write([0, "s", "x" * 40])

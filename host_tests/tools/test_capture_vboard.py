@@ -14,25 +14,8 @@ import sys
 from rill.io import frame
 from rill.io.replay import replay
 
-PIPELINE = """
-import json
-from rill import Pipeline, Ring
-from rill.filters import delta, sliding_window_moving_average
-
-def porch(read, jitter, out):
-    p = Pipeline("porch")
-    p.record("temp", int)
-    p.record("count", int, Ring(16))
-    p.record("smooth", int, Ring(16))
-    p.record("sum", int, Ring(16))
-    p.source("temp", read, every_ms=20, missing=-1, name="sensor")
-    p.source("count", task=jitter, name="jitter")
-    p.transform("smooth", lambda v: v * 3 // 2, "temp")
-    p.transform("sum", lambda s, c: s + c, "smooth", watch="count")
-    for key in ("count", "smooth", "sum"):
-        p.tap(key, lambda v, k=key: out.append(json.dumps([k, v])))
-    return p
-"""
+with open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "lib", "porch.py")) as f:
+    PIPELINE = f.read()  # porch() and bridge(), run on the board and here
 
 SOURCES = """
 import asyncio, random
@@ -97,17 +80,7 @@ def test_capture_on_a_virtual_board_replays_on_the_host(fresh_vboard):
         assert len(theirs) > 10 and mine == theirs, key
 
 
-BRIDGE = """
-from rill.mqtt import Bridge
-
-def bridge(port, **kw):
-    mq = Bridge("127.0.0.1", "porch-1", port, keepalive=10, outbox=48, outbox_bytes=4096, **kw)
-    mq.publish("smooth", "porch/{device}/smooth")
-    mq.publish("sum", "porch/{device}/sum")
-    return mq
-"""
-
-ON_BOARD_MQTT = PIPELINE + SOURCES + BRIDGE + """
+ON_BOARD_MQTT = PIPELINE + SOURCES + """
 from rill.io.mqttsink import MqttSink
 import gc
 from rill.mqtt import Sequence
@@ -115,7 +88,7 @@ from rill.mqtt import Sequence
 gc.collect()  # the outbox's arena is the largest block
 Sequence("porch-1.seq")  # an earlier boot: the run numbers from boot 1, seq 1000
 p = porch(read, jitter, out)
-mq = bridge(PORT).attach(p)
+mq = bridge(PORT, outbox=48, outbox_bytes=4096).attach(p)
 g = p.build()
 rec = Recorder(MqttSink(mq)).attach(g, bridges=[mq])
 
@@ -159,7 +132,7 @@ def test_capture_over_mqtt_replays_the_published_payloads(fresh_vboard, broker, 
     assert int(records) > 40 and int(published) > 40 and boot == "1" and left == "0"
     assert cap.returncode == 0 and "to its end" in err and " 0 missing" in err, err
     scope = {}
-    exec(PIPELINE + BRIDGE, scope)
+    exec(PIPELINE, scope)
     host_out = []
     p = scope["porch"](lambda: None, None, host_out)
     mq = scope["bridge"](broker.port, seq=None).attach(p)  # never connects

@@ -15,8 +15,9 @@ publish takes, so that a replay publishes the same bytes (rill.io.replay); then
 ``start()``, then ``{"end": t}`` from ``close()``. Records pushed from outside
 (``g.push``) and a source's ``missing`` value are captured too.
 
-A record the sink refuses (too long a line, a value JSON cannot hold) still goes on
-into the graph; ``failed`` counts it, and the dead letters hold it (name "recorder").
+A record the sink refuses (too long a line, a value JSON cannot hold, a full MQTT
+outbox) still goes on into the graph; ``failed`` counts it, and the dead letters hold
+it (name "recorder"); so does the end record.
 
 ``attach`` wraps the graph's ``push`` and ``start`` on that graph object only (the
 graph's class is unchanged, and a graph without a recorder pays nothing); ``close``
@@ -47,11 +48,7 @@ class Recorder:
 
         def recording_push(key, value):
             if isinstance(key, str):  # a source's record (a transform's write() passes its node)
-                try:
-                    self.record(key, value)
-                except Exception as e:  # the sink refused it: the record itself still goes on
-                    self.failed += 1
-                    graph.dead_letters.add("recorder", value, e)
+                self.record(key, value)
             push(key, value)
 
         def recording_start(clock=None):
@@ -85,7 +82,14 @@ class Recorder:
     def record(self, key, value):
         clock = self.graph.clock
         self.records += 1
-        self.sink.write([clock.diff(clock.now(), self.t0), key, value])
+        self._write([clock.diff(clock.now(), self.t0), key, value], value)
+
+    def _write(self, line, value):
+        try:
+            self.sink.write(line)
+        except Exception as e:  # the sink refused it: counted, set aside; the record itself goes on
+            self.failed += 1
+            self.graph.dead_letters.add("recorder", value, e)
 
     def close(self):
         """Write the end time (replay runs exactly this long) and flush the sink; what
@@ -93,5 +97,6 @@ class Recorder:
         again)."""
         self.graph.push = self._push
         clock = self.graph.clock
-        self.sink.write({"end": clock.diff(clock.now(), self.t0)})
+        end = {"end": clock.diff(clock.now(), self.t0)}
+        self._write(end, end)
         self.sink.close()
