@@ -130,3 +130,25 @@ def test_an_offline_capture_is_bounded_and_counted():
     assert "outbox is full" in g.dead_letters.entries()[0][2]
     with raises(ValueError, match="max_line"):
         MqttSink(mq, seq=None, max_line=40).write([0, "s", "x" * 40])
+
+
+def test_a_transcript_shows_each_publish_where_it_happened():
+    """``transcript(..., bridges=)``: a publish is a line where it happened (the bridge's
+    taps come first: it was attached first); a payload that is not UTF-8 shows as hex; a
+    header without the bridge's numbers: boot 0, seq 0."""
+    from rill.io.replay import transcript
+    from rill.mqtt import Struct
+
+    p = Pipeline("bin")
+    p.record("n", int)
+    p.record("twice", int)
+    p.source("n")
+    p.transform("twice", lambda v: v * 2, "n")
+    mq = Bridge("127.0.0.1", "b1", 1, seq=None)
+    mq.publish("twice", "b/{device}/twice")
+    mq.publish("n", "b/{device}/n", codec=Struct(">h"), envelope=False)
+    mq.attach(p)
+    lines = transcript(p, [{"capture": "bin"}, [5, "n", 3], [9, "n", -1], {"end": 10}], bridges=[mq])
+    twice = '[%d,"publish","b/b1/twice","{\\"dev\\":\\"b1\\",\\"boot\\":0,\\"seq\\":%d,\\"v\\":%d}"]'
+    assert lines == ['[5,"publish","b/b1/n","\\u0000\\u0003"]', twice % (5, 0, 6), '[5,"twice",6]',
+                     '[9,"publish","b/b1/n",{"hex":"ffff"}]', twice % (9, 1, -2), '[9,"twice",-2]'], lines
