@@ -9,7 +9,8 @@ before the device's run. Each message is checked as a rill JSON envelope (strict
 de-duplicated by (dev, seq) (QoS 1 delivers at least once), and its record is written
 as a framed line, its JSON byte for byte as the device wrote it, to ``PATH.1`` (the
 segment ``rill.io.frame.read(PATH)`` reads). It stops at the capture's end record,
-or after ``--idle`` seconds without a message. The summary on stderr counts the
+at the header of another capture (the device started again: run it again for that
+one), or after ``--idle`` seconds without a message. The summary on stderr counts the
 records, duplicates, gaps in seq (records the device could not deliver) and
 messages that were not envelopes.
 """
@@ -57,7 +58,7 @@ def main(argv):
         raise CliError("cannot write %s: %s" % (out_path, e.strerror or e))
     sys.stderr.write("capture: subscribed to %s at %s\n" % (topic, args.broker))
     sys.stderr.flush()
-    seen, dups, bad, ended = set(), 0, 0, False
+    seen, dups, bad, ended, restarted = set(), 0, 0, False, False
     try:
         while not ended:
             try:
@@ -76,6 +77,9 @@ def main(argv):
             if seq in seen:
                 dups += 1
                 continue
+            if seen and isinstance(value, dict) and "capture" in value:
+                restarted = True  # a new capture's header: the device started again
+                break
             seen.add(seq)
             out.write(frame.framed(msg.payload[msg.payload.index(_V) + len(_V):-1]))
             out.flush()
@@ -85,8 +89,8 @@ def main(argv):
         client.close()
     gaps = max(seen) - min(seen) + 1 - len(seen) if seen else 0
     sys.stderr.write("capture: %d records in %s (%s), %d duplicate(s), %d missing in seq, %d not an envelope\n"
-                     % (len(seen), out_path, "to its end" if ended else "no end record: stopped after %gs idle"
-                        % args.idle, dups, gaps, bad))
+                     % (len(seen), out_path, "to its end" if ended else "no end record: a new capture began"
+                        if restarted else "no end record: stopped after %gs idle" % args.idle, dups, gaps, bad))
     return 0
 
 

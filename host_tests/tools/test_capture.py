@@ -136,3 +136,19 @@ def test_rill_capture_writes_each_record_once(broker, tmp_path):
     assert list(frame.read(path))[2] == [20, "s", 2.5]
     again = tool("capture_mqtt.py", "--broker", "127.0.0.1:%d" % broker.port, "--device", "d1", "--out", path)
     assert again.returncode == 1 and "already holds a capture" in again.stderr
+
+
+def test_rill_capture_stops_where_another_capture_begins(broker, tmp_path):
+    path = str(tmp_path / "cut.capture")
+    cap = subprocess.Popen([RILL, "capture", "--broker", "127.0.0.1:%d" % broker.port, "--device", "d1",
+                            "--out", path, "--idle", "20"], stderr=subprocess.PIPE, text=True)
+    try:
+        assert "subscribed" in cap.stderr.readline()
+        for seq, v in ((7, '{"capture":"p"}'), (8, '[0,"s",1]'), (9, '{"capture":"p"}'), (10, '[0,"s",2]')):
+            broker.publish("rill/d1/capture", '{"dev":"d1","boot":%d,"seq":%d,"v":%s}' % (seq // 9, seq, v))
+        _, err = cap.communicate(timeout=20)
+    finally:
+        if cap.poll() is None:
+            cap.kill()
+    assert cap.returncode == 0 and "2 records" in err and "a new capture began" in err, err
+    assert list(frame.read(path)) == [{"capture": "p"}, [0, "s", 1]]
