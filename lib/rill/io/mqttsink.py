@@ -42,12 +42,11 @@ class MqttSink:
         """Queue ``value`` as the next capture message; raises if it cannot be (counted)."""
         try:
             payload = self.codec.wrap(self.bridge.device, self.seq.boot, self.seq.next(), value)
-        except Exception:
+            if len(payload) > self.max_line:
+                raise ValueError("record of %d bytes is longer than max_line %d" % (len(payload), self.max_line))
+        except Exception:  # not JSON, or too long
             self.refused += 1
             raise
-        if len(payload) > self.max_line:
-            self.refused += 1
-            raise ValueError("record of %d bytes is longer than max_line %d" % (len(payload), self.max_line))
         if not self.bridge.put(self.topic, payload, 1, False):
             self.dropped += 1
             raise OSError("the MQTT outbox is full: capture record dropped")
