@@ -6,7 +6,14 @@ batches of 16 records, rotating at 64 KB), rounds interleaved, best of ROUNDS:
   recorder_cost_ratio               time with the recorder / time without (above 1: slower)
   recorder_us_per_record            the extra time per record, in µs (this machine)
   recorder_alloc_bytes_per_record   the extra heap allocated per record
+        "recorder_mqtt_cost_ratio": round(best["mqtt"] / best["plain"], 2),
+        "recorder_mqtt_us_per_record": round((best["mqtt"] - best["plain"]) / N, 1),
+        "recorder_mqtt_alloc_bytes_per_record": round(extra[2] - extra[0]),
   recorder_instance_bytes           a Recorder, its FileSink and the attach, once
+  recorder_mqtt_cost_ratio, recorder_mqtt_us_per_record, recorder_mqtt_alloc_bytes_per_record
+                                    the same with an MqttSink (rill.io.mqttsink) into a
+                                    Bridge's outbox (64 entries, 8 KB; never connected, so
+                                    it evicts its oldest entries as a full one does)
 """
 import asyncio
 import gc
@@ -18,8 +25,10 @@ from time import ticks_us
 from bench_core_mp import pipeline, rill_push
 from benchkit_mp import allocated, best_of
 from rill.io import frame
+from rill.io.mqttsink import MqttSink
 from rill.io.recorder import Recorder
 from rill.io.sink import FileSink
+from rill.mqtt import Bridge
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
@@ -29,6 +38,10 @@ def per_record(g, loop):
     """Heap per record in steady state: 200 records less 100, so a fixed cost cancels out."""
     once = allocated(lambda: rill_push(g, 100), loop)
     return (allocated(lambda: rill_push(g, 200), loop) - once) / 100
+
+
+def pusher(g):
+    return lambda: rill_push(g, N)
 
 
 def main():
@@ -42,20 +55,22 @@ def main():
     rec = Recorder(FileSink(path, max_bytes=65536, keep=1, every=16)).attach(recorded)
     gc.collect()
     instance = gc.mem_alloc() - before
-
+    over_mqtt = pipeline("mqtt")
+    Recorder(MqttSink(Bridge("127.0.0.1", "bench", 1, outbox=64, outbox_bytes=8192, seq=None), seq=None)).attach(
+        over_mqtt)
+    runs = (("plain", plain), ("recorded", recorded), ("mqtt", over_mqtt))
     loop = asyncio.get_event_loop()
 
     async def start():
-        plain.start()
-        recorded.start()
+        for _, g in runs:
+            g.start()
 
     try:
         loop.run_until_complete(start())
-        best = best_of([("plain", lambda: rill_push(plain, N)), ("recorded", lambda: rill_push(recorded, N))],
-                       ROUNDS, loop)
-        extra = [per_record(g, loop) for g in (plain, recorded)]
-        plain.stop()
-        recorded.stop()
+        best = best_of([(name, pusher(g)) for name, g in runs], ROUNDS, loop)
+        extra = [per_record(g, loop) for _, g in runs]
+        for _, g in runs:
+            g.stop()
     finally:
         for p in frame.paths(path):
             os.remove(p)
@@ -66,6 +81,9 @@ def main():
         "recorder_us_per_record": round((best["recorded"] - best["plain"]) / N, 1),
         "recorder_alloc_bytes_per_record": round(extra[1] - extra[0]),
         "recorder_instance_bytes": instance,
+        "recorder_mqtt_cost_ratio": round(best["mqtt"] / best["plain"], 2),
+        "recorder_mqtt_us_per_record": round((best["mqtt"] - best["plain"]) / N, 1),
+        "recorder_mqtt_alloc_bytes_per_record": round(extra[2] - extra[0]),
     }))
 
 

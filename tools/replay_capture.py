@@ -4,7 +4,10 @@ fed by a capture (rill.io.recorder) in place of its sources, and print what ever
 transform wrote as JSON lines ``[t, key, value]`` (rill.io.replay.transcript).
 
 The app is a ``rill new`` project: ``app.py`` with ``pipeline(board, cfg)``, and its
-``config.json``. Its board is simulated; its sources and its MQTT bridge do not run.
+``config.json``. Its board is simulated; its sources do not run. When it has
+``bridge(cfg)`` (the template's), the bridge is attached but never connects: what its
+links would publish is printed where it happens, ``[t, "publish", topic, payload]``,
+numbered as the capture's header says the original run's were.
 When the capture's build identity (rill.identity, in its header) is not this code's
 (tools/build_identity.py: lib, the app's modules, its config), one warning line goes
 to stderr and the replay goes on.
@@ -25,6 +28,22 @@ def running_identity(app_dir):
 
     app = App(app_dir)
     return build_identity.identity(app.modules, app.config)
+
+
+def app_bridge(app, cfg):
+    """The app's bridge, made in a folder of its own: its sequence store stays out of
+    the app (the replay numbers from the capture's header)."""
+    import tempfile
+
+    home = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)
+        try:
+            return app.bridge(cfg)
+        except Exception as e:
+            raise CliError("the app's bridge(cfg): %s: %s" % (type(e).__name__, e))
+        finally:
+            os.chdir(home)
 
 
 def main(argv):
@@ -70,7 +89,9 @@ def main(argv):
         bd = board.load(board_id, sim=True, clock=clock)
     except Exception as e:
         raise CliError("board %s: %s" % (board_id, e))
-    lines = transcript(app.pipeline(bd, cfg), frame.read(args.capture), clock, running_identity(app_dir))
+    p = app.pipeline(bd, cfg)
+    bridges = [app_bridge(app, cfg).attach(p)] if hasattr(app, "bridge") else []
+    lines = transcript(p, frame.read(args.capture), clock, running_identity(app_dir), bridges)
     try:
         out = open(args.out, "w") if args.out else sys.stdout
     except OSError as e:

@@ -210,3 +210,26 @@ def test_a_value_json_cannot_hold_is_refused_or_skipped():
         assert (sink.refused, frames.skipped) == ((1, 0) if refused else (0, 1))
     finally:
         _cleanup(path)
+
+
+def test_a_record_frames_to_the_same_bytes_on_both_runtimes():
+    """Compact JSON, text as UTF-8 and control characters as MicroPython writes them
+    (rill.jsontext): the one literal below holds on CPython and on the unix port."""
+    record = [12, "temp", {"s": "é ü\b\f\x01\t\"\\b"}, [True, None, -3, 12345678901]]  # one key: dict order
+    line = frame.frame(record)
+    body = '[12,"temp",{"s":"é ü\\u0008\\u000c\\u0001\\t\\"\\\\b"},[true,null,-3,12345678901]]'.encode()
+    assert line[:-10] == body, line
+    assert line == frame.framed(body) and list(frame.Frames(_Lines([line])).records()) == [record]
+
+
+class _Lines:
+    """A file of ``lines`` (bytes), for Frames."""
+
+    def __init__(self, lines):
+        self.data = b"".join(lines)
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self.data))
+        buf[:n] = self.data[:n]
+        self.data = self.data[n:]
+        return n

@@ -5,8 +5,8 @@ what the library and umqtt.simple use from MicroPython: the ``micropython`` modu
 ``time.ticks_*``/``sleep_ms``, ``asyncio.sleep_ms`` and ``asyncio.ThreadSafeFlag``,
 and the ``usocket``/``ustruct``/``ubinascii`` names with MicroPython's socket methods.
 It also holds the CPython side of the few library pieces that must differ by runtime
-(``Signal``, ``IoWait``, ``wrap_tls``, ``tls_certificate_reason``, ``json_loads``): the library imports them from
-here in its ``else:`` branch. Nothing here runs on a board.
+(``Signal``, ``IoWait``, ``wrap_tls``, ``tls_certificate_reason``, ``json_loads``,
+``json_dumps``): the library imports them from here in its ``else:`` branch. Nothing here runs on a board.
 """
 import asyncio
 import json
@@ -261,3 +261,20 @@ def json_loads(b):
     """json.loads for a memoryview (MicroPython's takes one without a copy). Only called
     on a payload rill.mqtt.strict has accepted, so both runtimes parse the same text."""
     return json.loads(bytes(b))
+
+
+_BF = None  # the pattern of a \b or \f escape in JSON text, compiled on first need
+
+
+def json_dumps(value, separators):
+    """json.dumps writing text as MicroPython's does: UTF-8 as is (not ``\\u00e9``), and
+    ``\\b``, ``\\f`` as ``\\u0008``, ``\\u000c``; with rill.jsontext, the same bytes on both runtimes."""
+    global _BF
+    text = json.dumps(value, separators=separators, ensure_ascii=False)
+    if "\\b" in text or "\\f" in text:
+        if _BF is None:
+            import re
+
+            _BF = re.compile(r"(?<!\\)((?:\\\\)*)\\([bf])")  # an escape: after an even run of backslashes
+        text = _BF.sub(lambda m: m.group(1) + ("\\u0008" if m.group(2) == "b" else "\\u000c"), text)
+    return text

@@ -18,6 +18,7 @@ TOOLS = {
     "monitor": ("monitor.py", "stream a board's console"),
     "bench": ("bench.py", "measure speed and memory"),
     "replay": ("replay_capture.py", "replay a capture through an app's pipeline in virtual time"),
+    "capture": ("capture_mqtt.py", "write a device's capture, received over MQTT, to a capture file"),
     "trace": ("trace.py", "the source records behind a published message or a replayed value"),
 }
 OWN = {

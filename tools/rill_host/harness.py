@@ -4,7 +4,7 @@ The library and the harness's own MicroPython side (mp/) are compiled to .mpy on
 session (``compile_lib``), so the port loads bytecode as a board does instead of
 compiling on its small heap. Each test then runs in its own
 ``micropython -X heapsize=H -m _rill_runner FILE TEST`` process whose
-fixtures are made there (``clock``, ``board``) or proxied to the host's objects (the
+fixtures are made there (``clock``, ``board``, ``replay``) or proxied to the host's objects (the
 rest: their plain attributes as a snapshot, method calls as JSON lines).
 """
 import importlib.util
@@ -26,7 +26,7 @@ RUNNER = "_rill_runner"  # mp/runner.py, compiled under a name no project uses
 DEFAULT_HEAP = "128K"  # no board declared: between an ESP32's free heap (~110 KB) and a Pico's (~190 KB)
 WORD_SCALE = 1.5  # objects on this 64-bit port are larger than on a 32-bit MCU
 DEFAULT_TIMEOUT_S = 60
-LOCAL = ("clock", "board")  # fixtures made on MicroPython itself, not proxied
+LOCAL = ("clock", "board", "replay")  # fixtures made on MicroPython itself, not proxied
 
 
 def _tools_common():
@@ -121,6 +121,8 @@ def _spec(names, objects, board_id):
             spec.append([n, "clock", None])
         elif n == "board":
             spec.append([n, "board", board_id])
+        elif n == "replay":
+            spec.append([n, "replay", None])
         else:
             spec.append([n, "rpc", _rpc_attrs(objects[n])])
     return spec

@@ -104,12 +104,11 @@ def board(request, clock):
 
 @pytest.fixture
 def replay(clock):
-    """``replay(capture, pipeline)``: the pipeline's transcript of a capture replayed on
-    ``clock`` (rill.io.replay.transcript), on CPython: use it in a ``@cpython_only`` test."""
-    from rill.io import frame
-    from rill.io.replay import transcript
+    """``replay(capture, pipeline, bridges=())``: the pipeline's transcript of a capture
+    replayed on ``clock`` (testkit.replay_on; on MicroPython the runner makes the same)."""
+    from testkit import replay_on
 
-    return lambda capture, pipeline: transcript(pipeline, frame.read(str(capture)), clock)
+    return replay_on(clock)
 
 
 def pytest_collection_modifyitems(config, items):

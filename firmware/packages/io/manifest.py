@@ -2,4 +2,4 @@
 # ruff: noqa: E501, F821  (the freezer's manifest API; generated file lists)
 metadata(description="rill: the io package", version="0.1.0")
 include("../core")
-package("rill", files=["io/__init__.py", "io/frame.py", "io/lines.py", "io/recorder.py", "io/replay.py", "io/sink.py", "io/source.py"], base_path="../../../lib")
+package("rill", files=["io/__init__.py", "io/frame.py", "io/lines.py", "io/mqttsink.py", "io/recorder.py", "io/replay.py", "io/sink.py", "io/source.py"], base_path="../../../lib")

@@ -9,5 +9,7 @@ Nothing here is imported by the core; each module loads only when an app asks fo
   segment files in batches.
 - ``rill.io.source``: ``FileSource``, a JSONL or CSV fixture as a task source.
 - ``rill.io.recorder``: ``Recorder``, every source's records into a sink.
-- ``rill.io.replay``: ``replay``, a graph fed by a capture in virtual time.
+- ``rill.io.mqttsink``: ``MqttSink``, a capture over MQTT, to a capture topic.
+- ``rill.io.replay``: ``replay``, a graph fed by a capture in virtual time; its
+  bridges' publishes kept, not sent.
 """

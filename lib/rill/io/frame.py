@@ -9,12 +9,18 @@ Needs ``binascii.crc32`` (in MicroPython's ESP32, RP2040 and unix ports).
 import json
 from binascii import crc32
 
+from ..jsontext import dumps
 from .lines import END, LINE, LONG, PARTIAL, LineReader
 
 
 def frame(value):
-    """The framed line for ``value``, as bytes. Heap: the JSON text, twice (str, bytes)."""
-    body = json.dumps(value).encode()
+    """The framed line for ``value``, as bytes: compact JSON, the same bytes on both
+    runtimes (rill.jsontext). Heap: the JSON text, twice (str, bytes)."""
+    return framed(dumps(value).encode())
+
+
+def framed(body):
+    """The framed line for the JSON bytes ``body`` (e.g. one that came over MQTT)."""
     return b"%s\t%08x\n" % (body, crc32(body) & 0xFFFFFFFF)
 
 

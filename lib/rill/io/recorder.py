@@ -8,16 +8,20 @@
 A capture is framed lines (rill.io.frame): first ``{"capture": graph name, "sources":
 {record key: source name}, "build": identity}`` (rill.identity's short form of the
 board's build.json, when it has one and the line fits the sink's ``max_line``: a
-replay warns when it is not the code replayed), then
+replay warns when it is not the code replayed) and, for each MQTT bridge given to
+``attach``, ``"mqtt": {bridge name: [boot, next seq]}``: the envelope numbers its next
+publish takes, so that a replay publishes the same bytes (rill.io.replay); then
 ``[t, key, value]`` per record, where ``t`` is ms on the graph's clock since
 ``start()``, then ``{"end": t}`` from ``close()``. Records pushed from outside
 (``g.push``) and a source's ``missing`` value are captured too.
 
-A record the sink refuses (too long a line, a value JSON cannot hold) still goes on
-into the graph; ``failed`` counts it, and the dead letters hold it (name "recorder").
+A record the sink refuses (too long a line, a value JSON cannot hold, a full MQTT
+outbox) still goes on into the graph; ``failed`` counts it, and the dead letters hold
+it (name "recorder"); so does the end record.
 
 ``attach`` wraps the graph's ``push`` and ``start`` on that graph object only (the
-graph's class is unchanged, and a graph without a recorder pays nothing).
+graph's class is unchanged, and a graph without a recorder pays nothing); ``close``
+unwraps ``push``.
 
 Heap: the wrappers, once. Per record: a 3-slot list and the sink's cost (FileSink: the
 JSON line and its framing, held until the batch is written). ``make bench`` reports
@@ -34,7 +38,9 @@ class Recorder:
         self.t0 = 0
         self.records = self.failed = 0
 
-    def attach(self, graph):
+    def attach(self, graph, bridges=()):
+        """Record ``graph`` from its ``start()``; ``bridges``: the rill.mqtt Bridges
+        attached to its pipeline, whose envelope numbers the header keeps."""
         if self.graph is not None:
             raise ValueError("this Recorder already records graph %s" % self.graph.name)
         self.graph = graph
@@ -42,11 +48,7 @@ class Recorder:
 
         def recording_push(key, value):
             if isinstance(key, str):  # a source's record (a transform's write() passes its node)
-                try:
-                    self.record(key, value)
-                except Exception as e:  # the sink refused it: the record itself still goes on
-                    self.failed += 1
-                    graph.dead_letters.add("recorder", value, e)
+                self.record(key, value)
             push(key, value)
 
         def recording_start(clock=None):
@@ -56,6 +58,10 @@ class Recorder:
             for src in graph.sources:
                 sources[src.out] = src.name
             head = {"capture": graph.name, "sources": sources}
+            if bridges:
+                head["mqtt"] = numbers = {}
+                for b in bridges:
+                    numbers[b.name] = [b.seq.boot, b.seq.n]
             from .. import identity
 
             build = identity.load()
@@ -68,6 +74,7 @@ class Recorder:
                     del head["build"]
             self.sink.write(head)
 
+        self._push = push
         graph.push = recording_push
         graph.start = recording_start
         return self
@@ -75,10 +82,21 @@ class Recorder:
     def record(self, key, value):
         clock = self.graph.clock
         self.records += 1
-        self.sink.write([clock.diff(clock.now(), self.t0), key, value])
+        self._write([clock.diff(clock.now(), self.t0), key, value], value)
+
+    def _write(self, line, value):
+        try:
+            self.sink.write(line)
+        except Exception as e:  # the sink refused it: counted, set aside; the record itself goes on
+            self.failed += 1
+            self.graph.dead_letters.add("recorder", value, e)
 
     def close(self):
-        """Write the end time (replay runs exactly this long) and flush the sink."""
+        """Write the end time (replay runs exactly this long) and flush the sink; what
+        the graph's sources write after it is not recorded (the graph's push is its own
+        again)."""
+        self.graph.push = self._push
         clock = self.graph.clock
-        self.sink.write({"end": clock.diff(clock.now(), self.t0)})
+        end = {"end": clock.diff(clock.now(), self.t0)}
+        self._write(end, end)
         self.sink.close()

@@ -13,6 +13,14 @@ tools/build_identity.py give it), a capture made by another build (its header's
 ``build``, see rill.identity.differs) prints one warning line on stderr, kept in
 ``Replay.warning``; the replay goes on.
 
+With ``bridges`` (the rill.mqtt Bridges attached to the replayed pipeline), what their
+links publish is kept instead of sent: each bridge's outbox is replaced by a
+``Published`` that keeps ``(t, topic, payload)`` in ``Replay.published``, and its
+envelope numbering resumes where the capture's header says the original run's did
+(``"mqtt": {name: [boot, seq]}``, rill.io.recorder), so every payload is the original
+run's, byte for byte, envelope included (a header without them: boot 0, seq 0). The
+bridges never connect (their connection task is a source, and sources do not run).
+
 Records of keys the graph does not have are counted in ``Replay.unknown`` and set aside
 in the dead letters (reason ``replay: no source ...``).
 
@@ -22,10 +30,30 @@ Heap: the capture is read one record at a time; a VirtualClock allocates per sle
 from ..buffers import BLOCK
 
 
+class Published:
+    """A bridge's outbox in a replay: keeps what is put, sends nothing."""
+
+    def __init__(self, replay):
+        self.replay = replay
+
+    def put(self, topic, payload, qos=1, retain=False):
+        r = self.replay
+        clock = r.graph.clock
+        item = (clock.diff(clock.now(), r.t0), bytes(topic), bytes(payload))
+        r.published.append(item)
+        if r.on_publish is not None:
+            r.on_publish(item)
+        return True
+
+
 class Replay:
-    def __init__(self, graph, records, identity=None):
+    def __init__(self, graph, records, identity=None, bridges=()):
         self.graph = graph
         self.identity = identity
+        self.bridges = bridges
+        self.published = []  # (t, topic, payload) of each publish, in order
+        self.on_publish = None
+        self.t0 = 0
         self.build = self.warning = None
         self.records = iter(records)
         self.name = None
@@ -47,6 +75,7 @@ class Replay:
                 self.name = rec.get("capture")
                 self.sources = rec.get("sources") or {}
                 self.build = rec.get("build")
+                self._numbers(rec.get("mqtt") or {})
                 if self.identity is not None:
                     self._check()
                 continue
@@ -69,6 +98,15 @@ class Replay:
                 g.dead_letters.add("replay", value, e)
         if self.end is None:
             self.end = self.next_t
+
+    def _numbers(self, numbers):
+        """Each bridge's envelope numbers from where the original run's started."""
+        from ..mqtt.seq import Sequence
+
+        for b in self.bridges:
+            boot, n = numbers.get(b.name) or (0, 0)
+            b.seq = Sequence(start=n)
+            b.seq.boot = boot
 
     def _check(self):
         from .. import identity
@@ -96,8 +134,10 @@ class Replay:
         g = self.graph
         for src in g.sources:
             src.fn = None  # graph.start() runs only sources with a callable
+        for b in self.bridges:
+            b.outbox = Published(self)
         g.start(clock)
-        start = clock.now()
+        start = self.t0 = clock.now()
         task = asyncio.create_task(self.feed())
         while self.end is None:
             await clock.advance(clock.diff(clock.add(start, self.next_t), clock.now()))
@@ -107,19 +147,23 @@ class Replay:
         return self
 
 
-def replay(graph, records, clock=None, identity=None):
+def replay(graph, records, clock=None, identity=None, bridges=()):
     """``await replay(graph, records)``: see the module. ``records``: an iterable of
     capture records, such as ``rill.io.frame.read(path)``."""
-    return Replay(graph, records, identity).run(clock)
+    return Replay(graph, records, identity, bridges).run(clock)
 
 
-def transcript(pipeline, records, clock=None, identity=None):
+def transcript(pipeline, records, clock=None, identity=None, bridges=()):
     """Build ``pipeline`` with a tap on every record a transform writes (Queues excepted:
     they have one reader), replay ``records`` through it, and return what those records
     received as JSON lines ``[t, key, value]``, in order: a replay's output, to compare
-    or to keep as a test's expected output. Runs the loop itself (``asyncio.run``)."""
+    or to keep as a test's expected output. With ``bridges`` (attached to ``pipeline``),
+    each publish is a line too, where it happened: ``[t, "publish", topic, payload]``
+    (the payload's text; a payload that is not UTF-8 as ``{"hex": ...}``). Runs the loop
+    itself (``asyncio.run``)."""
     import asyncio
-    import json
+
+    from ..jsontext import dumps
 
     if clock is None:
         from ..clock import VirtualClock
@@ -128,10 +172,22 @@ def transcript(pipeline, records, clock=None, identity=None):
     lines = []
 
     def tap(key):
-        return lambda v: lines.append(json.dumps([clock.now(), key, v]))
+        return lambda v: lines.append(dumps([clock.now(), key, v]))
+
+    def published(item):
+        t, topic, payload = item
+        try:
+            text = str(payload, "utf-8")
+        except UnicodeError:
+            from binascii import hexlify
+
+            text = {"hex": str(hexlify(payload), "ascii")}
+        lines.append(dumps([t, "publish", str(topic, "utf-8"), text]))
 
     for node in [n for n in pipeline._nodes if n.kind == "transform"]:
         if pipeline._records[node.out].kind != "queue":
             pipeline.tap(node.out, tap(node.out), name="replay")
-    asyncio.run(replay(pipeline.build(), records, clock, identity))
+    r = Replay(pipeline.build(), records, identity, bridges)
+    r.on_publish = published
+    asyncio.run(r.run(clock))
     return lines

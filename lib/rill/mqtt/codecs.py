@@ -30,6 +30,9 @@ turns that into a dead letter.
 import json
 import struct
 
+from ..jsontext import SEP as _SEP  # noqa: F401  (discovery's separators)
+from ..jsontext import dumps as _dumps  # compact, the same bytes on both runtimes
+
 _MAGIC = 0xB2
 _HEAD = 14  # magic, device id length, boot, seq: bytes beside the device id
 
@@ -46,15 +49,6 @@ def _loads(payload):
 
     check(payload)
     return _json_loads(payload)
-
-
-_SEP = (",", ":")  # compact, and the same bytes on both runtimes
-
-
-def _dumps(v):
-    if isinstance(v, (dict, list, tuple)):
-        return json.dumps(v, separators=_SEP)
-    return json.dumps(v)
 
 
 def _text(b):
@@ -83,7 +77,7 @@ class Json:
         if dev is not self._dev or boot != self._boot:
             self._dev = dev
             self._boot = boot
-            self._head = ('{"dev":%s,"boot":%d,"seq":' % (json.dumps(dev), boot)).encode()
+            self._head = ('{"dev":%s,"boot":%d,"seq":' % (_dumps(dev), boot)).encode()
         t = type(value)
         if t is float:
             if value - value == 0:  # finite: repr is its JSON (3x faster than dumps)

@@ -6,6 +6,7 @@ FIXTURES_JSON lists the test's parameters in order, each ``[name, kind, data]``:
 - kind "clock": a fresh ``rill.clock.VirtualClock`` made here;
 - kind "board": ``rill.board.load(data, clock=...)``, a simulated board (id ``data``)
   that keeps the test's clock (a clock of its own when the test takes none);
+- kind "replay": ``testkit.replay_on(clock)``, the ``replay`` fixture, on that clock too;
 - kind "rpc": a proxy whose attributes are ``data``, the snapshot sent by the host, and
   any other attribute is a method call forwarded to the host's real fixture object
   over stdout/stdin, one JSON line each way.
@@ -51,14 +52,18 @@ def _fixtures(spec):
             clock = made[name] = VirtualClock()
     args = []
     for name, kind, data in spec:
+        if kind in ("board", "replay") and clock is None:
+            from rill.clock import VirtualClock
+
+            clock = VirtualClock()
         if kind == "board":
             from rill import board
 
-            if clock is None:
-                from rill.clock import VirtualClock
-
-                clock = VirtualClock()
             made[name] = board.load(data, clock=clock)
+        elif kind == "replay":
+            from testkit import replay_on
+
+            made[name] = replay_on(clock)
         elif kind == "rpc":
             made[name] = Remote(name, data)
         args.append(made[name])

@@ -2,7 +2,7 @@
 
 Tests that the rill pytest plugin runs on both runtimes are written in the subset both
 share: plain ``assert``, ``raises`` instead of ``pytest.raises``, and ``run`` for
-coroutines. ``cpython_only`` opts one test out of the MicroPython run.
+coroutines. ``replay_on`` is the ``replay`` fixture. ``cpython_only`` opts one test out of the MicroPython run.
 """
 import sys
 
@@ -59,6 +59,20 @@ def heap_locked(fn):
         return fn()
     finally:
         micropython.heap_unlock()
+
+
+def replay_on(clock):
+    """The ``replay`` fixture on ``clock``: ``replay(capture, pipeline, bridges=())`` is
+    the pipeline's transcript of the capture at path ``capture`` (rill.io.replay.transcript:
+    what its transforms wrote and, with ``bridges``, what they published)."""
+
+    def replay(capture, pipeline, bridges=()):
+        from rill.io import frame
+        from rill.io.replay import transcript
+
+        return transcript(pipeline, frame.read(str(capture)), clock, bridges=bridges)
+
+    return replay
 
 
 async def until(cond, ms=5000, every=10):
