@@ -1,5 +1,5 @@
 from rill import GraphError, Mailbox, Pipeline, Queue, Ring
-from testkit import raises
+from testkit import raises, run
 
 
 def build_errors(p):
@@ -189,3 +189,36 @@ def test_depth_orders_diamond():
     g = p.build()
     names = [node.name for node, trig in g.sources[0].plan[1:]]
     assert names == ["left", "right", "join"], names
+
+
+def test_intercept_sees_every_source_write_until_ended():
+    import asyncio
+
+    seen = []
+
+    async def ticks(emit):
+        for i in range(3):
+            emit(i)
+            await asyncio.sleep_ms(0)
+
+    p = Pipeline()
+    p.record("a", int)
+    p.record("t", int)
+    p.record("twice", int)
+    p.source("a")
+    p.source("t", task=ticks)
+    p.transform("twice", double, "a")
+    g = p.build()
+    g.intercept(lambda k, v: seen.append((k, v)))
+    g.push("a", 5)  # before start() too
+
+    async def main():
+        g.start()
+        await asyncio.sleep_ms(10)
+        g.stop()
+
+    run(main())
+    g.intercept(None)
+    g.push("a", 6)
+    assert seen == [("a", 5), ("t", 0), ("t", 1), ("t", 2)], seen
+    assert g.records["twice"].value == 12

@@ -38,8 +38,18 @@ class RealClock:
         return asyncio.sleep_ms(ms if ms > 0 else 0)
 
 
+def _seen(fn, key, dispatch):
+    def seen(value):
+        fn(key, value)
+        dispatch(value)
+
+    return seen
+
+
 class Graph:
     lineage = None  # a rill.lineage.Lineage when built with lineage=True
+    started = None  # the clock's time at start()
+    _plain = None  # the sources' own compiled plans, while intercept() wraps them
 
     def __init__(self, pipeline, lineage=False):
         """Wire the validated ``pipeline``: tap readers and Signals, then each writer's
@@ -122,6 +132,19 @@ class Graph:
             raise ValueError("push(%r): push only to a record that a source declared with p.source(key)" % key)
         dispatch(value)
 
+    def intercept(self, fn):
+        """Have ``fn(key, value)`` see every value a source writes, just before it is
+        written: a push from outside, a task's ``emit``, a periodic read, a failed read's
+        ``missing``. ``intercept(None)`` ends it. For rill.io.recorder: a graph that
+        is not intercepted pays nothing, as each source's plan is wrapped, not tested."""
+        if self._plain is None:
+            self._plain = {}
+            for key, dispatch in self._writers.items():
+                if isinstance(key, str):  # a source's record (a transform's write() is keyed by its node)
+                    self._plain[key] = dispatch
+        for key, dispatch in self._plain.items():
+            self._writers[key] = dispatch if fn is None else _seen(fn, key, dispatch)
+
     def write(self, node, value):
         """Write ``value`` to ``node``'s output and dispatch downstream, as if the
         transform ``node`` had returned it (None is ignored): for bound transforms' timers."""
@@ -155,7 +178,8 @@ class Graph:
         """Create the source and tap tasks on the running loop. ``clock`` defaults to
         ``RealClock()``. Transforms with a ``bind`` attribute get ``fn.bind(graph, node)``
         first, once."""
-        self.clock = clock or RealClock()
+        self.clock = clock = clock or RealClock()
+        self.started = clock.now()
         for n in self.nodes:
             if n.kind == "transform" and hasattr(n.fn, "bind"):
                 n.fn.bind(self, n)

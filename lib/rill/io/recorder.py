@@ -19,11 +19,11 @@ A record the sink refuses (too long a line, a value JSON cannot hold, a full MQT
 outbox) still goes on into the graph; ``failed`` counts it, and the dead letters hold
 it (name "recorder"); so does the end record.
 
-``attach`` wraps the graph's ``push`` and ``start`` on that graph object only (the
-graph's class is unchanged, and a graph without a recorder pays nothing); ``close``
-unwraps ``push``.
+``attach`` writes the header and has the graph show it each source's value first
+(``Graph.intercept``, which wraps the sources' compiled plans: a graph without a
+recorder pays nothing); ``close`` ends that.
 
-Heap: the wrappers, once. Per record: a 3-slot list and the sink's cost (FileSink: the
+Heap: a wrapper per source, once. Per record: a 3-slot list and the sink's cost (FileSink: the
 JSON line and its framing, held until the batch is written). ``make bench`` reports
 the time per record against the same pipeline without recording
 (``recorder_ratio_vs_plain``) and the bytes allocated per record
@@ -35,54 +35,46 @@ class Recorder:
     def __init__(self, sink):
         self.sink = sink
         self.graph = None
-        self.t0 = 0
         self.records = self.failed = 0
 
     def attach(self, graph, bridges=()):
-        """Record ``graph`` from its ``start()``; ``bridges``: the rill.mqtt Bridges
-        attached to its pipeline, whose envelope numbers the header keeps."""
+        """Record what ``graph``'s sources write (``graph.intercept``), from now on, with
+        times from its ``start()``; ``bridges``: the rill.mqtt Bridges attached to its
+        pipeline, whose envelope numbers the header keeps. Writes the header now."""
         if self.graph is not None:
             raise ValueError("this Recorder already records graph %s" % self.graph.name)
         self.graph = graph
-        push, start = graph.push, graph.start
+        sources = {}
+        for src in graph.sources:
+            sources[src.out] = src.name
+        head = {"capture": graph.name, "sources": sources}
+        if bridges:
+            head["mqtt"] = numbers = {}
+            for b in bridges:
+                numbers[b.name] = [b.seq.boot, b.seq.n]
+        from .. import identity
 
-        def recording_push(key, value):
-            if isinstance(key, str):  # a source's record (a transform's write() passes its node)
-                self.record(key, value)
-            push(key, value)
-
-        def recording_start(clock=None):
-            start(clock)
-            self.t0 = graph.clock.now()
-            sources = {}
-            for src in graph.sources:
-                sources[src.out] = src.name
-            head = {"capture": graph.name, "sources": sources}
-            if bridges:
-                head["mqtt"] = numbers = {}
-                for b in bridges:
-                    numbers[b.name] = [b.seq.boot, b.seq.n]
-            from .. import identity
-
-            build = identity.load()
-            if identity.known(build):
-                head["build"] = identity.short(build)
-                try:
-                    self.sink.write(head)
-                    return
-                except ValueError:  # longer than the sink's max_line: the header without it
-                    del head["build"]
+        build = identity.load()
+        if identity.known(build):
+            head["build"] = identity.short(build)
+            try:
+                self.sink.write(head)
+                head = None
+            except ValueError:  # longer than the sink's max_line: the header without it
+                del head["build"]
+        if head is not None:
             self.sink.write(head)
-
-        self._push = push
-        graph.push = recording_push
-        graph.start = recording_start
+        graph.intercept(self.record)
         return self
 
+    def _t(self):
+        """ms since the graph's start() (0 before it)."""
+        g = self.graph
+        return 0 if g.clock is None else g.clock.diff(g.clock.now(), g.started)
+
     def record(self, key, value):
-        clock = self.graph.clock
         self.records += 1
-        self._write([clock.diff(clock.now(), self.t0), key, value], value)
+        self._write([self._t(), key, value], value)
 
     def _write(self, line, value):
         try:
@@ -93,10 +85,8 @@ class Recorder:
 
     def close(self):
         """Write the end time (replay runs exactly this long) and flush the sink; what
-        the graph's sources write after it is not recorded (the graph's push is its own
-        again)."""
-        self.graph.push = self._push
-        clock = self.graph.clock
-        end = {"end": clock.diff(clock.now(), self.t0)}
+        the graph's sources write after it is not recorded."""
+        self.graph.intercept(None)
+        end = {"end": self._t()}
         self._write(end, end)
         self.sink.close()
