@@ -119,7 +119,7 @@ def test_published_retained_with_outbox_and_boot(broker):
         time.sleep_ms(20)
     got = json.loads(broker.seen(w)[-1])
     v = got["v"]
-    assert got["dev"] == "st1" and v["boot"] == 0 and v["reconnects"] == 0, got
+    assert got["dev"] == "st1" and v["boot"] == 0 and v["reconnects"] == 0 and v["memory_errors"] == 0, got
     assert v["outbox"]["drops"] == 0 and v["outbox"]["depth"] >= 0, v
     assert v["stages"]["mqtt>status"]["errors"] == 0 and "status" in v["buffers"], v
 

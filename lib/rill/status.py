@@ -146,6 +146,7 @@ class Status:
             ob = mq.outbox
             out["outbox"] = {"depth": ob.occupancy(), "drops": ob.dropped}
             out["reconnects"] = mq.connects - 1 if mq.connects > 1 else 0
+            out["memory_errors"] = mq.memory_errors
             out["boot"] = mq.seq.boot
         return out
 
