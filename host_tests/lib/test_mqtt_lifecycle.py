@@ -8,6 +8,7 @@ from rill.mqtt import Bridge
 from testkit import MICROPYTHON, raises, run, until
 
 MP_TIMEOUT_S = 30
+MP_HEAPSIZE = "192K"  # several bridges with default outboxes, and this module from source, on 64 bits
 ONLINE = '{"status":"online","boot":0}'  # birth and last will carry the boot counter
 OFFLINE = '{"status":"offline","boot":0}'
 
