@@ -183,12 +183,22 @@ def test_depth_orders_diamond():
     for k in ("a", "b", "c", "d"):
         p.record(k, int)
     p.source("a")
-    p.transform("d", lambda b, c: b + c, "b", "c", name="join")
-    p.transform("b", double, "a", name="left")
-    p.transform("c", lambda c: c + 1, "b", name="right")
+    calls = []
+
+    def called(name, fn):
+        def call(*v):
+            calls.append(name)
+            return fn(*v)
+
+        return call
+
+    p.transform("d", called("join", lambda b, c: b + c), "b", "c", name="join")
+    p.transform("b", called("left", double), "a", name="left")
+    p.transform("c", called("right", lambda c: c + 1), "b", name="right")
     g = p.build()
-    names = [node.name for node, trig in g.sources[0].plan[1:]]
-    assert names == ["left", "right", "join"], names
+    g.push("a", 1)
+    assert calls == ["left", "right", "join"], calls
+    assert g.records["d"].value == 2 + 3
 
 
 def test_intercept_sees_every_source_write_until_ended():

@@ -111,21 +111,6 @@ class Ring(_Buffer):
         return self.capacity if self._wrapped else self._head
 
 
-@micropython.native
-def _hand(slots, i, stop, fn, fail, who):
-    """``fn(slots[i])`` for i up to ``stop``: a raise is ``fail(who, value, error)``, and
-    the rest go on. (One try per run, not per record.)"""
-    j = i
-    while i < stop:
-        try:
-            for j in range(i, stop):
-                fn(slots[j])
-            return
-        except Exception as e:
-            fail(who, slots[j], e)
-            i = j + 1
-
-
 class RingReader(_Reader):
     """A cursor on a Ring. Starts at the oldest live record."""
 
@@ -160,19 +145,23 @@ class RingReader(_Reader):
                 return total
             if lag > ring.capacity:
                 lag = self._catch_up(ring, lag)
+            slots = ring._slots
             cap = ring.capacity
             pos = self._pos
-            end = pos + lag
-            # the batch is accounted for first: what fn writes meanwhile, the next pass hands over
-            self._pos = end - cap if end >= cap else end
+            for _ in range(lag):
+                value = slots[pos]
+                pos += 1
+                if pos == cap:
+                    pos = 0
+                try:
+                    fn(value)
+                except Exception as e:
+                    fail(who, value, e)
+            # fn may have produced more: account for this batch, then look again
+            self._pos = pos
             self._seq = (self._seq + lag) & _WRAP
             ring.consumed = (ring.consumed + lag) & _WRAP
             total += lag
-            if end > cap:  # wrapped: the end of the slots, then their start
-                _hand(ring._slots, pos, cap, fn, fail, who)
-                _hand(ring._slots, 0, end - cap, fn, fail, who)
-            else:
-                _hand(ring._slots, pos, end, fn, fail, who)
 
     def read(self):
         ring = self._buf

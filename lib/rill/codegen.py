@@ -42,6 +42,21 @@ import micropython  # noqa: F401  (the compiled code's decorator, from its globa
 _WRAP = 0x3FFFFFFF
 _NEST = 8
 
+# A *step* is a plain tuple, made by ``wire`` and compiled by ``compile_plan``:
+#   (fn, n, trig, bit, first, args, out, put, wake, node)
+# - fn: the transform, called with the inputs' values; None for the plan's first step,
+#   which writes the value being dispatched.
+# - n: how many values fn takes (inputs, then watched records).
+# - trig: bitmask of the earlier steps whose write triggers this one (a plan has at most
+#   rill.check._MAX_STEPS steps, so that the mask stays a small int).
+# - bit: this step's bit (1 << its index), set in the dispatch's mask when it writes.
+# - first: the first input's buffer; args: all the input buffers.
+# - out: the buffer written; put: its put, or None for a Latest, which is stored into.
+# - wake: the Signals of the taps on out.
+# - node: the transform's Node, for its counters and fail().
+# A plan is a writer's steps: its write, then the transforms downstream in depth order.
+
+
 
 def _source(steps, fail, consts, lineage=None, out=None):
     """Write the function's body, from Graph's step tuples (see Graph), to ``out`` (or
@@ -195,7 +210,34 @@ def compile_plan(steps, fail, lineage=None):
     return fn
 
 
-def unload():
-    pkg = sys.modules["rill"]
-    sys.modules.pop("rill.codegen", None)
-    pkg.__dict__.pop("codegen", None)
+def wire(graph, lineage):
+    """Compile each writer's plan (rill.check's (node, trigger mask) pairs) of ``graph``
+    into ``graph._writers``: a source's by its record's key (and as its node's ``plan``),
+    a transform's with timers (``bind``: it writes through ``graph.write``) by its node.
+    With ``lineage``, ``graph.lineage`` first. Unloads this module."""
+    try:
+        if lineage:
+            from .lineage import Lineage
+
+            graph.lineage = Lineage(graph)
+        records = graph.records
+        for n in graph.nodes:
+            if n.kind == "source" or n.kind == "transform" and hasattr(n.fn, "bind"):
+                steps = []
+                for i, (t, trig) in enumerate(n.plan):
+                    out = records[t.out]
+                    args = (out,)
+                    if i:
+                        args = tuple(records[k] for k in t.inputs + t.watch)
+                    wake = tuple(tap.signal for tap in graph.taps if tap.inputs[0] == t.out)
+                    put = None if out.kind == "latest" else out.put  # dispatch stores into a Latest itself
+                    steps.append((t.fn if i else None, len(args), trig, 1 << i, args[0], args, out, put, wake, t))
+                fn = compile_plan(steps, graph.fail, graph.lineage)
+                if n.kind == "source":
+                    graph._writers[n.out] = n.plan = fn
+                else:
+                    graph._writers[n] = fn
+    finally:
+        pkg = sys.modules["rill"]
+        sys.modules.pop("rill.codegen", None)
+        pkg.__dict__.pop("codegen", None)

@@ -49,7 +49,6 @@ def _seen(fn, key, dispatch):
 class Graph:
     lineage = None  # a rill.lineage.Lineage when built with lineage=True
     started = None  # the clock's time at start()
-    _plain = None  # the sources' own compiled plans, while intercept() wraps them
 
     def __init__(self, pipeline, lineage=False):
         """Wire the validated ``pipeline``: tap readers and Signals, then each writer's
@@ -75,49 +74,12 @@ class Graph:
                 self.taps.append(n)
                 n.reader = records[n.inputs[0]].reader()
                 n.signal = Signal()
-        if lineage:
-            from .lineage import Lineage
+        from .codegen import wire  # (build-time only: it unloads itself)
 
-            self.lineage = Lineage(self)
-        from .codegen import compile_plan, unload
-
-        for n in nodes:  # each writer's plan: rill.check's (node, trigger mask) pairs, made steps
-            # (a transform writes outside dispatch only through write(), from its bind())
-            if n.kind == "source" or n.kind == "transform" and hasattr(n.fn, "bind"):
-                steps = []
-                for i, (t, trig) in enumerate(n.plan):
-                    out = records[t.out]
-                    args = (out,)
-                    if i:  # (loops, not generator expressions: each of those is code kept in the heap)
-                        args = ()
-                        for k in t.inputs + t.watch:
-                            args += (records[k],)
-                    wake = ()
-                    for tap in self.taps:
-                        if tap.inputs[0] == t.out:
-                            wake += (tap.signal,)
-                    put = None if out.kind == "latest" else out.put  # dispatch stores into a Latest itself
-                    steps.append((t.fn if i else None, len(args), trig, 1 << i, args[0], args, out, put, wake, t))
-                self._writers[n.out if n.kind == "source" else n] = compile_plan(steps, self.fail, self.lineage)
-        unload()
-        self._dispatch = self._writers.get  # (bound once: push looks up nothing else)
+        wire(self, lineage)
         gc.collect()  # the compiler's leftovers, before the graph's first allocations settle among them
 
     # -- dispatch ------------------------------------------------------------------
-    #
-    # A *step* is a plain tuple, made in __init__ and compiled by rill.codegen:
-    #   (fn, n, trig, bit, first, args, out, put, wake, node)
-    # - fn: the transform, called with the inputs' values; None for the plan's first step,
-    #   which writes the value being dispatched.
-    # - n: how many values fn takes (inputs, then watched records).
-    # - trig: bitmask of the earlier steps whose write triggers this one (a plan has at most
-    #   rill.check._MAX_STEPS steps, so that the mask stays a small int).
-    # - bit: this step's bit (1 << its index), set in the dispatch's mask when it writes.
-    # - first: the first input's buffer; args: all the input buffers.
-    # - out: the buffer written; put: its put, or None for a Latest, which is stored into.
-    # - wake: the Signals of the taps on out.
-    # - node: the transform's Node, for its counters and fail().
-    # A plan is a writer's steps: its write, then the transforms downstream in depth order.
 
     @micropython.native
     def push(self, key, value):
@@ -127,23 +89,19 @@ class Graph:
         It runs the writer's compiled plan (rill.codegen). The first step's write may
         raise (QueueFull from an ERROR or BLOCK queue) to the caller; a transform's
         raise, or its output's, is that transform's failure."""
-        dispatch = self._dispatch(key)
-        if dispatch is None:
+        try:
+            fn = self._writers[key]  # (faster than get() on MicroPython)
+        except KeyError:
             raise ValueError("push(%r): push only to a record that a source declared with p.source(key)" % key)
-        dispatch(value)
+        fn(value)
 
     def intercept(self, fn):
         """Have ``fn(key, value)`` see every value a source writes, just before it is
         written: a push from outside, a task's ``emit``, a periodic read, a failed read's
         ``missing``. ``intercept(None)`` ends it. For rill.io.recorder: a graph that
         is not intercepted pays nothing, as each source's plan is wrapped, not tested."""
-        if self._plain is None:
-            self._plain = {}
-            for key, dispatch in self._writers.items():
-                if isinstance(key, str):  # a source's record (a transform's write() is keyed by its node)
-                    self._plain[key] = dispatch
-        for key, dispatch in self._plain.items():
-            self._writers[key] = dispatch if fn is None else _seen(fn, key, dispatch)
+        for src in self.sources:  # a source's plan is its compiled dispatch (rill.codegen)
+            self._writers[src.out] = src.plan if fn is None else _seen(fn, src.out, src.plan)
 
     def write(self, node, value):
         """Write ``value`` to ``node``'s output and dispatch downstream, as if the

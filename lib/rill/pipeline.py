@@ -34,7 +34,7 @@ class Node:
     error = None  # the last error, kept as raised: formatting would allocate (stats() has it as text)
     graph = None  # set by Graph
     out_rec = None  # the buffer of ``out``, set by Graph
-    plan = ()  # the dispatch steps that a write to ``out`` runs, set by build and Graph
+    plan = ()  # what a write to ``out`` runs: (node, trigger mask) pairs; a source's compiled dispatch once built
     # transforms
     filtered = 0  # calls that returned None
     depth = 0  # 1 + the greatest depth of the inputs, set by build
