@@ -155,7 +155,11 @@ def main():
                 if proc.returncode != 0 or not peak:
                     raise BenchError("%s on %s: %s" % (kind, board, (proc.stderr or proc.stdout).strip()[-600:]))
                 results.setdefault(board, {"heap_budget_kb": info.get("heap_budget_kb")})[kind] = int(peak[0])
-    return {"app_peak_heap_32bit": results}
+        proc = subprocess.run(["node", driver, out, "scaffold", "exec"], capture_output=True, text=True, timeout=120)
+        kept = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("peak ")]
+        if proc.returncode != 0 or not kept:
+            raise BenchError("exec_kept: %s" % (proc.stderr or proc.stdout).strip()[-600:])
+    return {"app_peak_heap_32bit": results, "wasm_exec_kept_bytes": int(kept[0])}
 
 
 if __name__ == "__main__":
