@@ -22,7 +22,7 @@ import tempfile
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
 from build import compile_file  # noqa: E402  (the one build step)
-from common import ROOT, CliError, sha256_file  # noqa: E402
+from common import ROOT, CliError, need_micropython, sha256_file  # noqa: E402
 
 NPM_DIR = os.path.join(ROOT, ".deps", "npm")
 PACKAGE = "@micropython/micropython-webassembly-pyscript"
@@ -126,6 +126,20 @@ def stage(out):
         _compile(os.path.join(TOOLS, "heap32_mp.py"), os.path.join(out, "app", kind, "heap32.mpy"))
 
 
+def on_unix(out, kind, board):
+    """``heap32.measure(kind, board)`` on the unix port, from the staged files: that port
+    frees what build() unloads and compiles (the webassembly port keeps it: the
+    ``wasm_*_kept_bytes`` figures), so the two together bound a board's figure."""
+    env = dict(os.environ, MICROPYPATH="%s:%s:.frozen" % (os.path.join(out, "app", kind), os.path.join(out, "lib")),
+               RILL_ROOT=out)
+    proc = subprocess.run([need_micropython(), "-X", "heapsize=4M", "-c",
+                           "import asyncio, heap32\nprint(asyncio.run(heap32.measure(%r, %r)))" % (kind, board)],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    if proc.returncode != 0 or not proc.stdout.strip().isdigit():
+        raise BenchError("%s on %s (unix port): %s" % (kind, board, (proc.stderr or proc.stdout).strip()[-600:]))
+    return int(proc.stdout.strip())
+
+
 def boards():
     found = {}
     for b in sorted(os.listdir(os.path.join(ROOT, "boards"))):
@@ -141,6 +155,7 @@ def main():
         return {"app_peak_heap_32bit": None, "app_peak_heap_32bit_skipped": "node and npm are needed"}
     module = install()
     results = {}
+    unix = {}  # the same measurement, the same .mpy files, on the 64-bit unix port: a second instrument
     with tempfile.TemporaryDirectory() as out:
         stage(out)
         driver = os.path.join(out, "driver.mjs")
@@ -155,11 +170,17 @@ def main():
                 if proc.returncode != 0 or not peak:
                     raise BenchError("%s on %s: %s" % (kind, board, (proc.stderr or proc.stdout).strip()[-600:]))
                 results.setdefault(board, {"heap_budget_kb": info.get("heap_budget_kb")})[kind] = int(peak[0])
-        proc = subprocess.run(["node", driver, out, "scaffold", "exec"], capture_output=True, text=True, timeout=120)
-        kept = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("peak ")]
-        if proc.returncode != 0 or not kept:
-            raise BenchError("exec_kept: %s" % (proc.stderr or proc.stdout).strip()[-600:])
-    return {"app_peak_heap_32bit": results, "wasm_exec_kept_bytes": int(kept[0])}
+                unix.setdefault(board, {})[kind] = on_unix(out, kind, board)
+        for what in ("exec", "unload"):  # what the port itself keeps, where a board would not
+            proc = subprocess.run(["node", driver, out, "scaffold", what], capture_output=True, text=True, timeout=120)
+            kept = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("peak ")]
+            if proc.returncode != 0 or not kept:
+                raise BenchError("%s kept: %s" % (what, (proc.stderr or proc.stdout).strip()[-600:]))
+            results["wasm_%s_kept_bytes" % what] = int(kept[0])
+    return {"app_peak_heap_32bit": {b: v for b, v in results.items() if isinstance(v, dict)},
+            "app_peak_heap_unix64": unix,
+            "wasm_exec_kept_bytes": results["wasm_exec_kept_bytes"],
+            "wasm_unload_kept_bytes": results["wasm_unload_kept_bytes"]}
 
 
 if __name__ == "__main__":

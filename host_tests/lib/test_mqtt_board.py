@@ -1,6 +1,6 @@
 """An MQTT bridge on a board without networking fails at build(), not late.
 
-The bridge (about 41.5 KB of heap as .mpy on this 64-bit unix port) plus a simulated
+The bridge (about 42 KB of heap as .mpy on this 64-bit unix port) plus a simulated
 board do not fit the default 128 KB test heap beside the test's own code; a 32-bit
 board needs about half of that.
 """
