@@ -11,8 +11,9 @@ sys.path.insert(0, os.path.join(ROOT, "lib"))
 
 
 def load(app_dir, board_id=None, clock=None):
-    """(pipeline factory taking no arguments, config) for the app in ``app_dir``, on a
-    simulated board on ``clock``; CliError in one sentence for what is missing."""
+    """(app module, simulated board on ``clock``, config) for the app in ``app_dir``:
+    ``app.pipeline(board, cfg)`` is its pipeline. CliError in one sentence for what is
+    missing."""
     app_dir = os.path.abspath(app_dir)
     if not os.path.exists(os.path.join(app_dir, "app.py")):
         raise CliError("no app.py in %s" % app_dir)
@@ -37,7 +38,7 @@ def load(app_dir, board_id=None, clock=None):
         bd = board.load(board_id, sim=True, clock=clock)
     except Exception as e:
         raise CliError("board %s: %s" % (board_id, e))
-    return (lambda: app.pipeline(bd, cfg)), cfg
+    return app, bd, cfg
 
 
 def capture_records(path):

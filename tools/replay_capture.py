@@ -12,13 +12,11 @@ When the capture's build identity (rill.identity, in its header) is not this cod
 (tools/build_identity.py: lib, the app's modules, its config), one warning line goes
 to stderr and the replay goes on.
 """
-import json
 import os
 import sys
 
-from common import ROOT, CliError, Parser, cli
-
-sys.path.insert(0, os.path.join(ROOT, "lib"))
+import host_app
+from common import CliError, Parser, cli
 
 
 def running_identity(app_dir):
@@ -54,44 +52,15 @@ def main(argv):
     p.add_argument("--out", help="write the JSON lines here instead of stdout")
     args = p.parse_args(argv)
     app_dir = os.path.abspath(args.app)
-    if not os.path.exists(os.path.join(app_dir, "app.py")):
-        raise CliError("no app.py in %s" % app_dir)
-    from rill.io import frame
-
-    try:
-        found = frame.paths(args.capture)
-    except OSError:
-        found = []
-    if not found:
-        raise CliError("no capture at %s (no segment %s.1, %s.2...)" % (args.capture, args.capture, args.capture))
-    cfg = {}
-    if os.path.exists(os.path.join(app_dir, "config.json")):
-        try:
-            with open(os.path.join(app_dir, "config.json")) as f:
-                cfg = json.load(f)
-        except (OSError, ValueError) as e:
-            raise CliError("config.json of %s: %s" % (app_dir, e))
-    board_id = args.board or cfg.get("board")
-    if not board_id:
-        raise CliError("no board: give --board or a config.json with \"board\"")
-    sys.path.insert(0, app_dir)
-    try:
-        import app
-    except Exception as e:
-        raise CliError("cannot import the app in %s: %s: %s" % (app_dir, type(e).__name__, e))
-
-    from rill import board
     from rill.clock import VirtualClock
     from rill.io.replay import transcript
 
     clock = VirtualClock()
-    try:
-        bd = board.load(board_id, sim=True, clock=clock)
-    except Exception as e:
-        raise CliError("board %s: %s" % (board_id, e))
+    app, bd, cfg = host_app.load(app_dir, args.board, clock)
+    records = host_app.capture_records(args.capture)
     p = app.pipeline(bd, cfg)
     bridges = [app_bridge(app, cfg).attach(p)] if hasattr(app, "bridge") else []
-    lines = transcript(p, frame.read(args.capture), clock, running_identity(app_dir), bridges)
+    lines = transcript(p, records, clock, running_identity(app_dir), bridges)
     try:
         out = open(args.out, "w") if args.out else sys.stdout
     except OSError as e:

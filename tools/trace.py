@@ -84,8 +84,8 @@ def replayed_origin(app_dir, board_id, records, key, n):
     from rill.io.replay import replay
 
     clock = VirtualClock()
-    factory, _ = host_app.load(app_dir, board_id, clock)
-    p = factory()
+    app, bd, cfg = host_app.load(app_dir, board_id, clock)
+    p = app.pipeline(bd, cfg)
     if key not in p._records:
         raise CliError("the app has no record %r (it has: %s)" % (key, ", ".join(p._keys)))
     got = []
