@@ -58,8 +58,8 @@ _NEST = 8
 
 
 
-def _source(steps, fail, consts, lineage=None, out=None):
-    """Write the function's body, from Graph's step tuples (see Graph), to ``out`` (or
+def _source(steps, fail, consts, lineage=None, text=None):
+    """Write the function's body, from the step tuples (above), to ``text`` (or
     nowhere); return its length. ``consts`` receives the objects it names k0, k1, ...:
     default arguments, the fastest locals to set up. With ``lineage``
     (rill.lineage.Lineage), each write records its origin too."""
@@ -67,9 +67,9 @@ def _source(steps, fail, consts, lineage=None, out=None):
 
     def add(line):
         size[0] += len(line) + 1
-        if out is not None:
-            out.write(line)
-            out.write("\n")
+        if text is not None:
+            text.write(line)
+            text.write("\n")
 
     if lineage is not None:
         from . import lineage as lin
@@ -185,7 +185,7 @@ _scope = {"micropython": micropython}  # the compiled functions' globals: one di
 def compile_plan(steps, fail, lineage=None):
     """One writer's steps as a function ``dispatch(value)``: native code where the port
     compiles it (the unix port, ESP32, RP2040), bytecode where it cannot. Its
-    constants are one default argument, so its globals hold nothing per graph."""
+    constants are default arguments, so the globals it shares hold nothing per graph."""
     consts = []
     size = _source(steps, fail, consts, lineage)  # a dry run: the constants and the text's length
     head = "@micropython.native\ndef dispatch(v, W=%d, %s):\n" % (
