@@ -1,4 +1,4 @@
-"""Build-time: compile each writer's dispatch plan into one straight-line function.
+"""Build-time: write each writer's dispatch plan as one straight-line function.
 
 A plan (rill.check.plan) is a write and the transforms downstream, in depth order, each
 with the mask of the earlier steps whose write triggers it. Everything a generic loop
@@ -21,28 +21,26 @@ tap on ``out`` the function is, in effect,
 
 Each step runs only if a step in its trigger mask wrote (a diamond joins once); a raise
 in a transform or its write is that transform's failure (``graph.fail``) and stops only
-what depends on it. The function is compiled as ``@micropython.native`` where the port
-can (bytecode otherwise), takes any number of inputs without ``*args``, and allocates
-nothing per call. Graph loads this module while it wires a graph and unloads it after,
-so only the compiled functions stay in the heap (``make bench``: graph_build_bytes).
+what depends on it. The function takes any number of inputs without ``*args`` and
+allocates nothing per call; rill.native compiles it, as ``@micropython.native`` where
+the port can. Graph loads this module while it wires a graph, and it unloads itself
+before the compiling starts, so only the compiled functions stay in the heap (``make
+bench``: graph_build_bytes).
 
-Heap: building needs this module (about 4.5 KB, 64-bit) and the compiler's working
-memory, about five times the text (some 350 B per step) while each plan compiles:
-``build()`` of a small pipeline needs about 12 KB more free heap than the step tables
+Heap: building needs this module (about 6.8 KB, 64-bit) and the texts, then rill.native
+and the compiler's working memory, about five times a text (some 350 B per step):
+``build()`` of a small pipeline needs about 11 KB more free heap than the step tables
 this replaced (``make bench``: min_heap_kb). Native code is not freed on the ESP32
 (it lives in IRAM) nor on the unix port: a program that builds graphs again and again
 there uses that memory up, and then gets bytecode.
 """
-import gc
 import io
 import sys
-
-import micropython  # noqa: F401  (the compiled code's decorator, from its globals)
 
 _WRAP = 0x3FFFFFFF
 _NEST = 8
 
-# A *step* is a plain tuple, made by ``wire`` and compiled by ``compile_plan``:
+# A *step* is a plain tuple, made by ``wire`` and written as code by ``write_plan``:
 #   (fn, n, trig, bit, first, args, out, put, wake, node)
 # - fn: the transform, called with the inputs' values; None for the plan's first step,
 #   which writes the value being dispatched.
@@ -179,13 +177,9 @@ def _source(steps, fail, consts, lineage=None, text=None):
     return size[0]
 
 
-_scope = {"micropython": micropython}  # the compiled functions' globals: one dict for all
-
-
-def compile_plan(steps, fail, lineage=None):
-    """One writer's steps as a function ``dispatch(value)``: native code where the port
-    compiles it (the unix port, ESP32, RP2040), bytecode where it cannot. Its
-    constants are default arguments, so the globals it shares hold nothing per graph."""
+def write_plan(steps, fail, lineage=None):
+    """One writer's steps as (the text of a function ``dispatch(value)``, its
+    constants): rill.native compiles it."""
     consts = []
     size = _source(steps, fail, consts, lineage)  # a dry run: the constants and the text's length
     head = "@micropython.native\ndef dispatch(v, W=%d, %s):\n" % (
@@ -196,25 +190,16 @@ def compile_plan(steps, fail, lineage=None):
         out = io.StringIO()
     out.write(head)
     _source(steps, fail, [], lineage, out)
-    head = None
-    text = out.getvalue()
-    out = None
-    _scope["K"] = tuple(consts)
-    gc.collect()  # the compiler needs the room most: the text's builders go first
-    try:
-        exec(text, _scope)
-    except Exception:  # no native emitter, or no memory for native code: bytecode
-        exec(text[20:], _scope)  # (without the decorator's line)
-    fn = _scope.pop("dispatch")
-    del _scope["K"]
-    return fn
+    return out.getvalue(), tuple(consts)
 
 
 def wire(graph, lineage):
-    """Compile each writer's plan (rill.check's (node, trigger mask) pairs) of ``graph``
-    into ``graph._writers``: a source's by its record's key (and as its node's ``plan``),
-    a transform's with timers (``bind``: it writes through ``graph.write``) by its node.
-    With ``lineage``, ``graph.lineage`` first. Unloads this module."""
+    """The text of each writer's plan (rill.check's (node, trigger mask) pairs) of
+    ``graph``, as [(node, text, constants)]: every source's, and every transform's with
+    timers (``bind``: it writes through ``graph.write``). With ``lineage``,
+    ``graph.lineage`` first. Unloads this module: rill.native compiles the texts with
+    the room this module took."""
+    plans = []
     try:
         if lineage:
             from .lineage import Lineage
@@ -232,11 +217,8 @@ def wire(graph, lineage):
                     wake = tuple(tap.signal for tap in graph.taps if tap.inputs[0] == t.out)
                     put = None if out.kind == "latest" else out.put  # dispatch stores into a Latest itself
                     steps.append((t.fn if i else None, len(args), trig, 1 << i, args[0], args, out, put, wake, t))
-                fn = compile_plan(steps, graph.fail, graph.lineage)
-                if n.kind == "source":
-                    graph._writers[n.out] = n.plan = fn
-                else:
-                    graph._writers[n] = fn
+                plans.append((n,) + write_plan(steps, graph.fail, graph.lineage))
+        return plans
     finally:
         pkg = sys.modules["rill"]
         sys.modules.pop("rill.codegen", None)

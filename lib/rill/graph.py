@@ -74,9 +74,12 @@ class Graph:
                 self.taps.append(n)
                 n.reader = records[n.inputs[0]].reader()
                 n.signal = Signal()
-        from .codegen import wire  # (build-time only: it unloads itself)
+        from .codegen import wire  # (build-time only: each unloads itself)
 
-        wire(self, lineage)
+        plans = wire(self, lineage)
+        from .native import load
+
+        load(self, plans)
         gc.collect()  # the compiler's leftovers, before the graph's first allocations settle among them
 
     # -- dispatch ------------------------------------------------------------------
