@@ -63,8 +63,9 @@ class Node:
 
     @micropython.native
     def __call__(self, value):
-        """A source node is the ``emit`` its task receives: write the record and dispatch."""
-        self.graph.push(self.out, value)
+        """A source node is the ``emit`` its task receives: write the record and dispatch,
+        as ``graph.push`` does, through the same compiled plan (and ``intercept``)."""
+        self.graph._writers[self.out](value)
 
     async def wait(self, value):
         """``await emit.wait(value)``: like ``emit(value)``, but first wait for room in a
