@@ -4,7 +4,8 @@ the real clock they sleep on.
 A write to a record runs, in one dispatch, every transform downstream of it in depth
 order; each runs at most once per dispatch (a diamond joins once) and only if one of
 its trigger inputs was written in that dispatch. Each writer's plan is compiled when
-the graph is built into one function that does exactly that (rill.codegen). Taps run
+the graph is built into one function that does exactly that (rill.codegen writes it,
+rill.native compiles it). Taps run
 in their own tasks and read the record's buffer, so a slow observer never blocks a
 producer. Dispatch allocates nothing: transforms are called with positional arguments,
 counters stay small ints, and a failure is kept as raised.
@@ -88,10 +89,10 @@ class Graph:
     def push(self, key, value):
         """Write ``value`` to record ``key`` from outside and dispatch its transforms.
 
-        The one dispatch: a task source's ``emit`` and a periodic source come here too.
-        It runs the writer's compiled plan (rill.codegen). The first step's write may
-        raise (QueueFull from an ERROR or BLOCK queue) to the caller; a transform's
-        raise, or its output's, is that transform's failure."""
+        It runs the writer's compiled plan (rill.codegen), the one dispatch: a task
+        source's ``emit`` runs the same function, and a periodic source comes here. The
+        first step's write may raise (QueueFull from an ERROR or BLOCK queue) to the
+        caller; a transform's raise, or its output's, is that transform's failure."""
         try:
             fn = self._writers[key]  # (faster than get() on MicroPython)
         except KeyError:
