@@ -78,10 +78,10 @@ class Graph:
         from .codegen import wire  # (build-time only: each unloads itself)
 
         plans = wire(self, lineage)
+        gc.collect()  # rill.codegen, unloaded: the compiler gets its room
         from .native import load
 
         load(self, plans)
-        gc.collect()  # the compiler's leftovers, before the graph's first allocations settle among them
 
     # -- dispatch ------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ compiler has that room too; then this module unloads itself.
 Each is compiled as ``@micropython.native`` where the port can (the unix port, ESP32,
 RP2040), as bytecode where it cannot (no native emitter, or no memory for native code).
 """
-import gc
 import sys
 
 import micropython
@@ -20,7 +19,6 @@ def load(graph, plans):
         while plans:
             node, text, consts = plans.pop(0)
             _scope["K"] = consts
-            gc.collect()
             try:
                 exec(text, _scope)
             except Exception:  # no native emitter, or no memory for native code: bytecode
