@@ -33,7 +33,8 @@ the writer (``push_<record>``, ``write_<transform>``) in ``rill_dispatch_<pipeli
 and each step's lines follow a comment naming its transform. Heap on the device: the
 functions (native code) and their defaults; ``bind`` is garbage once it has run.
 """
-from .buffers import Ring
+from .buffers import Latest, Ring
+from .queues import Mailbox, Queue
 
 _WRAP = 0x3FFFFFFF
 _NEST = 8  # CPython compiles at most 20 nested blocks, each step's try here
@@ -67,10 +68,11 @@ def _body(table, k, add, lineage):
 
     def value_of(i, j):
         """Input j's value: the local just written, when its step is this one's only
-        trigger (so it certainly wrote, this dispatch), else the buffer's."""
+        trigger (so it certainly wrote, this dispatch) and the buffer is one of rill's
+        own (a subclass's put() may store something else), else the buffer's."""
         buf = table[i][4][j]
         w = writer.get(buf.key)
-        if w is not None and w < i and table[w][3] == table[i][2]:
+        if w is not None and w < i and table[w][3] == table[i][2] and type(buf) in _OWN:
             return "v" if w == 0 else "r%d" % w
         return k(buf, "%s[%d]" % (at(i, 4), j)) + ".value"
 
@@ -142,6 +144,7 @@ def _body(table, k, add, lineage):
             run(i, " ")
 
 
+_OWN = (Latest, Ring, Queue, Mailbox)  # rill's own buffers store what they are given
 _FAIL = object()  # stands for graph.fail, which bind() receives
 
 
@@ -158,12 +161,40 @@ def _names(nodes):
     return seen
 
 
-def module(graph, native=True):
-    """The text of ``rill_dispatch_<pipeline>.py`` for the built ``graph`` (any
-    dispatch): its FINGERPRINT and ``bind(tables, fail, lineage)``, which returns one
-    function per writer (rill.wiring.writers' order). ``native``: each function
-    ``@micropython.native`` (False: bytecode, for a port without the native emitter)."""
-    from .wiring import fingerprint, module_name, steps, writers
+def _writer(put, ti, table, node, name, lineage, native):
+    """Write one writer's function, its objects as default arguments."""
+    consts, exprs, body = [], [], []
+
+    def k(obj, expr):
+        for j, c in enumerate(consts):
+            if c is obj:
+                return "k%d" % j
+        consts.append(obj)
+        exprs.append(expr)
+        return "k%d" % (len(consts) - 1)
+
+    def add(line):
+        body.append("    " + line)
+
+    _body(table, k, add, lineage)
+    put("    t = T[%d]  # %s %r -> %s" % (ti, node.kind, node.name, node.out))
+    if native:
+        put("")
+        put("    @micropython.native")
+    defaults = ["W=%d" % _WRAP] + (["N=L[3]"] if lineage else []) + ["k%d=%s" % (j, e) for j, e in enumerate(exprs)]
+    put("    def %s(v, %s):" % (name, ", ".join(defaults)))
+    for line in body:
+        put(line)
+    put("")
+
+
+def module(graph, out, native=True):
+    """Write ``rill_dispatch_<pipeline>.py`` for the built ``graph`` (any dispatch) to
+    the stream ``out``: its FINGERPRINT and ``bind(tables, fail, lineage)``, which
+    returns one function per writer (rill.wiring.writers' order). ``native``: each
+    function ``@micropython.native`` (False: bytecode, for a port without the native
+    emitter). Written line by line: no text of the whole module is ever held."""
+    from .wiring import fingerprint, steps, writers
 
     nodes = writers(graph)
     tables = [steps(graph, n) for n in nodes]
@@ -173,35 +204,20 @@ def module(graph, native=True):
 
         lineage = (lin.wrote, lin.take, lin.give)
     names = _names(nodes)
-    lines = ['"""The dispatch of pipeline %r, generated on the host by rill.codegen (rill build --app,'
-             % graph.name, "rill deploy); do not edit. rill.wiring binds it when FINGERPRINT is the graph's."
-             '"""', "import micropython  # noqa: F401", "", "FINGERPRINT = 0x%06x" % fingerprint(graph, tables),
-             "", "", "def bind(T, fail, L):",
-             '    """One function per writer, its objects taken from the graph\'s step tables ``T``."""']
+
+    def put(line):
+        out.write(line)
+        out.write("\n")
+
+    put('"""The dispatch of pipeline %r, generated on the host by rill.codegen (rill build --app,' % graph.name)
+    put("rill deploy); do not edit. rill.wiring binds it when FINGERPRINT is the graph's.\"\"\"")
+    put("import micropython  # noqa: F401")
+    put("")
+    put("FINGERPRINT = 0x%06x" % fingerprint(graph, tables))
+    put("")
+    put("")
+    put("def bind(T, fail, L):")
+    put('    """One function per writer, its objects taken from the graph\'s step tables ``T``."""')
     for ti, table in enumerate(tables):
-        consts, exprs, body = [], [], []
-
-        def k(obj, expr):
-            for j, c in enumerate(consts):
-                if c is obj:
-                    return "k%d" % j
-            consts.append(obj)
-            exprs.append(expr)
-            return "k%d" % (len(consts) - 1)
-
-        def add(line):
-            body.append("    " + line)
-
-        _body(table, k, add, lineage)
-        node = nodes[ti]
-        lines.append("    t = T[%d]  # %s %r -> %s" % (ti, node.kind, node.name, node.out))
-        if native:
-            lines.append("")
-            lines.append("    @micropython.native")
-        defaults = ["W=%d" % _WRAP] + (["N=L[3]"] if lineage else []) + [
-            "k%d=%s" % (j, e) for j, e in enumerate(exprs)]
-        lines.append("    def %s(v, %s):" % (names[ti], ", ".join(defaults)))
-        lines.extend(body)
-        lines.append("")
-    lines.append("    return (%s)" % "".join(n + ", " for n in names).rstrip(" "))
-    return "\n".join(lines) + "\n"
+        _writer(put, ti, table, nodes[ti], names[ti], lineage, native)
+    put("    return (%s)" % "".join(n + ", " for n in names).rstrip(" "))

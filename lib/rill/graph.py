@@ -6,9 +6,10 @@ order; each runs at most once per dispatch (a diamond joins once) and only if on
 its trigger inputs was written in that dispatch. Each writer's dispatch is its step
 table run by rill.dispatch (the reference), or, when the app was built on the host
 with a matching ``rill_dispatch_<pipeline>`` module (rill.wiring), that module's native
-function for it. Nothing is compiled on the device. Taps run in their own tasks and read the record's buffer, so a slow observer never blocks a
-producer. Dispatch allocates nothing: transforms are called with positional arguments,
-counters stay small ints, and a failure is kept as raised.
+function for it. Nothing is compiled on the device. Taps run in their own tasks and
+read the record's buffer, so a slow observer never blocks a producer. Dispatch
+allocates nothing: transforms are called with positional arguments, counters stay
+small ints, and a failure is kept as raised.
 """
 import asyncio
 import gc

@@ -68,7 +68,7 @@ def fingerprint(graph, tables):
     CPython and MicroPython."""
     h = _mix(5381, graph.name)
     for table in tables:
-        for fn, n, trig, bit, args, out, put, wake, node, lin in table:
+        for _fn, n, trig, _bit, args, out, _put, wake, node, lin in table:
             if lin is not None:
                 lin = lin if type(lin) is int else 100 + lin[1]
             h = _mix(h, "%s|%s|%s|%s|%d|%d|%d|%d|%r" % (node.kind, node.name, out.key, type(out).__name__,
