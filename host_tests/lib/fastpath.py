@@ -16,15 +16,6 @@ except AttributeError:
 FOLDER = "/tmp/rill-fast-%d" % (_tick() & 0xFFFFFF)
 
 
-class Module:
-    """What rill.wiring takes as a dispatch module: FINGERPRINT and bind."""
-
-    def __init__(self, mod, text):
-        self.FINGERPRINT = mod.FINGERPRINT
-        self.bind = mod.bind
-        self.text = text
-
-
 def write_module(graph, native=True, name=None):
     """Write ``graph``'s module into FOLDER as ``name`` (default its own); the path."""
     try:
@@ -48,4 +39,5 @@ def fast_module(graph, native=True):
     mod = __import__(name)
     sys.modules.pop(name, None)
     os.remove(path)
-    return Module(mod, text)
+    mod.text = text
+    return mod

@@ -8,24 +8,23 @@ inputs each transform takes, which buffer, which taps to wake, which steps trigg
 which. The module turns that into code. For ``raw -> milli -> out`` with a tap on
 ``out``, pipeline "bench", ``rill_dispatch_bench.py`` reads, in effect:
 
-    FINGERPRINT = 0x3a1f07   # rill.wiring.fingerprint of the graph it was made for
-
-    def bind(T, fail, L):   # T: the device's step tables; the objects become defaults
-        t = T[0]
-
+    def bind_push_raw(t, fail, L):    # t: the device's step table; its objects become defaults
         @micropython.native
-        def push_raw(v, W=..., k0=t[0][5], k1=t[1][0], ...):
+        def push_raw(v, W=..., k0=t[0][5], k1=t[1][8], k2=t[1][0], ...):
             k0.value = v; k0.produced = ...          # exactly a Latest: stored into
-            try:                                     # transform 'to_milli' -> milli
-                r1 = k1(v)                           # the input just written: a local
-                if r1 is None: k2.filtered = ...
+            # transform 'to_milli' -> milli
+            try:
+                r1 = k2(v)                           # the input just written: a local
+                if r1 is None: k1.filtered = ...
                 else:
                     ...
                     h = k6._head; k7[h] = r2 ...     # exactly a Ring, inlined (else its put())
-                    if not k9.pending: k9.set()      # the tap on out
+                    for s in k8: ...s.set()          # the taps on out, as many as the device has
             except Exception as e:
-                fail(k2, k3.value, e)
-        return (push_raw,)
+                fail(k1, k0.value, e)
+        return push_raw
+
+    FINGERPRINT = {"push_raw": 0x3a1f07}   # rill.wiring.fingerprint of each step table
 
 It does what rill.dispatch does (the reference; host_tests/lib/test_codegen.py
 compares them on random graphs) and allocates nothing per call. A traceback names
@@ -106,10 +105,9 @@ def _body(table, k, add, lineage):
                 add(d + "%s(%s, %s, N, %d)" % (k(lineage[2], "L[2]"), k(lin[0], at(i, 9) + "[0]"), o, lin[1]))
         if bit & used:
             add(d + "w |= %d" % bit)
-        for j, s in enumerate(wake):
-            s = k(s, "%s[%d]" % (at(i, 7), j))
-            add(d + "if not %s.pending:" % s)
-            add(d + " %s.set()" % s)
+        add(d + "for s in %s:" % k(wake, at(i, 7)))  # the taps on out, however many the device has
+        add(d + " if not s.pending:")
+        add(d + "  s.set()")
         if i + 1 < len(table) and inner[i + 1]:
             run(i + 1, d)
 
@@ -148,21 +146,10 @@ _OWN = (Latest, Ring, Queue, Mailbox)  # rill's own buffers store what they are 
 _FAIL = object()  # stands for graph.fail, which bind() receives
 
 
-def _names(nodes):
-    from .wiring import ident
+def _writer(put, table, node, name, lineage, native):
+    """Write one writer's ``bind_<name>(t, fail, L)`` and its FINGERPRINT entry."""
+    from .wiring import fingerprint
 
-    seen = []
-    for n in nodes:
-        base = ("push_" + ident(n.out)) if n.kind == "source" else ("write_" + ident(n.name))
-        name, i = base, 2
-        while name in seen:
-            name, i = "%s_%d" % (base, i), i + 1
-        seen.append(name)
-    return seen
-
-
-def _writer(put, ti, table, node, name, lineage, native):
-    """Write one writer's function, its objects as default arguments."""
     consts, exprs, body = [], [], []
 
     def k(obj, expr):
@@ -177,47 +164,49 @@ def _writer(put, ti, table, node, name, lineage, native):
         body.append("    " + line)
 
     _body(table, k, add, lineage)
-    put("    t = T[%d]  # %s %r -> %s" % (ti, node.kind, node.name, node.out))
+    put("")
+    put("")
+    put("def bind_%s(t, fail, L):" % name)
+    put('    """%s %r -> %s: its dispatch, its objects from its step table ``t``."""'
+        % (node.kind, node.name, node.out))
+    put("")
     if native:
-        put("")
         put("    @micropython.native")
     defaults = ["W=%d" % _WRAP] + (["N=L[3]"] if lineage else []) + ["k%d=%s" % (j, e) for j, e in enumerate(exprs)]
     put("    def %s(v, %s):" % (name, ", ".join(defaults)))
     for line in body:
         put(line)
     put("")
+    put("    return %s" % name)
+    return "    %r: 0x%06x," % (name, fingerprint(node.graph, table))
 
 
 def module(graph, out, native=True):
     """Write ``rill_dispatch_<pipeline>.py`` for the built ``graph`` (any dispatch) to
-    the stream ``out``: its FINGERPRINT and ``bind(tables, fail, lineage)``, which
-    returns one function per writer (rill.wiring.writers' order). ``native``: each
-    function ``@micropython.native`` (False: bytecode, for a port without the native
-    emitter). Written line by line: no text of the whole module is ever held."""
-    from .wiring import fingerprint, steps, writers
+    the stream ``out``: per writer (rill.wiring.writers), ``bind_<writer>(table, fail,
+    lineage)`` returning its function, and FINGERPRINT {writer: the fingerprint of the
+    step table it was made for}. ``native``: each function ``@micropython.native``
+    (False: bytecode, for a port without the native emitter). Written line by line: no
+    text of the whole module is ever held."""
+    from .wiring import steps, writer_name, writers
 
-    nodes = writers(graph)
-    tables = [steps(graph, n) for n in nodes]
     lineage = None
     if graph.lineage is not None:
         from . import lineage as lin
 
         lineage = (lin.wrote, lin.take, lin.give)
-    names = _names(nodes)
 
     def put(line):
         out.write(line)
         out.write("\n")
 
     put('"""The dispatch of pipeline %r, generated on the host by rill.codegen (rill build --app,' % graph.name)
-    put("rill deploy); do not edit. rill.wiring binds it when FINGERPRINT is the graph's.\"\"\"")
+    put("rill deploy); do not edit. rill.wiring binds each writer's function when its")
+    put("fingerprint is that of the writer's step table on the device.\"\"\"")
     put("import micropython  # noqa: F401")
+    entries = [_writer(put, steps(graph, n), n, writer_name(n), lineage, native) for n in writers(graph)]
     put("")
-    put("FINGERPRINT = 0x%06x" % fingerprint(graph, tables))
-    put("")
-    put("")
-    put("def bind(T, fail, L):")
-    put('    """One function per writer, its objects taken from the graph\'s step tables ``T``."""')
-    for ti, table in enumerate(tables):
-        _writer(put, ti, table, nodes[ti], names[ti], lineage, native)
-    put("    return (%s)" % "".join(n + ", " for n in names).rstrip(" "))
+    put("FINGERPRINT = {")
+    for e in entries:
+        put(e)
+    put("}")

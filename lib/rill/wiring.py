@@ -61,20 +61,25 @@ def _mix(h, text):
     return h
 
 
-def fingerprint(graph, tables):
-    """A 24-bit hash of what the generated code's shape depends on: the pipeline's name,
-    and per writer, per step: the node, the buffer's class and capacity, the inputs,
-    the trigger mask, the number of taps, and the lineage bookkeeping. The same on
-    CPython and MicroPython."""
+def writer_name(node):
+    """The name of a writer's function in the module: ``push_<record>`` for a source,
+    ``write_<transform>`` for a transform's own writes."""
+    return ("push_" + ident(node.out)) if node.kind == "source" else ("write_" + ident(node.name))
+
+
+def fingerprint(graph, table):
+    """A 24-bit hash of what a writer's generated code depends on: the pipeline's name,
+    and per step: the node, the buffer's class and capacity, the inputs, the trigger
+    mask and the lineage bookkeeping (not the taps: the code wakes those of the table).
+    The same on CPython and MicroPython."""
     h = _mix(5381, graph.name)
-    for table in tables:
-        for _fn, n, trig, _bit, args, out, _put, wake, node, lin in table:
-            if lin is not None:
-                lin = lin if type(lin) is int else 100 + lin[1]
-            h = _mix(h, "%s|%s|%s|%s|%d|%d|%d|%d|%r" % (node.kind, node.name, out.key, type(out).__name__,
-                                                         out.capacity, n, trig, len(wake), lin))
-            for j in range(n):
-                h = _mix(h, args[j].key)
+    for _fn, n, trig, _bit, args, out, _put, _wake, node, lin in table:
+        if lin is not None:
+            lin = lin if type(lin) is int else 100 + lin[1]
+        h = _mix(h, "%s|%s|%s|%s|%d|%d|%d|%r" % (node.kind, node.name, out.key, type(out).__name__,
+                                                  out.capacity, n, trig, lin))
+        for j in range(n):
+            h = _mix(h, args[j].key)
     return h
 
 
@@ -93,9 +98,11 @@ def _module(name):
 
 def wire(graph, lineage, dispatch=None):
     """Set ``graph._writers`` (a source's by its record's key, and as its node's
-    ``dispatch``; a transform's by its node) and ``graph.dispatch`` ("module" or
-    "reference"). ``dispatch``: None looks the module up by the pipeline's name; False
-    takes the reference; a module is taken as given. With ``lineage``,
+    ``dispatch``; a transform's by its node) and ``graph.dispatch``: "module" (every
+    writer's function from the module), "reference", or "mixed" (a writer that the
+    app adds outside ``pipeline()``, such as an MQTT bridge's, runs the reference).
+    ``dispatch``: None looks the module up by the pipeline's name; False takes the
+    reference; a module is taken as given. With ``lineage``,
     ``graph.lineage`` first. Unloads this module."""
     try:
         L = None
@@ -104,24 +111,30 @@ def wire(graph, lineage, dispatch=None):
 
             graph.lineage = Lineage(graph)
             L = (wrote, take, give, len(graph.lineage.sources))
-        nodes = writers(graph)
-        tables = [steps(graph, n) for n in nodes]
-        fns = None
         mod = _module(module_name(graph)) if dispatch is None else dispatch
-        if mod:
-            if getattr(mod, "FINGERPRINT", None) == fingerprint(graph, tables):
-                fns = mod.bind(tables, graph.fail, L)
-            else:
-                print("rill: pipeline %r: %s.py was built for another graph; running the reference dispatch "
-                      "(rebuild with rill build)" % (graph.name, module_name(graph)))
-        mod = None
-        graph.dispatch = "module" if fns else "reference"
-        for i, node in enumerate(nodes):
-            fn = fns[i] if fns else writer(tables[i], graph.fail, L)
+        prints = getattr(mod, "FINGERPRINT", None) or {}
+        fast = stale = 0
+        nodes = writers(graph)
+        for node in nodes:
+            table = steps(graph, node)
+            name = writer_name(node)
+            fn = None
+            if name in prints:
+                if prints[name] == fingerprint(graph, table):
+                    fn = getattr(mod, "bind_" + name)(table, graph.fail, L)
+                    fast += 1
+                else:
+                    stale += 1
+            if fn is None:
+                fn = writer(table, graph.fail, L)
             if node.kind == "source":
                 graph._writers[node.out] = node.dispatch = fn
             else:
                 graph._writers[node] = fn
+        if stale:
+            print("rill: pipeline %r: %s.py was built for another graph; running the reference dispatch "
+                  "(rebuild with rill build)" % (graph.name, module_name(graph)))
+        graph.dispatch = "module" if fast and fast == len(nodes) else "mixed" if fast else "reference"
     finally:
         pkg = sys.modules["rill"]
         sys.modules.pop("rill.wiring", None)
