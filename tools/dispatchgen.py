@@ -15,6 +15,7 @@ Runs in a process of its own (``stage``), so that the app's import touches nothi
 import os
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import ROOT, CliError, Parser, cli  # noqa: E402
@@ -52,6 +53,32 @@ def stage(app_dir, out, board_id=None, native=True):
         said = (proc.stderr or proc.stdout).strip().splitlines()
         raise CliError("generating the app's dispatch failed: %s" % (said[-1] if said else "no output"))
     return [line[len("wrote "):] for line in proc.stdout.splitlines() if line.startswith("wrote ")]
+
+
+def build(app_dir, out, arch, board_id=None, source=False):
+    """The app's module(s) for a board: written and compiled by mpy-cross for ``arch``
+    (its native code in the .mpy; ``arch`` None: bytecode, no decorator) into ``out``,
+    or with ``source`` the .py itself. [(file name, path)]. An app that cannot be
+    loaded on the host gets none, with one line saying so: it runs the reference."""
+    from build import compile_file
+
+    if not os.path.isfile(os.path.join(app_dir, "app.py")):
+        return []
+    os.makedirs(out, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="rill-dispatch-") as tmp:
+        try:
+            paths = stage(app_dir, out if source else tmp, board_id, native=arch is not None)
+        except CliError as e:
+            print("rill: no fast dispatch for %s (%s): it runs the reference dispatch" % (app_dir, e))
+            return []
+        if source:
+            return [(os.path.basename(p), p) for p in paths]
+        found = []
+        for p in paths:
+            name = os.path.basename(p)[:-3] + ".mpy"
+            compile_file(os.path.basename(p), os.path.join(out, name), arch, cwd=tmp)  # named as the file it was
+            found.append((name, os.path.join(out, name)))
+        return found
 
 
 def main(argv):
