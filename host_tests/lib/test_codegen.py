@@ -289,3 +289,26 @@ def test_any_number_of_inputs_dispatches_without_allocating():
         heap_locked(loop) if g.dispatch == "module" else loop()
         assert g.records["out"].value == (499 & 0xFF) + 10 + 2
         assert g.nodes[-1].errors == 11
+
+
+def test_taps_added_on_the_device_are_woken_by_a_module_made_without_them():
+    """An app's main() adds taps (a console, an MQTT bridge's) to what pipeline() declared:
+    the module made from pipeline() wakes them all."""
+    def declare(taps):
+        p = Pipeline("taps")
+        p.record("a", int)
+        p.record("b", int)
+        p.record("c", int, Ring(4))
+        p.source("a")
+        p.transform("b", lambda x: x + 1, "a")
+        p.transform("c", lambda x: x * 2, "b")
+        for k in taps:
+            p.tap(k, print, name="tap_" + k)
+        return p
+
+    module = fast_module(declare(()).build())
+    for taps in (("a",), ("b", "c"), ("a", "b", "c")):
+        g = declare(taps).build(dispatch=module)
+        assert g.dispatch == "module"
+        g.push("a", 1)
+        assert [t.signal.pending for t in g.taps] == [True] * len(taps), taps

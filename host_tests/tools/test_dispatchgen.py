@@ -6,10 +6,9 @@ import os
 import subprocess
 import sys
 
-from tooltest import ROOT, venv_tool
-
 import deploy_plan
 from common import micropython_exe
+from tooltest import ROOT, venv_tool
 
 RUN = """import json
 import app

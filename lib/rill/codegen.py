@@ -40,7 +40,7 @@ _NEST = 8  # CPython compiles at most 20 nested blocks, each step's try here
 
 
 def _body(table, k, add, lineage):
-    """Write one writer's body from its step ``table``: ``k(obj, expr)``
+    """Write one writer's body from its step ``table``: ``k(obj, expr, share)``
     names an object (a default argument) bound from ``expr``; ``add(line)``."""
     writer = {}  # record key -> the step that writes it
     for i, step in enumerate(table):
@@ -105,9 +105,14 @@ def _body(table, k, add, lineage):
                 add(d + "%s(%s, %s, N, %d)" % (k(lineage[2], "L[2]"), k(lin[0], at(i, 9) + "[0]"), o, lin[1]))
         if bit & used:
             add(d + "w |= %d" % bit)
-        add(d + "for s in %s:" % k(wake, at(i, 7)))  # the taps on out, however many the device has
-        add(d + " if not s.pending:")
-        add(d + "  s.set()")
+        kw = k(wake, at(i, 7), False)  # the taps on out, however many the device has
+        t = d
+        if not wake:
+            add(d + "if %s:" % kw)  # none on the host: a truth test is cheaper than an empty loop
+            t += " "
+        add(t + "for s in %s:" % kw)
+        add(t + " if not s.pending:")
+        add(t + "  s.set()")
         if i + 1 < len(table) and inner[i + 1]:
             run(i + 1, d)
 
@@ -126,7 +131,7 @@ def _body(table, k, add, lineage):
                                                 k(args[j], "%s[%d]" % (at(i, 4), j)), widen))
                 widen = 1
         add(d + "try:")
-        add(d + " r%d = %s(%s)" % (i, k(fn, at(i, 0)), call))
+        add(d + " r%d = %s(%s)" % (i, k(fn, at(i, 0), False), call))
         add(d + " if r%d is None:" % i)
         add(d + "  %s.filtered = (%s.filtered + 1) & W" % (nd, nd))
         add(d + " else:")
@@ -152,12 +157,14 @@ def _writer(put, table, node, name, lineage, native):
 
     consts, exprs, body = [], [], []
 
-    def k(obj, expr):
+    def k(obj, expr, share=True):
+        """A buffer, node or helper is one object on the device too; a callable or a
+        tuple of taps (the host's may all be the empty tuple) may not be: not shared."""
         for j, c in enumerate(consts):
-            if c is obj:
+            if share and c is obj and exprs[j][-1:] != "!":
                 return "k%d" % j
         consts.append(obj)
-        exprs.append(expr)
+        exprs.append(expr if share else expr + "!")
         return "k%d" % (len(consts) - 1)
 
     def add(line):
@@ -172,7 +179,8 @@ def _writer(put, table, node, name, lineage, native):
     put("")
     if native:
         put("    @micropython.native")
-    defaults = ["W=%d" % _WRAP] + (["N=L[3]"] if lineage else []) + ["k%d=%s" % (j, e) for j, e in enumerate(exprs)]
+    defaults = ["W=%d" % _WRAP] + (["N=L[3]"] if lineage else []) + [
+        "k%d=%s" % (j, e.rstrip("!")) for j, e in enumerate(exprs)]
     put("    def %s(v, %s):" % (name, ", ".join(defaults)))
     for line in body:
         put(line)
