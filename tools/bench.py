@@ -16,6 +16,7 @@ from common import ROOT, CliError, Parser, cli, micropython_exe, need_micropytho
 from mqtt_host import find_mosquitto  # noqa: E402
 
 TOOLS = os.path.join(ROOT, "tools")
+LIB = os.path.join(ROOT, "lib")
 MICROPYTHON = micropython_exe() or "micropython"
 CORE = ["rill", "rill.graph"]  # the package (buffers, declaration, wake-ups) and the built graph (real clock)
 ON_DEMAND = ["rill.queues", "rill.describe", "rill.backoff"]  # loaded by the first Queue, stats() or retrying source
@@ -37,6 +38,20 @@ def micropython(script, args=(), path=(), heap=HEAP, timeout=600):
 def build_lib(out):
     """The library and the pinned dependencies (umqtt.simple, the MQTT baseline) as .mpy."""
     build_mpy(out, "x64", deps=True)
+
+
+def core_dispatch(mpy):
+    """The fast dispatch of tools/bench_core_mp.py's pipelines as a deployed app gets it:
+    written on the host (rill.codegen), compiled by mpy-cross -march=x64 into ``mpy``."""
+    with tempfile.TemporaryDirectory() as src:
+        script = "import sys, runpy, rill; sys.argv.pop(0); runpy.run_path(sys.argv[0], run_name='__main__')"
+        proc = subprocess.run([sys.executable, "-c", script, os.path.join(TOOLS, "bench_core_mp.py"), "--dispatch",
+                               src], cwd=ROOT, capture_output=True, text=True,
+                              env=dict(os.environ, PYTHONPATH=LIB + os.pathsep + TOOLS))
+        if proc.returncode != 0:
+            raise BenchError("bench_core_mp.py --dispatch failed:\n%s%s" % (proc.stdout, proc.stderr))
+        for name in sorted(os.listdir(src)):
+            compile_file(name, os.path.join(mpy, name[:-3] + ".mpy"), "x64", cwd=src)
 
 
 def small_heap(mpy):
@@ -72,6 +87,7 @@ def main(argv=None):
     results = {"runtime": "micropython unix port"}
     with tempfile.TemporaryDirectory() as mpy:
         build_lib(mpy)
+        core_dispatch(mpy)
         results.update(json.loads(micropython(os.path.join(TOOLS, "bench_core_mp.py"), path=[mpy])))
         results["core_import_bytes"] = heap_cost(mpy, CORE)
         # the core must import, build and run a 3-stage pipeline in a 32 KB heap

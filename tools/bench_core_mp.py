@@ -12,7 +12,11 @@ the same run, rounds interleaved, best of ROUNDS:
   rill push       a rill pipeline driven by ``graph.push(key, value)``
   rill emit       the same pipeline driven by a task source's ``emit(value)``
   rill lineage    the push pipeline built with ``lineage=True`` (rill.lineage)
-Every producer hands over BATCH records, then yields to the loop.
+  rill reference  the push pipeline on the reference dispatch (rill.dispatch)
+Every producer hands over BATCH records, then yields to the loop. The rill pipelines
+run the fast dispatch a deployed app gets: written on the host (``python3
+tools/bench_core_mp.py --dispatch DIR``, rill.codegen) and compiled by mpy-cross
+-march=x64 (tools/bench.py); the reference pipeline is named so that it has none.
 """
 import asyncio
 import gc
@@ -26,8 +30,8 @@ from benchkit_mp import allocated, best_of
 from rill import Pipeline, Ring
 from rill.wake import Signal
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 50000
-ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+N = int(sys.argv[1]) if sys.argv[1:2] != ["--dispatch"] and len(sys.argv) > 1 else 50000
+ROUNDS = int(sys.argv[2]) if sys.argv[1:2] != ["--dispatch"] and len(sys.argv) > 2 else 7
 BATCH = 64  # records a producer hands over before it yields to the loop
 sink = [0]
 
@@ -240,11 +244,11 @@ def alloc_per_record(g, loop):
     return (allocated(lambda: rill_push(g, 2 * N), loop) - once) / N
 
 
-def build_bytes():
-    """Heap that build() leaves in use for the pipeline: its graph and compiled plans
-    (after a first build, which interns the build-time modules' names for good)."""
+def build_bytes(name):
+    """Heap that build() leaves in use for the pipeline: its graph and dispatch (after a
+    first build, which interns the build-time modules' names for good)."""
     declare("first").build()
-    p = declare("size")
+    p = declare(name)
     gc.collect()
     before = gc.mem_alloc()
     g = p.build()
@@ -252,20 +256,43 @@ def build_bytes():
     return gc.mem_alloc() - before, g
 
 
+FAST = {"first": {}, "size": {}, "push": {}, "lineage": {"lineage": True}}  # the pipelines with a host-built dispatch
+
+
+def write_dispatch(out):
+    """On the host: each fast pipeline's rill_dispatch_<name>.py into ``out``."""
+    from rill import codegen
+
+    for name, kw in list(FAST.items()) + [("emit", {"task": Driver()})]:
+        lineage = kw.pop("lineage", False)
+        g = declare(name, **kw).build(lineage=lineage, dispatch=False)
+        with open("%s/rill_dispatch_%s.py" % (out, name), "w") as f:
+            codegen.module(g, f)
+
+
 def main():
-    graph_bytes, _ = build_bytes()
+    graph_bytes, gs = build_bytes("size")
+    graph_bytes_ref, gr = build_bytes("sizeref")
+    assert (gs.dispatch, gr.dispatch) == ("module", "reference"), (gs.dispatch, gr.dispatch)
+    gs = gr = None
     g = pipeline("push")
     driver = Driver()
     ge = pipeline("emit", task=driver)
     gl = pipeline("lineage", lineage=True)
+    gref = pipeline("reference")
+    for graph in (g, ge, gl):
+        assert graph.dispatch == "module", (graph.name, graph.dispatch)  # the host-built module, not the reference
+    assert gref.dispatch == "reference"
 
     async def setup():
         g.start()
         ge.start()
         gl.start()
+        gref.start()
         await rill_push(g, BATCH * 4)  # warm up: tasks started, instance dicts sized
         await rill_emit(driver, BATCH * 4)
         await rill_push(gl, BATCH * 4)
+        await rill_push(gref, BATCH * 4)
 
     loop = asyncio.get_event_loop()
     loop.run_until_complete(setup())
@@ -273,12 +300,13 @@ def main():
         ("direct", direct), ("direct_native", direct_native),
         ("tasks_per_item", tasks_per_item), ("tasks_batched", tasks_batched),
         ("push", lambda: rill_push(g, N)), ("emit", lambda: rill_emit(driver, N)),
-        ("lineage", lambda: rill_push(gl, N)),
+        ("lineage", lambda: rill_push(gl, N)), ("reference", lambda: rill_push(gref, N)),
     ]
     best = best_of(runs, ROUNDS, loop)
     alloc = alloc_per_record(g, loop)
     alloc_lineage = alloc_per_record(gl, loop)
-    for graph in (g, ge, gl):
+    alloc_ref = alloc_per_record(gref, loop)
+    for graph in (g, ge, gl, gref):
         t = graph.taps[0]
         assert t.reader.missed == 0 and t.errors == 0, "the tap fell behind"
         graph.stop()
@@ -301,6 +329,11 @@ def main():
         "ratio_emit_vs_tasks_batched": round(best["tasks_batched"] / best["emit"], 2),
         "alloc_bytes_per_record": alloc,
         "graph_build_bytes": graph_bytes,
+        "graph_build_bytes_reference": graph_bytes_ref,
+        "reference_hop_rate": rate(best["reference"]),
+        "ratio_vs_tasks_batched_reference": round(best["tasks_batched"] / best["reference"], 2),
+        "ratio_vs_direct_native_reference": round(best["direct_native"] / best["reference"], 3),
+        "alloc_bytes_per_record_reference": alloc_ref,
         "lineage_cost_ratio": round(best["lineage"] / push, 2),
         "lineage_us_per_record": round((best["lineage"] - push) / N, 3),
         "lineage_alloc_bytes_per_record": alloc_lineage,
@@ -308,4 +341,7 @@ def main():
 
 
 if __name__ == "__main__":  # tools/bench_io_mp.py imports its pipeline
-    main()
+    if sys.argv[1:2] == ["--dispatch"]:
+        write_dispatch(sys.argv[2])
+    else:
+        main()

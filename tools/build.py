@@ -153,7 +153,8 @@ def parse(argv):
                     help="mpy-cross -march value, one of %s (default: x64, the unix port)" % ", ".join(ARCHES))
     ap.add_argument("--out", default=OUT, help="output folder (default: build/mpy)")
     ap.add_argument("--deps", action="store_true", help="also compile the pinned dependencies (umqtt.simple)")
-    ap.add_argument("--app", help="an app folder or module, hashed into build.json with its config.json")
+    ap.add_argument("--app", help="an app folder or module, hashed into build.json with its config.json; a folder's "
+                    "pipeline(board, cfg) also gets its dispatch module (tools/dispatchgen.py)")
     args, flags = ap.parse_known_args(argv)
     bad = [f for f in flags if not f.startswith(PASS_THROUGH)]
     if bad:
@@ -184,6 +185,11 @@ def main(argv):
     args, flags = parse(argv)
     count = build_mpy(args.out, args.arch, flags, deps=args.deps)
     print("build: compiled %d module(s) for %s into %s" % (count, args.arch, os.path.relpath(args.out, ROOT)))
+    if args.app and os.path.isdir(args.app):  # the app's fast dispatch, generated here (tools/dispatchgen.py)
+        from dispatchgen import build as dispatch
+
+        for name, _ in dispatch(os.path.abspath(args.app), args.out, args.arch, args.board):
+            print("build: the app's dispatch in %s" % os.path.relpath(os.path.join(args.out, name), ROOT))
     print("build: identity in %s" % os.path.relpath(write_identity(args), ROOT))
     return 0
 

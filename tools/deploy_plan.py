@@ -8,6 +8,8 @@ and its config.json) or one module file. The plan, as (board path, host file, gr
                                 the simulator only for the unix port (a virtual board)
     /lib/umqtt/simple.mpy       the pinned dependencies the app needs (tools/deps.lock)
     /<module>.mpy ...           the app's modules (``main.py``/``boot.py`` stay source)
+    /rill_dispatch_<p>.mpy      the fast dispatch of the app's pipeline(board, cfg), made on
+                                the host (tools/dispatchgen.py), native code for the arch
     /boot.py /main.py           the app's own, else firmware/'s, whose main.py imports the
                                 app module as ``app`` and calls ``app.main()``
     /config.json                --config, else the app folder's config.json
@@ -22,6 +24,7 @@ import shutil
 import build_identity
 from build import HOST_ARCHES, build_mpy, compile_file, pinned_deps
 from common import BOARDS, ROOT, CliError, sha256_file
+from dispatchgen import build as dispatch
 from packages import Model, needed
 
 FIRMWARE = os.path.join(ROOT, "firmware")
@@ -108,6 +111,8 @@ def plan(app, board, arch, source=False, config=None, deps=True, out=None, firmw
             mpy = os.path.join(app_out, rel[:-3] + ".mpy")
             compile_file(os.path.relpath(path, app.root), mpy, arch, cwd=app.root)
             items.append(("/" + rel[:-3] + ".mpy", mpy, "app"))
+    for name, path in dispatch(app.root, app_out, arch, board, source) if "app.py" in app.modules else ():
+        items.append(("/" + name, path, "app"))
     if "boot.py" not in app.modules:
         items.append(("/boot.py", os.path.join(FIRMWARE, "boot.py"), "app"))
     if "main.py" not in app.modules:

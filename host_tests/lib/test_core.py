@@ -126,34 +126,6 @@ def test_four_and_eight_input_joins_without_allocating():
     assert g.nodes[-1].errors + g.nodes[-2].errors == errors
 
 
-def add12(a, b, c, d, e, f, g, h, i, j, k, m):
-    return a + b + c + d + e + f + g + h + i + j + k + m
-
-
-def test_any_number_of_inputs_dispatches_without_allocating():
-    """No limit on a transform's inputs: the compiled plan calls it with all of them."""
-    keys = "abcdefghijkm"
-    p = Pipeline()
-    for k in keys:
-        p.record(k, int)
-        p.source(k)
-    p.record("out", int)
-    p.transform("out", add12, *keys)
-    g = p.build()
-    for k in keys:
-        g.push(k, 1)
-
-    def loop():
-        for i in range(500):
-            g.push("a", i & 0xFF)
-            g.push("m", 2)
-
-    assert g.nodes[-1].errors == 11  # the pushes before every input had a value
-    heap_locked(loop)
-    assert g.records["out"].value == (499 & 0xFF) + 10 + 2
-    assert g.nodes[-1].errors == 11
-
-
 def test_failures_allocate_nothing_and_read_as_text():
     p = Pipeline(dead_letters=4)
     p.record("a", int)

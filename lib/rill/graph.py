@@ -3,12 +3,13 @@ the real clock they sleep on.
 
 A write to a record runs, in one dispatch, every transform downstream of it in depth
 order; each runs at most once per dispatch (a diamond joins once) and only if one of
-its trigger inputs was written in that dispatch. Each writer's plan is compiled when
-the graph is built into one function that does exactly that (rill.codegen writes it,
-rill.native compiles it). Taps run
-in their own tasks and read the record's buffer, so a slow observer never blocks a
-producer. Dispatch allocates nothing: transforms are called with positional arguments,
-counters stay small ints, and a failure is kept as raised.
+its trigger inputs was written in that dispatch. Each writer's dispatch is its step
+table run by rill.dispatch (the reference), or, when the app was built on the host
+with a matching ``rill_dispatch_<pipeline>`` module (rill.wiring), that module's native
+function for it. Nothing is compiled on the device. Taps run in their own tasks and
+read the record's buffer, so a slow observer never blocks a producer. Dispatch
+allocates nothing: transforms are called with positional arguments, counters stay
+small ints, and a failure is kept as raised.
 """
 import asyncio
 import gc
@@ -50,11 +51,13 @@ def _seen(fn, key, dispatch):
 class Graph:
     lineage = None  # a rill.lineage.Lineage when built with lineage=True
     started = None  # the clock's time at start()
+    dispatch = None  # "module" (the host-built fast path) or "reference" (rill.dispatch)
 
-    def __init__(self, pipeline, lineage=False):
+    def __init__(self, pipeline, lineage=False, dispatch=None):
         """Wire the validated ``pipeline``: tap readers and Signals, then each writer's
-        plan of steps, from the (node, trigger mask) pairs that rill.check ordered,
-        compiled (rill.codegen, with rill.lineage's bookkeeping if ``lineage``)."""
+        step table, from the (node, trigger mask) pairs that rill.check ordered, and its
+        dispatch (rill.wiring: ``dispatch`` None looks for the host-built module, False
+        takes the reference, a module is used as given)."""
         self.name = pipeline.name
         self.records = records = pipeline._records
         self.keys = pipeline._keys
@@ -63,7 +66,7 @@ class Graph:
         self.clock = None
         self._tasks = []
         self._stopped = None
-        self._writers = {}  # a source's key, or a transform node (write()) -> its compiled plan
+        self._writers = {}  # a source's key, or a transform node (write()) -> its dispatch
         self.sources = []
         self.taps = []
         for n in nodes:
@@ -75,13 +78,10 @@ class Graph:
                 self.taps.append(n)
                 n.reader = records[n.inputs[0]].reader()
                 n.signal = Signal()
-        from .codegen import wire  # (build-time only: each unloads itself)
+        from .wiring import wire  # (build-time only: it unloads itself)
 
-        plans = wire(self, lineage)
-        gc.collect()  # rill.codegen, unloaded: the compiler gets its room
-        from .native import load
-
-        load(self, plans)
+        wire(self, lineage, dispatch)
+        gc.collect()
 
     # -- dispatch ------------------------------------------------------------------
 
@@ -89,7 +89,7 @@ class Graph:
     def push(self, key, value):
         """Write ``value`` to record ``key`` from outside and dispatch its transforms.
 
-        It runs the writer's compiled plan (rill.codegen), the one dispatch: a task
+        It runs the writer's dispatch (rill.wiring chose it), the one dispatch: a task
         source's ``emit`` runs the same function, and a periodic source comes here. The
         first step's write may raise (QueueFull from an ERROR or BLOCK queue) to the
         caller; a transform's raise, or its output's, is that transform's failure."""
@@ -104,8 +104,8 @@ class Graph:
         written: a push from outside, a task's ``emit``, a periodic read, a failed read's
         ``missing``. ``intercept(None)`` ends it. For rill.io.recorder: a graph that
         is not intercepted pays nothing, as each source's plan is wrapped, not tested."""
-        for src in self.sources:  # a source's plan is its compiled dispatch (rill.codegen)
-            self._writers[src.out] = src.plan if fn is None else _seen(fn, src.out, src.plan)
+        for src in self.sources:
+            self._writers[src.out] = src.dispatch if fn is None else _seen(fn, src.out, src.dispatch)
 
     def write(self, node, value):
         """Write ``value`` to ``node``'s output and dispatch downstream, as if the

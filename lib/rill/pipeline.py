@@ -34,7 +34,8 @@ class Node:
     error = None  # the last error, kept as raised: formatting would allocate (stats() has it as text)
     graph = None  # set by Graph
     out_rec = None  # the buffer of ``out``, set by Graph
-    plan = ()  # what a write to ``out`` runs: (node, trigger mask) pairs; a source's compiled dispatch once built
+    plan = ()  # what a write to ``out`` runs: (node, trigger mask) pairs (rill.check)
+    dispatch = None  # a source's dispatch once built (rill.wiring): what push and emit run
     # transforms
     filtered = 0  # calls that returned None
     depth = 0  # 1 + the greatest depth of the inputs, set by build
@@ -64,7 +65,7 @@ class Node:
     @micropython.native
     def __call__(self, value):
         """A source node is the ``emit`` its task receives: write the record and dispatch,
-        as ``graph.push`` does, through the same compiled plan (and ``intercept``)."""
+        as ``graph.push`` does, through the same dispatch (and ``intercept``)."""
         self.graph._writers[self.out](value)
 
     async def wait(self, value):
@@ -139,13 +140,16 @@ class Pipeline:
         self._nodes.append(Node("tap", name, fn, None, (key,), (), takes))
         return self
 
-    def build(self, board=None, lineage=False):
+    def build(self, board=None, lineage=False, dispatch=None):
         """Validate everything, order the dispatch, and return a runnable Graph.
 
         Raises GraphError listing every problem. A ``board`` (rill.board) lets it refuse
         parts the board cannot run, such as MQTT on a board without networking.
         ``lineage=True`` has every value carry the source records it came from
-        (rill.lineage). A pipeline builds once: its buffers become the graph's records."""
+        (rill.lineage). ``dispatch``: None uses the host-built ``rill_dispatch_<name>``
+        module when it matches this graph (``rill build --app``), else the reference
+        interpreter; False always the reference; or a module to use (rill.wiring).
+        A pipeline builds once: its buffers become the graph's records."""
         import gc
 
         gc.collect()  # room for the checks, on a small heap
@@ -158,5 +162,5 @@ class Pipeline:
             raise error
         from .graph import Graph  # after the checks are gone: a small heap holds one at a time
 
-        self.graph = Graph(self, lineage)
+        self.graph = Graph(self, lineage, dispatch)
         return self.graph
