@@ -185,6 +185,11 @@ def main(argv):
     count = build_mpy(args.out, args.arch, flags, deps=args.deps)
     print("build: compiled %d module(s) for %s into %s" % (count, args.arch, os.path.relpath(args.out, ROOT)))
     print("build: identity in %s" % os.path.relpath(write_identity(args), ROOT))
+    if args.app and args.board:
+        from deploy_plan import App
+        from heap_budget import report
+
+        print(report(App(args.app), args.board))
     return 0
 
 
