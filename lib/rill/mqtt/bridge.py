@@ -33,7 +33,7 @@ from ..backoff import Backoff
 from ..wake import Signal
 from .codecs import JSON
 from .inbox import Inbox
-from .links import Inbound, Outbound
+from .links import Outbound
 from .outbox import DROP_OLDEST, Outbox
 from .packet import DISCONNECT, PINGREQ, REFUSALS, SUB_PID, Refused, b, connect, publish_size, subscribe
 from .seq import Sequence
@@ -110,6 +110,9 @@ class Bridge:
 
     def subscribe(self, filter, key, codec=JSON, max_size=256, qos=1, envelope=False, dedupe=False):
         """Write messages on ``filter`` to record ``key`` (a source the bridge pushes to)."""
+        from .inbound import Inbound, route  # only a device that subscribes pays for inbound routing
+
+        self.inbox.route = route
         link = Inbound(filter, key, codec, max_size, qos, envelope, dedupe)
         link.bind(self.device)
         self.ins.append(link)

@@ -28,7 +28,6 @@ malformed, JSON included (strict.py: RFC 8259, identical on both runtimes); the 
 turns that into a dead letter.
 """
 import json
-import struct
 
 from ..jsontext import SEP as _SEP  # noqa: F401  (discovery's separators)
 from ..jsontext import dumps as _dumps  # compact, the same bytes on both runtimes
@@ -100,54 +99,6 @@ class Json:
         return d["dev"], seq, d["v"]
 
 
-class Struct:
-    """Fixed-size binary: ``Struct("<f")`` for a scalar, ``Struct("<ff", ("t", "h"))``
-    for a shape dict (fields packed in the given order), else a tuple."""
-
-    name = "struct"
-
-    def __init__(self, fmt, fields=None):
-        self.fmt = fmt
-        self.fields = tuple(fields) if fields else None
-        self.n = struct.calcsize(fmt)
-
-    def _args(self, value):
-        if self.fields:
-            return [value[f] for f in self.fields]
-        return value if isinstance(value, (tuple, list)) else (value,)
-
-    def encode(self, value):
-        return struct.pack(self.fmt, *self._args(value))
-
-    def wrap(self, dev, boot, seq, value, origin=None):  # binary: no room for an origin
-        dev = _text(dev)
-        d = len(dev)
-        out = bytearray(_HEAD + d + self.n)
-        out[0] = _MAGIC
-        out[1] = d
-        out[2:2 + d] = dev
-        struct.pack_into(">IQ", out, 2 + d, boot, seq)
-        struct.pack_into(self.fmt, out, _HEAD + d, *self._args(value))
-        return out
-
-    def decode(self, payload):
-        if len(payload) != self.n:
-            raise ValueError("%d bytes, want %d" % (len(payload), self.n))
-        v = struct.unpack(self.fmt, payload)
-        if self.fields:
-            return dict(zip(self.fields, v))
-        return v[0] if len(v) == 1 else v
-
-    def unwrap(self, payload):
-        if len(payload) < _HEAD or payload[0] != _MAGIC:
-            raise ValueError("not an envelope")
-        d = payload[1]
-        if len(payload) != _HEAD + d + self.n:
-            raise ValueError("%d bytes, want %d" % (len(payload), _HEAD + d + self.n))
-        seq = struct.unpack_from(">Q", payload, 6 + d)[0]
-        return str(bytes(payload[2:2 + d]), "utf-8"), seq, self.decode(payload[_HEAD + d:])
-
-
 class Raw:
     """Payload bytes as they are (str is UTF-8 encoded). No envelope."""
 
@@ -168,3 +119,12 @@ class Raw:
 
 JSON = Json()
 RAW = Raw()
+
+
+def __getattr__(name):
+    """Struct loads on first use (binary.py): a JSON-only device pays nothing for it."""
+    if name == "Struct":
+        from .binary import Struct
+
+        return Struct
+    raise AttributeError(name)

@@ -7,9 +7,14 @@ and pushed into the graph. Anything else is a dead letter with its reason, count
 ``malformed``, ``shape``, ``unrouted``, ``refused`` (the graph or the broker said no),
 ``encode`` (an outbound value the codec could not encode), ``unsent`` (a birth,
 SUBSCRIBE or goodbye that did not fit the control queue, a discovery message the
-outbox refused). The topic is split once per message, not once per link.
+outbox refused). The topic is split once per message, not once per link, by
+inbound.route, which the bridge's first subscribe() sets as ``route`` (until then
+every message is unrouted).
 """
-from .links import route
+
+
+def _unrouted(links, topic):
+    return None
 
 
 class Inbox:
@@ -25,6 +30,7 @@ class Inbox:
         self.dead = None  # the graph's DeadLetters once bound
         self._push = None
         self._types = {}
+        self.route = _unrouted
 
     def bind(self, graph):
         self._push = graph.push
@@ -43,12 +49,12 @@ class Inbox:
 
     def oversize(self, topic, size):
         topic = bytes(topic)
-        link = route(self.links, topic)
+        link = self.route(self.links, topic)
         self.reject("oversize", link.key if link else self.name, topic, "%d bytes > receive buffer" % size)
 
     def deliver(self, topic, payload, qos):
         topic = bytes(topic)
-        link = route(self.links, topic)
+        link = self.route(self.links, topic)
         if link is None:
             self.reject("unrouted", self.name, topic, "no inbound link")
             return
