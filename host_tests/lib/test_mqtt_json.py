@@ -4,7 +4,7 @@ A payload is either rejected (ValueError: a dead letter) or decoded to exactly t
 expected value, on CPython and on MicroPython alike. Also: the shape check treats bool
 as no number on both, and a rejected payload is one console line and a dead letter."""
 from rill.mqtt import JSON
-from rill.mqtt.inbound import Inbound, route
+from rill.mqtt.inbound import Inbound
 from rill.mqtt.inbox import Inbox
 from testkit import heap_locked
 
@@ -129,7 +129,6 @@ def test_rejected_payloads_are_one_console_line_a_dead_letter_and_a_count():
     link = Inbound("d/cmd", "cmd")
     link.bind("d")
     inbox = Inbox("mqtt", [link])
-    inbox.route = route  # as the bridge's first subscribe() sets it
     g = FakeGraph({"cmd": {"interval_ms": int, "led": bool}})
     inbox.bind(g)
     lines = []

@@ -110,9 +110,8 @@ class Bridge:
 
     def subscribe(self, filter, key, codec=JSON, max_size=256, qos=1, envelope=False, dedupe=False):
         """Write messages on ``filter`` to record ``key`` (a source the bridge pushes to)."""
-        from .inbound import Inbound, route  # only a device that subscribes pays for inbound routing
+        from .inbound import Inbound  # only a device that subscribes pays for inbound routing
 
-        self.inbox.route = route
         link = Inbound(filter, key, codec, max_size, qos, envelope, dedupe)
         link.bind(self.device)
         self.ins.append(link)

@@ -7,14 +7,9 @@ and pushed into the graph. Anything else is a dead letter with its reason, count
 ``malformed``, ``shape``, ``unrouted``, ``refused`` (the graph or the broker said no),
 ``encode`` (an outbound value the codec could not encode), ``unsent`` (a birth,
 SUBSCRIBE or goodbye that did not fit the control queue, a discovery message the
-outbox refused). The topic is split once per message, not once per link, by
-inbound.route, which the bridge's first subscribe() sets as ``route`` (until then
-every message is unrouted).
+outbox refused). Routing and decoding live in inbound.py, loaded by the bridge's
+first subscribe() (until then every message is unrouted).
 """
-
-
-def _unrouted(links, topic):
-    return None
 
 
 class Inbox:
@@ -30,7 +25,6 @@ class Inbox:
         self.dead = None  # the graph's DeadLetters once bound
         self._push = None
         self._types = {}
-        self.route = _unrouted
 
     def bind(self, graph):
         self._push = graph.push
@@ -48,45 +42,18 @@ class Inbox:
                 break
 
     def oversize(self, topic, size):
-        topic = bytes(topic)
-        link = self.route(self.links, topic)
-        self.reject("oversize", link.key if link else self.name, topic, "%d bytes > receive buffer" % size)
+        if self.links:  # subscribe() loaded inbound.py
+            from .inbound import oversize
+
+            return oversize(self, topic, size)
+        self.reject("oversize", self.name, bytes(topic), "%d bytes > receive buffer" % size)
 
     def deliver(self, topic, payload, qos):
-        topic = bytes(topic)
-        link = self.route(self.links, topic)
-        if link is None:
-            self.reject("unrouted", self.name, topic, "no inbound link")
-            return
-        key = link.key
-        if len(payload) > link.max_size:
-            self.reject("oversize", key, topic, "%d bytes > max_size %d" % (len(payload), link.max_size))
-            return
-        try:
-            if link.envelope:
-                dev, seq, value = link.codec.unwrap(payload)
-                if link.dedupe and not link.fresh(dev, seq):
-                    self.duplicates += 1
-                    return
-            else:
-                value = link.codec.decode(payload)
-        except Exception as e:
-            self.reject("malformed", key, bytes(payload[:32]), e)
-            return
-        want = self._types.get(key)
-        if want is not None:
-            from ..shapes import conforms, type_name
+        if self.links:
+            from .inbound import deliver
 
-            if not conforms(value, want):
-                self.reject("shape", key, value, "not a %s" % type_name(want))
-                return
-        self.received += 1
-        if self._push is None:
-            return
-        try:
-            self._push(key, value)
-        except Exception as e:
-            self.reject("refused", key, value, e)
+            return deliver(self, topic, payload, qos)
+        self.reject("unrouted", self.name, bytes(topic), "no inbound link")
 
     def reject(self, kind, key, value, why):
         self.rejected[kind] += 1
