@@ -28,17 +28,17 @@ apps that announce themselves to it). Backoff and the socket wait live in
 rill.backoff and rill.wake. Nothing here imports umqtt.simple: see README "MQTT".
 """
 from .bridge import Bridge  # noqa: F401
-from .codecs import JSON, RAW, Json, Raw  # noqa: F401  (the public names)
+from .codecs import JSON, Json  # noqa: F401  (the public names; RAW, Raw, Struct: below)
 from .outbox import DROP_NEWEST, DROP_OLDEST  # noqa: F401
 from .seq import Sequence, SequenceError  # noqa: F401
 
 
 def __getattr__(name):
-    """Struct (binary.py) loads on first use; any other name is a submodule."""
-    if name == "Struct":
-        from .binary import Struct
+    """Struct, Raw and RAW (binary.py) load on first use; any other name is a submodule."""
+    if name in ("Struct", "Raw", "RAW"):
+        from . import binary
 
-        return Struct
+        return getattr(binary, name)
     if name[:2] == "__":
         raise AttributeError(name)
     __import__(__name__ + "." + name)

@@ -1,4 +1,4 @@
-"""Payload codecs: JSON (default), compact binary (struct), raw bytes.
+"""Payload codecs: JSON (default); compact binary (struct) and raw bytes are in binary.py.
 
 A codec turns a record value into payload bytes and back, bare or inside the
 envelope that carries the device id and a per-device sequence number:
@@ -29,11 +29,7 @@ turns that into a dead letter.
 """
 import json
 
-from ..jsontext import SEP as _SEP  # noqa: F401  (discovery's separators)
 from ..jsontext import dumps as _dumps  # compact, the same bytes on both runtimes
-
-_MAGIC = 0xB2
-_HEAD = 14  # magic, device id length, boot, seq: bytes beside the device id
 
 try:
     from json import JSONDecodeError  # noqa: F401  (CPython: json.loads takes no memoryview)
@@ -48,10 +44,6 @@ def _loads(payload):
 
     check(payload)
     return _json_loads(payload)
-
-
-def _text(b):
-    return b if isinstance(b, (bytes, bytearray)) else str(b).encode()
 
 
 class Json:
@@ -90,41 +82,19 @@ class Json:
         return _loads(payload)
 
     def unwrap(self, payload):
-        d = _loads(payload)
-        if not isinstance(d, dict) or "seq" not in d or "dev" not in d or "v" not in d:
-            raise ValueError("not an envelope")
-        seq = d["seq"]
-        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-            raise ValueError("bad seq")
-        return d["dev"], seq, d["v"]
+        from .strict import unwrap  # decoding: only once JSON arrives
 
-
-class Raw:
-    """Payload bytes as they are (str is UTF-8 encoded). No envelope."""
-
-    name = "raw"
-
-    def encode(self, value):
-        return _text(value)
-
-    def wrap(self, dev, boot, seq, value, origin=None):
-        raise ValueError("raw payloads carry no envelope; use envelope=False")
-
-    def unwrap(self, payload):
-        raise ValueError("raw payloads carry no envelope; use envelope=False")
-
-    def decode(self, payload):
-        return bytes(payload)
+        return unwrap(_loads(payload))
 
 
 JSON = Json()
-RAW = Raw()
 
 
 def __getattr__(name):
-    """Struct loads on first use (binary.py): a JSON-only device pays nothing for it."""
-    if name == "Struct":
-        from .binary import Struct
+    """Struct, Raw and RAW load on first use (binary.py): a JSON-only device pays nothing
+    for them."""
+    if name in ("Struct", "Raw", "RAW"):
+        from . import binary
 
-        return Struct
+        return getattr(binary, name)
     raise AttributeError(name)
