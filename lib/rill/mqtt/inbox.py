@@ -12,6 +12,16 @@ first subscribe() (until then every message is unrouted).
 """
 
 
+def _deliver(inbox, topic, payload, qos):
+    """inbound.deliver, kept here after the first message: an import per message would
+    allocate."""
+    global _deliver
+    from .inbound import deliver
+
+    _deliver = deliver
+    deliver(inbox, topic, payload, qos)
+
+
 class Inbox:
     def __init__(self, name, links):
         self.name = name
@@ -50,9 +60,7 @@ class Inbox:
 
     def deliver(self, topic, payload, qos):
         if self.links:
-            from .inbound import deliver
-
-            return deliver(self, topic, payload, qos)
+            return _deliver(self, topic, payload, qos)
         self.reject("unrouted", self.name, bytes(topic), "no inbound link")
 
     def reject(self, kind, key, value, why):
