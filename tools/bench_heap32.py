@@ -18,7 +18,8 @@ deployed and loaded too: on a real board drivers stand in its place.
 
 ``core_import_bytes_32bit``, ``mqtt_import_bytes_32bit`` (rill.mqtt beyond the core) and
 ``module_import_bytes_32bit`` (each on-demand module beyond the core): tools/heap_cost_mp.py
-on the same binary and .mpy files. A full run writes tools/heap_figures.json, the
+on the same binary and .mpy files. ``mqtt_soak_min_heap_kb_64bit``/``_32bit``: the MQTT
+soak with a broker restart (tools/bench_soak.py), in a full run. A full run writes tools/heap_figures.json, the
 figures tools/heap_budget.py estimates an app's heap from (commit it).
 
 The binary: $RILL_MICROPYTHON32, else ../shared/micropython/micropython32 beside the
@@ -224,7 +225,7 @@ def main(argv=None):
     p = Parser(prog="bench_heap32.py", description=__doc__.strip().splitlines()[0])
     p.add_argument("--seconds", type=int, default=30, help="how long each probe runs (default %(default)s)")
     p.add_argument("--only", help="kind:BOARD,... (default: every app on every board)")
-    p.add_argument("--no-apps", action="store_true", help="only the import figures")
+    p.add_argument("--no-apps", action="store_true", help="only the import figures (no app, no soak)")
     args = p.parse_args(argv)
     exe = micropython32()
     if not exe:
@@ -241,6 +242,9 @@ def main(argv=None):
             only = set(args.only.split(",")) if args.only else None
             results["app_min_heap_kb_32bit"], results["app_min_heap_wall_s"] = apps(exe, args.seconds, only)
             if not only:
+                from bench_soak import main as soak  # the MQTT soak heap, 64- and 32-bit
+
+                results.update(soak([]))
                 with open(FIGURES, "w") as f:
                     json.dump(figures(results), f, indent=1, sort_keys=True)
                     f.write("\n")
