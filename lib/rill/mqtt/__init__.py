@@ -34,11 +34,9 @@ from .seq import Sequence, SequenceError  # noqa: F401
 
 
 def __getattr__(name):
-    """Struct, Raw and RAW (binary.py) load on first use; any other name is a submodule."""
+    """Struct (binary.py), Raw and RAW (raw.py) load on first use; any other name is a submodule."""
     if name in ("Struct", "Raw", "RAW"):
-        from . import binary
-
-        return getattr(binary, name)
+        return getattr(__import__("rill.mqtt." + ("binary" if name == "Struct" else "raw"), None, None, (name,)), name)
     if name[:2] == "__":
         raise AttributeError(name)
     __import__(__name__ + "." + name)

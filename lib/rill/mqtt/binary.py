@@ -1,17 +1,13 @@
-"""The codecs besides JSON: fixed-size binary, ``Struct``, and raw bytes, ``Raw``/``RAW``
-(see codecs.py for the interface and the envelope): loaded by the first use of one of
-them, so a JSON-only device never pays for them."""
+"""The fixed-size binary codec, ``Struct`` (see codecs.py for the interface and the
+envelope): loaded by the first ``rill.mqtt.Struct``, so a JSON-only device never pays it."""
 import struct
 
 from micropython import const
 
+from .raw import _text
+
 _MAGIC = const(0xB2)
 _HEAD = const(14)  # magic, device id length, boot, seq: bytes beside the device id
-
-
-def _text(b):
-    return b if isinstance(b, (bytes, bytearray)) else str(b).encode()
-
 
 class Struct:
     """Fixed-size binary: ``Struct("<f")`` for a scalar, ``Struct("<ff", ("t", "h"))``
@@ -59,24 +55,3 @@ class Struct:
             raise ValueError("%d bytes, want %d" % (len(payload), _HEAD + d + self.n))
         seq = struct.unpack_from(">Q", payload, 6 + d)[0]
         return str(bytes(payload[2:2 + d]), "utf-8"), seq, self.decode(payload[_HEAD + d:])
-
-
-class Raw:
-    """Payload bytes as they are (str is UTF-8 encoded). No envelope."""
-
-    name = "raw"
-
-    def encode(self, value):
-        return _text(value)
-
-    def wrap(self, dev, boot, seq, value, origin=None):
-        raise ValueError("raw payloads carry no envelope; use envelope=False")
-
-    def unwrap(self, payload):
-        raise ValueError("raw payloads carry no envelope; use envelope=False")
-
-    def decode(self, payload):
-        return bytes(payload)
-
-
-RAW = Raw()

@@ -91,10 +91,8 @@ JSON = Json()
 
 
 def __getattr__(name):
-    """Struct, Raw and RAW load on first use (binary.py): a JSON-only device pays nothing
+    """Struct (binary.py), Raw and RAW (raw.py) load on first use: a JSON-only device pays nothing
     for them."""
     if name in ("Struct", "Raw", "RAW"):
-        from . import binary
-
-        return getattr(binary, name)
+        return getattr(__import__("rill.mqtt." + ("binary" if name == "Struct" else "raw"), None, None, (name,)), name)
     raise AttributeError(name)

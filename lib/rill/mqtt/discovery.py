@@ -36,7 +36,7 @@ import json
 
 from .. import __version__
 from ..jsontext import SEP as _SEP
-from .binary import RAW
+from .raw import RAW
 
 # keyword -> Home Assistant's abbreviation (its MQTT discovery documentation)
 _META = {"name": "name", "unit": "unit_of_meas", "device_class": "dev_cla", "state_class": "stat_cla",
