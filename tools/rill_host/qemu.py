@@ -1,0 +1,179 @@
+"""The emulated MCU as a runtime of ``rill test``: the lib tests on qemu Cortex-M firmwares.
+
+``RILL_QEMU=subset`` (``make test``) runs the modules of ``SUBSET`` on the Cortex-M3
+(MPS2_AN385, thumb-2 native emitter) and ``M0_MODULES`` on the Cortex-M0 (MICROBIT, no
+native emitter); ``RILL_QEMU=all`` (``make test-mcu``) every lib test module on the M3.
+The firmware (tools/firmware.py, cached) has rill, testkit, the runner and the test
+modules frozen, its heap the budget of the tests' board (ini ``rill_board``). One qemu
+process per runtime serves the session; each test is a soft reset (Ctrl-D) and a
+two-line script in raw-paste mode, through MicroPython's own tools/pyboard.py over the
+emulated UART (``execpty:``), as MicroPython's test runner drives its qemu target.
+A test that takes a host fixture (a broker, tmp_path, ...) or is listed in ``EXCLUDED``
+is skipped with its reason. Without qemu, the toolchain or a MicroPython source, one
+line says so and the qemu runtimes are left out.
+"""
+import importlib.util
+import inspect
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from . import MP_DIR, ROOT
+
+M3, M0 = "qemu-cortex-m3", "qemu-cortex-m0"
+RUNTIMES = (M3, M0)
+MACHINES = {M3: "-machine mps2-an385", M0: "-machine microbit -global nrf51-soc.flash-size=1048576 "
+                                            "-global nrf51-soc.sram-size=262144"}
+LOCAL = ("clock", "board", "replay")
+# make test: dispatch, buffers, filters, the heap-locked allocation tests, MQTT packet code
+SUBSET = ("test_alloc", "test_buffers", "test_codegen", "test_core", "test_filters", "test_filters_alloc",
+          "test_filters_value", "test_filters_window", "test_graph", "test_mqtt_units")
+M0_MODULES = ("test_buffers", "test_codegen", "test_core", "test_graph")  # dispatch and buffers
+EXCLUDED = {  # "module" or "module::test": why it cannot run on the emulated MCU
+}
+TIMEOUT_S = 60
+
+
+def mode():
+    """"subset", "all", or None (RILL_QEMU unset or off)."""
+    m = os.environ.get("RILL_QEMU", "").strip().lower()
+    return m if m in ("subset", "all") else None
+
+
+def candidates(path):
+    """The qemu runtimes a lib test module runs on in this session's mode."""
+    m = mode()
+    name = os.path.basename(str(path))[:-3]
+    if not m or os.path.basename(os.path.dirname(str(path))) != "lib":
+        return []
+    return [rt for rt, mods in ((M3, None if m == "all" else SUBSET), (M0, M0_MODULES)) if mods is None or name in mods]
+
+
+def skip_reason(item):
+    """Why ``item`` does not run on the emulated MCU, or None."""
+    module = os.path.basename(str(item.path))[:-3]
+    for key in (module + "::" + item.originalname, module):
+        if key in EXCLUDED:
+            return EXCLUDED[key]
+    host = [n for n in inspect.signature(item.obj).parameters if n not in LOCAL]
+    if host:
+        return "takes the host fixture %s (no host objects over the emulated UART)" % ", ".join(host)
+    return None
+
+
+# tools/firmware.py in a process of its own (tools/ stays off this one's sys.path)
+_BUILD = """import json, os, sys
+sys.path.insert(0, sys.argv[1])
+import firmware
+from common import CliError
+from packages import Model
+target, heap, extra = sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
+miss = firmware.missing_tools(target)
+try:
+    if miss:
+        raise CliError("missing " + ", ".join(miss))
+    elf = firmware.build(target, heap=heap, packages=sorted(Model().packages()), extra=extra)
+    print(json.dumps({"elf": elf, "tree": firmware.source()[0]}))
+except CliError as e:
+    print(json.dumps({"error": str(e)}))
+"""
+
+
+class Device:
+    """One qemu process running a firmware, driven by the source's tools/pyboard.py."""
+
+    def __init__(self, runtime, elf, tree):
+        spec = importlib.util.spec_from_file_location("rill_host._pyboard", os.path.join(tree, "tools", "pyboard.py"))
+        pyboard = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(pyboard)
+        self.error = pyboard.PyboardError
+        cmd = "execpty:qemu-system-arm %s -nographic -monitor null -semihosting -serial pty -kernel %s" % (
+            MACHINES[runtime], elf)
+        self.board = pyboard.Pyboard(cmd)
+
+    def run(self, script, timeout):
+        """(stdout, exception text) of ``script`` after a soft reset."""
+        self.board.enter_raw_repl(soft_reset=True)
+        return self.board.exec_raw(script.encode(), timeout=timeout)
+
+    def close(self):
+        try:
+            self.board.close()
+        except Exception:  # qemu already gone
+            pass
+
+
+class Session:
+    """The qemu runtimes of one pytest session: firmwares built once, devices started on first use."""
+
+    def __init__(self, board_id):
+        self.board_id = board_id
+        self.ready = {}  # runtime -> {"elf", "tree"} or {"error"}
+        self.devices = {}
+
+    def _board_json(self):
+        with open(os.path.join(ROOT, "boards", self.board_id, "board.json"), "rb") as f:
+            return f.read()
+
+    def prepare(self, runtime):
+        """{"elf", "tree"} or {"error": one sentence}; builds the firmware on first call."""
+        if runtime not in self.ready:
+            lib = os.path.join(ROOT, "host_tests", "lib")
+            mods = M0_MODULES if runtime == M0 else [f[:-3] for f in sorted(os.listdir(lib)) if f.endswith(".py")]
+            extra = [[os.path.join(MP_DIR, "testkit.py"), "testkit.py"],
+                     [os.path.join(MP_DIR, "runner.py"), "_rill_runner.py"],
+                     [os.path.join(MP_DIR, "qemu_side.py"), "_rill_qemu.py"]]
+            extra += [[os.path.join(lib, m + ".py"), m + ".py"] for m in mods]
+            heap = json.loads(self._board_json())["heap_budget_kb"] * 1024
+            proc = subprocess.run([sys.executable, "-c", _BUILD, os.path.join(ROOT, "tools"),
+                                   "qemu-cortex-m0" if runtime == M0 else "qemu-cortex-m3", str(heap),
+                                   json.dumps(extra)], capture_output=True, text=True)
+            try:
+                self.ready[runtime] = json.loads(proc.stdout.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                self.ready[runtime] = {"error": "firmware build crashed: %s" % (proc.stderr.strip()[-300:])}
+            self.ready[runtime]["heap_kb"] = heap // 1024
+        return self.ready[runtime]
+
+    def run(self, item, runtime):
+        why = skip_reason(item)
+        if why:
+            pytest.skip(why)
+        info = self.prepare(runtime)
+        if "error" in info:
+            pytest.skip("%s: %s" % (runtime, info["error"]))
+        device = self.devices.get(runtime)
+        if device is None:
+            device = self.devices[runtime] = Device(runtime, info["elf"], info["tree"])
+        spec = [[n, n, self.board_id if n == "board" else None] for n in inspect.signature(item.obj).parameters]
+        board = [self.board_id, self._board_json()] if "board" in dict(spec) else None
+        script = "import _rill_qemu\n_rill_qemu.run(%r, %r, %r, %r)\n" % (
+            os.path.basename(str(item.path))[:-3], item.originalname, spec, board and (board[0], board[1]))
+        try:
+            out, err = device.run(script, getattr(item.module, "MP_TIMEOUT_S", TIMEOUT_S))
+        except device.error as e:  # timeout or a broken REPL: restart qemu for the next test
+            device.close()
+            del self.devices[runtime]
+            pytest.fail("%s: %s" % (runtime, e), pytrace=False)
+        out, err = out.decode(errors="replace"), err.decode(errors="replace")
+        if err or "\x02result pass" not in out:
+            hint = ""
+            if "MemoryError" in err:
+                hint = "\nThe firmware's heap is %d KB (heap_budget_kb of %s).\n" % (info["heap_kb"], self.board_id)
+            pytest.fail("%s:\n%s%s%s" % (runtime, out, err, hint), pytrace=False)
+
+    def runtimes_for(self, path):
+        """The qemu runtimes ``path``'s tests run on: its candidates whose firmware is ready."""
+        return [rt for rt in candidates(path) if "error" not in self.prepare(rt)]
+
+    def summary(self):
+        """One line per qemu runtime that could not run."""
+        return ["runtime=%s not run: %s" % (rt, info["error"]) for rt, info in self.ready.items() if "error" in info]
+
+    def close(self):
+        for d in self.devices.values():
+            d.close()
+        self.devices.clear()
