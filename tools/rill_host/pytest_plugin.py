@@ -158,7 +158,8 @@ class Summary:
     def pytest_terminal_summary(self, terminalreporter):
         counts = self.state.counts
         ran_qemu = ["runtime=" + r for r in qemu.RUNTIMES if "runtime=" + r in counts]
-        for label in ["runtime=" + r for r in RUNTIMES] + ran_qemu + sorted(k for k in counts if k.startswith("suite=")):
+        suites = sorted(k for k in counts if k.startswith("suite="))
+        for label in ["runtime=" + r for r in RUNTIMES] + ran_qemu + suites:
             passed, failed, skipped = counts.get(label, (0, 0, 0))
             terminalreporter.write_line("%s passed=%d failed=%d skipped=%d" % (label, passed, failed, skipped))
         for line in self.state.qemu.summary():

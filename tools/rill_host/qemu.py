@@ -33,14 +33,40 @@ LOCAL = ("clock", "board", "replay")
 SUBSET = ("test_alloc", "test_buffers", "test_codegen", "test_core", "test_filters", "test_filters_alloc",
           "test_filters_value", "test_filters_window", "test_graph", "test_mqtt_units")
 M0_MODULES = ("test_buffers", "test_codegen", "test_core", "test_graph")  # dispatch and buffers
+NO_FS = "writes and reads files (the firmware has no writable filesystem)"
+TREE = "reads the repository's files (boards/, README.md, lib/): the MCU has only what is frozen"
 EXCLUDED = {  # "module" or "module::test": why it cannot run on the emulated MCU
-    "test_core::test_the_core_has_no_import_cycles": "walks lib/rill on the host's filesystem (the MCU has none)",
-    "test_filters_value::test_readme_filters_example_runs": "reads README.md (the MCU has no filesystem)",
-    "test_mqtt_units::test_sequence_only_increases_across_restarts_and_counts_boots": "keeps its store in a file",
-    "test_mqtt_units::test_a_power_cut_at_every_step_of_a_write_never_reuses_a_number": "keeps its store in a file",
-    "test_mqtt_units::test_a_corrupt_store_refuses_instead_of_restarting_at_zero": "keeps its store in a file",
-    "test_mqtt_units::test_the_bridge_persists_sequence_numbers_by_default": "keeps its store in a file",
+    "test_io_source": NO_FS,
+    "test_io_readme": NO_FS,
+    "test_readme": TREE,
+    "test_boards::test_every_board_folder_has_a_valid_board_file": TREE,
+    "test_boards::test_the_validator_catches_bad_pins": TREE,
+    "test_boards::test_loader_facts_agree_with_the_mcu_table": TREE,
+    "test_core::test_the_core_has_no_import_cycles": TREE,
+    "test_filters_value::test_readme_filters_example_runs": TREE,
+    "test_status::test_readme_status_example": TREE,
+    "test_mqtt_discovery::test_readme_example_builds_its_message": TREE,
+    "test_mqtt_discovery::test_the_build_identity_is_in_the_software_version": NO_FS + ": build.json",
+    "test_identity::test_missing_or_broken_build_json_is_unknown": NO_FS + ": build.json",
+    "test_identity::test_load_short_and_differs": NO_FS + ": build.json",
+    "test_identity::test_capture_header_carries_the_identity": NO_FS + ": build.json",
+    "test_io_replay::test_replay_is_byte_identical": NO_FS + ": a capture",
+    "test_io_replay::test_a_record_the_sink_refuses_still_goes_on": NO_FS + ": a capture",
+    "test_mqtt_lifecycle::test_a_certificate_refusal_on_a_board_without_a_clock_says_so":
+        "TLS: the qemu firmware has no ssl module",
 }
+EXCLUDED.update({"test_io_sink::" + t: NO_FS + ": a sink's file" for t in (  # all but the framing test
+    "test_round_trip_and_batching", "test_flush_after_flush_ms_whichever_first", "test_power_cut_at_every_byte",
+    "test_corrupt_and_too_long_lines_are_skipped_and_counted", "test_rotation_caps_the_size",
+    "test_a_record_too_long_is_the_taps_dead_letter",
+    "test_a_failed_write_keeps_the_batch_and_drops_what_finds_it_full",
+    "test_a_value_json_cannot_hold_is_refused_or_skipped")})
+EXCLUDED.update({
+    "test_mqtt_units::test_sequence_only_increases_across_restarts_and_counts_boots": NO_FS + ": the store",
+    "test_mqtt_units::test_a_power_cut_at_every_step_of_a_write_never_reuses_a_number": NO_FS + ": the store",
+    "test_mqtt_units::test_a_corrupt_store_refuses_instead_of_restarting_at_zero": NO_FS + ": the store",
+    "test_mqtt_units::test_the_bridge_persists_sequence_numbers_by_default": NO_FS + ": the store",
+})
 TIMEOUT_S = 60
 MAX_HEAP = {M0: 224 * 1024}  # MICROBIT has 256 KB of RAM in all (MPS2_AN385: 4 MB)
 
@@ -126,6 +152,21 @@ class Session:
         with open(os.path.join(ROOT, "boards", self.board_id, "board.json"), "rb") as f:
             return f.read()
 
+    def _files(self):
+        """A module of the files the tests read as a device would (boards/<ID>/board.json),
+        written for freezing: {path: bytes}, served by mp/qemu_side.py's Files."""
+        files = {}
+        boards = os.path.join(ROOT, "boards")
+        for b in sorted(os.listdir(boards)):
+            if os.path.exists(os.path.join(boards, b, "board.json")):
+                with open(os.path.join(boards, b, "board.json"), "rb") as f:
+                    files["/boards/%s/board.json" % b] = f.read()
+        path = os.path.join(ROOT, "build", "qemu", "_rill_files.py")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write("# Written by rill_host/qemu.py for the qemu firmware: do not edit.\nFILES = %r\n" % files)
+        return path
+
     def heap(self, module=None):
         """Bytes of heap: the module's MP_HEAPSIZE ("256K"), else the board's heap_budget_kb."""
         size = getattr(module, "MP_HEAPSIZE", None)
@@ -142,7 +183,7 @@ class Session:
             extra = [[os.path.join(MP_DIR, "testkit.py"), "testkit.py"],
                      [os.path.join(MP_DIR, "runner.py"), "_rill_runner.py"],
                      [os.path.join(MP_DIR, "qemu_side.py"), "_rill_qemu.py"]]
-            extra += [[os.path.join(lib, m + ".py"), m + ".py"] for m in mods]
+            extra += [[os.path.join(lib, m + ".py"), m + ".py"] for m in mods] + [[self._files(), "_rill_files.py"]]
             proc = subprocess.run([sys.executable, "-c", _BUILD, os.path.join(ROOT, "tools"),
                                    "qemu-cortex-m0" if runtime == M0 else "qemu-cortex-m3", str(heap),
                                    json.dumps(extra)], capture_output=True, text=True)
@@ -166,9 +207,8 @@ class Session:
         if device is None:
             device = self.devices[runtime, heap] = Device(runtime, info["elf"], info["tree"])
         spec = [[n, n, self.board_id if n == "board" else None] for n in inspect.signature(item.obj).parameters]
-        board = [self.board_id, self._board_json()] if "board" in dict(spec) else None
-        script = "import _rill_qemu\n_rill_qemu.run(%r, %r, %r, %r)\n" % (
-            os.path.basename(str(item.path))[:-3], item.originalname, spec, board and (board[0], board[1]))
+        script = "import _rill_qemu\n_rill_qemu.run(%r, %r, %r)\n" % (
+            os.path.basename(str(item.path))[:-3], item.originalname, spec)
         try:
             out, err = device.run(script, getattr(item.module, "MP_TIMEOUT_S", TIMEOUT_S))
         except device.error as e:  # timeout or a broken REPL: restart qemu for the next test
@@ -188,9 +228,12 @@ class Session:
         return [rt for rt in candidates(path) if "error" not in self.prepare(rt)]
 
     def summary(self):
-        """One line per qemu runtime that could not run."""
-        return ["runtime=%s not run: %s" % (rt, info["error"]) for (rt, _), info in self.ready.items()
-                if "error" in info]
+        """One line per reason a qemu runtime could not run (what is missing, and how to get it)."""
+        why = {}
+        for (rt, _), info in sorted(self.ready.items()):
+            if "error" in info:
+                why.setdefault(info["error"], []).append(rt)
+        return ["runtime=%s not run: %s" % ("/".join(sorted(set(rts))), e) for e, rts in why.items()]
 
     def close(self):
         for d in self.devices.values():

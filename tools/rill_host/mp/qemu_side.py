@@ -2,8 +2,9 @@
 sends ``import _rill_qemu; _rill_qemu.run(...)`` over the raw REPL, after a soft reset).
 
 The fixtures are made here as runner.py makes them on the unix port (its ``_fixtures``).
-The firmware has no filesystem, so the board file the ``board`` fixture reads is served
-from memory by ``Files``, mounted at / where a device keeps it (/boards/<ID>/board.json).
+The firmware has no filesystem, so the board files the tests read (the ``board`` fixture,
+``board.load``) are served from flash by ``Files`` (``_rill_files``, frozen), mounted at /
+where a device keeps them (/boards/<ID>/board.json).
 A test that raises makes the REPL print its traceback: that is the failure report.
 """
 import io
@@ -67,13 +68,13 @@ class Files:
         return (512, 512, 0, 0, 0, 0, 0, 0, 0, 255)
 
 
-def run(module, test, spec, board=None):
-    """Call ``module.test`` with the fixtures of ``spec`` (runner.py's format); ``board``:
-    (id, board.json bytes), served at /boards/<id>/board.json."""
-    if board:
-        vfs.mount(Files({"/boards/%s/board.json" % board[0]: board[1]}), "/")
-        os.chdir("/")
+def run(module, test, spec):
+    """Call ``module.test`` with the fixtures of ``spec`` (runner.py's format)."""
+    from _rill_files import FILES
     from _rill_runner import _fixtures
+
+    vfs.mount(Files(FILES), "/")
+    os.chdir("/")
 
     args = _fixtures(spec)
     getattr(__import__(module), test)(*args)
