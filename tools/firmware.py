@@ -237,7 +237,7 @@ def build(target, app_dir=None, src=None, heap=None, packages=None, extra=(), lo
 
 
 def main(argv):
-    p = Parser(prog="rill firmware", description="Freeze rill and an app into a MicroPython firmware.")
+    p = Parser(prog="firmware.py", description="Freeze rill and an app into a MicroPython firmware.")
     p.add_argument("--target", required=True, choices=sorted(TARGETS), help="what to build")
     p.add_argument("--app", help="an app folder whose .py files are frozen with the rill packages they import")
     p.add_argument("--micropython-src", help="a MicroPython source tree (default: $RILL_MICROPYTHON_SRC, "
