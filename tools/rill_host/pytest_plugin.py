@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from . import DEPS, MP_DIR, ROOT, harness
+from . import DEPS, MP_DIR, ROOT, harness, qemu
 
 RUNTIMES = ("cpython", "micropython")
 DEFAULT_BOARD = "RPI_PICO_W"
@@ -52,6 +52,7 @@ class State:
         self.cpython_only = [os.path.join(base, p) for p in config.getini("rill_cpython_only")]
         self.labels = {}  # nodeid -> "runtime=..." or "suite=..."
         self.counts = {}  # label -> [passed, failed, skipped]
+        self.qemu = qemu.Session(self.board)  # RILL_QEMU=subset|all: the emulated MCU (rill_host/qemu.py)
 
     def dual(self, path, module, fn):
         runtimes = getattr(fn, "rill_runtimes", None) or getattr(module, "RILL_RUNTIMES", RUNTIMES)
@@ -77,7 +78,7 @@ def pytest_configure(config):
 def pytest_generate_tests(metafunc):
     state = metafunc.config.stash[_KEY]
     if state.dual(metafunc.definition.path, metafunc.module, metafunc.function):
-        metafunc.parametrize("runtime", RUNTIMES)
+        metafunc.parametrize("runtime", RUNTIMES + tuple(state.qemu.runtimes_for(metafunc.definition.path)))
 
 
 @pytest.fixture(autouse=True)
@@ -116,7 +117,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         spec = getattr(item, "callspec", None)
         rt = spec.params.get("runtime") if spec is not None else None
-        if rt in RUNTIMES:
+        if rt in RUNTIMES or rt in qemu.RUNTIMES:
             label = "runtime=" + rt
         else:
             label = "suite=" + os.path.basename(os.path.dirname(str(item.path)))
@@ -126,9 +127,12 @@ def pytest_collection_modifyitems(config, items):
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
     spec = getattr(pyfuncitem, "callspec", None)
+    state = pyfuncitem.config.stash[_KEY]
+    if spec is not None and spec.params.get("runtime") in qemu.RUNTIMES:
+        state.qemu.run(pyfuncitem, spec.params["runtime"])
+        return True
     if spec is None or spec.params.get("runtime") != "micropython":
         return None
-    state = pyfuncitem.config.stash[_KEY]
     if not state.compiled:
         harness.compile_lib(state.mpy_lib)
         state.compiled = True
@@ -153,6 +157,13 @@ class Summary:
 
     def pytest_terminal_summary(self, terminalreporter):
         counts = self.state.counts
-        for label in ["runtime=" + r for r in RUNTIMES] + sorted(k for k in counts if k.startswith("suite=")):
+        ran_qemu = ["runtime=" + r for r in qemu.RUNTIMES if "runtime=" + r in counts]
+        suites = sorted(k for k in counts if k.startswith("suite="))
+        for label in ["runtime=" + r for r in RUNTIMES] + ran_qemu + suites:
             passed, failed, skipped = counts.get(label, (0, 0, 0))
             terminalreporter.write_line("%s passed=%d failed=%d skipped=%d" % (label, passed, failed, skipped))
+        for line in self.state.qemu.summary():
+            terminalreporter.write_line(line)
+
+    def pytest_unconfigure(self, config):
+        self.state.qemu.close()

@@ -10,8 +10,6 @@ parks on. Heap: a socket (and with TLS, mbedtls's buffers).
 import asyncio
 import time
 
-import usocket as socket
-
 _IPPROTO_TCP = 6  # not exported by every port; the numbers are the same on Linux and lwIP
 _TCP_NODELAY = 1
 _EINPROGRESS = (115, 36, 119)  # Linux, BSD/macOS, lwIP
@@ -36,6 +34,8 @@ class Transport:
 
     async def open(self, timeout_ms):
         """Connect within ``timeout_ms``; OSError(110) when the deadline passes."""
+        import usocket as socket  # here, not at the top: rill.mqtt imports on a port without sockets
+
         t0 = ticks_ms()
         if self.addr is None:  # DNS blocks on a board; resolve once and keep it
             self.addr = socket.getaddrinfo(self.server, self.port)[0][-1]
