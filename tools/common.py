@@ -122,6 +122,14 @@ def mpy_arch(exe):
     return "x86" if word_bits(exe) == 32 else "x64"
 
 
+def board_micropython(given=None):
+    """The unix port a virtual board runs: ``given``, else the 32-bit one (``micropython32_exe``:
+    a board's heap budget holds on it as it is), else the 64-bit one (``need_micropython``)."""
+    if given:
+        return given
+    return micropython32_exe()[0] or need_micropython()
+
+
 def need_tool(name, why=""):
     path = tool(name)
     if not path:
