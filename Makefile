@@ -45,7 +45,7 @@ deps: $(VENV_STAMP) ## fetch the libraries pinned in tools/deps.lock (no network
 lint: $(VENV_STAMP) ## ruff over lib, tools and host_tests (config in pyproject.toml)
 	$(VENV)/bin/ruff check lib tools host_tests
 
-test: setup lint ## run the host tests on CPython and the MicroPython unix port (rill test)
+test: setup lint ## run the host tests on CPython and the MicroPython unix port, 64- and 32-bit (rill test)
 	$(RILL) test $(PYTEST_ARGS)
 
 bench: setup ## run the benchmarks (rill bench)

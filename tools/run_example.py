@@ -36,8 +36,18 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (ROOT, VBOARD_DIR, CliError, Parser, board_micropython, cli, load_board, mpy_arch,  # noqa: E402
-                    running_vboard, tool)
+from common import (  # noqa: E402
+    ROOT,
+    VBOARD_DIR,
+    CliError,
+    Parser,
+    board_micropython,
+    cli,
+    load_board,
+    mpy_arch,
+    running_vboard,
+    tool,
+)
 from deploy_plan import FIRMWARE, App, plan, stage  # noqa: E402
 from mqtt_host import Broker, BrokerError, Client, stop_group  # noqa: E402
 from vboard import shown as shown_path  # noqa: E402

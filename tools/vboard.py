@@ -36,8 +36,19 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (ROOT, VBOARD_DIR, CliError, Parser, board_micropython, cli, heap_scale, known_boards,  # noqa: E402
-                    load_board, running_vboard, word_bits)
+from common import (  # noqa: E402
+    ROOT,
+    VBOARD_DIR,
+    CliError,
+    Parser,
+    board_micropython,
+    cli,
+    heap_scale,
+    known_boards,
+    load_board,
+    running_vboard,
+    word_bits,
+)
 from vboard_proc import Board  # noqa: E402
 from vboard_repl import AgentGone  # noqa: E402
 
@@ -87,7 +98,7 @@ def build_parser():
     p.add_argument("--clean", action="store_true", help="empty the board filesystem first")
     p.add_argument("--heap", help="exact heap size, e.g. 240K (default: the board's heap_budget_kb x --heap-scale)")
     p.add_argument("--heap-scale", type=float,
-                   help="factor for the board's 32-bit heap budget (default: 1.0 on a 32-bit port, 1.5 on a 64-bit one)")
+                   help="factor for the board's heap budget (default: 1.0 on a 32-bit port, 1.5 on a 64-bit one)")
     p.add_argument("--flash-kb", type=int, help="the filesystem size df reports (default: the MCU's usual)")
     p.add_argument("--port-file", help="write the port path here (default STATE/port; its folder is the state)")
     p.add_argument("--host-lib", action="store_true", help="also import the repository's lib/ and .deps")
@@ -183,11 +194,13 @@ def take_lock(state):
 
 
 def publish(state, port_file, info):
-    with open(os.path.join(state, "vboard.json"), "w") as f:
-        json.dump(info, f)
+    """vboard.json, then the port file: each whole or absent (written aside, then renamed),
+    so whoever waits for the port file never reads it empty."""
     os.makedirs(os.path.dirname(port_file), exist_ok=True)
-    with open(port_file, "w") as f:
-        f.write(info["port"] + "\n")
+    for path, text in ((os.path.join(state, "vboard.json"), json.dumps(info)), (port_file, info["port"] + "\n")):
+        with open(path + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(path + ".tmp", path)
 
 
 def unpublish(state, port_file):

@@ -83,7 +83,8 @@ except CliError as e:
 
 
 def compile_lib(out, arch):
-    """rill's lib/ (native code for ``arch``: x64 or x86), testkit and the runner as .mpy into ``out``, by tools/build.py."""
+    """rill's lib/ (native code for ``arch``: x64 or x86), testkit and the runner as .mpy into
+    ``out``, by tools/build.py."""
     args = [arch, os.path.join(MP_DIR, "testkit.py"), "testkit.mpy", os.path.join(MP_DIR, "runner.py"), RUNNER + ".mpy"]
     _check(subprocess.run([sys.executable, "-c", _BUILD, os.path.join(ROOT, "tools"), out] + args,
                           capture_output=True, text=True))
@@ -149,7 +150,7 @@ def _serve(proc, objects, timeout, name):
 
 
 def run_on_micropython(item, name, exe, heap, why, mpy_lib, project, board_id):
-    """Run ``item`` on the unix port ``exe`` (runtime ``name``) with ``heap`` (``why``: where that figure comes from)."""
+    """Run ``item`` on the unix port ``exe`` (runtime ``name``) with ``heap`` (``why``: where it comes from)."""
     names = list(inspect.signature(item.obj).parameters)
     objects = {n: item.funcargs[n] for n in names}
     timeout = getattr(item.module, "MP_TIMEOUT_S", DEFAULT_TIMEOUT_S)
