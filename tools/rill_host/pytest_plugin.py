@@ -7,12 +7,13 @@
   and the others run), unless opted out: ``@cpython_only`` (from testkit) on a test,
   ``RILL_RUNTIMES = ("cpython",)`` in a module, or a folder listed in ini
   ``rill_cpython_only``.
-- rill, its pinned dependencies, testkit and the project's root folder import on both.
+- rill, its pinned dependencies, testkit and the project's root folder import on each.
 - Fixtures: ``clock`` (a VirtualClock), ``board`` (a simulated ``rill_board`` whose
   devices keep ``clock``'s time), ``replay`` (a capture through a pipeline), and the
   MQTT brokers of host_tests/brokers.py (``broker``: mosquitto, or amqtt).
-- The run ends with one line per runtime, counting only the tests run on every runtime, and one
-  line per other suite (named by its folder), before pytest's own last line.
+- The run ends with one line per runtime (or the line saying why it did not run),
+  counting only the tests run on every runtime, and one line per other suite (named by
+  its folder), before pytest's own last line.
 """
 import importlib.util
 import os
