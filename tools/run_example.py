@@ -76,11 +76,12 @@ def parse_args(argv):
     return args
 
 
-def deploy(fs, board, app, config, source, arch):
-    """Fill a fresh board filesystem exactly as tools/deploy.py fills a real board (.mpy for ``arch``)."""
+def deploy(fs, board, app, config, source, exe=None):
+    """Fill a fresh board filesystem exactly as tools/deploy.py fills a real board, with .mpy
+    for the unix port ``exe`` (default: the one the virtual board runs, ``board_micropython``)."""
     shutil.rmtree(fs, ignore_errors=True)
     os.makedirs(fs)
-    stage(fs, plan(app, board, arch, source=source))
+    stage(fs, plan(app, board, mpy_arch(board_micropython(exe)), source=source))
     with open(os.path.join(fs, "config.json"), "w") as f:
         json.dump(config, f)
 
@@ -115,14 +116,14 @@ def app_config(app, device, board, port, console):
     return config
 
 
-def start_board(board, fs, work, exe, heap=None):
+def start_board(board, fs, work, heap=None, exe=None):
     port_file = os.path.join(work, "port")
     log = os.path.join(work, "console.log")
     for f in (port_file, log):
         if os.path.exists(f):
             os.remove(f)
     cmd = [sys.executable, os.path.join(ROOT, "tools", "vboard.py"), "--board", board, "--fs", fs,
-           "--port-file", port_file, "--log", log, "--micropython", exe]
+           "--port-file", port_file, "--log", log, "--micropython", board_micropython(exe)]
     if heap:
         cmd += ["--heap", heap]
     out = open(os.path.join(work, "vboard.out"), "w")
@@ -137,8 +138,7 @@ def start_board(board, fs, work, exe, heap=None):
             raise CliError("the virtual board did not start: %s" % (said[-1] if said else "no output"))
         time.sleep(0.05)
     with open(port_file) as f:
-        port = f.read().split()[0]
-    return proc, port, log, (running_vboard(work) or {}).get("heap", "?")
+        return proc, f.read().split()[0], log
 
 
 class Console:
@@ -244,11 +244,12 @@ def run(args):
             raise CliError(str(e))
         say("run_example: broker %s on 127.0.0.1:%d" % (broker.kind, broker.port))
         config = app_config(app, device, args.board, broker.port, args.console)
-        deploy(fs, args.board, app, config, args.source, mpy_arch(exe))
+        deploy(fs, args.board, app, config, args.source, exe)
         client = Client(broker.port, "run-example")
         topics = TOPIC_ROOT + "/#" if example else "#"
         client.subscribe(topics)
-        board, port, log, heap = start_board(args.board, fs, work, exe, args.heap)
+        board, port, log = start_board(args.board, fs, work, args.heap, exe)
+        heap = (running_vboard(work) or {}).get("heap", "?")  # and where it comes from
         procs.append(board)
         say("run_example: virtual board %s on %s (heap %s), %s deployed %s; listening on %s %s"
             % (args.board, port, heap, shown_path(app.root) + "/", "as .py sources" if args.source else "as .mpy",
