@@ -45,7 +45,7 @@ deps: $(VENV_STAMP) ## fetch the libraries pinned in tools/deps.lock (no network
 lint: $(VENV_STAMP) ## ruff over lib, tools and host_tests (config in pyproject.toml)
 	$(VENV)/bin/ruff check lib tools host_tests
 
-test: setup lint ## run the host tests on CPython, the MicroPython unix port and (a subset) an emulated Cortex-M (rill test)
+test: setup lint ## run the host tests on CPython, the MicroPython unix port (64- and 32-bit) and, a subset, an emulated Cortex-M3/M0 (rill test)
 	RILL_QEMU=$${RILL_QEMU:-subset} $(RILL) test $(PYTEST_ARGS)
 
 test-mcu: setup ## run every lib test on the emulated Cortex-M3 (qemu; the M0 runs the dispatch and buffer tests)

@@ -8,6 +8,9 @@ from rill import DROP, ERROR, Mailbox, Pipeline, Queue, Ring
 from testkit import MICROPYTHON, heap_locked
 
 MP_HEAPSIZE = "512K"
+MP_HEAPSIZE32 = "512K"
+MP_HEAPSIZE32_WHY = ("the test compiles each random graph's generated module on the device with exec "
+                     "(test code: the library never does)")
 
 
 class Lcg:
