@@ -40,7 +40,8 @@ PACKAGES = os.path.join(ROOT, "firmware", "packages")
 QEMU_BASE = ('package("asyncio", ("__init__.py", "core.py", "event.py", "funcs.py", "lock.py", "stream.py", '
              '"task.py"), base_path="$(MPY_DIR)/extmod", opt=3)')
 TARGETS = {
-    "unix32": {"port": "unix", "binary": "micropython", "native": True, "packages": "gcc-multilib",
+    # "simulated": a port with no hardware, where an app runs on rill.sim (the virtual board's way)
+    "unix32": {"port": "unix", "binary": "micropython", "native": True, "packages": "gcc-multilib", "simulated": True,
                "make": ["VARIANT=standard", "MICROPY_FORCE_32BIT=1", "MICROPY_PY_FFI=0", "MICROPY_PY_BTREE=0",
                         "MICROPY_PY_SSL=1", "MICROPY_SSL_MBEDTLS=1", "LDFLAGS_EXTRA=-static",
                         "MPY_CROSS_FLAGS=-march=x86"],
@@ -208,6 +209,8 @@ def build(target, app_dir=None, src=None, heap=None, packages=None, extra=(), lo
                 packages = needed([os.path.join(app_dir, m) for m in app], model=model)[0]
             else:
                 packages = [n for n in model.packages() if n not in HOST_PACKAGES]
+            if spec.get("simulated"):
+                packages = sorted(set(packages) | set(HOST_PACKAGES))
         text = manifest_text(target, root, packages, app, extra)
         manifest = os.path.join(root, "manifest-%s.py" % hashlib.sha256(text.encode()).hexdigest()[:16])
         with open(manifest, "w") as f:
