@@ -11,6 +11,8 @@ outbox refused). Routing and decoding live in inbound.py, loaded by the bridge's
 first subscribe() (until then every message is unrouted).
 """
 
+from . import _prep
+
 
 def _deliver(inbox, topic, payload, qos):
     """inbound.deliver, kept here after the first message: an import per message would
@@ -24,19 +26,10 @@ def _deliver(inbox, topic, payload, qos):
 
 class Inbox:
     def __init__(self, name, links):
-        self.name = name
-        self.links = links
-        self.received = 0
-        self.duplicates = 0
-        self.rejected = {"oversize": 0, "malformed": 0, "shape": 0, "unrouted": 0, "refused": 0, "encode": 0,
-                         "unsent": 0}
-        self.error = None
-        self.log = print  # one console line per rejection
-        self.dead = None  # the graph's DeadLetters once bound
-        self._push = None
-        self._types = {}
+        _prep("inbox", self, name, links)
 
     def bind(self, graph):
+        """Deliver to ``graph`` (its push, dead letters and the records' types)."""
         self._push = graph.push
         self.dead = graph.dead_letters
         for link in self.links:
