@@ -185,7 +185,11 @@ class Bridge:
             self.error = "MemoryError"  # a constant: formatting a message would need memory
             gc.collect()
         except Exception as e:  # OSError, ProtocolError, timeouts: retry after a backoff
-            why = self.transport.tls is not None and _cert_error(e)
+            why = None
+            if self.transport.tls is not None:
+                from .tls import certificate_error
+
+                why = certificate_error(e)
             if why:
                 return self._refused(why)
             self.error = "%s: %s" % (type(e).__name__, e)
@@ -217,12 +221,6 @@ class Bridge:
         from .diag import stats  # loaded when first asked for
 
         return stats(self)
-
-
-def _cert_error(e):
-    from .tls import certificate_error
-
-    return certificate_error(e)
 
 
 def _sender(bridge, link):

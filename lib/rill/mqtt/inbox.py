@@ -8,7 +8,8 @@ and pushed into the graph. Anything else is a dead letter with its reason, count
 ``encode`` (an outbound value the codec could not encode), ``unsent`` (a birth,
 SUBSCRIBE or goodbye that did not fit the control queue, a discovery message the
 outbox refused). Routing and decoding live in inbound.py, loaded by the bridge's
-first subscribe() (until then every message is unrouted).
+first subscribe() (until then every message is unrouted), and so do SUBACKs and
+oversize messages (only a subscriber gets those).
 """
 
 from . import _prep
@@ -36,20 +37,6 @@ class Inbox:
             rec = graph.records.get(link.key)
             if rec is not None:
                 self._types[link.key] = rec.type
-
-    def suback(self, codes):
-        for c in codes:
-            if c == 0x80:
-                self.error = "broker refused a subscription"
-                self.reject("refused", self.name, [x.template for x in self.links], self.error)
-                break
-
-    def oversize(self, topic, size):
-        if self.links:  # subscribe() loaded inbound.py
-            from .inbound import oversize
-
-            return oversize(self, topic, size)
-        self.reject("oversize", self.name, bytes(topic), "%d bytes > receive buffer" % size)
 
     def deliver(self, topic, payload, qos):
         if self.links:

@@ -73,11 +73,6 @@ class Outbox:
             i = i + 1 if i + 1 < self.capacity else 0
         return n
 
-    def stats(self):
-        from .diag import outbox_stats  # loaded when first asked for
-
-        return outbox_stats(self)
-
     # -- producer side -------------------------------------------------------------------
 
     def put(self, topic, payload, qos=0, retain=False, replace=False):
@@ -132,21 +127,15 @@ class Outbox:
                         return 0
                 elif rd - wr >= n:
                     return wr
-            if self.policy != DROP_OLDEST or not self._evict():
-                return -1
-
-    def _evict(self):
-        if self._busy and self._sent == self._rgn:
-            return False  # the oldest entry is being written right now
-        t = self._tail
-        st = self._st[t]
-        if st < _DONE:
-            self.dropped = (self.dropped + 1) & _WRAP
-        if st == _INFLIGHT:
-            self.inflight -= 1
-            self.dropped_sent += 1
-        self._drop_tail()
-        return True
+            if self.policy != DROP_OLDEST or self._busy and self._sent == self._rgn:
+                return -1  # refused, or the oldest entry is being written right now: no eviction
+            st = self._st[self._tail]
+            if st < _DONE:
+                self.dropped = (self.dropped + 1) & _WRAP
+            if st == _INFLIGHT:
+                self.inflight -= 1
+                self.dropped_sent += 1
+            self._drop_tail()
 
     def _drop_tail(self):
         t = self._tail + 1

@@ -16,8 +16,8 @@ session is ended regardless. A control packet that does not fit the queue
 
 A PUBLISH bigger than the receive buffer is read through it in chunks, reported
 (``inbox.oversize``) and acknowledged, so a huge payload costs time, never memory.
-``inbox`` has ``deliver(topic, payload, qos)``, ``oversize(topic, size)`` and
-``suback(codes)``; the memoryviews it gets are valid only during the call.
+``inbox`` has ``deliver(topic, payload, qos)`` (inbound.py has SUBACKs and oversize
+messages); the memoryviews it gets are valid only during the call.
 Heap: the receive buffer (``rx_size``) and the control queue (``ctl_size``).
 """
 import asyncio
@@ -179,7 +179,9 @@ class Session:
             elif op == pk.SUBACK:
                 if rem < 3:
                     raise ProtocolError("bad SUBACK")
-                self.inbox.suback(self._rxv[i + 4:i + total])
+                from .inbound import suback  # only a subscriber gets a SUBACK: once per connection
+
+                suback(self.inbox, self._rxv[i + 4:i + total])
             elif op == pk.CONNACK:
                 if rem != 2 or self.connack is not None:
                     raise ProtocolError("bad CONNACK")
