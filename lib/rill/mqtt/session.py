@@ -9,9 +9,9 @@ flight, some PUBACK must come every ``ack_timeout_ms``. A broker that trickles b
 and never answers is declared dead (OSError 110) and the Bridge reconnects.
 
 Stopping has one home, close.py (loaded on first use): ``await stop(s, timeout_ms,
-ended)`` lets the tx task deliver what the outbox holds until the deadline, then queue the goodbye (retained
-``offline`` and DISCONNECT) and flush it; past the deadline and a grace period the
-session is ended regardless. A control packet that does not fit the queue
+ended)`` lets the tx task deliver what the outbox holds until the deadline, then queue
+the goodbye (retained ``offline`` and DISCONNECT) and flush it; past the deadline and a
+grace period the session is ended regardless. A control packet that does not fit the queue
 (birth, SUBSCRIBE, goodbye) is a dead letter (``unsent``), never a silent loss.
 
 A PUBLISH bigger than the receive buffer is read through it in chunks, reported
