@@ -6,8 +6,8 @@ from rill.mqtt.inbound import Inbound, route
 from rill.mqtt.links import Outbound
 from rill.mqtt.outbox import DROP_NEWEST, Outbox
 from rill.mqtt.packet import ProtocolError, header, publish_size, put_publish
-from rill.mqtt.prep import connect, subscribe
 from rill.mqtt.seq import Sequence, SequenceError
+from rill.mqtt.start import connect, subscribe
 from testkit import MICROPYTHON, heap_locked, raises
 
 T = b"t/x"
@@ -204,9 +204,9 @@ def test_the_control_queue_is_sized_from_the_declarations():
                 seq=None, outbox=4)
     for i in range(6):
         mq.subscribe("c/{device}/%d/%s/#" % (i, "y" * 40), "cmd%d" % i)
-    s = _prep("new_session", mq)
+    s = _prep("start.new_session", mq)
     assert s.queue(s.hello)
-    s = _prep("new_session", mq)
+    s = _prep("start.new_session", mq)
     assert s.queue_publish(s.birth[0], s.birth[1], True) and s.queue(s.sub)
     for _ in range(16):
         assert s.queue(b"\x40\x02\x00\x01")  # PUBACKs

@@ -124,7 +124,7 @@ class Bridge:
         CancelledError (graph.stop()), after a best-effort goodbye."""
         self._closed = asyncio.Event()
         if self.session is None:
-            _prep("start", self, None)
+            _prep("start.start", self, None)
         s = self.session
         s.stopping = False
         try:
@@ -232,7 +232,7 @@ def _sender(bridge, link):
 
 def _runner(bridge):
     async def task(emit):
-        _prep("start", bridge, emit)  # the inbox bound to the graph, the session made
+        _prep("start.start", bridge, emit)  # the inbox bound to the graph, the session made
         await bridge.run()
 
     return task

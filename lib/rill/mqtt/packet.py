@@ -3,7 +3,7 @@
 The one home of the wire format for the session (session.py) and the outbox
 (outbox.py): the PUBLISH header is written only by ``put_publish``. Encoders that run
 per message (``put_publish``, ``put_puback``) write into a preallocated bytearray and
-allocate nothing; those that run once (CONNECT, SUBSCRIBE) are in prep.py, the setup
+allocate nothing; those that run once (CONNECT, SUBSCRIBE) are in start.py, the setup
 code, and return a new bytearray. Decoding reads fixed headers in place: ``header`` returns
 ``remaining << 3 | header_length`` (one small int, no tuple: nothing allocated per
 packet on the receive path), ``u16`` a big-endian 16-bit field.

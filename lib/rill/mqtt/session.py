@@ -36,7 +36,7 @@ _RX_BUDGET = const(512)  # bytes handled per turn before yielding to other tasks
 
 
 class Session:
-    """Made by prep.session (the setup code), with the packets it sends on each
+    """Made by start.session (the setup code), with the packets it sends on each
     connection: ``hello`` (CONNECT), ``birth`` and ``goodbye`` ((status topic,
     message)), ``sub`` (SUBSCRIBE, or None)."""
 
