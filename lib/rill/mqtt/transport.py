@@ -19,18 +19,7 @@ ticks_diff = time.ticks_diff
 
 
 class Transport:
-    def __init__(self, server, port=0, tls=None):
-        if tls is not None:
-            from . import tls as _tls
-
-            _tls.check(tls)
-        self.server = server
-        self.port = port or (8883 if tls is not None else 1883)
-        self.tls = tls
-        self.addr = None
-        self.sock = None
-        self._poll = None
-        self.log = print
+    """Made by prep.bridge: ``server``, ``port``, ``tls``, ``addr``, ``sock``, ``log``."""
 
     async def open(self, timeout_ms):
         """Connect within ``timeout_ms``; OSError(110) when the deadline passes."""
