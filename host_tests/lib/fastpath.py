@@ -37,7 +37,7 @@ class Module:
     """A module compiled from memory: its names as attributes."""
 
 
-def _from_file(graph, native, name):
+def _from_file(graph, native, name, keep):
     try:
         os.mkdir(FOLDER)
     except OSError:
@@ -47,8 +47,10 @@ def _from_file(graph, native, name):
     path = "%s/%s.py" % (FOLDER, name)
     with open(path, "w") as f:
         codegen.module(graph, f, native)
-    with open(path) as f:
-        text = f.read()
+    text = None
+    if keep:
+        with open(path) as f:
+            text = f.read()
     mod = __import__(name)
     sys.modules.pop(name, None)
     os.remove(path)
@@ -61,7 +63,7 @@ def _text(graph, native):
     return out.getvalue()
 
 
-def _from_memory(graph, native, name):
+def _from_memory(graph, native, name, keep=True):
     text = _text(graph, native)
     scope = {"__name__": name}
     exec(text, scope)
@@ -71,17 +73,20 @@ def _from_memory(graph, native, name):
     return mod, text
 
 
-def fast_module(graph, native=True):
-    """The fast path of ``graph``'s shape, as the host would build it, compiled. Its
-    ``text`` is what the host writes; on a port without a native emitter the compiled
-    one is that text without the decorators, as a build for that port stages it."""
+def fast_module(graph, native=True, text=False):
+    """The fast path of ``graph``'s shape, as the host would build it, compiled. With
+    ``text``, its ``text`` is what the host writes (a module's text is tens of KB: held
+    only when asked for); on a port without a native emitter the compiled one is that
+    text without the decorators, as a build for that port stages it."""
+    keep = text
     name = "fast_%d" % (_tick() & 0xFFFFFF)
     gc.collect()  # the text and the compiler's working memory, on a small heap
     try:
-        mod, text = _from_file(graph, native and NATIVE, name)
+        mod, text = _from_file(graph, native and NATIVE, name, keep)
     except (OSError, AttributeError):  # no writable filesystem (no os.mkdir, or it fails)
         mod, text = _from_memory(graph, native and NATIVE, name)
-    if native and not NATIVE:
+        text = text if keep else None
+    if keep and native and not NATIVE:
         text = _text(graph, True)  # what the host writes for a port with a native emitter
     mod.text = text
     return mod
