@@ -40,10 +40,7 @@ def _example(board_id, peak):
     before = peak.sample()
     bd = boards.load(board_id, sim=True)
     sim = peak.sample() - before
-    node = app.Node(cfg, bd)
-    p = node.pipeline()
-    mq.attach(p)
-    return p.build(bd), sim
+    return app.pipeline(bd, cfg, mq).build(bd), sim
 
 
 def _scaffold(board_id, peak):

@@ -51,7 +51,7 @@ def _seen(fn, key, dispatch):
 class Graph:
     lineage = None  # a rill.lineage.Lineage when built with lineage=True
     started = None  # the clock's time at start()
-    dispatch = None  # "module" (the host-built fast path) or "reference" (rill.dispatch)
+    dispatch = None  # "module" (the host-built fast path), "reference" (rill.dispatch) or "mixed" (rill.wiring)
 
     def __init__(self, pipeline, lineage=False, dispatch=None):
         """Wire the validated ``pipeline``: tap readers and Signals, then each writer's

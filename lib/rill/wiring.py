@@ -99,8 +99,10 @@ def _module(name):
 def wire(graph, lineage, dispatch=None):
     """Set ``graph._writers`` (a source's by its record's key, and as its node's
     ``dispatch``; a transform's by its node) and ``graph.dispatch``: "module" (every
-    writer's function from the module), "reference", or "mixed" (a writer that the
-    app adds outside ``pipeline()``, such as an MQTT bridge's, runs the reference).
+    writer that runs transforms has its function from the module; one that only writes
+    its record, such as an MQTT bridge's state, may run the reference: it would gain
+    nothing), "reference", or "mixed" (a writer with transforms runs the reference,
+    e.g. one the app adds outside ``pipeline()``).
     ``dispatch``: None looks the module up by the pipeline's name; False takes the
     reference; a module is taken as given. With ``lineage``,
     ``graph.lineage`` first. Unloads this module."""
@@ -113,9 +115,8 @@ def wire(graph, lineage, dispatch=None):
             L = (wrote, take, give, len(graph.lineage.sources))
         mod = _module(module_name(graph)) if dispatch is None else dispatch
         prints = getattr(mod, "FINGERPRINT", None) or {}
-        fast = stale = 0
-        nodes = writers(graph)
-        for node in nodes:
+        fast = slow = stale = 0
+        for node in writers(graph):
             table = steps(graph, node)
             name = writer_name(node)
             fn = None
@@ -127,6 +128,8 @@ def wire(graph, lineage, dispatch=None):
                     stale += 1
             if fn is None:
                 fn = writer(table, graph.fail, L)
+                if len(table) > 1:
+                    slow += 1  # runs transforms without its function from the module
             if node.kind == "source":
                 graph._writers[node.out] = node.dispatch = fn
             else:
@@ -134,7 +137,7 @@ def wire(graph, lineage, dispatch=None):
         if stale:
             print("rill: pipeline %r: %s.py was built for another graph; running the reference dispatch "
                   "(rebuild with rill build)" % (graph.name, module_name(graph)))
-        graph.dispatch = "module" if fast and fast == len(nodes) else "mixed" if fast else "reference"
+        graph.dispatch = "mixed" if fast and slow else "module" if fast else "reference"
     finally:
         pkg = sys.modules["rill"]
         sys.modules.pop("rill.wiring", None)
