@@ -1,143 +1,61 @@
 #!/usr/bin/env python3
-"""``app_peak_heap_32bit``: the peak live heap of the example app and of a `rill new`
-project, per board, measured on a 32-bit MicroPython (the webassembly port, under node).
+"""Heap figures on the 32-bit MicroPython (issue 16 item 5): the smallest heap each app
+needs, and the import cost of the core and of rill.mqtt.
 
-    python tools/bench_heap32.py        # last stdout line: one JSON object
+    python tools/bench_heap32.py [--seconds 30] [--only example:ESP32_GENERIC,...]
+                                                  # last stdout line: one JSON object
 
-The port comes from npm (PACKAGE at VERSION into .deps/npm, its files checked against
-SHA256). It has no native emitter, so the sources are staged with every
-``@micropython.native`` decorator line blanked (line numbers kept) and compiled to .mpy,
-as deploy ships them. Its heap grows on demand, so the figure is the live heap after a
-collection at each step (tools/heap32_mp.py), not a heap size that was enforced. Without
-node or npm it reports why instead of figures.
+``app_min_heap_kb_32bit`` {board: {example, scaffold}}: the smallest ``-X heapsize``
+(KB, bisected to 1 KB) at which the app, deployed as a board gets it (tools/deploy_plan.py:
+the .mpy files for ``-march=x86``, main.py, config.json pointed at a real mosquitto on a
+free loopback port, the board file), runs ``--seconds`` with no MemoryError anywhere:
+none raised or printed, none dead-lettered, none counted by the bridge, the app's task
+still alive and, on a networked board, the bridge connected (tools/heap32_mp.py runs
+the board's main.py and checks). ``example`` is firmware/app.py (networked boards only:
+it publishes over MQTT), ``scaffold`` a `rill new` project. The probes of all apps run
+at once (they mostly sleep), a few per app per round. The simulator (rill.sim) is
+deployed and loaded too: on a real board drivers stand in its place.
+
+``core_import_bytes_32bit``, ``mqtt_import_bytes_32bit`` (rill.mqtt beyond the core) and
+``module_import_bytes_32bit`` (each on-demand module beyond the core): tools/heap_cost_mp.py
+on the same binary and .mpy files. ``mqtt_soak_min_heap_kb_64bit``/``_32bit``: the MQTT
+soak with a broker restart (tools/bench_soak.py), in a full run. A full run writes tools/heap_figures.json, the
+figures tools/heap_budget.py estimates an app's heap from (commit it).
+
+The binary: $RILL_MICROPYTHON32, else ../shared/micropython/micropython32 beside the
+checkout. Without one it reports why instead of figures.
 """
+import concurrent.futures
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
-from build import compile_file  # noqa: E402  (the one build step)
-from common import ROOT, CliError, need_micropython, sha256_file  # noqa: E402
+from build import build_mpy, compile_file  # noqa: E402  (the one build step)
+from common import ROOT, CliError, Parser  # noqa: E402
+from deploy_plan import FIRMWARE, App, plan, stage  # noqa: E402
+from heap_budget import FIGURES  # noqa: E402
+from mqtt_host import Broker, stop_group  # noqa: E402
 
-NPM_DIR = os.path.join(ROOT, ".deps", "npm")
-PACKAGE = "@micropython/micropython-webassembly-pyscript"
-VERSION = "1.27.0"
-SHA256 = {
-    "micropython.wasm": "06338c955b03c5700aa0069015d3e392d76836ef8e2ce25bedbe59b88ccd373c",
-    "micropython.mjs": "c2be87e7ba24e3b47d133022b009a66bff07f4720aa23d816d216ef8cc47014c",
-}
-NATIVE = re.compile(r"^[ \t]*@micropython\.native[ \t]*$", re.M)
-APPS = {"example": os.path.join(ROOT, "firmware", "app.py"),
-        "scaffold": os.path.join(TOOLS, "rill_host", "template", "app.py")}
-NO_NETWORK = '''"""No network here (the heap bench): every connection is refused."""
-AF_INET = 2
-SOCK_STREAM = 1
-IPPROTO_TCP = 6
-TCP_NODELAY = 1
-SOL_SOCKET = 1
-SO_REUSEADDR = 4
-
-
-def getaddrinfo(*args):
-    raise OSError(113)
-
-
-def socket(*args):
-    raise OSError(113)
-'''
-DRIVER = r'''
-import { loadMicroPython } from "%s";
-import fs from "node:fs";
-import path from "node:path";
-const [stage, kind, board] = process.argv.slice(-3);
-let out = [];
-const mp = await loadMicroPython({heapsize: 16 * 1024, linebuffer: true,
-                                  stdout: (l) => out.push(l), stderr: (l) => process.stderr.write(l + "\n")});
-function copy(dir, to) {
-  mp.FS.mkdirTree(to);
-  for (const name of fs.readdirSync(dir)) {
-    const p = path.join(dir, name);
-    if (fs.statSync(p).isDirectory()) copy(p, to + "/" + name);
-    else mp.FS.writeFile(to + "/" + name, fs.readFileSync(p));
-  }
-}
-copy(path.join(stage, "lib"), "/lib");
-copy(path.join(stage, "boards"), "/boards");
-copy(path.join(stage, "app", kind), "/app");
-await mp.runPythonAsync(`
-import sys
-sys.path[:] = ["/app", "/lib", ".frozen"]
-import heap32
-print("peak", await heap32.measure("${kind}", "${board}"))
-`);
-for (const l of out) console.log(l);
-'''
-
-
+ARCH = "x86"
+CORE = ["rill", "rill.graph"]  # as tools/bench.py
+TOP_KB, LOW_KB = 320, 8
+PROBES = 3  # per app per round: the interval shrinks 4x a round
 BenchError = CliError
 
 
-def install():
-    """The pinned port in .deps/npm (npm installs it once), its files checked."""
-    pkg = os.path.join(NPM_DIR, "node_modules", *PACKAGE.split("/"))
-    if not os.path.exists(os.path.join(pkg, "micropython.wasm")):
-        proc = subprocess.run(["npm", "install", "--prefix", NPM_DIR, "--no-audit", "--no-fund", "--no-save",
-                               "%s@%s" % (PACKAGE, VERSION)], capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0:
-            raise BenchError("npm install %s@%s failed: %s" % (PACKAGE, VERSION, proc.stderr.strip()[-300:]))
-    for name, want in SHA256.items():
-        if sha256_file(os.path.join(pkg, name)) != want:
-            raise BenchError("%s/%s does not match its pinned sha256" % (PACKAGE, name))
-    return os.path.join(pkg, "micropython.mjs")
-
-
-def _compile(src, dst):
-    """``src`` as bytecode-only .mpy at ``dst``, its ``@micropython.native`` lines blanked first."""
-    with open(src) as f:
-        text = NATIVE.sub("", f.read())
-    tmp = dst[:-4] + ".py"
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    with open(tmp, "w") as f:
-        f.write(text)
-    try:
-        compile_file(tmp, dst, None, ["-s", os.path.relpath(src, ROOT)])
-    finally:
-        os.remove(tmp)
-
-
-def stage(out):
-    for top in (os.path.join(ROOT, "lib"), os.path.join(ROOT, ".deps", "micropython")):
-        for dirpath, _, files in os.walk(top):
-            for name in files:
-                if name.endswith(".py") and name != "cpython_compat.py":
-                    rel = os.path.relpath(os.path.join(dirpath, name), top)
-                    _compile(os.path.join(dirpath, name), os.path.join(out, "lib", rel[:-3] + ".mpy"))
-    for name in ("usocket.py", "socket.py"):
-        with open(os.path.join(out, "lib", name), "w") as f:
-            f.write(NO_NETWORK)
-    shutil.copytree(os.path.join(ROOT, "boards"), os.path.join(out, "boards"))
-    for kind, src in APPS.items():
-        _compile(src, os.path.join(out, "app", kind, "app.mpy"))
-        _compile(os.path.join(TOOLS, "heap32_mp.py"), os.path.join(out, "app", kind, "heap32.mpy"))
-
-
-def on_unix(out, kind, board):
-    """``heap32.measure(kind, board)`` on the unix port, from the staged files: that port
-    frees what build() unloads and compiles (the webassembly port keeps it: the
-    ``wasm_*_kept_bytes`` figures), so the two together bound a board's figure."""
-    env = dict(os.environ, MICROPYPATH="%s:%s:.frozen" % (os.path.join(out, "app", kind), os.path.join(out, "lib")),
-               RILL_ROOT=out)
-    proc = subprocess.run([need_micropython(), "-X", "heapsize=4M", "-c",
-                           "import asyncio, heap32\nprint(asyncio.run(heap32.measure(%r, %r)))" % (kind, board)],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
-    if proc.returncode != 0 or not proc.stdout.strip().isdigit():
-        raise BenchError("%s on %s (unix port): %s" % (kind, board, (proc.stderr or proc.stdout).strip()[-600:]))
-    return int(proc.stdout.strip())
+def micropython32():
+    """The 32-bit unix port's path, or None."""
+    for exe in (os.environ.get("RILL_MICROPYTHON32"),
+                os.path.join(os.path.dirname(ROOT), "shared", "micropython", "micropython32")):
+        if exe and os.access(exe, os.X_OK):
+            return exe
+    return None
 
 
 def boards():
@@ -150,45 +68,192 @@ def boards():
     return found
 
 
-def main():
-    if not (shutil.which("node") and shutil.which("npm")):
-        return {"app_peak_heap_32bit": None, "app_peak_heap_32bit_skipped": "node and npm are needed"}
-    module = install()
+def scaffold(folder, board):
+    from rill_host.scaffold import create
+
+    create(folder, board)
+    return App(folder)
+
+
+def deploy(out, kind, board, port):
+    """The app ``kind`` deployed for ``board`` into ``out``/fs (heap32.mpy beside it); the fs path."""
+    app = App(FIRMWARE) if kind == "example" else scaffold(os.path.join(out, "project-" + board), board)
+    fs = os.path.join(out, "fs-%s-%s" % (kind, board))
+    stage(fs, plan(app, board, ARCH, out=os.path.join(out, "build")))
+    compile_file(os.path.join(TOOLS, "heap32_mp.py"), os.path.join(fs, "heap32.mpy"), ARCH)
+    if kind == "example":
+        cfg = {"board": board, "topic_root": "rill", "console": False,
+               "mqtt": {"host": "127.0.0.1", "port": port, "keepalive": 10}}
+    else:
+        with open(os.path.join(fs, "config.json")) as f:
+            cfg = json.load(f)
+        cfg["mqtt"].update(host="127.0.0.1", port=port)
+    with open(os.path.join(fs, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    return fs
+
+
+def probe(exe, fs, kb, net, seconds, device):
+    """(ok, why) for one run of the app in ``fs`` at ``kb`` KB of heap."""
+    with tempfile.TemporaryDirectory() as cwd:  # config.json, the bridge's sequence files
+        with open(os.path.join(fs, "config.json")) as f:
+            cfg = json.load(f)
+        cfg["device"] = device
+        with open(os.path.join(cwd, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        env = dict(os.environ, MICROPYPATH="%s:.frozen:%s" % (fs, os.path.join(fs, "lib")), RILL_ROOT=fs,
+                   HEAP32_MAIN=os.path.join(fs, "main.py"), HEAP32_SECONDS=str(seconds), HEAP32_NET="1" if net else "0")
+        proc = subprocess.Popen([exe, "-X", "heapsize=%dK" % kb, "-c", "import heap32"], cwd=cwd, env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            out, _ = proc.communicate(timeout=seconds + 30)
+        except subprocess.TimeoutExpired:
+            stop_group(proc)
+            return False, "no report within %d s" % (seconds + 30)
+    text = out.decode(errors="replace")
+    report = [ln for ln in text.splitlines() if ln.startswith("heap32 ")]
+    if "MemoryError" in text:
+        return False, "MemoryError"
+    if not report:
+        return False, (text.strip().splitlines() or ["no output"])[-1][-200:]
+    f = dict(kv.split("=") for kv in report[-1].split()[1:])
+    if f["alive"] != "1" or f["dead_mem"] != "0" or f["bridge_mem"] != "0" or (net and f["connects"] == "0"):
+        return False, report[-1]
+    return True, report[-1]
+
+
+def bisect(exe, fs, net, seconds, tag, pool):
+    """The smallest heap (KB) that passes, to 1 KB; None if TOP_KB fails. PROBES probes a round."""
+    lo, hi = LOW_KB, TOP_KB  # lo: assumed to fail; hi: checked in the first round
+    points = [hi] + [lo + (hi - lo) * i // (PROBES + 1) for i in range(1, PROBES)]
+    checked_top = False
+    while True:
+        points = sorted(set(p for p in points if lo < p <= hi))
+        if not points:
+            break
+        runs = {kb: pool.submit(probe, exe, fs, kb, net, seconds, "h32-%s-%d" % (tag, kb)) for kb in points}
+        ok = {kb: f.result()[0] for kb, f in runs.items()}
+        if not checked_top:
+            checked_top = True
+            if not ok[hi]:
+                return None
+        for kb in points:
+            if ok[kb]:
+                hi = min(hi, kb)
+            else:
+                lo = max(lo, kb)
+        if hi - lo <= 1:
+            break
+        points = [lo + max(1, (hi - lo) * i // (PROBES + 1)) for i in range(1, PROBES + 1)]
+    return hi
+
+
+def heap_cost(exe, mpy, modules, after=()):
+    args = (["--after", ",".join(after)] if after else []) + list(modules)
+    env = dict(os.environ, MICROPYPATH=".frozen:" + mpy)
+    proc = subprocess.run([exe, "-X", "heapsize=256K", os.path.join(TOOLS, "heap_cost_mp.py")] + args, env=env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise BenchError("heap_cost_mp.py %s: %s" % (" ".join(args), (proc.stderr or proc.stdout).strip()[-300:]))
+    return int(proc.stdout.strip().splitlines()[-1])
+
+
+def library_modules():
+    """Every library module an app may load on a board (not the CPython shim, not the simulator)."""
+    from packages import all_modules
+
+    return sorted(m for m in all_modules() if m not in CORE and m != "rill.cpython_compat"
+                  and not m.startswith("rill.sim"))
+
+
+def imports(exe, mpy):
+    """The import figures of the docstring, in bytes: each module beyond the core (rill.mqtt.*
+    beyond rill.mqtt too), the simulator's hardware beyond the core."""
+    out = {"core_import_bytes_32bit": heap_cost(exe, mpy, CORE),
+           "mqtt_import_bytes_32bit": heap_cost(exe, mpy, ["rill.mqtt"], after=CORE)}
+    mods = {}
+    for mod in library_modules():
+        after = CORE + (["rill.mqtt"] if mod.startswith("rill.mqtt.") else [])
+        mods[mod] = max(0, heap_cost(exe, mpy, [mod], after=after))
+    out["module_import_bytes_32bit"] = mods
+    out["sim_import_bytes_32bit"] = heap_cost(exe, mpy, ["rill.sim.hardware"], after=CORE)
+    return out
+
+
+def figures(results):
+    """tools/heap_figures.json, what tools/heap_budget.py estimates from."""
+    info = boards()
+    mods = dict(results["module_import_bytes_32bit"], **{"rill.mqtt": results["mqtt_import_bytes_32bit"]})
+    from heap_budget import EXAMPLE, TEMPLATE, app_bytes
+
+    return {"about": "32-bit MicroPython v1.28 (micropython32), deployed .mpy files: tools/bench_heap32.py",
+            "core": results["core_import_bytes_32bit"], "sim": results["sim_import_bytes_32bit"], "modules": mods,
+            "app_bytes": {"scaffold": app_bytes([TEMPLATE]), "example": app_bytes([EXAMPLE])},
+            "apps": {b: {"network": info[b].get("network"), "scaffold_kb": v.get("scaffold"),
+                         "example_kb": v.get("example")}
+                     for b, v in (results.get("app_min_heap_kb_32bit") or {}).items()}}
+
+
+def apps(exe, seconds, only=None):
+    """``app_min_heap_kb_32bit`` as in the docstring, and the wall time it took."""
+    t0 = time.monotonic()
+    pairs = [(kind, b, info) for b, info in boards().items() for kind in ("example", "scaffold")
+             if not (kind == "example" and info.get("network") != "wifi")]
+    if only:
+        pairs = [p for p in pairs if "%s:%s" % (p[0], p[1]) in only]
     results = {}
-    unix = {}  # the same measurement, the same .mpy files, on the 64-bit unix port: a second instrument
-    with tempfile.TemporaryDirectory() as out:
-        stage(out)
-        driver = os.path.join(out, "driver.mjs")
-        with open(driver, "w") as f:
-            f.write(DRIVER % module)
-        for board, info in boards().items():
-            for kind in APPS:
-                if kind == "example" and info.get("network") != "wifi":
-                    continue  # the example app publishes over MQTT: build() refuses it there
-                proc = subprocess.run(["node", driver, out, kind, board], capture_output=True, text=True, timeout=120)
-                peak = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("peak ")]
-                if proc.returncode != 0 or not peak:
-                    raise BenchError("%s on %s: %s" % (kind, board, (proc.stderr or proc.stdout).strip()[-600:]))
-                results.setdefault(board, {"heap_budget_kb": info.get("heap_budget_kb")})[kind] = int(peak[0])
-                unix.setdefault(board, {})[kind] = on_unix(out, kind, board)
-        for what in ("exec", "unload"):  # what the port itself keeps, where a board would not
-            proc = subprocess.run(["node", driver, out, "scaffold", what], capture_output=True, text=True, timeout=120)
-            kept = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("peak ")]
-            if proc.returncode != 0 or not kept:
-                raise BenchError("%s kept: %s" % (what, (proc.stderr or proc.stdout).strip()[-600:]))
-            results["wasm_%s_kept_bytes" % what] = int(kept[0])
-    return {"app_peak_heap_32bit": {b: v for b, v in results.items() if isinstance(v, dict)},
-            "app_peak_heap_unix64": unix,
-            "wasm_exec_kept_bytes": results["wasm_exec_kept_bytes"],
-            "wasm_unload_kept_bytes": results["wasm_unload_kept_bytes"]}
+    broker = Broker(kind="mosquitto")
+    try:
+        broker.start()
+        with tempfile.TemporaryDirectory() as out:
+            staged = [(kind, b, info, deploy(out, kind, b, broker.port)) for kind, b, info in pairs]
+            with concurrent.futures.ThreadPoolExecutor(len(staged) * PROBES) as pool, \
+                    concurrent.futures.ThreadPoolExecutor(len(staged)) as outer:
+                runs = {(kind, b): outer.submit(bisect, exe, fs, info.get("network") == "wifi", seconds,
+                                                "%s-%s" % (kind, b.lower()), pool)
+                        for kind, b, info, fs in staged}
+                for (kind, b), f in runs.items():
+                    entry = results.setdefault(b, {"heap_budget_kb": boards()[b].get("heap_budget_kb")})
+                    entry[kind] = f.result()
+    finally:
+        broker.close()
+    return results, round(time.monotonic() - t0, 1)
+
+
+def main(argv=None):
+    p = Parser(prog="bench_heap32.py", description=__doc__.strip().splitlines()[0])
+    p.add_argument("--seconds", type=int, default=30, help="how long each probe runs (default %(default)s)")
+    p.add_argument("--only", help="kind:BOARD,... (default: every app on every board)")
+    p.add_argument("--no-apps", action="store_true", help="only the import figures (no app, no soak)")
+    args = p.parse_args(argv)
+    exe = micropython32()
+    if not exe:
+        return {"app_min_heap_kb_32bit": None,
+                "heap32_skipped": "no 32-bit MicroPython: set RILL_MICROPYTHON32 or build one with "
+                                  "../shared/micropython/build.sh unix32"}
+    with tempfile.TemporaryDirectory() as mpy:
+        build_mpy(mpy, ARCH, deps=True)
+        results = imports(exe, mpy)
+    if not args.no_apps:
+        if not shutil.which("mosquitto") and not os.path.exists("/usr/sbin/mosquitto"):
+            results["heap32_skipped"] = "mosquitto is not installed: the app figures need a real broker"
+        else:
+            only = set(args.only.split(",")) if args.only else None
+            results["app_min_heap_kb_32bit"], results["app_min_heap_wall_s"] = apps(exe, args.seconds, only)
+            if not only:
+                from bench_soak import main as soak  # the MQTT soak heap, 64- and 32-bit
+
+                results.update(soak([]))
+                with open(FIGURES, "w") as f:
+                    json.dump(figures(results), f, indent=1, sort_keys=True)
+                    f.write("\n")
+    return results
 
 
 if __name__ == "__main__":
-    if sys.argv[1:]:
-        sys.stderr.write("bench_heap32: error: it takes no arguments (got %s)\n" % " ".join(sys.argv[1:]))
-        sys.exit(2)
     try:
-        print(json.dumps(main(), sort_keys=True))
+        print(json.dumps(main(sys.argv[1:]), sort_keys=True))
     except (BenchError, subprocess.TimeoutExpired) as e:
         sys.stderr.write("bench_heap32: error: %s\n" % e)
         sys.exit(1)

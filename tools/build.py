@@ -191,6 +191,11 @@ def main(argv):
         for name, _ in dispatch(os.path.abspath(args.app), args.out, args.arch, args.board):
             print("build: the app's dispatch in %s" % os.path.relpath(os.path.join(args.out, name), ROOT))
     print("build: identity in %s" % os.path.relpath(write_identity(args), ROOT))
+    if args.app and args.board:
+        from deploy_plan import App
+        from heap_budget import report
+
+        print(report(App(args.app), args.board))
     return 0
 
 

@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from build import ARCHES  # noqa: E402
 from common import CliError, Parser, cli, load_board, need_tool, resolve_port, vboard_board  # noqa: E402
 from deploy_plan import FIRMWARE, App, hashes, plan, twins  # noqa: E402
+from heap_budget import report as heap_report  # noqa: E402
 
 # sys.implementation._mpy bits 10..13 -> mpy-cross -march (py/persistentcode.h MP_NATIVE_ARCH_*)
 MPY_ARCH = [None] + ARCHES
@@ -235,6 +236,7 @@ def main(argv):
                          and (p.startswith(MANAGED + "/") or p in twins(items)))
         print("deploy: %s for %s (%s) from %s" % ("dry run" if args.dry_run else "deploying", args.board,
                                                   "source" if args.source else arch, os.path.relpath(app.root)))
+        print(heap_report(app, args.board), flush=True)  # before anything ships: a warning if it will not fit
         for cmd in upload_commands(args, port, items, changed, removed, tmp):
             print("deploy: " + " ".join(_shown(c) for c in cmd), flush=True)
             if not args.dry_run:

@@ -1,108 +1,77 @@
-"""Peak live heap of an app on a 32-bit MicroPython (run by tools/bench_heap32.py on the
-webassembly port, where the app's files are under /app and rill's under /lib).
+"""Run a deployed app for a while and say whether it met a MemoryError anywhere (run by
+tools/bench_heap32.py on the 32-bit unix port, as ``heap32.mpy`` beside the app).
 
-``measure(kind, board_id)`` builds the app as its ``main()`` would, on simulated hardware,
-runs it for ``RUN_MS`` of real time against a network that refuses every connection (so
-the bridge keeps its outbox and retries), and samples ``gc.mem_alloc()`` after a
-collection at every step. The simulator's own heap (rill.sim and its device models: a
-real board has real hardware instead) is measured on its own and left out.
+    HEAP32_MAIN=<fs>/main.py HEAP32_SECONDS=30 HEAP32_NET=1 micropython32 -X heapsize=60K -c "import heap32"
+
+It executes the board's own main.py (compiled here from source, as a board compiles
+it). Before that it counts every dead letter whose reason is a MemoryError (wrapping
+``DeadLetters.add``) and, on a networked board, keeps each MQTT Bridge to read its
+``memory_errors`` and ``connects`` (rill.mqtt is imported a moment earlier than the
+app would: both apps import it before their first collection anyway). ``asyncio.run``
+is wrapped so that after HEAP32_SECONDS it prints one line and exits:
+
+    heap32 alive=1 dead_mem=0 bridge_mem=0 connects=1 free=12345
+
+Raised or printed MemoryErrors show in the output, which the host reads too.
 """
 import asyncio
 import gc
+import os
+import sys
 
-RUN_MS = 3000
-STEP_MS = 20
+from rill import buffers
 
-
-class Peak:
-    def __init__(self):
-        gc.collect()
-        self.base = gc.mem_alloc()
-        self.peak = 0
-
-    def sample(self):
-        gc.collect()
-        used = gc.mem_alloc() - self.base
-        if used > self.peak:
-            self.peak = used
-        return used
+_seen = [0]  # dead letters whose reason is a MemoryError
+_bridges = []
+_add = buffers.DeadLetters.add
 
 
-def _example(board_id, peak):
-    import app  # firmware/app.py: imports rill.mqtt first, as on a board
-
-    cfg = app.load_config("/no-config.json")
-    cfg["board"], cfg["device"], cfg["console"] = board_id, "bench", False
-    mq = app.bridge(cfg, "bench")
-    peak.sample()
-    from rill import board as boards
-
-    before = peak.sample()
-    bd = boards.load(board_id, sim=True)
-    sim = peak.sample() - before
-    return app.pipeline(bd, cfg, mq).build(bd), sim
+def _dead(self, key, value, reason):
+    if isinstance(reason, MemoryError) or reason == "MemoryError":
+        _seen[0] += 1
+    return _add(self, key, value, reason)
 
 
-def _scaffold(board_id, peak):
-    import app  # tools/rill_host/template/app.py, as `rill new` writes it
+buffers.DeadLetters.add = _dead
+if os.getenv("HEAP32_NET") == "1":
+    from rill.mqtt import bridge as _bridge
 
-    cfg = {"board": board_id, "device": "bench", "every_ms": 100, "window": 5,
-           "mqtt": {"host": "127.0.0.1", "port": 1883, "topic": "app/{device}/temp"}, "wifi": None}
-    from rill import board as boards
+    _init = _bridge.Bridge.__init__
 
-    before = peak.sample()
-    bd = boards.load(board_id, sim=True)
-    sim = peak.sample() - before
-    mq = app.bridge(cfg) if bd.has("network") else None
-    p = app.pipeline(bd, cfg)
-    if mq is not None:
-        mq.attach(p)
-    return p.build(board=bd), sim
+    def _keep(self, *args, **kw):
+        _init(self, *args, **kw)
+        _bridges.append(self)
+
+    _bridge.Bridge.__init__ = _keep
+
+_run = asyncio.run
+_seconds = int(os.getenv("HEAP32_SECONDS") or "30")
 
 
-def exec_kept(n=10):
-    """Bytes this port keeps for good per ``exec`` of a 1 KB function definition, after
-    a collection (``build()`` compiles one per source: rill.codegen). The unix port
-    keeps none (host_tests/lib/test_codegen.py)."""
-    text = "def f(v):\n" + " v = v + 1\n" * 90
-    exec(text, {})
+def _report(task):
     gc.collect()
-    before = gc.mem_alloc()
-    for _ in range(n):
-        exec(text, {})
-    gc.collect()
-    return (gc.mem_alloc() - before) // n
+    mem = sum(b.memory_errors for b in _bridges)
+    con = sum(b.connects for b in _bridges)
+    print("heap32 alive=%d dead_mem=%d bridge_mem=%d connects=%d free=%d"
+          % (0 if task.done() else 1, _seen[0], mem, con, gc.mem_free()))
 
 
-def unload_kept():
-    """Bytes this port keeps after importing rill.codegen and unloading it again, as
-    ``build()`` does (its second time: its names are interned by then). The unix port
-    keeps none."""
-    import sys
+def _timed(coro):
+    async def both():
+        task = asyncio.create_task(coro)
+        await asyncio.sleep(_seconds)
+        _report(task)
+        sys.exit(0)
 
-    import rill
-
-    for _ in range(2):
-        gc.collect()
-        before = gc.mem_alloc()
-        __import__("rill.codegen")
-        sys.modules.pop("rill.codegen")
-        rill.__dict__.pop("codegen", None)
-        gc.collect()
-    return gc.mem_alloc() - before
+    return _run(both())
 
 
-async def measure(kind, board_id):
-    if board_id == "exec":  # not a board: what the port itself keeps
-        return exec_kept()
-    if board_id == "unload":
-        return unload_kept()
-    peak = Peak()
-    g, sim = (_example if kind == "example" else _scaffold)(board_id, peak)
-    g.start()
-    for _ in range(RUN_MS // STEP_MS):
-        peak.sample()
-        await asyncio.sleep_ms(STEP_MS)
-    g.stop()
-    await asyncio.sleep_ms(STEP_MS)
-    return peak.peak - sim
+asyncio.run = _timed
+
+
+def _code(path):
+    with open(path) as f:
+        return compile(f.read(), "main.py", "exec")  # the text is garbage once compiled
+
+
+exec(_code(os.getenv("HEAP32_MAIN")), {"__name__": "__main__"})

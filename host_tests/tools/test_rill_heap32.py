@@ -1,38 +1,43 @@
-"""The 32-bit heap bench (tools/bench_heap32.py): its sources lose only their
-``@micropython.native`` lines, and a scaffolded app runs and is measured on the 32-bit
-webassembly port."""
-import os
-import shutil
-import subprocess
+"""The 32-bit heap bench (tools/bench_heap32.py) on the 32-bit MicroPython: a deployed
+app passes a probe in a roomy heap and fails one in a tight heap (the MemoryError is
+seen), and the import figures meet issue 17's targets."""
+import tempfile
 
 import pytest
 
 import bench_heap32
+from build import build_mpy
+
+EXE = bench_heap32.micropython32()
+needs32 = pytest.mark.skipif(EXE is None, reason="no 32-bit MicroPython (RILL_MICROPYTHON32 or "
+                                                 "../shared/micropython/micropython32)")
 
 
-def test_native_decorators_are_blanked_and_lines_kept():
-    src = "import micropython\n\n\nclass A:\n    @micropython.native\n    def f(self):\n        return 1\n"
-    out = bench_heap32.NATIVE.sub("", src)
-    assert "native" not in out and out.count("\n") == src.count("\n")
-    assert out.splitlines()[5] == "    def f(self):"
+@needs32
+def test_a_deployed_project_is_probed_on_32_bits(tmp_path):
+    fs = bench_heap32.deploy(str(tmp_path), "scaffold", "RPI_PICO", 1)  # no network: no broker needed
+    ok, said = bench_heap32.probe(EXE, fs, 160, False, 3, "t-roomy")
+    assert ok, said
+    assert said.startswith("heap32 alive=1 dead_mem=0")
+    ok, said = bench_heap32.probe(EXE, fs, 24, False, 3, "t-tight")
+    assert not ok and said == "MemoryError", said
 
 
-def test_a_scaffolded_app_is_measured_on_32_bits(tmp_path):
-    if not (shutil.which("node") and shutil.which("npm")):
-        pytest.skip("node and npm are needed")
-    try:
-        module = bench_heap32.install()
-    except bench_heap32.BenchError as e:
-        pytest.skip(str(e))
-    bench_heap32.stage(str(tmp_path))
-    for root, _, files in os.walk(tmp_path / "lib"):
-        assert not [f for f in files if f.endswith(".py") and f not in ("socket.py", "usocket.py")], root
-    driver = tmp_path / "driver.mjs"
-    driver.write_text(bench_heap32.DRIVER.replace('print("peak"', 'print("maxsize", sys.maxsize)\nprint("peak"')
-                      % module)
-    r = subprocess.run(["node", str(driver), str(tmp_path), "scaffold", "RPI_PICO"], capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert "maxsize 2147483647" in r.stdout, r.stdout  # a 32-bit MicroPython
-    peak = int(r.stdout.split("peak ")[1].split()[0])
-    assert 10000 < peak < 190 * 1024, peak  # RPI_PICO's heap budget
+@pytest.fixture(scope="module")
+def mpy():
+    if EXE is None:
+        pytest.skip("no 32-bit MicroPython")
+    with tempfile.TemporaryDirectory() as out:
+        build_mpy(out, bench_heap32.ARCH, deps=True)
+        yield out
+
+
+# issue 17's targets: core import <= 8 KB, rill.mqtt beyond the core <= 16 KB (32-bit, as .mpy)
+@pytest.mark.xfail(strict=True, reason="not met: 10912 B (rill.graph, ~3 KB of it, is replaced on branch hdisp)")
+def test_core_import_meets_its_target(mpy):
+    assert bench_heap32.heap_cost(EXE, mpy, bench_heap32.CORE) <= 8 * 1024
+
+
+@pytest.mark.xfail(strict=True, reason="not met: 27616 B (was 31296; see the hdiet commits for what each change saved)")
+def test_mqtt_import_meets_its_target(mpy):
+    assert bench_heap32.heap_cost(EXE, mpy, ["rill.mqtt"], after=bench_heap32.CORE) <= 16 * 1024

@@ -2,4 +2,4 @@
 # ruff: noqa: E501, F821  (the freezer's manifest API; generated file lists)
 metadata(description="rill: the mqtt package", version="0.1.0")
 include("../core")
-package("rill", files=["mqtt/__init__.py", "mqtt/bridge.py", "mqtt/codecs.py", "mqtt/discovery.py", "mqtt/inbox.py", "mqtt/links.py", "mqtt/outbox.py", "mqtt/packet.py", "mqtt/seq.py", "mqtt/session.py", "mqtt/strict.py", "mqtt/tls.py", "mqtt/transport.py"], base_path="../../../lib")
+package("rill", files=["mqtt/__init__.py", "mqtt/binary.py", "mqtt/bridge.py", "mqtt/codecs.py", "mqtt/diag.py", "mqtt/discovery.py", "mqtt/inbound.py", "mqtt/inbox.py", "mqtt/links.py", "mqtt/outbox.py", "mqtt/packet.py", "mqtt/raw.py", "mqtt/retained.py", "mqtt/seq.py", "mqtt/session.py", "mqtt/strict.py", "mqtt/tls.py", "mqtt/transport.py"], base_path="../../../lib")

@@ -20,13 +20,24 @@ letters. The envelope is described in codecs.py.
 Modules, one job each: bridge (Bridge: the declarative surface, reconnects), session
 (one connection: rx, tx, keepalive, liveness, the QoS 1 window), transport
 (non-blocking TCP), tls (verification; imported only with TLS), packet (the MQTT wire
-format, no I/O), outbox (store and forward), inbox (inbound routing, dead letters),
-links (topic mapping), codecs (JSON, struct, raw; the envelope), strict (strict JSON),
-seq (sequence numbers and the boot counter), discovery (Home Assistant; imported only
-by apps that announce themselves to it). Backoff and the socket wait live in
+format, no I/O), outbox (store and forward), inbox (dead letters, counters), links
+(outbound topic mapping), inbound (subscriptions and routing; imported only by
+subscribe()), codecs (JSON, struct, raw; the envelope), strict (strict JSON), seq
+(sequence numbers and the boot counter), discovery (Home Assistant; imported only by
+apps that announce themselves to it). Backoff and the socket wait live in
 rill.backoff and rill.wake. Nothing here imports umqtt.simple: see README "MQTT".
 """
 from .bridge import Bridge  # noqa: F401
-from .codecs import JSON, RAW, Json, Raw, Struct  # noqa: F401  (the public names)
+from .codecs import JSON, Json  # noqa: F401  (the public names; RAW, Raw, Struct: below)
 from .outbox import DROP_NEWEST, DROP_OLDEST  # noqa: F401
 from .seq import Sequence, SequenceError  # noqa: F401
+
+
+def __getattr__(name):
+    """Struct (binary.py), Raw and RAW (raw.py) load on first use; any other name is a submodule."""
+    if name in ("Struct", "Raw", "RAW"):
+        return getattr(__import__("rill.mqtt." + ("binary" if name == "Struct" else "raw"), None, None, (name,)), name)
+    if name[:2] == "__":
+        raise AttributeError(name)
+    __import__(__name__ + "." + name)
+    return globals()[name]

@@ -33,9 +33,9 @@ from ..backoff import Backoff
 from ..wake import Signal
 from .codecs import JSON
 from .inbox import Inbox
-from .links import Inbound, Outbound
+from .links import Outbound
 from .outbox import DROP_OLDEST, Outbox
-from .packet import DISCONNECT, PINGREQ, REFUSALS, SUB_PID, Refused, b, connect, publish_size, subscribe
+from .packet import DISCONNECT, PINGREQ, SUB_PID, Refused, b, connect, publish_size, subscribe
 from .seq import Sequence
 from .session import Session
 from .transport import Transport
@@ -110,6 +110,8 @@ class Bridge:
 
     def subscribe(self, filter, key, codec=JSON, max_size=256, qos=1, envelope=False, dedupe=False):
         """Write messages on ``filter`` to record ``key`` (a source the bridge pushes to)."""
+        from .inbound import Inbound  # only a device that subscribes pays for inbound routing
+
         link = Inbound(filter, key, codec, max_size, qos, envelope, dedupe)
         link.bind(self.device)
         self.ins.append(link)
@@ -184,7 +186,12 @@ class Bridge:
         """The session, its receive buffer fitting the largest declared inbound message,
         its control queue what may be queued at once (see above)."""
         if self.birth is None:
-            self.birth = _identity()
+            from sys import modules
+
+            loaded = __name__[:-6] + "diag" in modules
+            from .diag import identity  # unloaded again unless it was loaded before
+
+            self.birth = identity(not loaded)
         rx = 512
         for link in self.ins:
             rx = max(rx, link.max_size + len(link.filter) + 64)
@@ -251,7 +258,9 @@ class Bridge:
                 s.bye(True)  # close() ran out of time: best effort, never blocks
         except Refused as e:
             rc = e.args[0]
-            why = "broker refused the connection: %s (CONNACK %d)" % (REFUSALS.get(rc, "?"), rc)
+            from .diag import refusal
+
+            why = refusal(rc)
             if rc in (2, 4, 5):
                 return self._refused(why)
             self.error = why
@@ -287,35 +296,9 @@ class Bridge:
     # -- inspection ----------------------------------------------------------------------
 
     def stats(self):
-        d = self.outbox.stats()
-        d.update(state=self.state, error=self.error or self.inbox.error, connects=self.connects,
-                 attempts=self.attempts, failures=self.failures, memory_errors=self.memory_errors,
-                 received=self.inbox.received, duplicates=self.inbox.duplicates, rejected=self.inbox.rejected,
-                 boot=self.seq.boot)
-        return d
+        from .diag import stats  # loaded when first asked for
 
-
-def _identity():
-    """The birth's build fields (rill.identity.birth): nothing without a build.json;
-    else the module is loaded for it and unloaded again (unless it was loaded before)."""
-    import os
-    import sys
-
-    try:
-        os.stat("build.json")
-    except OSError:
-        return b""
-    loaded = "rill.identity" in sys.modules
-    from .. import identity
-
-    try:
-        return identity.birth()
-    finally:
-        if not loaded:
-            sys.modules.pop("rill.identity", None)
-            pkg = sys.modules.get("rill")
-            if pkg is not None and hasattr(pkg, "identity"):
-                delattr(pkg, "identity")
+        return stats(self)
 
 
 def _cert_error(e):

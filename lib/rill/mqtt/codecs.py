@@ -1,4 +1,4 @@
-"""Payload codecs: JSON (default), compact binary (struct), raw bytes.
+"""Payload codecs: JSON (default); compact binary (struct) and raw bytes are in binary.py.
 
 A codec turns a record value into payload bytes and back, bare or inside the
 envelope that carries the device id and a per-device sequence number:
@@ -28,13 +28,8 @@ malformed, JSON included (strict.py: RFC 8259, identical on both runtimes); the 
 turns that into a dead letter.
 """
 import json
-import struct
 
-from ..jsontext import SEP as _SEP  # noqa: F401  (discovery's separators)
 from ..jsontext import dumps as _dumps  # compact, the same bytes on both runtimes
-
-_MAGIC = 0xB2
-_HEAD = 14  # magic, device id length, boot, seq: bytes beside the device id
 
 try:
     from json import JSONDecodeError  # noqa: F401  (CPython: json.loads takes no memoryview)
@@ -49,10 +44,6 @@ def _loads(payload):
 
     check(payload)
     return _json_loads(payload)
-
-
-def _text(b):
-    return b if isinstance(b, (bytes, bytearray)) else str(b).encode()
 
 
 class Json:
@@ -91,80 +82,17 @@ class Json:
         return _loads(payload)
 
     def unwrap(self, payload):
-        d = _loads(payload)
-        if not isinstance(d, dict) or "seq" not in d or "dev" not in d or "v" not in d:
-            raise ValueError("not an envelope")
-        seq = d["seq"]
-        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-            raise ValueError("bad seq")
-        return d["dev"], seq, d["v"]
+        from .strict import unwrap  # decoding: only once JSON arrives
 
-
-class Struct:
-    """Fixed-size binary: ``Struct("<f")`` for a scalar, ``Struct("<ff", ("t", "h"))``
-    for a shape dict (fields packed in the given order), else a tuple."""
-
-    name = "struct"
-
-    def __init__(self, fmt, fields=None):
-        self.fmt = fmt
-        self.fields = tuple(fields) if fields else None
-        self.n = struct.calcsize(fmt)
-
-    def _args(self, value):
-        if self.fields:
-            return [value[f] for f in self.fields]
-        return value if isinstance(value, (tuple, list)) else (value,)
-
-    def encode(self, value):
-        return struct.pack(self.fmt, *self._args(value))
-
-    def wrap(self, dev, boot, seq, value, origin=None):  # binary: no room for an origin
-        dev = _text(dev)
-        d = len(dev)
-        out = bytearray(_HEAD + d + self.n)
-        out[0] = _MAGIC
-        out[1] = d
-        out[2:2 + d] = dev
-        struct.pack_into(">IQ", out, 2 + d, boot, seq)
-        struct.pack_into(self.fmt, out, _HEAD + d, *self._args(value))
-        return out
-
-    def decode(self, payload):
-        if len(payload) != self.n:
-            raise ValueError("%d bytes, want %d" % (len(payload), self.n))
-        v = struct.unpack(self.fmt, payload)
-        if self.fields:
-            return dict(zip(self.fields, v))
-        return v[0] if len(v) == 1 else v
-
-    def unwrap(self, payload):
-        if len(payload) < _HEAD or payload[0] != _MAGIC:
-            raise ValueError("not an envelope")
-        d = payload[1]
-        if len(payload) != _HEAD + d + self.n:
-            raise ValueError("%d bytes, want %d" % (len(payload), _HEAD + d + self.n))
-        seq = struct.unpack_from(">Q", payload, 6 + d)[0]
-        return str(bytes(payload[2:2 + d]), "utf-8"), seq, self.decode(payload[_HEAD + d:])
-
-
-class Raw:
-    """Payload bytes as they are (str is UTF-8 encoded). No envelope."""
-
-    name = "raw"
-
-    def encode(self, value):
-        return _text(value)
-
-    def wrap(self, dev, boot, seq, value, origin=None):
-        raise ValueError("raw payloads carry no envelope; use envelope=False")
-
-    def unwrap(self, payload):
-        raise ValueError("raw payloads carry no envelope; use envelope=False")
-
-    def decode(self, payload):
-        return bytes(payload)
+        return unwrap(_loads(payload))
 
 
 JSON = Json()
-RAW = Raw()
+
+
+def __getattr__(name):
+    """Struct (binary.py), Raw and RAW (raw.py) load on first use: a JSON-only device pays nothing
+    for them."""
+    if name in ("Struct", "Raw", "RAW"):
+        return getattr(__import__("rill.mqtt." + ("binary" if name == "Struct" else "raw"), None, None, (name,)), name)
+    raise AttributeError(name)

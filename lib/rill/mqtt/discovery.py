@@ -35,7 +35,8 @@ a copy still waiting there (one copy at most).
 import json
 
 from .. import __version__
-from .codecs import _SEP, RAW
+from ..jsontext import SEP as _SEP
+from .raw import RAW
 
 # keyword -> Home Assistant's abbreviation (its MQTT discovery documentation)
 _META = {"name": "name", "unit": "unit_of_meas", "device_class": "dev_cla", "state_class": "stat_cla",

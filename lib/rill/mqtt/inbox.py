@@ -7,9 +7,19 @@ and pushed into the graph. Anything else is a dead letter with its reason, count
 ``malformed``, ``shape``, ``unrouted``, ``refused`` (the graph or the broker said no),
 ``encode`` (an outbound value the codec could not encode), ``unsent`` (a birth,
 SUBSCRIBE or goodbye that did not fit the control queue, a discovery message the
-outbox refused). The topic is split once per message, not once per link.
+outbox refused). Routing and decoding live in inbound.py, loaded by the bridge's
+first subscribe() (until then every message is unrouted).
 """
-from .links import route
+
+
+def _deliver(inbox, topic, payload, qos):
+    """inbound.deliver, kept here after the first message: an import per message would
+    allocate."""
+    global _deliver
+    from .inbound import deliver
+
+    _deliver = deliver
+    deliver(inbox, topic, payload, qos)
 
 
 class Inbox:
@@ -42,45 +52,16 @@ class Inbox:
                 break
 
     def oversize(self, topic, size):
-        topic = bytes(topic)
-        link = route(self.links, topic)
-        self.reject("oversize", link.key if link else self.name, topic, "%d bytes > receive buffer" % size)
+        if self.links:  # subscribe() loaded inbound.py
+            from .inbound import oversize
+
+            return oversize(self, topic, size)
+        self.reject("oversize", self.name, bytes(topic), "%d bytes > receive buffer" % size)
 
     def deliver(self, topic, payload, qos):
-        topic = bytes(topic)
-        link = route(self.links, topic)
-        if link is None:
-            self.reject("unrouted", self.name, topic, "no inbound link")
-            return
-        key = link.key
-        if len(payload) > link.max_size:
-            self.reject("oversize", key, topic, "%d bytes > max_size %d" % (len(payload), link.max_size))
-            return
-        try:
-            if link.envelope:
-                dev, seq, value = link.codec.unwrap(payload)
-                if link.dedupe and not link.fresh(dev, seq):
-                    self.duplicates += 1
-                    return
-            else:
-                value = link.codec.decode(payload)
-        except Exception as e:
-            self.reject("malformed", key, bytes(payload[:32]), e)
-            return
-        want = self._types.get(key)
-        if want is not None:
-            from ..shapes import conforms, type_name
-
-            if not conforms(value, want):
-                self.reject("shape", key, value, "not a %s" % type_name(want))
-                return
-        self.received += 1
-        if self._push is None:
-            return
-        try:
-            self._push(key, value)
-        except Exception as e:
-            self.reject("refused", key, value, e)
+        if self.links:
+            return _deliver(self, topic, payload, qos)
+        self.reject("unrouted", self.name, bytes(topic), "no inbound link")
 
     def reject(self, kind, key, value, why):
         self.rejected[kind] += 1

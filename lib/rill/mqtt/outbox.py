@@ -40,6 +40,16 @@ _DEAD = const(3)  # superseded before it was sent (replace=True): skipped, never
 _WRAP = const(0x3FFFFFFF)
 
 
+def _supersede(ob, topic, n):
+    """retained.supersede, loaded by the first put(replace=True) (state, not streams) and
+    kept here: the import itself would allocate on every call."""
+    global _supersede
+    from .retained import supersede
+
+    _supersede = supersede
+    return supersede(ob, topic, n)
+
+
 class Outbox:
     def __init__(self, capacity=64, size=8192, policy=DROP_OLDEST, window=32, chunk=4096):
         if capacity < 1 or size < 16:
@@ -90,9 +100,9 @@ class Outbox:
         return n
 
     def stats(self):
-        return {"capacity": self.capacity, "size": self.size, "occupancy": self._count,
-                "produced": self.produced, "dropped": self.dropped, "dropped_sent": self.dropped_sent,
-                "acked": self.acked, "inflight": self.inflight, "replaced": self.replaced}
+        from .diag import outbox_stats  # loaded when first asked for
+
+        return outbox_stats(self)
 
     # -- producer side -------------------------------------------------------------------
 
@@ -104,13 +114,9 @@ class Outbox:
         self.produced = (self.produced + 1) & _WRAP
         slot = old = -1
         if replace and retain:
-            old = self._queued_retained(topic)
-            if old >= 0:
-                self.replaced = (self.replaced + 1) & _WRAP
-                if self._len[old] == n:
-                    slot = old  # same size: rewritten where it waits
-                else:
-                    self._st[old] = _DEAD  # skipped by the sender; evicted without counting
+            old = _supersede(self, topic, n)
+            if old >= 0 and self._len[old] == n:
+                slot = old  # same size: rewritten where it waits
         if slot >= 0:
             at = self._off[slot]
         else:
@@ -132,32 +138,6 @@ class Outbox:
         self._len[slot] = n
         self._st[slot] = _QUEUED
         return True
-
-    def _queued_retained(self, topic):
-        """The slot of a queued, not yet sent, retained entry for ``topic``, or -1.
-        Reads the topic in place: allocates nothing."""
-        buf = self.buf
-        st = self._st
-        tl = len(topic)
-        cap = self.capacity
-        slot = self._tail + self._sent
-        if slot >= cap:
-            slot -= cap
-        for _ in range(self._count - self._sent):
-            i = self._off[slot]
-            if st[slot] == _QUEUED and buf[i] & 1:
-                i += 1
-                while buf[i] & 0x80:  # the remaining length's bytes
-                    i += 1
-                if buf[i + 1] << 8 | buf[i + 2] == tl:
-                    i += 3
-                    k = 0
-                    while k < tl and buf[i + k] == topic[k]:
-                        k += 1
-                    if k == tl:
-                        return slot
-            slot = slot + 1 if slot + 1 < cap else 0
-        return -1
 
     def _place(self, n):
         """Arena offset for ``n`` contiguous bytes, evicting per the policy; -1 if refused."""

@@ -23,16 +23,13 @@ SUB_PID = const(0xFFFF)  # SUBSCRIBE's packet id: the outbox's ids wrap below it
 PINGREQ = b"\xc0\x00"
 DISCONNECT = b"\xe0\x00"
 
-REFUSALS = {1: "unacceptable protocol version", 2: "client id rejected", 3: "server unavailable",
-            4: "bad user name or password", 5: "not authorized"}
-
 
 class ProtocolError(OSError):
     """The broker sent something that is not MQTT 3.1.1: the connection is dropped."""
 
 
 class Refused(Exception):
-    """CONNACK with a non-zero return code (``args[0]``); ``REFUSALS`` names it."""
+    """CONNACK with a non-zero return code (``args[0]``); diag.REFUSALS names it."""
 
 
 def b(s):

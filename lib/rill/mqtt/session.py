@@ -180,8 +180,13 @@ class Session:
             rem = h >> 3
             total = hl + rem
             if end - i < total:
-                if total > len(buf) and self._oversize(op, i, hl, rem, end):
-                    return
+                if total > len(buf):
+                    if op & 0xF0 != pk.PUBLISH or self.connack is None:
+                        raise ProtocolError("oversize packet 0x%02x (%d bytes)" % (op, rem))
+                    from .inbound import oversized  # only a subscriber gets a PUBLISH
+
+                    if oversized(self, i, hl, rem, end):
+                        return
                 break
             if op == pk.PUBACK:
                 if rem != 2:
@@ -229,33 +234,6 @@ class Session:
         j = self._reserve(4)
         if j >= 0:
             pk.put_puback(self.ctl, j, pid)
-
-    def _oversize(self, op, i, hl, rem, end):
-        """A packet bigger than the receive buffer: only a PUBLISH may be. Once its topic
-        (and packet id) are in, report it, acknowledge it and skip the rest. True when
-        it switched to skipping; False when more of the header must be read first."""
-        if op & 0xF0 != pk.PUBLISH or self.connack is None:
-            raise ProtocolError("oversize packet 0x%02x (%d bytes)" % (op, rem))
-        buf = self.rx
-        qos = pk.publish_qos(op)
-        if end - i < hl + 2:
-            return False
-        tl = pk.u16(buf, i + hl)
-        head = hl + 2 + tl + (2 if qos else 0)
-        if head <= len(buf):
-            if end - i < head:
-                return False  # the caller moves it to the front; read the rest of the header
-            if len(self.ctl) - self._cn + self._cs < 4:
-                self.stalled = True
-                return False
-            self.inbox.oversize(self._rxv[i + hl + 2:i + hl + 2 + tl], rem - head + hl)
-            if qos:
-                self._puback(pk.u16(buf, i + head - 2))
-        else:
-            self.inbox.oversize(self._rxv[i + hl + 2:end], rem - head + hl)
-        self.skip = hl + rem - (end - i)
-        self._rs = self._re = 0
-        return True
 
     # -- the session's tasks ---------------------------------------------------------------
 

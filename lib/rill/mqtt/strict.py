@@ -160,3 +160,13 @@ def check(b):
                 _fail("',' or close", i)
             depth -= 1
             i += 1
+
+
+def unwrap(d):
+    """Codec Json's unwrap of the decoded envelope ``d``: (dev, seq, value), or ValueError."""
+    if not isinstance(d, dict) or "seq" not in d or "dev" not in d or "v" not in d:
+        raise ValueError("not an envelope")
+    seq = d["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise ValueError("bad seq")
+    return d["dev"], seq, d["v"]
