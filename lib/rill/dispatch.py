@@ -96,6 +96,12 @@ def run(steps, v, fail, L):
                 s.set()
 
 
+def fail(node, value, error):
+    """``node``'s failure, counted by its graph (``graph.fail``): what the step tables'
+    functions call, wired before the graph exists."""
+    node.graph.fail(node, value, error)
+
+
 def writer(steps, fail, L):
     """The reference dispatch of one writer: ``dispatch(value)``."""
 

@@ -12,7 +12,6 @@ allocates nothing: transforms are called with positional arguments, counters sta
 small ints, and a failure is kept as raised.
 """
 import asyncio
-import gc
 import time
 
 import micropython
@@ -53,11 +52,11 @@ class Graph:
     started = None  # the clock's time at start()
     dispatch = None  # "module" (the host-built fast path), "reference" (rill.dispatch) or "mixed" (rill.wiring)
 
-    def __init__(self, pipeline, lineage=False, dispatch=None):
-        """Wire the validated ``pipeline``: tap readers and Signals, then each writer's
-        step table, from the (node, trigger mask) pairs that rill.check ordered, and its
-        dispatch (rill.wiring: ``dispatch`` None looks for the host-built module, False
-        takes the reference, a module is used as given)."""
+    def __init__(self, pipeline, wired):
+        """The validated ``pipeline``, wired by rill.wiring (``wired``: rill.wiring.wire's
+        tuple: each writer's step table and dispatch, from the (node, trigger mask) pairs that rill.check
+        ordered; the host-built module's functions when it matches, else the
+        reference), with its tap readers."""
         self.name = pipeline.name
         self.records = records = pipeline._records
         self.keys = pipeline._keys
@@ -66,22 +65,14 @@ class Graph:
         self.clock = None
         self._tasks = []
         self._stopped = None
-        self._writers = {}  # a source's key, or a transform node (write()) -> its dispatch
-        self.sources = []
-        self.taps = []
+        self._writers, self.dispatch, lineage, self.sources, self.taps = wired  # (_writers: a source's key,
+        if lineage is not None:  # or a transform node (write()) -> its dispatch)
+            self.lineage = lineage
         for n in nodes:
             n.graph = self
             n.out_rec = records.get(n.out)
-            if n.kind == "source":
-                self.sources.append(n)
-            elif n.kind == "tap":
-                self.taps.append(n)
+            if n.kind == "tap":
                 n.reader = records[n.inputs[0]].reader()
-                n.signal = Signal()
-        from .wiring import wire  # (build-time only: it unloads itself)
-
-        wire(self, lineage, dispatch)
-        gc.collect()
 
     # -- dispatch ------------------------------------------------------------------
 

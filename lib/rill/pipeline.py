@@ -160,7 +160,12 @@ class Pipeline:
         gc.collect()
         if error:
             raise error
-        from .graph import Graph  # after the checks are gone: a small heap holds one at a time
+        from .wiring import wire  # after the checks are gone, before the graph: a small heap holds one at a time
 
-        self.graph = Graph(self, lineage, dispatch)
+        wired = wire(self, lineage, dispatch)  # which unloads rill.wiring
+        del wire
+        gc.collect()
+        from .graph import Graph
+
+        self.graph = Graph(self, wired)
         return self.graph
