@@ -39,18 +39,13 @@ class RealClock:
         return asyncio.sleep_ms(ms if ms > 0 else 0)
 
 
-def _seen(fn, key, dispatch):
-    def seen(value):
-        fn(key, value)
-        dispatch(value)
-
-    return seen
-
-
 class Graph:
+    # Each of these is stored on an instance only when it differs. A class's or instance's
+    # attributes beyond 12 (and beyond 17) regrow its table: on a small heap, the graph's
+    # class and a graph that runs the reference stay within them. An instance also has
+    # clock (the clock of start()), started (the clock's time at start()) and _stopped.
     lineage = None  # a rill.lineage.Lineage when built with lineage=True
-    started = None  # the clock's time at start()
-    dispatch = None  # "module" (the host-built fast path), "reference" (rill.dispatch) or "mixed" (rill.wiring)
+    dispatch = "reference"  # (rill.dispatch), or "module" (the host-built fast path), or "mixed" (rill.wiring)
 
     def __init__(self, pipeline, wired):
         """The validated ``pipeline``, wired by rill.wiring (``wired``: rill.wiring.wire's
@@ -62,11 +57,12 @@ class Graph:
         self.keys = pipeline._keys
         self.nodes = nodes = pipeline._nodes
         self.dead_letters = DeadLetters(pipeline.dead_letters)
-        self.clock = None
         self._tasks = []
-        self._stopped = None
-        self._writers, self.dispatch, lineage, self.sources, self.taps = wired  # (_writers: a source's key,
-        if lineage is not None:  # or a transform node (write()) -> its dispatch)
+        self.clock = self._stopped = None
+        self._writers, dispatch, lineage, self.sources, self.taps = wired  # (_writers: a source's key,
+        if dispatch != "reference":  # or a transform node (write()) -> its dispatch)
+            self.dispatch = dispatch
+        if lineage is not None:
             self.lineage = lineage
         for n in nodes:
             n.graph = self
@@ -89,14 +85,6 @@ class Graph:
         except KeyError:
             raise ValueError("push(%r): push only to a record that a source declared with p.source(key)" % key)
         fn(value)
-
-    def intercept(self, fn):
-        """Have ``fn(key, value)`` see every value a source writes, just before it is
-        written: a push from outside, a task's ``emit``, a periodic read, a failed read's
-        ``missing``. ``intercept(None)`` ends it. For rill.io.recorder: a graph that
-        is not intercepted pays nothing, as each source's plan is wrapped, not tested."""
-        for src in self.sources:
-            self._writers[src.out] = src.dispatch if fn is None else _seen(fn, src.out, src.dispatch)
 
     def write(self, node, value):
         """Write ``value`` to ``node``'s output and dispatch downstream, as if the
