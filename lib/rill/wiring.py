@@ -45,7 +45,13 @@ def steps(graph, node):
         n = len(args)
         if n > _MANY:
             args += ([None] * n,)
-        wake = tuple(tap.signal for tap in graph.taps if tap.inputs[0] == t.out)
+        wake = [tap.signal for tap in graph.taps if tap.inputs[0] == t.out]
+        if len(wake) > 1:
+            from .fanout import Fanout
+
+            wake = Fanout(tuple(wake))
+        else:
+            wake = wake[0] if wake else None
         put = None if type(out) is Latest else out.put  # exactly a Latest: stored into; any other: its put()
         lin = None
         if lineage is not None:
