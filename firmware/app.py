@@ -182,15 +182,16 @@ def _rounded(fn, digits=2):
     return rounded
 
 
-def bridge(cfg, device):
+def bridge(cfg, device, seq="{device}.seq"):
     """The MQTT bridge and its topics (attach it to the pipeline before build). Sequence
     numbers and the boot counter persist in ``<device>.seq.0/.1`` on the board's
-    filesystem (the Bridge's default), so a reboot never reuses a number."""
+    filesystem (the Bridge's default), so a reboot never reuses a number; ``seq`` None
+    keeps them in RAM (the host, which only builds the graph)."""
     m = cfg["mqtt"]
     root = "%s/{device}/" % cfg["topic_root"]
     mq = Bridge(m["host"], device=device, port=m.get("port", 1883), user=m.get("user"),
                 password=m.get("password"), keepalive=m.get("keepalive", 30), tls=m.get("tls"),
-                status_topic=root + "status")
+                status_topic=root + "status", seq=seq)
     mq.publish("smooth", root + "temp", qos=1)
     mq.publish("alarm", root + "alarm", qos=1, retain=True)
     mq.publish("chip", root + "chip", qos=0)
@@ -217,6 +218,26 @@ def homeassistant(mq, prefix, board):
     return ha
 
 
+def pipeline(board, cfg, mq=None):
+    """The whole graph on ``board``: the Node's pipeline, the MQTT bridge ``mq`` attached
+    (made here, its sequence numbers in RAM, when not given) and the Wi-Fi source when
+    ``cfg`` names a network. ``rill build --app``/``rill deploy`` build it on the host and
+    generate its dispatch module (rill_dispatch_climate) from it; ``cfg`` lacks nothing
+    (DEFAULTS fill in)."""
+    if any(k not in cfg for k in DEFAULTS):
+        cfg = dict(DEFAULTS, **cfg)
+    if mq is None:
+        mq = bridge(cfg, device_id(cfg, board_id(cfg)), seq=None)
+    p = Node(cfg, board).pipeline()
+    mq.attach(p)
+    if cfg.get("wifi") and board.has("network"):
+        from rill.wifi import WiFi
+
+        p.record("wifi", WiFi.SHAPE)
+        p.source("wifi", task=board.wifi(cfg["wifi"]["ssid"], cfg["wifi"]["password"]).run)
+    return p
+
+
 async def weather(sim, base=24.0, swing=2.0, period_s=40):
     """Simulated hardware only: drift the BME280's temperature through the threshold."""
     import math
@@ -241,20 +262,13 @@ async def run(cfg=None):
     from rill import board as boards
 
     bd = boards.load(board_id(cfg))
-    node = Node(cfg, bd)
-    p = node.pipeline()
-    mq.attach(p)
+    graph = pipeline(bd, cfg, mq).build(bd)
     tasks = []
-    if cfg.get("wifi") and bd.has("network"):
-        from rill.wifi import WiFi
-
-        p.record("wifi", WiFi.SHAPE)
-        p.source("wifi", task=bd.wifi(cfg["wifi"]["ssid"], cfg["wifi"]["password"]).run)
-    graph = p.build(bd)
     if bd.sim is not None:
         tasks.append(asyncio.create_task(weather(bd.sim, base=cfg["threshold_c"] - 1)))
-    print("app: %s on %s (%s hardware): MQTT %s:%s, topics %s/%s/#" % (
-        device, bd.name, "simulated" if bd.sim else "real", cfg["mqtt"]["host"], cfg["mqtt"].get("port", 1883),
+    print("app: %s on %s (%s hardware, %s dispatch): MQTT %s:%s, topics %s/%s/#" % (
+        device, bd.name, "simulated" if bd.sim else "real", graph.dispatch, cfg["mqtt"]["host"],
+        cfg["mqtt"].get("port", 1883),
         cfg["topic_root"], device))
     try:
         await graph.run()

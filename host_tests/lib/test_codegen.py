@@ -305,12 +305,12 @@ def test_taps_added_on_the_device_are_woken_by_a_module_made_without_them():
         p.source("a")
         p.transform("b", lambda x: x + 1, "a")
         p.transform("c", lambda x: x * 2, "b")
-        for k in taps:
-            p.tap(k, print, name="tap_" + k)
+        for i, k in enumerate(taps):
+            p.tap(k, print, name="tap_%d" % i)
         return p
 
     module = fast_module(declare(()).build())
-    for taps in (("a",), ("b", "c"), ("a", "b", "c")):
+    for taps in (("a",), ("b", "c"), ("a", "b", "c"), ("c", "a", "c", "c")):  # several on one: a rill.fanout.Fanout
         g = declare(taps).build(dispatch=module)
         assert g.dispatch == "module"
         g.push("a", 1)

@@ -204,6 +204,8 @@ def test_depth_orders_diamond():
 def test_intercept_sees_every_source_write_until_ended():
     import asyncio
 
+    from rill.io.recorder import intercept
+
     seen = []
 
     async def ticks(emit):
@@ -219,7 +221,7 @@ def test_intercept_sees_every_source_write_until_ended():
     p.source("t", task=ticks)
     p.transform("twice", double, "a")
     g = p.build()
-    g.intercept(lambda k, v: seen.append((k, v)))
+    intercept(g, lambda k, v: seen.append((k, v)))
     g.push("a", 5)  # before start() too
 
     async def main():
@@ -228,7 +230,7 @@ def test_intercept_sees_every_source_write_until_ended():
         g.stop()
 
     run(main())
-    g.intercept(None)
+    intercept(g, None)
     g.push("a", 6)
     assert seen == [("a", 5), ("t", 0), ("t", 1), ("t", 2)], seen
     assert g.records["twice"].value == 12

@@ -4,6 +4,8 @@ the build-time checks and the text views load only when asked for."""
 import os
 import subprocess
 
+import pytest
+
 from common import need_micropython
 from tooltest import ROOT
 
@@ -43,3 +45,34 @@ def test_the_core_loads_only_its_modules_and_the_rest_on_demand():
     assert lines[1] == core.replace("'rill.buffers'", "'rill.buffers', 'rill.dispatch'")
     assert lines[2] == ("['rill', 'rill.board', 'rill.buffers', 'rill.dispatch', 'rill.graph', 'rill.pipeline', "
                         "'rill.queues', 'rill.wake'] True True rill.board")
+
+
+def _runs_in(tmp_path, exe, arch, kb):
+    """tools/small_heap_mp.py (import the core, build and run a 3-stage pipeline) with
+    rill's top-level modules as .mpy for ``arch``, in a ``kb`` KB heap: what it said."""
+    from build import compile_file
+
+    out = tmp_path / arch
+    lib = os.path.join(ROOT, "lib")
+    for name in sorted(os.listdir(os.path.join(lib, "rill"))):
+        if name.endswith(".py"):
+            compile_file("rill/" + name, str(out / "rill" / (name[:-3] + ".mpy")), arch, cwd=lib)
+    compile_file("small_heap_mp.py", str(out / "small_heap.mpy"), arch, cwd=os.path.join(ROOT, "tools"))
+    r = subprocess.run([exe, "-X", "heapsize=%dK" % kb, "-c", "import small_heap"], cwd=str(out), capture_output=True,
+                       text=True, timeout=60, env=dict(os.environ, MICROPYPATH=".frozen:"))  # as tools/bench.py runs it
+    return (r.stdout + r.stderr).strip().splitlines()[-1:]
+
+
+def test_a_3_stage_pipeline_builds_and_runs_in_32k_on_the_64_bit_port(tmp_path):
+    """make bench's min_heap_kb (runs_in_32k_heap), the target of issue 17."""
+    assert _runs_in(tmp_path, need_micropython(), "x64", 32) == ["ok"]
+
+
+def test_a_3_stage_pipeline_builds_and_runs_in_20k_on_the_32_bit_port(tmp_path):
+    """make bench's min_heap_kb_32bit, the target of issue 17."""
+    from bench_heap32 import micropython32
+
+    exe = micropython32()
+    if exe is None:
+        pytest.skip("no 32-bit MicroPython (RILL_MICROPYTHON32, or ../shared/micropython/micropython32)")
+    assert _runs_in(tmp_path, exe, "x86", 20) == ["ok"]

@@ -2,6 +2,7 @@
 the app's pipeline(board, cfg), mpy-cross compiles it with -march (native code in the
 .mpy), and the app on the MicroPython unix port uses it; changed after the build, the
 app runs the reference dispatch and says so once."""
+import json
 import os
 import subprocess
 import sys
@@ -67,3 +68,57 @@ def test_the_deploy_plan_ships_the_module_and_source_ships_it_as_py(tmp_path):
         assert f.read(3)[2] >> 2 == 4  # armv6m, the RP2040's
     items = deploy_plan.plan(app, "RPI_PICO", "armv6m", source=True, out=str(tmp_path / "src"))
     assert [r for r, _, _ in items if r.startswith("/rill_dispatch_")] == ["/rill_dispatch_app.py"]
+
+
+EXAMPLE = """import app
+from rill import board
+cfg = app.load_config()
+bd = board.load(cfg["board"], sim=True)
+g = app.pipeline(bd, cfg, app.bridge(cfg, cfg["device"], seq=None)).build(bd)  # as app.run() builds it
+print("dispatch", g.dispatch)
+"""
+TEMPLATE = """import app
+from rill import board
+cfg = app.load_config()
+bd = board.load(cfg["board"], sim=True)
+mq = app.bridge(cfg)  # as app.main() builds it on a board with networking
+p = app.pipeline(bd, cfg)
+mq.attach(p)
+p.tap("mqtt", print, name="say_mqtt")
+print("dispatch", p.build(board=bd).dispatch)
+"""
+
+
+def deployed(tmp_path, app, board, config, script):
+    """``app`` deployed as tools/run_example.py deploys it to a virtual ``board`` (.mpy
+    for x64, the dispatch module beside them); what building its graph there says."""
+    from run_example import deploy
+
+    fs = tmp_path / "fs"
+    deploy(str(fs), board, deploy_plan.App(str(app)), config, source=False)
+    (fs / "boot_check.py").write_text(script)
+    env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (fs / "lib", fs), RILL_BOARD=board)
+    proc = subprocess.run([micropython_exe() or venv_tool("micropython"), "-X", "heapsize=256K", "boot_check.py"],
+                          env=env, cwd=str(fs), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return sorted(os.listdir(fs)), proc.stdout.splitlines()
+
+
+def test_the_example_app_deployed_runs_its_host_built_module(tmp_path):
+    files, said = deployed(tmp_path, deploy_plan.FIRMWARE, "RPI_PICO_W",
+                           {"device": "t", "board": "RPI_PICO_W", "mqtt": {"host": "127.0.0.1", "port": 1}},
+                           EXAMPLE)
+    assert "rill_dispatch_climate.mpy" in files
+    assert said == ["dispatch module"]
+
+
+def test_a_new_project_on_a_networked_board_runs_its_module_beside_the_bridge(tmp_path):
+    """The bridge's writers (its state, its inbound records) only write their records:
+    they run the reference, and the graph still says "module"."""
+    subprocess.run([venv_tool("rill"), "new", str(tmp_path / "proj"), "--board", "RPI_PICO_W"], check=True,
+                   capture_output=True)
+    app = tmp_path / "proj"
+    config = json.loads((app / "config.json").read_text())
+    files, said = deployed(tmp_path, app, "RPI_PICO_W", config, TEMPLATE)
+    assert "rill_dispatch_app.mpy" in files
+    assert said == ["dispatch module"]

@@ -15,9 +15,10 @@ _MAX_STEPS = const(30)  # a write and the transforms downstream: the bits of a s
 def validate(pipeline, board, GraphError):
     """Return a GraphError naming every problem in the declaration, each by its edge,
     or None, with each node's ``name``, each transform's ``depth`` and each writer's
-    ``plan`` set. Unloads this module and rill.shapes before it returns (the caller
-    drops its reference), so they cost no heap while the pipeline runs. (In small
-    functions: a small heap has room for small pieces of bytecode.)"""
+    (rill.wiring.writers: a source, a transform with timers) ``plan`` set. Unloads
+    this module and rill.shapes before it returns (the caller drops its reference),
+    so they cost no heap while the pipeline runs. (In small functions: a small heap
+    has room for small pieces of bytecode.)"""
     try:
         return _validate(pipeline, board, GraphError)
     finally:
@@ -42,6 +43,8 @@ def _validate(pipeline, board, GraphError):
     errors.extend(_order(nodes, writers))
     if not errors:
         for node in writers.values():
+            if node.kind != "source" and not hasattr(node.fn, "bind"):
+                continue  # not a writer of its own (rill.wiring.writers); within its source's plan
             node.plan = plan(node, nodes)
             if len(node.plan) > _MAX_STEPS:
                 errors.append("record %r: %d transforms downstream; a write dispatches at most %d"

@@ -10,7 +10,7 @@ which. The module turns that into code. For ``raw -> milli -> out`` with a tap o
 
     def bind_push_raw(t, fail, L):    # t: the device's step table; its objects become defaults
         @micropython.native
-        def push_raw(v, W=..., k0=t[0][5], k1=t[1][8], k2=t[1][0], ...):
+        def push_raw(v, k0=t[0][5], k1=t[1][8], k2=t[1][0], ...):
             k0.value = v; k0.produced = ...          # exactly a Latest: stored into
             # transform 'to_milli' -> milli
             try:
@@ -19,7 +19,7 @@ which. The module turns that into code. For ``raw -> milli -> out`` with a tap o
                 else:
                     ...
                     h = k6._head; k7[h] = r2 ...     # exactly a Ring, inlined (else its put())
-                    for s in k8: ...s.set()          # the taps on out, as many as the device has
+                    if k8 is not None and not k8.pending: k8.set()   # the taps on out (rill.dispatch)
             except Exception as e:
                 fail(k1, k0.value, e)
         return push_raw
@@ -35,7 +35,7 @@ functions (native code) and their defaults; ``bind`` is garbage once it has run.
 from .buffers import Latest, Ring
 from .queues import Mailbox, Queue
 
-_WRAP = 0x3FFFFFFF
+_WRAP = "0x3FFFFFFF"  # the counters' wrap (rill.dispatch), a literal: an immediate in native code, not an argument
 _NEST = 8  # CPython compiles at most 20 nested blocks, each step's try here
 
 
@@ -80,7 +80,7 @@ def _body(table, k, add, lineage):
         o = k(out, at(i, 5))
         if put is None:  # exactly a Latest: stored into here
             add(d + "%s.value = %s" % (o, value))
-            add(d + "%s.produced = (%s.produced + 1) & W" % (o, o))
+            add(d + "%s.produced = (%s.produced + 1) & %s" % (o, o, _WRAP))
         elif type(out) is Ring:
             add(d + "h = %s._head" % o)  # exactly a Ring, which always takes it: Ring.put, inlined
             add(d + "%s[h] = %s" % (k(out._slots, at(i, 5) + "._slots"), value))
@@ -90,7 +90,7 @@ def _body(table, k, add, lineage):
             add(d + " h = 0")
             add(d + " %s._wrapped = True" % o)
             add(d + "%s._head = h" % o)
-            add(d + "%s.produced = (%s.produced + 1) & W" % (o, o))
+            add(d + "%s.produced = (%s.produced + 1) & %s" % (o, o, _WRAP))
         elif i == 0:  # a full DROP queue refused it (counted there): nothing downstream runs
             add(d + "if not %s(v):" % k(put, at(i, 6)))
             add(d + " return")
@@ -105,14 +105,9 @@ def _body(table, k, add, lineage):
                 add(d + "%s(%s, %s, N, %d)" % (k(lineage[2], "L[2]"), k(lin[0], at(i, 9) + "[0]"), o, lin[1]))
         if bit & used:
             add(d + "w |= %d" % bit)
-        kw = k(wake, at(i, 7), False)  # the taps on out, however many the device has
-        t = d
-        if not wake:
-            add(d + "if %s:" % kw)  # none on the host: a truth test is cheaper than an empty loop
-            t += " "
-        add(t + "for s in %s:" % kw)
-        add(t + " if not s.pending:")
-        add(t + "  s.set()")
+        kw = k(wake, at(i, 7), False)  # the taps on out, however many the device has: None, a Signal, a Fanout
+        add(d + "if %s is not None and not %s.pending:" % (kw, kw))
+        add(d + " %s.set()" % kw)
         if i + 1 < len(table) and inner[i + 1]:
             run(i + 1, d)
 
@@ -133,7 +128,7 @@ def _body(table, k, add, lineage):
         add(d + "try:")
         add(d + " r%d = %s(%s)" % (i, k(fn, at(i, 0), False), call))
         add(d + " if r%d is None:" % i)
-        add(d + "  %s.filtered = (%s.filtered + 1) & W" % (nd, nd))
+        add(d + "  %s.filtered = (%s.filtered + 1) & %s" % (nd, nd, _WRAP))
         add(d + " else:")
         write(i, d + "  ", "r%d" % i)
         add(d + "except Exception as e:")
@@ -159,7 +154,7 @@ def _writer(put, table, node, name, lineage, native):
 
     def k(obj, expr, share=True):
         """A buffer, node or helper is one object on the device too; a callable or a
-        tuple of taps (the host's may all be the empty tuple) may not be: not shared."""
+        step's wake (None on the host, a Signal on the device) may not be: not shared."""
         for j, c in enumerate(consts):
             if share and c is obj and exprs[j][-1:] != "!":
                 return "k%d" % j
@@ -179,7 +174,7 @@ def _writer(put, table, node, name, lineage, native):
     put("")
     if native:
         put("    @micropython.native")
-    defaults = ["W=%d" % _WRAP] + (["N=L[3]"] if lineage else []) + [
+    defaults = (["N=L[3]"] if lineage else []) + [
         "k%d=%s" % (j, e.rstrip("!")) for j, e in enumerate(exprs)]
     put("    def %s(v, %s):" % (name, ", ".join(defaults)))
     for line in body:

@@ -7,7 +7,8 @@ A *step* is a plain tuple, made by rill.wiring:
 - n: how many values fn takes (inputs, then watched records); args: their buffers.
 - trig: mask of the earlier steps whose write triggers this one; bit: this step's own.
 - out: the buffer written; put: its put(), or None for exactly a Latest (stored into).
-- wake: the Signals of the taps on out; node: the Node, for counters and fail().
+- wake: what wakes the taps on out: None (no tap), the tap's Signal, or a
+  rill.fanout.Fanout of their Signals; node: the Node, for counters and fail().
 - lin: None without lineage; a source's index for a source's write; else
   (accumulator, accumulates) for rill.lineage's bookkeeping.
 
@@ -91,9 +92,14 @@ def run(steps, v, fail, L):
                 else:  # a transform's own write (graph.write, from its timers)
                     L[2](lin[0], o, L[3], lin[1])
         w |= bit
-        for s in wake:
-            if not s.pending:
-                s.set()
+        if wake is not None and not wake.pending:
+            wake.set()
+
+
+def fail(node, value, error):
+    """``node``'s failure, counted by its graph (``graph.fail``): what the step tables'
+    functions call, wired before the graph exists."""
+    node.graph.fail(node, value, error)
 
 
 def writer(steps, fail, L):

@@ -12,7 +12,6 @@ allocates nothing: transforms are called with positional arguments, counters sta
 small ints, and a failure is kept as raised.
 """
 import asyncio
-import gc
 import time
 
 import micropython
@@ -40,48 +39,36 @@ class RealClock:
         return asyncio.sleep_ms(ms if ms > 0 else 0)
 
 
-def _seen(fn, key, dispatch):
-    def seen(value):
-        fn(key, value)
-        dispatch(value)
-
-    return seen
-
-
 class Graph:
+    # Each of these is stored on an instance only when it differs. A class's or instance's
+    # attributes beyond 12 (and beyond 17) regrow its table: on a small heap, the graph's
+    # class and a graph that runs the reference stay within them. An instance also has
+    # clock (the clock of start()), started (the clock's time at start()) and _stopped.
     lineage = None  # a rill.lineage.Lineage when built with lineage=True
-    started = None  # the clock's time at start()
-    dispatch = None  # "module" (the host-built fast path) or "reference" (rill.dispatch)
+    dispatch = "reference"  # (rill.dispatch), or "module" (the host-built fast path), or "mixed" (rill.wiring)
 
-    def __init__(self, pipeline, lineage=False, dispatch=None):
-        """Wire the validated ``pipeline``: tap readers and Signals, then each writer's
-        step table, from the (node, trigger mask) pairs that rill.check ordered, and its
-        dispatch (rill.wiring: ``dispatch`` None looks for the host-built module, False
-        takes the reference, a module is used as given)."""
+    def __init__(self, pipeline, wired):
+        """The validated ``pipeline``, wired by rill.wiring (``wired``: rill.wiring.wire's
+        tuple: each writer's step table and dispatch, from the (node, trigger mask) pairs that rill.check
+        ordered; the host-built module's functions when it matches, else the
+        reference), with its tap readers."""
         self.name = pipeline.name
         self.records = records = pipeline._records
         self.keys = pipeline._keys
         self.nodes = nodes = pipeline._nodes
         self.dead_letters = DeadLetters(pipeline.dead_letters)
-        self.clock = None
         self._tasks = []
-        self._stopped = None
-        self._writers = {}  # a source's key, or a transform node (write()) -> its dispatch
-        self.sources = []
-        self.taps = []
+        self.clock = self._stopped = None
+        self._writers, dispatch, lineage, self.sources, self.taps = wired  # (_writers: a source's key,
+        if dispatch != "reference":  # or a transform node (write()) -> its dispatch)
+            self.dispatch = dispatch
+        if lineage is not None:
+            self.lineage = lineage
         for n in nodes:
             n.graph = self
             n.out_rec = records.get(n.out)
-            if n.kind == "source":
-                self.sources.append(n)
-            elif n.kind == "tap":
-                self.taps.append(n)
+            if n.kind == "tap":
                 n.reader = records[n.inputs[0]].reader()
-                n.signal = Signal()
-        from .wiring import wire  # (build-time only: it unloads itself)
-
-        wire(self, lineage, dispatch)
-        gc.collect()
 
     # -- dispatch ------------------------------------------------------------------
 
@@ -98,14 +85,6 @@ class Graph:
         except KeyError:
             raise ValueError("push(%r): push only to a record that a source declared with p.source(key)" % key)
         fn(value)
-
-    def intercept(self, fn):
-        """Have ``fn(key, value)`` see every value a source writes, just before it is
-        written: a push from outside, a task's ``emit``, a periodic read, a failed read's
-        ``missing``. ``intercept(None)`` ends it. For rill.io.recorder: a graph that
-        is not intercepted pays nothing, as each source's plan is wrapped, not tested."""
-        for src in self.sources:
-            self._writers[src.out] = src.dispatch if fn is None else _seen(fn, src.out, src.dispatch)
 
     def write(self, node, value):
         """Write ``value`` to ``node``'s output and dispatch downstream, as if the

@@ -29,6 +29,9 @@ class Node:
     slow every attribute store on its instances, the counters included.)"""
 
     # every node
+    inputs = ()  # the records a transform reads, or a tap's one
+    watch = ()
+    type = None  # what a source emits, or what a transform/tap takes
     runs = 0  # taps: records handed over (a source's count is its record's: produced, and dropped if refused)
     errors = 0
     error = None  # the last error, kept as raised: formatting would allocate (stats() has it as text)
@@ -56,16 +59,19 @@ class Node:
         self.name = name  # None: the callable's name, given by build()
         self.fn = fn
         self.out = out
-        self.inputs = inputs
-        self.watch = (watch,) if isinstance(watch, str) else tuple(watch)
-        self.type = type  # what a source emits, or what a transform/tap takes
+        if inputs:
+            self.inputs = inputs
+        if watch:
+            self.watch = (watch,) if isinstance(watch, str) else tuple(watch)
+        if type is not None:
+            self.type = type
         self.runs = self.errors = 0  # the counters, stored now: counting then allocates nothing
         self.error = None
 
     @micropython.native
     def __call__(self, value):
         """A source node is the ``emit`` its task receives: write the record and dispatch,
-        as ``graph.push`` does, through the same dispatch (and ``intercept``)."""
+        as ``graph.push`` does, through the same dispatch (and rill.io.recorder's ``intercept``)."""
         self.graph._writers[self.out](value)
 
     async def wait(self, value):
@@ -115,15 +121,21 @@ class Pipeline:
         checks, so a board without it fails at build time, not late.
         """
         node = Node("source", name, read or task, key, type=emits)
-        node.every_ms = every_ms
-        node.is_task = task is not None
-        node.missing = missing
+        # only what differs from Node's defaults is stored: a node's attributes fit a
+        # small table, never regrown while build() wires it (on a small heap)
+        if every_ms is not None:
+            node.every_ms = every_ms
+        if task is not None:
+            node.is_task = True
+        if missing is not None:
+            node.missing = missing
         if node.fn is not None:  # only sources that run a callable retry, so only they load Backoff
             from .backoff import Backoff
 
             node.backoff = Backoff(backoff_ms[0], backoff_ms[1], False)  # no jitter: a predictable schedule
-        node.requires = requires
-        node.restarts = node.overruns = 0
+            node.restarts = node.overruns = 0  # counted by their tasks
+        if requires is not None:
+            node.requires = requires
         self._nodes.append(node)
         return self
 
@@ -160,7 +172,12 @@ class Pipeline:
         gc.collect()
         if error:
             raise error
-        from .graph import Graph  # after the checks are gone: a small heap holds one at a time
+        from .wiring import wire  # after the checks are gone, before the graph: a small heap holds one at a time
 
-        self.graph = Graph(self, lineage, dispatch)
+        wired = wire(self, lineage, dispatch)  # which unloads rill.wiring
+        del wire
+        gc.collect()
+        from .graph import Graph
+
+        self.graph = Graph(self, wired)
         return self.graph

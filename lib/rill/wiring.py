@@ -1,6 +1,7 @@
 """Build-time: each writer's step table (rill.dispatch), the graph's fingerprint, and
-the choice of dispatch. Graph loads this module while it wires a graph; it unloads
-itself before it returns, so none of it stays in the heap while the pipeline runs.
+the choice of dispatch. Pipeline.build() loads this module after the checks and
+before rill.graph; it unloads itself before it returns, so none of it stays in the
+heap while the pipeline runs (and a small heap holds one of them at a time).
 
 The fast path is a module generated on the host (rill.codegen, by ``rill build --app``
 or ``rill deploy``): ``rill_dispatch_<pipeline>.py``, compiled by mpy-cross for the
@@ -13,7 +14,8 @@ when it is absent, the reference dispatch runs, silently.
 import sys
 
 from .buffers import Latest
-from .dispatch import writer
+from .dispatch import fail, writer
+from .wake import Signal
 
 _MANY = 8  # more inputs than this: the step carries a preallocated list for the call (rill.dispatch)
 
@@ -43,7 +45,13 @@ def steps(graph, node):
         n = len(args)
         if n > _MANY:
             args += ([None] * n,)
-        wake = tuple(tap.signal for tap in graph.taps if tap.inputs[0] == t.out)
+        wake = [tap.signal for tap in graph.taps if tap.inputs[0] == t.out]
+        if len(wake) > 1:
+            from .fanout import Fanout
+
+            wake = Fanout(tuple(wake))
+        else:
+            wake = wake[0] if wake else None
         put = None if type(out) is Latest else out.put  # exactly a Latest: stored into; any other: its put()
         lin = None
         if lineage is not None:
@@ -96,14 +104,39 @@ def _module(name):
     return mod
 
 
-def wire(graph, lineage, dispatch=None):
-    """Set ``graph._writers`` (a source's by its record's key, and as its node's
-    ``dispatch``; a transform's by its node) and ``graph.dispatch``: "module" (every
-    writer's function from the module), "reference", or "mixed" (a writer that the
-    app adds outside ``pipeline()``, such as an MQTT bridge's, runs the reference).
+class Wired:
+    """The graph as wiring sees it: the pipeline's records, nodes, sources and taps
+    (each with its Signal), lineage, each writer's dispatch and which dispatch runs.
+    (wire() returns its fields: an instance would keep this module alive.)"""
+
+    lineage = None
+
+    def __init__(self, p):
+        self.name = p.name
+        self.records = p._records
+        self.nodes = p._nodes
+        self.sources = [n for n in p._nodes if n.kind == "source"]
+        self.taps = [n for n in p._nodes if n.kind == "tap"]
+        for n in self.taps:
+            n.signal = Signal()
+        self._writers = {}
+        self.dispatch = None
+
+
+def wire(pipeline, lineage, dispatch=None):
+    """Wire the validated ``pipeline`` before rill.graph loads (a small heap never holds
+    this module's code and the graph's at once): (writers, dispatch, lineage,
+    sources, taps) for rill.graph.Graph. ``writers``: a source's by its record's key
+    (and as its node's ``dispatch``), a transform's by its node; ``dispatch``: "module" (every
+    writer that runs transforms has its function from the module; one that only writes
+    its record, such as an MQTT bridge's state, may run the reference: it would gain
+    nothing), "reference", or "mixed" (a writer with transforms runs the reference,
+    e.g. one the app adds outside ``pipeline()``).
     ``dispatch``: None looks the module up by the pipeline's name; False takes the
-    reference; a module is taken as given. With ``lineage``,
-    ``graph.lineage`` first. Unloads this module."""
+    reference; a module is taken as given. With ``lineage``, its
+    ``lineage`` first. A transform's raise goes to rill.dispatch.fail, its node's
+    graph's ``fail``. Unloads this module."""
+    graph = Wired(pipeline)
     try:
         L = None
         if lineage:
@@ -113,20 +146,21 @@ def wire(graph, lineage, dispatch=None):
             L = (wrote, take, give, len(graph.lineage.sources))
         mod = _module(module_name(graph)) if dispatch is None else dispatch
         prints = getattr(mod, "FINGERPRINT", None) or {}
-        fast = stale = 0
-        nodes = writers(graph)
-        for node in nodes:
+        fast = slow = stale = 0
+        for node in writers(graph):
             table = steps(graph, node)
             name = writer_name(node)
             fn = None
             if name in prints:
                 if prints[name] == fingerprint(graph, table):
-                    fn = getattr(mod, "bind_" + name)(table, graph.fail, L)
+                    fn = getattr(mod, "bind_" + name)(table, fail, L)
                     fast += 1
                 else:
                     stale += 1
             if fn is None:
-                fn = writer(table, graph.fail, L)
+                fn = writer(table, fail, L)
+                if len(table) > 1:
+                    slow += 1  # runs transforms without its function from the module
             if node.kind == "source":
                 graph._writers[node.out] = node.dispatch = fn
             else:
@@ -134,7 +168,8 @@ def wire(graph, lineage, dispatch=None):
         if stale:
             print("rill: pipeline %r: %s.py was built for another graph; running the reference dispatch "
                   "(rebuild with rill build)" % (graph.name, module_name(graph)))
-        graph.dispatch = "module" if fast and fast == len(nodes) else "mixed" if fast else "reference"
+        graph.dispatch = "mixed" if fast and slow else "module" if fast else "reference"
+        return graph._writers, graph.dispatch, graph.lineage, graph.sources, graph.taps
     finally:
         pkg = sys.modules["rill"]
         sys.modules.pop("rill.wiring", None)

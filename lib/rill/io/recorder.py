@@ -20,8 +20,8 @@ outbox) still goes on into the graph; ``failed`` counts it, and the dead letters
 it (name "recorder"); so does the end record.
 
 ``attach`` writes the header and has the graph show it each source's value first
-(``Graph.intercept``, which wraps the sources' compiled plans: a graph without a
-recorder pays nothing); ``close`` ends that.
+(``intercept``, which wraps the sources' dispatch: a graph without a recorder pays
+nothing, not even this code); ``close`` ends that.
 
 Heap: a wrapper per source, once. Per record: a 3-slot list and the sink's cost (FileSink: the
 JSON line and its framing, held until the batch is written). ``make bench`` reports
@@ -31,6 +31,23 @@ the time per record against the same pipeline without recording
 """
 
 
+def intercept(graph, fn):
+    """Have ``fn(key, value)`` see every value ``graph``'s sources write, just before it
+    is written: a push from outside, a task's ``emit``, a periodic read, a failed
+    read's ``missing``. ``intercept(graph, None)`` ends it. Each source's dispatch is
+    wrapped, not tested, so a graph that is not intercepted pays nothing."""
+    for src in graph.sources:
+        graph._writers[src.out] = src.dispatch if fn is None else _seen(fn, src.out, src.dispatch)
+
+
+def _seen(fn, key, dispatch):
+    def seen(value):
+        fn(key, value)
+        dispatch(value)
+
+    return seen
+
+
 class Recorder:
     def __init__(self, sink):
         self.sink = sink
@@ -38,7 +55,7 @@ class Recorder:
         self.records = self.failed = 0
 
     def attach(self, graph, bridges=()):
-        """Record what ``graph``'s sources write (``graph.intercept``), from now on, with
+        """Record what ``graph``'s sources write (``intercept``), from now on, with
         times from its ``start()``; ``bridges``: the rill.mqtt Bridges attached to its
         pipeline, whose envelope numbers the header keeps. Writes the header now."""
         if self.graph is not None:
@@ -64,7 +81,7 @@ class Recorder:
                 del head["build"]
         if head is not None:
             self.sink.write(head)
-        graph.intercept(self.record)
+        intercept(graph, self.record)
         return self
 
     def _t(self):
@@ -86,7 +103,7 @@ class Recorder:
     def close(self):
         """Write the end time (replay runs exactly this long) and flush the sink; what
         the graph's sources write after it is not recorded."""
-        self.graph.intercept(None)
+        intercept(self.graph, None)
         end = {"end": self._t()}
         self._write(end, end)
         self.sink.close()
