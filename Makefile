@@ -19,7 +19,7 @@ MPY_FLAGS   ?=
 export MICROPYTHON
 
 .DEFAULT_GOAL := help
-.PHONY: help setup venv deps lint test bench run build vboard deploy flash monitor clean distclean
+.PHONY: help setup venv deps lint test test-mcu bench run build vboard deploy flash monitor clean distclean
 
 help: ## list the targets
 	@echo "make targets:"
@@ -45,8 +45,11 @@ deps: $(VENV_STAMP) ## fetch the libraries pinned in tools/deps.lock (no network
 lint: $(VENV_STAMP) ## ruff over lib, tools and host_tests (config in pyproject.toml)
 	$(VENV)/bin/ruff check lib tools host_tests
 
-test: setup lint ## run the host tests on CPython and the MicroPython unix port (rill test)
-	$(RILL) test $(PYTEST_ARGS)
+test: setup lint ## run the host tests on CPython, the MicroPython unix port (64- and 32-bit) and, a subset, an emulated Cortex-M3/M0 (rill test)
+	RILL_QEMU=$${RILL_QEMU:-subset} $(RILL) test $(PYTEST_ARGS)
+
+test-mcu: setup ## run every lib test on the emulated Cortex-M3 (qemu; the M0 runs the dispatch and buffer tests)
+	RILL_QEMU=all $(RILL) test host_tests/lib -k qemu $(PYTEST_ARGS)
 
 bench: setup ## run the benchmarks (rill bench)
 	$(RILL) bench $(ARGS)

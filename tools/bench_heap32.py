@@ -16,6 +16,11 @@ it publishes over MQTT), ``scaffold`` a `rill new` project. The probes of all ap
 at once (they mostly sleep), a few per app per round. The simulator (rill.sim) is
 deployed and loaded too: on a real board drivers stand in its place.
 
+``app_min_heap_kb_frozen``: the same for the example app and a project on ESP32_GENERIC and a
+project on RPI_PICO, on the 32-bit unix firmware with rill and the app frozen into it by
+MicroPython's own manifest tooling (tools/firmware.py, ``rill firmware --target unix32``):
+what a board whose firmware freezes them needs (``--no-frozen`` leaves it out).
+
 ``core_import_bytes_32bit``, ``mqtt_import_bytes_32bit`` (rill.mqtt beyond the core) and
 ``module_import_bytes_32bit`` (each on-demand module beyond the core): tools/heap_cost_mp.py
 on the same binary and .mpy files. ``mqtt_soak_min_heap_kb_64bit``/``_32bit``: the MQTT
@@ -37,7 +42,7 @@ import time
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
 from build import build_mpy, compile_file  # noqa: E402  (the one build step)
-from common import ROOT, CliError, Parser  # noqa: E402
+from common import ROOT, CliError, Parser, micropython32_exe  # noqa: E402
 from deploy_plan import FIRMWARE, App, plan, stage  # noqa: E402
 from heap_budget import FIGURES  # noqa: E402
 from mqtt_host import Broker, stop_group  # noqa: E402
@@ -46,16 +51,14 @@ ARCH = "x86"
 CORE = ["rill", "rill.graph"]  # as tools/bench.py
 TOP_KB, LOW_KB = 320, 8
 PROBES = 3  # per app per round: the interval shrinks 4x a round
+# app_min_heap_kb_frozen: the apps measured frozen too
+FROZEN = {("example", "ESP32_GENERIC"), ("scaffold", "ESP32_GENERIC"), ("scaffold", "RPI_PICO")}
 BenchError = CliError
 
 
 def micropython32():
-    """The 32-bit unix port's path, or None."""
-    for exe in (os.environ.get("RILL_MICROPYTHON32"),
-                os.path.join(os.path.dirname(ROOT), "shared", "micropython", "micropython32")):
-        if exe and os.access(exe, os.X_OK):
-            return exe
-    return None
+    """The 32-bit unix port's path, or None (tools/common.py finds it, as for rill test)."""
+    return micropython32_exe()[0]
 
 
 def boards():
@@ -195,24 +198,46 @@ def figures(results):
                      for b, v in (results.get("app_min_heap_kb_32bit") or {}).items()}}
 
 
-def apps(exe, seconds, only=None):
-    """``app_min_heap_kb_32bit`` as in the docstring, and the wall time it took."""
+def frozen(out, kind, board, fs):
+    """(the 32-bit unix firmware with rill and the app frozen (tools/firmware.py, MicroPython's
+    own manifest tooling), a copy of ``fs`` holding only what stays on a board's filesystem
+    then: main.py, boot.py, config.json, build.json, the board file, the app's dispatch module)."""
+    from firmware import build
+
+    app_dir = FIRMWARE if kind == "example" else os.path.join(out, "project-" + board)
+    exe = build("unix32", app_dir)
+    kept = fs + "-frozen"
+    shutil.copytree(fs, kept, ignore=lambda d, names: [
+        n for n in names if d == fs and (n == "lib" or n.endswith(".mpy") and not n.startswith(("heap32", "rill_")))])
+    return exe, kept
+
+
+def apps(exe, seconds, only=None, frozen_only=None):
+    """``app_min_heap_kb_32bit`` as in the docstring, and the wall time it took. With
+    ``frozen_only`` ({(kind, board)}), ``app_min_heap_kb_frozen`` for those instead: the
+    same probe on the 32-bit unix firmware with the library and the app frozen."""
     t0 = time.monotonic()
     pairs = [(kind, b, info) for b, info in boards().items() for kind in ("example", "scaffold")
              if not (kind == "example" and info.get("network") != "wifi")]
     if only:
         pairs = [p for p in pairs if "%s:%s" % (p[0], p[1]) in only]
+    if frozen_only:
+        pairs = [p for p in pairs if (p[0], p[1]) in frozen_only]
     results = {}
     broker = Broker(kind="mosquitto")
     try:
         broker.start()
         with tempfile.TemporaryDirectory() as out:
             staged = [(kind, b, info, deploy(out, kind, b, broker.port)) for kind, b, info in pairs]
+            if frozen_only:
+                staged = [(kind, b, info) + frozen(out, kind, b, fs) for kind, b, info, fs in staged]
+            else:
+                staged = [(kind, b, info, exe, fs) for kind, b, info, fs in staged]
             with concurrent.futures.ThreadPoolExecutor(len(staged) * PROBES) as pool, \
                     concurrent.futures.ThreadPoolExecutor(len(staged)) as outer:
-                runs = {(kind, b): outer.submit(bisect, exe, fs, info.get("network") == "wifi", seconds,
+                runs = {(kind, b): outer.submit(bisect, binary, fs, info.get("network") == "wifi", seconds,
                                                 "%s-%s" % (kind, b.lower()), pool)
-                        for kind, b, info, fs in staged}
+                        for kind, b, info, binary, fs in staged}
                 for (kind, b), f in runs.items():
                     entry = results.setdefault(b, {"heap_budget_kb": boards()[b].get("heap_budget_kb")})
                     entry[kind] = f.result()
@@ -226,6 +251,7 @@ def main(argv=None):
     p.add_argument("--seconds", type=int, default=30, help="how long each probe runs (default %(default)s)")
     p.add_argument("--only", help="kind:BOARD,... (default: every app on every board)")
     p.add_argument("--no-apps", action="store_true", help="only the import figures (no app, no soak)")
+    p.add_argument("--no-frozen", action="store_true", help="without app_min_heap_kb_frozen (no firmware builds)")
     args = p.parse_args(argv)
     exe = micropython32()
     if not exe:
@@ -241,6 +267,13 @@ def main(argv=None):
         else:
             only = set(args.only.split(",")) if args.only else None
             results["app_min_heap_kb_32bit"], results["app_min_heap_wall_s"] = apps(exe, args.seconds, only)
+            if not args.no_frozen:
+                try:
+                    results["app_min_heap_kb_frozen"], results["app_min_heap_frozen_wall_s"] = apps(
+                        exe, args.seconds, only, FROZEN)
+                except CliError as e:  # no MicroPython source or toolchain here: say why
+                    results["app_min_heap_kb_frozen"] = None
+                    results["frozen_skipped"] = str(e)
             if not only:
                 from bench_soak import main as soak  # the MQTT soak heap, 64- and 32-bit
 

@@ -86,6 +86,40 @@ def compile_file(src, out, arch, flags=(), cwd=None):
         raise CliError("mpy-cross failed on %s: %s" % (src, proc.stdout.strip()))
 
 
+NATIVE_DECORATORS = ("@micropython.native", "@micropython.viper")
+
+
+def bytecode_source(text):
+    """``text`` with its ``@micropython.native``/``viper`` decorator lines blanked, line
+    numbers kept: the source a port without a native emitter (a Cortex-M0 such as
+    qemu's MICROBIT) can freeze or load. rill.native already falls back to bytecode for
+    the code it compiles at run time; this is the same path for frozen and .mpy code."""
+    return "".join("\n" if line.split("#", 1)[0].strip() in NATIVE_DECORATORS else line
+                   for line in text.splitlines(True))
+
+
+def stage_files(pairs, native=True):
+    """Copy each (source, destination) file, through ``bytecode_source`` when not
+    ``native``. A destination already holding the same text is left alone (its mtime
+    too, so a freezer's timestamp check reuses its compiled copy). Returns the count written."""
+    written = 0
+    for src, dest in pairs:
+        with open(src) as f:
+            text = f.read()
+        if not native:
+            text = bytecode_source(text)
+        try:
+            with open(dest) as f:
+                if f.read() == text:
+                    continue
+        except OSError:
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+        with open(dest, "w") as f:
+            f.write(text)
+        written += 1
+    return written
+
+
 def _stamp(arch, flags, deps):
     """What a build depends on: arch, flags and every source's path, size and mtime."""
     files = [os.path.abspath(__file__)] + [os.path.join(SRC, rel) for rel in sources(arch)]

@@ -68,6 +68,68 @@ def need_micropython():
     return exe
 
 
+# A 32-bit unix port beside the checkout (this repository's ../shared; a user's machine has none).
+SHARED_MICROPYTHON32 = os.path.join(os.path.dirname(ROOT), "shared", "micropython", "micropython32")
+GET_MICROPYTHON32 = ("set RILL_MICROPYTHON32 to one, or build MicroPython's unix port with "
+                     "'make -C ports/unix MICROPY_FORCE_32BIT=1' (needs gcc-multilib)")
+
+
+def micropython32_exe(given=None):
+    """(path, None) of the 32-bit unix port, or (None, why not): ``given`` (an option),
+    else $RILL_MICROPYTHON32, else ../shared/micropython/micropython32 beside the checkout.
+    A path that is named but missing, or not 32-bit, is not passed over for the next one."""
+    for path, where in ((given, "given"), (os.environ.get("RILL_MICROPYTHON32"), "RILL_MICROPYTHON32"),
+                        (SHARED_MICROPYTHON32, None)):
+        if not path:
+            continue
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            if where is None:
+                return None, "no 32-bit MicroPython found"
+            return None, "no 32-bit MicroPython at %s (%s)" % (path, where)
+        bits = word_bits(path)
+        if bits != 32:
+            return None, "%s is not a 32-bit MicroPython (%s)" % (path, "%d-bit" % bits if bits else "it did not run")
+        return path, None
+    return None, "no 32-bit MicroPython found"
+
+
+_bits = {}
+
+
+def word_bits(exe):
+    """32 or 64: the word size of a MicroPython binary, from its own ``sys.maxsize`` (asked
+    once per binary and process); 0 if it does not run."""
+    key = os.path.realpath(exe)
+    if key not in _bits:
+        try:
+            out = subprocess.run([exe, "-c", "import sys; print(sys.maxsize)"], capture_output=True, text=True,
+                                 timeout=30).stdout.split()
+            _bits[key] = 64 if int(out[-1]) > 2 ** 32 else 32
+        except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+            _bits[key] = 0
+    return _bits[key]
+
+
+def heap_scale(exe):
+    """The factor from a 32-bit board's heap budget to the same program's heap on ``exe``:
+    1.5 on a 64-bit binary (heap objects are made of machine words; measured 1.44-1.48),
+    1.0 on a 32-bit one."""
+    return 1.5 if word_bits(exe) == 64 else 1.0
+
+
+def mpy_arch(exe):
+    """mpy-cross -march for a unix-port binary: x86 (32-bit) or x64."""
+    return "x86" if word_bits(exe) == 32 else "x64"
+
+
+def board_micropython(given=None):
+    """The unix port a virtual board runs: ``given``, else the 32-bit one (``micropython32_exe``:
+    a board's heap budget holds on it as it is), else the 64-bit one (``need_micropython``)."""
+    if given:
+        return given
+    return micropython32_exe()[0] or need_micropython()
+
+
 def need_tool(name, why=""):
     path = tool(name)
     if not path:

@@ -10,7 +10,10 @@
    boot.py, main.py, the board file and a config.json pointing at that broker
    (``--source`` runs the .py sources from the repository instead);
 3. starts tools/vboard.py, whose power-on runs main.py, i.e. the pipeline of
-   firmware/app.py: simulated BME280 -> moving average -> threshold alarm -> MQTT;
+   firmware/app.py: simulated BME280 -> moving average -> threshold alarm -> MQTT.
+   The board runs the 32-bit MicroPython when there is one (tools/common.py's
+   ``board_micropython``), at the board's own heap budget, else the 64-bit one at the
+   budget x1.5; the .mpy files are compiled for that port (x86 or x64);
 4. subscribes to rill/# and prints what arrives; partway it publishes a command
    ({"interval_ms": 500, "led": true}) and the board's answer shows on its console;
 5. stops everything and prints one summary line: messages received, sequence gaps
@@ -33,7 +36,18 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, VBOARD_DIR, CliError, Parser, cli, load_board, need_micropython, running_vboard, tool  # noqa: E402
+from common import (  # noqa: E402
+    ROOT,
+    VBOARD_DIR,
+    CliError,
+    Parser,
+    board_micropython,
+    cli,
+    load_board,
+    mpy_arch,
+    running_vboard,
+    tool,
+)
 from deploy_plan import FIRMWARE, App, plan, stage  # noqa: E402
 from mqtt_host import Broker, BrokerError, Client, stop_group  # noqa: E402
 from vboard import shown as shown_path  # noqa: E402
@@ -53,7 +67,8 @@ def parse_args(argv):
     p.add_argument("--broker", choices=("mosquitto", "amqtt"), help="which broker (default: mosquitto if installed)")
     p.add_argument("--no-command", action="store_true", help="do not send the demo command")
     p.add_argument("--console", action="store_true", help="also show each sample on the board console")
-    p.add_argument("--heap", help="the virtual board's heap, e.g. 400K (default: the board's budget, scaled)")
+    p.add_argument("--heap", help="the virtual board's heap, e.g. 400K (default: the board's budget, on the "
+                   "32-bit MicroPython when there is one, else x1.5 on the 64-bit one)")
     p.add_argument("--quiet", action="store_true", help="print only the summary line")
     args = p.parse_args(argv)
     if not args.forever and not 1 <= args.seconds <= 86400:
@@ -61,11 +76,12 @@ def parse_args(argv):
     return args
 
 
-def deploy(fs, board, app, config, source):
-    """Fill a fresh board filesystem exactly as tools/deploy.py fills a real board."""
+def deploy(fs, board, app, config, source, exe=None):
+    """Fill a fresh board filesystem exactly as tools/deploy.py fills a real board, with .mpy
+    for the unix port ``exe`` (default: the one the virtual board runs, ``board_micropython``)."""
     shutil.rmtree(fs, ignore_errors=True)
     os.makedirs(fs)
-    stage(fs, plan(app, board, "x64", source=source))
+    stage(fs, plan(app, board, mpy_arch(board_micropython(exe)), source=source))
     with open(os.path.join(fs, "config.json"), "w") as f:
         json.dump(config, f)
 
@@ -100,14 +116,14 @@ def app_config(app, device, board, port, console):
     return config
 
 
-def start_board(board, fs, work, heap=None):
+def start_board(board, fs, work, heap=None, exe=None):
     port_file = os.path.join(work, "port")
     log = os.path.join(work, "console.log")
     for f in (port_file, log):
         if os.path.exists(f):
             os.remove(f)
     cmd = [sys.executable, os.path.join(ROOT, "tools", "vboard.py"), "--board", board, "--fs", fs,
-           "--port-file", port_file, "--log", log]
+           "--port-file", port_file, "--log", log, "--micropython", board_micropython(exe)]
     if heap:
         cmd += ["--heap", heap]
     out = open(os.path.join(work, "vboard.out"), "w")
@@ -210,7 +226,7 @@ def run(args):
     example = app.root == FIRMWARE
     if not example:
         args.no_command = True
-    need_micropython()
+    exe = board_micropython()  # the 32-bit port when there is one: the board's budget as it is
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     work = os.path.join(VBOARD_DIR, "example", args.board)
     fs = os.path.join(work, "fs")
@@ -228,14 +244,15 @@ def run(args):
             raise CliError(str(e))
         say("run_example: broker %s on 127.0.0.1:%d" % (broker.kind, broker.port))
         config = app_config(app, device, args.board, broker.port, args.console)
-        deploy(fs, args.board, app, config, args.source)
+        deploy(fs, args.board, app, config, args.source, exe)
         client = Client(broker.port, "run-example")
         topics = TOPIC_ROOT + "/#" if example else "#"
         client.subscribe(topics)
-        board, port, log = start_board(args.board, fs, work, args.heap)
+        board, port, log = start_board(args.board, fs, work, args.heap, exe)
+        heap = (running_vboard(work) or {}).get("heap", "?")  # and where it comes from
         procs.append(board)
-        say("run_example: virtual board %s on %s, %s deployed %s; listening on %s %s"
-            % (args.board, port, shown_path(app.root) + "/", "as .py sources" if args.source else "as .mpy",
+        say("run_example: virtual board %s on %s (heap %s), %s deployed %s; listening on %s %s"
+            % (args.board, port, heap, shown_path(app.root) + "/", "as .py sources" if args.source else "as .mpy",
                topics, "until Ctrl-C" if args.forever else "for %g s" % args.seconds))
         console = Console(log)
         tally = Tally()

@@ -8,10 +8,13 @@ speaks MicroPython's REPL protocol, so the real mpremote and ampy work against i
 
 What runs is real MicroPython: one unix-port process (the agent, tools/vboard_agent.py)
 started with the board's heap and restarted by every soft reset; the REPL protocol is
-tools/vboard_repl.py, the pty and the process tools/vboard_proc.py. The heap is
-``heap_budget_kb`` of boards/<BOARD>/board.json times --heap-scale (default 1.5: this
-port is 64-bit, an MCU 32-bit, and heap objects are made of machine words); --heap sets
-it exactly. The board filesystem is a folder (.vboard/<BOARD>/fs) mounted at ``/``, with
+tools/vboard_repl.py, the pty and the process tools/vboard_proc.py. The port is the
+32-bit one when there is one ($RILL_MICROPYTHON32, or ../shared/micropython/micropython32
+beside the checkout), else the 64-bit one ($MICROPYTHON, the venv's); --micropython
+picks another. The heap is ``heap_budget_kb`` of boards/<BOARD>/board.json times
+--heap-scale, by default the port's own (it is asked its ``sys.maxsize``): 1.0 on a
+32-bit port, as on the board, 1.5 on a 64-bit one (heap objects are made of machine
+words); --heap sets it exactly. The board filesystem is a folder (.vboard/<BOARD>/fs) mounted at ``/``, with
 a flash size for ``df`` (--flash-kb). boot.py and main.py run at power-on and soft
 reset (main.py only in the friendly REPL, as on a board), and /lib is on sys.path.
 Only what was deployed imports: --host-lib adds the repository's lib/ and .deps
@@ -33,15 +36,24 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, VBOARD_DIR, CliError, Parser, cli, known_boards, load_board, micropython_exe, running_vboard  # noqa: E402
+from common import (  # noqa: E402
+    ROOT,
+    VBOARD_DIR,
+    CliError,
+    Parser,
+    board_micropython,
+    cli,
+    heap_scale,
+    known_boards,
+    load_board,
+    running_vboard,
+    word_bits,
+)
 from vboard_proc import Board  # noqa: E402
 from vboard_repl import AgentGone  # noqa: E402
 
 DEFAULT_BOARD = "RPI_PICO_W"
 DEFAULT_HEAP_KB = 128  # host_tests' default: between an ESP32's free heap and a Pico's
-# Heap objects are made of machine words: the same program needs about 1.5-2x the heap on
-# this 64-bit port that it needs on a 32-bit MCU. 1.5 keeps the check on the strict side.
-WORD_SCALE = 1.5 if sys.maxsize > 2 ** 32 else 1.0
 # The filesystem MicroPython v1.25 gives each MCU's usual board (littlefs/FAT partition).
 FLASH_KB = {"RP2040": 848, "ESP32": 2048, "ESP32-S3": 6144}
 
@@ -85,15 +97,15 @@ def build_parser():
     p.add_argument("--fs", help="board filesystem folder (default .vboard/<BOARD>/fs)")
     p.add_argument("--clean", action="store_true", help="empty the board filesystem first")
     p.add_argument("--heap", help="exact heap size, e.g. 240K (default: the board's heap_budget_kb x --heap-scale)")
-    p.add_argument("--heap-scale", type=float, default=WORD_SCALE,
-                   help="factor for the board's 32-bit heap budget (default %(default)s: 64-bit objects are bigger)")
+    p.add_argument("--heap-scale", type=float,
+                   help="factor for the board's heap budget (default: 1.0 on a 32-bit port, 1.5 on a 64-bit one)")
     p.add_argument("--flash-kb", type=int, help="the filesystem size df reports (default: the MCU's usual)")
     p.add_argument("--port-file", help="write the port path here (default STATE/port; its folder is the state)")
     p.add_argument("--host-lib", action="store_true", help="also import the repository's lib/ and .deps")
     p.add_argument("--no-host-lib", action="store_true", help=argparse.SUPPRESS)  # the old default, still accepted
     p.add_argument("--log", help="append everything the board prints to this file")
-    p.add_argument("--micropython", default=micropython_exe(),
-                   help="MicroPython unix port executable (default: $MICROPYTHON or the venv's)")
+    p.add_argument("--micropython", help="MicroPython unix port executable (default: the 32-bit one, "
+                   "$RILL_MICROPYTHON32 or ../shared/micropython/micropython32, else $MICROPYTHON or the venv's)")
     return p
 
 
@@ -117,21 +129,29 @@ def board_info(args):
 
 def prepare(args):
     """Check the arguments and set up the folders; return the Board (not started)."""
-    if not args.micropython or not os.path.exists(args.micropython):
-        raise CliError("no MicroPython unix port found; run 'make setup' or pass --micropython")
+    args.micropython = board_micropython(args.micropython)
+    if not os.path.exists(args.micropython):
+        raise CliError("no MicroPython unix port at %s; run 'make setup' or pass --micropython" % args.micropython)
     info, note = board_info(args)
     heap_kb = info.get("heap_budget_kb")
     if not heap_kb:
         heap_kb = DEFAULT_HEAP_KB
         note = note or "boards/%s/board.json has no heap_budget_kb" % args.board
+    if args.heap_scale is None:
+        args.heap_scale = heap_scale(args.micropython)
     if not 0.5 <= args.heap_scale <= 8:
         raise CliError("--heap-scale %s is outside 0.5..8" % args.heap_scale)
     flash_kb = args.flash_kb or info.get("fs_kb") or FLASH_KB.get(info.get("mcu"), 1024)
     if not 64 <= flash_kb <= 1 << 20:
         raise CliError("--flash-kb %s is outside 64..1048576" % flash_kb)
     heap = parse_heap(args.heap) if args.heap else parse_heap("%dK" % round(heap_kb * args.heap_scale))
-    heap_why = "" if args.heap or args.heap_scale == 1 else \
-        ": %dK budget x%g for 64-bit objects" % (heap_kb, args.heap_scale)
+    port = "%s-bit MicroPython" % (word_bits(args.micropython) or "?")
+    if args.heap:
+        heap_why = ", " + port
+    elif args.heap_scale == 1:
+        heap_why = ": the %dK budget on %s" % (heap_kb, port)
+    else:
+        heap_why = ": %dK budget x%g on %s" % (heap_kb, args.heap_scale, port)
     if note:
         print("vboard: note: %s (heap %s)" % (note, heap))
     board_dir = os.path.join(VBOARD_DIR, args.board)
@@ -174,11 +194,13 @@ def take_lock(state):
 
 
 def publish(state, port_file, info):
-    with open(os.path.join(state, "vboard.json"), "w") as f:
-        json.dump(info, f)
+    """vboard.json, then the port file: each whole or absent (written aside, then renamed),
+    so whoever waits for the port file never reads it empty."""
     os.makedirs(os.path.dirname(port_file), exist_ok=True)
-    with open(port_file, "w") as f:
-        f.write(info["port"] + "\n")
+    for path, text in ((os.path.join(state, "vboard.json"), json.dumps(info)), (port_file, info["port"] + "\n")):
+        with open(path + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(path + ".tmp", path)
 
 
 def unpublish(state, port_file):
@@ -208,7 +230,8 @@ def main(argv):
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, _stop)
     try:
-        publish(state, port_file, {"port": b.port, "board": args.board, "pid": os.getpid(), "fs": b.fs})
+        publish(state, port_file, {"port": b.port, "board": args.board, "pid": os.getpid(), "fs": b.fs,
+                                   "heap": b.heap + b.heap_why})
         print("vboard: %s on %s (heap %s%s; fs %s)" % (args.board, b.port, b.heap, b.heap_why, shown(b.fs)))
         print("vboard: try: mpremote connect %s repl   (Ctrl-C here stops the board)" % b.port, flush=True)
         b.serve()

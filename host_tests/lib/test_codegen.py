@@ -8,6 +8,9 @@ from rill import DROP, ERROR, Mailbox, Pipeline, Queue, Ring
 from testkit import MICROPYTHON, heap_locked
 
 MP_HEAPSIZE = "512K"
+MP_HEAPSIZE32 = "512K"
+MP_HEAPSIZE32_WHY = ("the test compiles each random graph's generated module on the device with exec "
+                     "(test code: the library never does)")
 
 
 class Lcg:
@@ -213,7 +216,7 @@ def test_a_ring_subclass_keeps_its_put_on_the_fast_path():
         p.transform("b", lambda x: x * 2, "a")
         return p
 
-    module = fast_module(declare().build())
+    module = fast_module(declare().build(), text=True)
     assert "._head" not in module.text  # its put() is called, not inlined
     for g in (declare().build(dispatch=False), declare().build(dispatch=module)):
         g.push("a", 3)
@@ -242,10 +245,10 @@ def test_the_module_names_each_writer_and_transform():
     p.record("out", int, Ring(4))
     p.source("raw")
     p.transform("out", lambda x: x, "raw", name="scale")
-    text = fast_module(p.build()).text
+    text = fast_module(p.build(), text=True).text
     assert "def push_raw(" in text and "# transform 'scale' -> out" in text
     assert "@micropython.native" in text
-    assert "@micropython.native" not in fast_module(_one("x"), native=False).text
+    assert "@micropython.native" not in fast_module(_one("x"), native=False, text=True).text
 
 
 def _one(name):

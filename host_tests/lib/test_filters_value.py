@@ -23,7 +23,10 @@ NAN = float("nan")
 INF = float("inf")
 
 
-def same(a, b, tol=1e-6):
+TOL = 1e-6 if 1.0 + 1e-9 != 1.0 else 1e-5  # single-precision floats (ESP32, RP2040, Cortex-M): ~7 digits
+
+
+def same(a, b, tol=TOL):
     """Equal, NaN equal to NaN, floats within ``tol`` (relative for big values)."""
     if a is None or b is None:
         return a is b

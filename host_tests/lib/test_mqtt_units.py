@@ -5,8 +5,9 @@ from rill.mqtt import JSON, Struct
 from rill.mqtt.inbound import Inbound, route
 from rill.mqtt.links import Outbound
 from rill.mqtt.outbox import DROP_NEWEST, Outbox
-from rill.mqtt.packet import ProtocolError, connect, header, publish_size, put_publish, subscribe
+from rill.mqtt.packet import ProtocolError, header, publish_size, put_publish
 from rill.mqtt.seq import Sequence, SequenceError
+from rill.mqtt.start import connect, subscribe
 from testkit import MICROPYTHON, heap_locked, raises
 
 T = b"t/x"
@@ -196,20 +197,20 @@ def test_a_refused_replacement_keeps_the_old_copy():
 def test_the_control_queue_is_sized_from_the_declarations():
     """Room for the CONNECT, then for the birth, SUBSCRIBE, goodbye, DISCONNECT, a PINGREQ
     and 16 PUBACKs at once, and not a byte more. What does not fit is a dead letter."""
-    from rill.mqtt import Bridge
+    from rill.mqtt import Bridge, _prep
     from rill.mqtt.packet import PINGREQ
 
     mq = Bridge("127.0.0.1", "ctl-1", user="u" * 30, password="p" * 30, status_topic="s/{device}/" + "x" * 90,
                 seq=None, outbox=4)
     for i in range(6):
         mq.subscribe("c/{device}/%d/%s/#" % (i, "y" * 40), "cmd%d" % i)
-    assert mq._new_session().queue(mq._connect())
-    s = mq._new_session()
-    assert s.queue_publish(mq.status_topic, mq._status("online"), True) and s.queue(mq._sub)
+    s = _prep("start.new_session", mq)
+    assert s.queue(s.hello)
+    s = _prep("start.new_session", mq)
+    assert s.queue_publish(s.birth[0], s.birth[1], True) and s.queue(s.sub)
     for _ in range(16):
         assert s.queue(b"\x40\x02\x00\x01")  # PUBACKs
     assert s.queue(PINGREQ)
-    s.goodbye = (mq.status_topic, mq._status("offline"))
     assert s.bye() and mq.inbox.rejected["unsent"] == 0
     assert s.ctl_pending() == len(s.ctl), (s.ctl_pending(), len(s.ctl))  # exactly what they need
     said = []

@@ -45,6 +45,7 @@ def test_build_into_a_folder_beside_lib_still_works(fake_lib, tmp_path):
 
 def test_micropython_is_looked_up_in_one_place(monkeypatch, tmp_path):
     monkeypatch.setenv("MICROPYTHON", "/nonexistent/micropython")
+    monkeypatch.setenv("RILL_MICROPYTHON32", "/nonexistent/micropython32")  # else run_example takes the 32-bit one
     assert common.micropython_exe() == "/nonexistent/micropython"
     with pytest.raises(common.CliError, match="no MicroPython unix port at /nonexistent/micropython"):
         common.need_micropython()

@@ -44,6 +44,9 @@ MORE = [
     ("deploy.py", ["--port", "/dev/ttyUSB9", "--board", "RPI_PICO", "--app", "/nonexistent/app"]),
     ("flash.py", ["--board", "RPI_PICO", "--pin", "/nonexistent.uf2"]),
     ("vboard.py", ["--port", "--state", "/nonexistent/state"]),
+    ("firmware.py", ["--target", "esp8266"]),
+    ("firmware.py", ["--target", "qemu-cortex-m3", "--app", "/nonexistent/app"]),
+    ("firmware.py", ["--target", "unix32", "--micropython-src", "/nonexistent/micropython"]),
 ]
 
 

@@ -1,14 +1,19 @@
 """`make run` end to end: broker, virtual board with the deployed firmware, MQTT both ways."""
 import re
 
+import common
 from tooltest import make_project, tool
+
+# The board's own budget on a 32-bit MicroPython when there is one, else x1.5 on the 64-bit port.
+HEAP = ("(heap 160K: the 160K budget on 32-bit MicroPython)" if common.micropython32_exe()[0]
+        else "(heap 240K: 160K budget x1.5 on 64-bit MicroPython)")
 
 
 def test_run_example_publishes_and_takes_a_command():
     r = tool("run_example.py", "--seconds", "5", timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
-    assert "virtual board RPI_PICO_W" in out
+    assert "virtual board RPI_PICO_W on " in out and HEAP + ", firmware/ deployed as .mpy" in out, out
     assert re.search(r"mqtt  \| rill/vboard-rpi_pico_w/status +online", out), out
     assert re.search(r"mqtt  \| rill/vboard-rpi_pico_w/temp +seq=\d+ +\d+\.\d+", out), out
     assert "board | app: command" in out  # the inbound command reached the pipeline
@@ -24,6 +29,14 @@ def test_run_a_projects_app(tmp_path):
     r = tool("run_example.py", "--app", proj, "--seconds", "4", timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(r"mqtt  \| proj/proj-run/n +seq=\d+ +\d+", r.stdout), r.stdout
-    assert "board | proj: running" in r.stdout
+    assert "board | proj: running" in r.stdout and HEAP in r.stdout, r.stdout
     summary = r.stdout.strip().splitlines()[-1]
     assert re.match(r"run_example: \d+ messages in [\d.]+ s \(.*n \d+.*\); seq \d+\.\.\d+, 0 gaps", summary), summary
+
+
+def test_without_a_32_bit_micropython_the_board_runs_on_64_bits_scaled(tmp_path, monkeypatch):
+    monkeypatch.setenv("RILL_MICROPYTHON32", str(tmp_path / "nowhere"))
+    proj = make_project(tmp_path, 9, device="proj-run")
+    r = tool("run_example.py", "--app", proj, "--seconds", "2", timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "(heap 240K: 160K budget x1.5 on 64-bit MicroPython)" in r.stdout, r.stdout

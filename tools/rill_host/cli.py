@@ -11,6 +11,7 @@ from . import ROOT
 
 TOOLS = {
     "build": ("build.py", "compile rill (and an app) to .mpy for a board"),
+    "firmware": ("firmware.py", "freeze rill and an app into a MicroPython firmware (make FROZEN_MANIFEST=...)"),
     "deploy": ("deploy.py", "copy rill, the app, its config and board file onto a board"),
     "vboard": ("vboard.py", "run a virtual board"),
     "run": ("run_example.py", "run an app on a virtual board against a local MQTT broker"),

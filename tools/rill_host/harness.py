@@ -1,9 +1,10 @@
-"""Run one collected test on the MicroPython unix port and report the outcome to pytest.
+"""Run one collected test on a MicroPython unix port (64- or 32-bit) and report the outcome to pytest.
 
 The library and the harness's own MicroPython side (mp/) are compiled to .mpy once per
-session (``compile_lib``), so the port loads bytecode as a board does instead of
-compiling on its small heap. Each test then runs in its own
-``micropython -X heapsize=H -m _rill_runner FILE TEST`` process whose
+session and port (``compile_lib``, native code for the port's -march), so the port loads
+bytecode as a board does instead of compiling on its small heap. Each test then runs in its own
+``micropython -X heapsize=H -m _rill_runner FILE TEST`` process (the heap is the
+runtime's choice, tools/rill_host/runtimes.py) whose
 fixtures are made there (``clock``, ``board``, ``replay``) or proxied to the host's objects (the
 rest: their plain attributes as a snapshot, method calls as JSON lines).
 """
@@ -23,19 +24,22 @@ from . import DEPS, MP_DIR, ROOT
 
 MARK = "\x02"
 RUNNER = "_rill_runner"  # mp/runner.py, compiled under a name no project uses
-DEFAULT_HEAP = "128K"  # no board declared: between an ESP32's free heap (~110 KB) and a Pico's (~190 KB)
-WORD_SCALE = 1.5  # objects on this 64-bit port are larger than on a 32-bit MCU
 DEFAULT_TIMEOUT_S = 60
 LOCAL = ("clock", "board", "replay")  # fixtures made on MicroPython itself, not proxied
 
 
-def _tools_common():
-    """tools/common.py, loaded under a name of its own: tools/ stays off sys.path, where a
+_common = []
+
+
+def tools_common():
+    """tools/common.py, loaded once under a name of its own: tools/ stays off sys.path, where a
     project's own modules (a ``common`` or a ``build``) would meet its names."""
-    spec = importlib.util.spec_from_file_location("rill_host._common", os.path.join(ROOT, "tools", "common.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    if not _common:
+        spec = importlib.util.spec_from_file_location("rill_host._common", os.path.join(ROOT, "tools", "common.py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _common.append(module)
+    return _common[0]
 
 
 _found = []
@@ -44,7 +48,7 @@ _found = []
 def micropython_exe():
     """The unix port, found where every tool finds it (tools/common.py), once a session."""
     if not _found:
-        common = _tools_common()
+        common = tools_common()
         try:
             _found.append(common.need_micropython())
         except common.CliError as e:
@@ -70,17 +74,18 @@ from build import build_mpy, compile_file
 from common import CliError
 out = sys.argv[2]
 try:
-    build_mpy(out, "x64")
-    for src, name in zip(sys.argv[3::2], sys.argv[4::2]):
+    build_mpy(out, sys.argv[3])
+    for src, name in zip(sys.argv[4::2], sys.argv[5::2]):
         compile_file(src, os.path.join(out, name), None)  # no native code: bytecode for any port
 except CliError as e:
     sys.exit(str(e))
 """
 
 
-def compile_lib(out):
-    """rill's lib/, testkit and the runner as .mpy for this port into ``out``, by tools/build.py."""
-    args = [os.path.join(MP_DIR, "testkit.py"), "testkit.mpy", os.path.join(MP_DIR, "runner.py"), RUNNER + ".mpy"]
+def compile_lib(out, arch):
+    """rill's lib/ (native code for ``arch``: x64 or x86), testkit and the runner as .mpy into
+    ``out``, by tools/build.py."""
+    args = [arch, os.path.join(MP_DIR, "testkit.py"), "testkit.mpy", os.path.join(MP_DIR, "runner.py"), RUNNER + ".mpy"]
     _check(subprocess.run([sys.executable, "-c", _BUILD, os.path.join(ROOT, "tools"), out] + args,
                           capture_output=True, text=True))
 
@@ -88,23 +93,6 @@ def compile_lib(out):
 def micropython_path(mpy_lib, project):
     """MICROPYPATH: the port's frozen modules, compiled rill and testkit, pinned deps, the project."""
     return ":".join([".frozen", mpy_lib, DEPS] + list(project))
-
-
-def heap_size(config, module):
-    """(heap, where it comes from): the module's MP_HEAPSIZE, else ini ``rill_heap``, else the
-    board's ``heap_budget_kb`` x 1.5 (ini ``rill_board``), else 128K."""
-    if getattr(module, "MP_HEAPSIZE", None):
-        return module.MP_HEAPSIZE, "MP_HEAPSIZE in %s" % os.path.basename(module.__file__)
-    if config.getini("rill_heap"):
-        return config.getini("rill_heap"), "rill_heap in %s" % (config.inipath or "the pytest config")
-    board_id = config.getini("rill_board")
-    if board_id:
-        with open(os.path.join(ROOT, "boards", board_id, "board.json")) as f:
-            kb = json.load(f).get("heap_budget_kb") or 0
-        if kb:
-            return "%dK" % int(kb * WORD_SCALE), "board %s: heap_budget_kb %d x %s on this 64-bit port" % (
-                board_id, kb, WORD_SCALE)
-    return DEFAULT_HEAP, "the default (no rill_board set)"
 
 
 def _rpc_attrs(obj):
@@ -134,7 +122,7 @@ def _reader(stream, lines):
     lines.put(None)
 
 
-def _serve(proc, objects, timeout):
+def _serve(proc, objects, timeout, name):
     """Relay the runner's RPC calls until it exits; (result marker, other output)."""
     lines = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
@@ -144,7 +132,7 @@ def _serve(proc, objects, timeout):
         try:
             line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
-            pytest.fail("micropython: timed out after %ss\n%s" % (timeout, "".join(output)), pytrace=False)
+            pytest.fail("%s: timed out after %ss\n%s" % (name, timeout, "".join(output)), pytrace=False)
         if line is None:
             return result, output
         if line.startswith(MARK + "rpc "):
@@ -161,18 +149,18 @@ def _serve(proc, objects, timeout):
             output.append(line)
 
 
-def run_on_micropython(item, mpy_lib, project, board_id):
+def run_on_micropython(item, name, exe, heap, why, mpy_lib, project, board_id):
+    """Run ``item`` on the unix port ``exe`` (runtime ``name``) with ``heap`` (``why``: where it comes from)."""
     names = list(inspect.signature(item.obj).parameters)
     objects = {n: item.funcargs[n] for n in names}
-    heap, why = heap_size(item.config, item.module)
     timeout = getattr(item.module, "MP_TIMEOUT_S", DEFAULT_TIMEOUT_S)
-    cmd = [micropython_exe(), "-X", "heapsize=" + heap, "-m", RUNNER, str(item.path), item.originalname,
+    cmd = [exe, "-X", "heapsize=" + heap, "-m", RUNNER, str(item.path), item.originalname,
            json.dumps(_spec(names, objects, board_id))]
     env = dict(os.environ, MICROPYPATH=micropython_path(mpy_lib, project), RILL_ROOT=ROOT)
     proc = subprocess.Popen(cmd, cwd=str(item.config.rootpath), env=env, text=True, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
     try:
-        result, output = _serve(proc, objects, timeout)
+        result, output = _serve(proc, objects, timeout, name)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -184,5 +172,6 @@ def run_on_micropython(item, mpy_lib, project, board_id):
                      "CPython with RILL_RUNTIMES = (\"cpython\",).\n")
         if "MemoryError" in text:
             text += ("MicroPython's heap here is %s (%s). Set another with rill_heap = 256K in the project's pytest "
-                     "config, or MP_HEAPSIZE = \"256K\" in the test module.\n" % (heap, why))
-        pytest.fail("micropython (exit %s):\n%s" % (proc.returncode, text), pytrace=False)
+                     "config, or MP_HEAPSIZE = \"256K\" in the test module (on the 32-bit port: "
+                     "MP_HEAPSIZE32 and a one-line MP_HEAPSIZE32_WHY).\n" % (heap, why))
+        pytest.fail("%s (exit %s):\n%s" % (name, proc.returncode, text), pytrace=False)

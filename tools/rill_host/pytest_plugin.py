@@ -1,15 +1,19 @@
 """The rill pytest plugin (entry point ``pytest11: rill``), for any project.
 
-- Every test runs twice, ``[cpython]`` and ``[micropython]`` (the unix port, with the
-  board's heap budget), unless opted out: ``@cpython_only`` (from testkit) on a test,
+- Every test runs on each runtime of runtimes.py: ``[cpython]``, ``[micropython]`` (the
+  64-bit unix port) and ``[micropython32]`` (the 32-bit unix port, at the board's own
+  heap budget; found by ``--micropython32 PATH``, $RILL_MICROPYTHON32, or
+  ../shared/micropython/micropython32 beside the checkout; without one, one line says so
+  and the others run), unless opted out: ``@cpython_only`` (from testkit) on a test,
   ``RILL_RUNTIMES = ("cpython",)`` in a module, or a folder listed in ini
   ``rill_cpython_only``.
-- rill, its pinned dependencies, testkit and the project's root folder import on both.
+- rill, its pinned dependencies, testkit and the project's root folder import on each.
 - Fixtures: ``clock`` (a VirtualClock), ``board`` (a simulated ``rill_board`` whose
   devices keep ``clock``'s time), ``replay`` (a capture through a pipeline), and the
   MQTT brokers of host_tests/brokers.py (``broker``: mosquitto, or amqtt).
-- The run ends with one line per runtime, counting only the twice-run tests, and one
-  line per other suite (named by its folder), before pytest's own last line.
+- The run ends with one line per runtime (or the line saying why it did not run),
+  counting only the tests run on every runtime, and one line per other suite (named by
+  its folder), before pytest's own last line.
 """
 import importlib.util
 import os
@@ -17,15 +21,17 @@ import sys
 
 import pytest
 
-from . import DEPS, MP_DIR, ROOT, harness
-
-RUNTIMES = ("cpython", "micropython")
-DEFAULT_BOARD = "RPI_PICO_W"
+from . import DEPS, MP_DIR, ROOT, harness, qemu, runtimes
+from .runtimes import DEFAULT_BOARD
 
 
 def pytest_addoption(parser):
+    parser.addoption("--micropython32", metavar="PATH",
+                     help="32-bit MicroPython unix port (default: $RILL_MICROPYTHON32, else "
+                          "../shared/micropython/micropython32 beside the rill checkout)")
     parser.addini("rill_board", "board id (boards/<ID>) for the board fixture and the MicroPython heap budget")
-    parser.addini("rill_heap", "MicroPython heap for the tests, e.g. 256K (default: the board's budget x 1.5)")
+    parser.addini("rill_heap", "64-bit MicroPython's heap for the tests, e.g. 256K (default: the board's budget x 1.5)")
+    parser.addini("rill_heap32", "32-bit MicroPython's heap for the tests (default: the board's budget)")
     parser.addini("rill_cpython_only", "folders whose tests run on CPython only", type="linelist")
 
 
@@ -45,20 +51,26 @@ class State:
     def __init__(self, config):
         root = str(config.rootpath)
         self.project = [root]
-        self.mpy_lib = os.path.join(root, "build", "test-mpy")
-        self.compiled = False
+        self.runtimes = runtimes.table()
+        self.missing = {rt.name: rt.available(config) for rt in self.runtimes}  # name -> why not, or None
         self.board = config.getini("rill_board") or DEFAULT_BOARD
         base = os.path.dirname(str(config.inipath)) if config.inipath else root
         self.cpython_only = [os.path.join(base, p) for p in config.getini("rill_cpython_only")]
         self.labels = {}  # nodeid -> "runtime=..." or "suite=..."
         self.counts = {}  # label -> [passed, failed, skipped]
+        self.qemu = qemu.Session(self.board)  # RILL_QEMU=subset|all: the emulated MCU (rill_host/qemu.py)
 
     def dual(self, path, module, fn):
-        runtimes = getattr(fn, "rill_runtimes", None) or getattr(module, "RILL_RUNTIMES", RUNTIMES)
-        if "micropython" not in runtimes:
-            return False
+        """The names of the runtimes this test runs on, or [] when it is CPython's alone."""
+        declared = getattr(fn, "rill_runtimes", None) or getattr(module, "RILL_RUNTIMES", ("micropython",))
         path = str(path)
-        return not any(path == d or path.startswith(d.rstrip(os.sep) + os.sep) for d in self.cpython_only)
+        if "micropython" not in declared or any(
+                path == d or path.startswith(d.rstrip(os.sep) + os.sep) for d in self.cpython_only):
+            return []
+        return [rt.name for rt in self.runtimes if not self.missing[rt.name] and rt.wants(module, fn)]
+
+    def runtime(self, name):
+        return next(rt for rt in self.runtimes if rt.name == name)
 
 
 _KEY = pytest.StashKey()
@@ -76,13 +88,14 @@ def pytest_configure(config):
 
 def pytest_generate_tests(metafunc):
     state = metafunc.config.stash[_KEY]
-    if state.dual(metafunc.definition.path, metafunc.module, metafunc.function):
-        metafunc.parametrize("runtime", RUNTIMES)
+    names = state.dual(metafunc.definition.path, metafunc.module, metafunc.function)
+    if names:
+        metafunc.parametrize("runtime", names + state.qemu.runtimes_for(metafunc.definition.path))
 
 
 @pytest.fixture(autouse=True)
 def runtime(request):
-    """The runtime this test runs on: "cpython" or "micropython" (its parameter)."""
+    """The runtime this test runs on: "cpython", "micropython" or "micropython32" (its parameter)."""
     return getattr(request, "param", "cpython")
 
 
@@ -116,7 +129,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         spec = getattr(item, "callspec", None)
         rt = spec.params.get("runtime") if spec is not None else None
-        if rt in RUNTIMES:
+        if rt in state.missing or rt in qemu.RUNTIMES:
             label = "runtime=" + rt
         else:
             label = "suite=" + os.path.basename(os.path.dirname(str(item.path)))
@@ -126,18 +139,20 @@ def pytest_collection_modifyitems(config, items):
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
     spec = getattr(pyfuncitem, "callspec", None)
-    if spec is None or spec.params.get("runtime") != "micropython":
-        return None
     state = pyfuncitem.config.stash[_KEY]
-    if not state.compiled:
-        harness.compile_lib(state.mpy_lib)
-        state.compiled = True
-    harness.run_on_micropython(pyfuncitem, state.mpy_lib, state.project, state.board)
+    if spec is not None and spec.params.get("runtime") in qemu.RUNTIMES:
+        state.qemu.run(pyfuncitem, spec.params["runtime"])
+        return True
+    rt = state.runtime(spec.params.get("runtime")) if spec is not None and "runtime" in spec.params else None
+    if rt is None or rt.run is None:
+        return None
+    rt.run(pyfuncitem, state)
     return True
 
 
 class Summary:
-    """Counts each test's outcome under its label; writes one line per label at the end."""
+    """Counts each test's outcome under its label; writes one line per label at the end (for a
+    runtime that is not here, the one line saying why)."""
 
     def __init__(self, state):
         self.state = state
@@ -153,6 +168,16 @@ class Summary:
 
     def pytest_terminal_summary(self, terminalreporter):
         counts = self.state.counts
-        for label in ["runtime=" + r for r in RUNTIMES] + sorted(k for k in counts if k.startswith("suite=")):
+        for name, why in self.state.missing.items():
+            if why:
+                terminalreporter.write_line("runtime=%s not run: %s" % (name, why))
+        ran = ["runtime=" + name for name, why in self.state.missing.items() if not why]
+        ran += ["runtime=" + r for r in qemu.RUNTIMES if "runtime=" + r in counts]
+        for label in ran + sorted(k for k in counts if k.startswith("suite=")):
             passed, failed, skipped = counts.get(label, (0, 0, 0))
             terminalreporter.write_line("%s passed=%d failed=%d skipped=%d" % (label, passed, failed, skipped))
+        for line in self.state.qemu.summary():
+            terminalreporter.write_line(line)
+
+    def pytest_unconfigure(self, config):
+        self.state.qemu.close()

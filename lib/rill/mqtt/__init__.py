@@ -21,16 +21,40 @@ Modules, one job each: bridge (Bridge: the declarative surface, reconnects), ses
 (one connection: rx, tx, keepalive, liveness, the QoS 1 window), transport
 (non-blocking TCP), tls (verification; imported only with TLS), packet (the MQTT wire
 format, no I/O), outbox (store and forward), inbox (dead letters, counters), links
-(outbound topic mapping), inbound (subscriptions and routing; imported only by
-subscribe()), codecs (JSON, struct, raw; the envelope), strict (strict JSON), seq
-(sequence numbers and the boot counter), discovery (Home Assistant; imported only by
-apps that announce themselves to it). Backoff and the socket wait live in
+(outbound topic mapping), prep and start (the setup code: constructors, attach(); the
+session and its packets; each loaded for its call and unloaded after), close
+(stopping; loaded by the first close), inbound (subscriptions and routing; imported
+only by subscribe()), codecs (JSON, struct, raw; the envelope), strict (strict JSON),
+seq (sequence numbers and the boot counter), discovery (Home Assistant; imported only
+by apps that announce themselves to it). Backoff and the socket wait live in
 rill.backoff and rill.wake. Nothing here imports umqtt.simple: see README "MQTT".
 """
-from .bridge import Bridge  # noqa: F401
-from .codecs import JSON, Json  # noqa: F401  (the public names; RAW, Raw, Struct: below)
-from .outbox import DROP_NEWEST, DROP_OLDEST  # noqa: F401
-from .seq import Sequence, SequenceError  # noqa: F401
+
+
+def _prep(name, *a, **k):
+    """prep.<name>(*a, **k), or start.<fn> for name "start.<fn>": setup code (prep.py,
+    start.py), loaded for the call and unloaded after, unless the call is nested in
+    another (then the outer one unloads it)."""
+    import sys
+
+    mod, _, name = name.rpartition(".")
+    mod = mod or "prep"
+    full = __name__ + "." + mod
+    loaded = full in sys.modules
+    try:
+        return getattr(__import__(full, None, None, (name,)), name)(*a, **k)
+    finally:
+        if not loaded:
+            sys.modules.pop(full, None)
+            globals().pop(mod, None)
+
+
+from .. import backoff  # noqa: F401, E402
+from . import inbox, session, transport  # noqa: F401, E402, I001  (what a running bridge uses: counted in the import)
+from .bridge import Bridge  # noqa: F401, E402  (after _prep, which the modules import)
+from .codecs import JSON, Json  # noqa: F401, E402  (the public names; RAW, Raw, Struct: below)
+from .outbox import DROP_NEWEST, DROP_OLDEST  # noqa: F401, E402
+from .seq import Sequence, SequenceError  # noqa: F401, E402
 
 
 def __getattr__(name):

@@ -27,24 +27,14 @@ import asyncio
 import gc
 import time
 
-from micropython import const
-
-from ..backoff import Backoff
-from ..wake import Signal
+from . import _prep
 from .codecs import JSON
-from .inbox import Inbox
 from .links import Outbound
-from .outbox import DROP_OLDEST, Outbox
-from .packet import DISCONNECT, PINGREQ, SUB_PID, Refused, b, connect, publish_size, subscribe
-from .seq import Sequence
-from .session import Session
-from .transport import Transport
+from .packet import Refused
 
 ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
 ticks_add = time.ticks_add
-
-_ACKS = const(64)  # control queue room for 16 PUBACKs (inbound QoS 1; rx waits when it is full)
 
 
 class Bridge:
@@ -59,45 +49,13 @@ class Bridge:
     ``ack_timeout_ms``: liveness deadlines (default: half a keepalive / a keepalive).
     """
 
-    def __init__(self, server, device, port=0, user=None, password=None, tls=None,
-                 keepalive=30, client_id=None, clean=True, outbox=64, outbox_bytes=None,
-                 policy=DROP_OLDEST, window=16, status_topic="devices/{device}/status",
-                 connect_timeout_ms=5000, backoff_ms=(250, 30000), auth_retries=3,
-                 seq="{device}.seq", name="mqtt", ping_timeout_ms=None, ack_timeout_ms=None):
-        self.device = device
-        self.name = name
-        self.status_topic = status_topic.replace("{device}", device).encode()
-        self.clean = clean
-        self.connect_timeout_ms = connect_timeout_ms
-        self.backoff = Backoff(*backoff_ms)
-        self.auth_retries = auth_retries
-        if isinstance(seq, str):
-            path = seq.replace("{device}", device)
-            try:
-                seq = Sequence(path)
-            except OSError as e:  # no (writable) filesystem; a corrupt store raises SequenceError
-                print("%s: cannot keep %s (%s): sequence numbers restart at 0 on every boot" % (name, path, e))
-                seq = None
-        self.seq = seq if seq is not None else Sequence()
-        self.outbox = Outbox(outbox, outbox_bytes or outbox * 96, policy, window)
-        self.transport = Transport(server, port, tls)
-        self.outs = []
-        self.ins = []
-        self.addons = []  # e.g. rill.mqtt.discovery: attach(p) in attach(), online() after each CONNACK
-        self.inbox = Inbox(name, self.ins)
-        self._login = (b(client_id or "rill-" + device), keepalive, None if user is None else b(user),
-                       None if password is None else b(password))
-        self._timeouts = (ping_timeout_ms, ack_timeout_ms)
-        self.session = None
-        self.state = "idle"
-        self.error = None
-        self.connects = self.attempts = self.failures = self.refusals = self.memory_errors = 0
-        self._emit = None
-        self._lineage = None
-        self.birth = None  # bytes added to the birth's JSON; None: the build's identity, at the first run()
-        self._tx = Signal()  # the session's: set when the outbox has something to send
-        self._sub = None  # the SUBSCRIBE packet, built with the session
-        self._closed = None
+    def __init__(self, *a, **k):
+        """Bridge(server, device, port=0, user=None, password=None, tls=None, keepalive=30,
+        client_id=None, clean=True, outbox=64, outbox_bytes=None, policy=DROP_OLDEST,
+        window=16, status_topic="devices/{device}/status", connect_timeout_ms=5000,
+        backoff_ms=(250, 30000), auth_retries=3, seq="{device}.seq", name="mqtt",
+        ping_timeout_ms=None, ack_timeout_ms=None): built by prep.bridge."""
+        _prep("bridge", self, *a, **k)
 
     # -- declaration ---------------------------------------------------------------------
 
@@ -121,19 +79,7 @@ class Bridge:
         """Wire the bridge into Pipeline ``p`` (before ``build()``): a tap per outbound
         record, a pushed source per inbound record, and record ``state`` (default: the
         bridge's name) holding the connection state, written by the bridge's own task."""
-        for link in self.outs:
-            p.tap(link.key, _sender(self, link), name="%s>%s" % (self.name, link.key))
-        keys = []
-        for link in self.ins:
-            if link.key not in keys:
-                keys.append(link.key)
-                p.source(link.key, name="%s<%s" % (self.name, link.key))
-        state = state or self.name
-        for a in self.addons:
-            a.attach(p)
-        p.record(state, str)
-        p.source(state, task=_runner(self), name=self.name, requires="network")
-        return self
+        return _prep("attach", self, p, state)
 
     # -- outbound ------------------------------------------------------------------------
 
@@ -173,41 +119,12 @@ class Bridge:
                 except Exception:
                     pass
 
-    def _status(self, word):
-        extra = self.birth if word == "online" and self.birth else b""
-        return b'{"status":"%s","boot":%d' % (word.encode(), self.seq.boot) + extra + b"}"
-
-    def _connect(self):
-        cid, keepalive, user, password = self._login
-        will = (self.status_topic, self._status("offline"), 1, True)
-        return connect(cid, keepalive, self.clean, user, password, will)
-
-    def _new_session(self):
-        """The session, its receive buffer fitting the largest declared inbound message,
-        its control queue what may be queued at once (see above)."""
-        if self.birth is None:
-            from sys import modules
-
-            loaded = __name__[:-6] + "diag" in modules
-            from .diag import identity  # unloaded again unless it was loaded before
-
-            self.birth = identity(not loaded)
-        rx = 512
-        for link in self.ins:
-            rx = max(rx, link.max_size + len(link.filter) + 64)
-        self._sub = subscribe([(x.filter, x.qos) for x in self.ins], SUB_PID) if self.ins else None
-        st = len(self.status_topic)
-        ctl = (publish_size(st, len(self._status("online")), 0) + publish_size(st, len(self._status("offline")), 0)
-               + len(DISCONNECT) + len(PINGREQ) + _ACKS + (len(self._sub) if self._sub else 0))
-        ctl = max(ctl, len(self._connect()))
-        return Session(self.transport, self.outbox, self.inbox, self._login[1], rx, ctl, *self._timeouts, self._tx)
-
     async def run(self):
         """Keep the connection up until close() or a final refusal. Never raises, except
         CancelledError (graph.stop()), after a best-effort goodbye."""
         self._closed = asyncio.Event()
         if self.session is None:
-            self.session = self._new_session()
+            _prep("start.start", self, None)
         s = self.session
         s.stopping = False
         try:
@@ -245,15 +162,14 @@ class Bridge:
         self.attempts += 1
         t_online = None
         try:
-            await s.connect(self._connect(), self.connect_timeout_ms)
+            await s.connect(self.connect_timeout_ms)
             self.connects += 1
             self.refusals = 0
             for a in self.addons:
                 a.online()  # queued behind the birth, which goes out first (control queue)
             self._set_state("online")
             t_online = ticks_ms()
-            await s.run((self.status_topic, self._status("online")), self._sub,
-                        (self.status_topic, self._status("offline")))
+            await s.run()
             if s.stopping:
                 s.bye(True)  # close() ran out of time: best effort, never blocks
         except Refused as e:
@@ -269,7 +185,11 @@ class Bridge:
             self.error = "MemoryError"  # a constant: formatting a message would need memory
             gc.collect()
         except Exception as e:  # OSError, ProtocolError, timeouts: retry after a backoff
-            why = self.transport.tls is not None and _cert_error(e)
+            why = None
+            if self.transport.tls is not None:
+                from .tls import certificate_error
+
+                why = certificate_error(e)
             if why:
                 return self._refused(why)
             self.error = "%s: %s" % (type(e).__name__, e)
@@ -290,7 +210,9 @@ class Bridge:
         number of entries left undelivered (they stay in the outbox)."""
         if self._closed is None:
             return self.outbox.pending()
-        await self.session.stop(timeout_ms, self._closed)
+        from .close import stop  # loaded on first use
+
+        await stop(self.session, timeout_ms, self._closed)
         return self.outbox.pending()
 
     # -- inspection ----------------------------------------------------------------------
@@ -299,12 +221,6 @@ class Bridge:
         from .diag import stats  # loaded when first asked for
 
         return stats(self)
-
-
-def _cert_error(e):
-    from .tls import certificate_error
-
-    return certificate_error(e)
 
 
 def _sender(bridge, link):
@@ -316,9 +232,7 @@ def _sender(bridge, link):
 
 def _runner(bridge):
     async def task(emit):
-        bridge.inbox.bind(emit.graph)  # a task source is handed its node, which knows its graph
-        bridge._emit = emit
-        bridge._lineage = emit.graph.lineage
+        _prep("start.start", bridge, emit)  # the inbox bound to the graph, the session made
         await bridge.run()
 
     return task

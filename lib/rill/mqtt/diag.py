@@ -1,6 +1,6 @@
-"""The bridge's diagnostics, loaded when first asked for: ``stats()`` (Bridge and
-Outbox), the text of a refused CONNACK, and the birth's build fields. A device that
-never asks and is never refused pays no heap for them.
+"""The bridge's diagnostics, loaded when first asked for: ``stats()`` and the text of a
+refused CONNACK (the birth's build fields are start.identity's). A device that never
+asks and is never refused pays no heap for them.
 """
 
 REFUSALS = {1: "unacceptable protocol version", 2: "client id rejected", 3: "server unavailable",
@@ -25,38 +25,3 @@ def stats(mq):
              received=ib.received, duplicates=ib.duplicates, rejected=ib.rejected,
              boot=mq.seq.boot)
     return d
-
-
-def _unload(name):
-    import sys
-
-    sys.modules.pop(name, None)
-    pkg, _, attr = name.rpartition(".")
-    pkg = sys.modules.get(pkg)
-    if pkg is not None and attr in pkg.__dict__:
-        delattr(pkg, attr)
-
-
-def identity(unload):
-    """The birth's build fields (rill.identity.birth): nothing without a build.json;
-    else the module is loaded for it and unloaded again (unless it was loaded before).
-    ``unload``: this module too (it was loaded for this call)."""
-    import os
-    import sys
-
-    try:
-        os.stat("build.json")
-        loaded = "rill.identity" in sys.modules
-    except OSError:
-        loaded = None
-    try:
-        if loaded is None:
-            return b""
-        from .. import identity
-
-        return identity.birth()
-    finally:
-        if loaded is False:
-            _unload("rill.identity")
-        if unload:
-            _unload(__name__)

@@ -66,8 +66,17 @@ def route(links, topic):
     return None
 
 
+def suback(inbox, codes):
+    """A SUBACK: a refused subscription is a dead letter and the inbox's error."""
+    for c in codes:
+        if c == 0x80:
+            inbox.error = "broker refused a subscription"
+            inbox.reject("refused", inbox.name, [x.template for x in inbox.links], inbox.error)
+            break
+
+
 def oversize(inbox, topic, size):
-    """Inbox.oversize once there are links: a dead letter under the routed record."""
+    """A PUBLISH over the receive buffer: a dead letter under the routed record."""
     topic = bytes(topic)
     link = route(inbox.links, topic)
     inbox.reject("oversize", link.key if link else inbox.name, topic, "%d bytes > receive buffer" % size)
@@ -128,11 +137,11 @@ def oversized(self, i, hl, rem, end):
         if len(self.ctl) - self._cn + self._cs < 4:
             self.stalled = True
             return False
-        self.inbox.oversize(self._rxv[i + hl + 2:i + hl + 2 + tl], rem - head + hl)
+        oversize(self.inbox, self._rxv[i + hl + 2:i + hl + 2 + tl], rem - head + hl)
         if qos:
             self._puback(u16(buf, i + head - 2))
     else:
-        self.inbox.oversize(self._rxv[i + hl + 2:end], rem - head + hl)
+        oversize(self.inbox, self._rxv[i + hl + 2:end], rem - head + hl)
     self.skip = hl + rem - (end - i)
     self._rs = self._re = 0
     return True

@@ -8,8 +8,11 @@ and pushed into the graph. Anything else is a dead letter with its reason, count
 ``encode`` (an outbound value the codec could not encode), ``unsent`` (a birth,
 SUBSCRIBE or goodbye that did not fit the control queue, a discovery message the
 outbox refused). Routing and decoding live in inbound.py, loaded by the bridge's
-first subscribe() (until then every message is unrouted).
+first subscribe() (until then every message is unrouted), and so do SUBACKs and
+oversize messages (only a subscriber gets those).
 """
+
+from . import _prep
 
 
 def _deliver(inbox, topic, payload, qos):
@@ -24,39 +27,16 @@ def _deliver(inbox, topic, payload, qos):
 
 class Inbox:
     def __init__(self, name, links):
-        self.name = name
-        self.links = links
-        self.received = 0
-        self.duplicates = 0
-        self.rejected = {"oversize": 0, "malformed": 0, "shape": 0, "unrouted": 0, "refused": 0, "encode": 0,
-                         "unsent": 0}
-        self.error = None
-        self.log = print  # one console line per rejection
-        self.dead = None  # the graph's DeadLetters once bound
-        self._push = None
-        self._types = {}
+        _prep("inbox", self, name, links)
 
     def bind(self, graph):
+        """Deliver to ``graph`` (its push, dead letters and the records' types)."""
         self._push = graph.push
         self.dead = graph.dead_letters
         for link in self.links:
             rec = graph.records.get(link.key)
             if rec is not None:
                 self._types[link.key] = rec.type
-
-    def suback(self, codes):
-        for c in codes:
-            if c == 0x80:
-                self.error = "broker refused a subscription"
-                self.reject("refused", self.name, [x.template for x in self.links], self.error)
-                break
-
-    def oversize(self, topic, size):
-        if self.links:  # subscribe() loaded inbound.py
-            from .inbound import oversize
-
-            return oversize(self, topic, size)
-        self.reject("oversize", self.name, bytes(topic), "%d bytes > receive buffer" % size)
 
     def deliver(self, topic, payload, qos):
         if self.links:

@@ -24,10 +24,9 @@ The packets are written by packet.put_publish. Entry states: queued -> (written)
 done for QoS 0, or in flight until its PUBACK for QoS 1; a superseded entry is dead.
 ``rewind()`` after a lost connection makes in-flight entries queued again with DUP set.
 """
-from array import array
-
 from micropython import const
 
+from . import _prep
 from .packet import DUP, SUB_PID, put_publish, put_u16
 
 DROP_OLDEST = const(0)
@@ -51,36 +50,11 @@ def _supersede(ob, topic, n):
 
 
 class Outbox:
-    def __init__(self, capacity=64, size=8192, policy=DROP_OLDEST, window=32, chunk=4096):
-        if capacity < 1 or size < 16:
-            raise ValueError("outbox too small")
-        self.capacity = capacity
-        self.size = size
-        self.policy = policy
-        self.window = window  # QoS 1 packets in flight at most
-        self.chunk = chunk  # bytes per socket write at most (keeps each write short)
-        self.buf = bytearray(size)
-        self._mv = memoryview(self.buf)
-        self._off = array("I", bytes(4 * capacity))
-        self._len = array("I", bytes(4 * capacity))
-        self._pido = array("H", bytes(2 * capacity))  # offset of the packet id, 0 for QoS 0
-        self._pid = array("H", bytes(2 * capacity))
-        self._st = bytearray(capacity)
-        self._tail = 0  # oldest live slot
-        self._count = 0  # live slots
-        self._sent = 0  # live slots (from the tail) handed to the socket, region included
-        self._wr = 0  # arena offset for the next entry
-        self._busy = False  # a region is being written
-        self._rgn = 0  # live slots of that region: the last _rgn of the _sent ones
-        self._rg_pos = 0  # arena offset written up to
-        self._rg_end = 0
-        self.inflight = 0
-        self.next_pid = 1
-        self.produced = 0
-        self.dropped = 0  # every entry lost: evicted or refused before being acknowledged
-        self.dropped_sent = 0  # of which already sent (not acknowledged): these may still arrive
-        self.acked = 0
-        self.replaced = 0  # queued retained entries superseded by a newer one (put(replace=True))
+    def __init__(self, *a, **k):
+        """Outbox(capacity=64, size=8192, policy=DROP_OLDEST, window=32, chunk=4096):
+        ``window`` QoS 1 packets in flight at most, ``chunk`` bytes per socket write at
+        most. Built by prep.outbox."""
+        _prep("outbox", self, *a, **k)
 
     def writing(self):
         """True while a region is partly written: nothing else may go in between."""
@@ -98,11 +72,6 @@ class Outbox:
                 n += 1
             i = i + 1 if i + 1 < self.capacity else 0
         return n
-
-    def stats(self):
-        from .diag import outbox_stats  # loaded when first asked for
-
-        return outbox_stats(self)
 
     # -- producer side -------------------------------------------------------------------
 
@@ -158,21 +127,15 @@ class Outbox:
                         return 0
                 elif rd - wr >= n:
                     return wr
-            if self.policy != DROP_OLDEST or not self._evict():
-                return -1
-
-    def _evict(self):
-        if self._busy and self._sent == self._rgn:
-            return False  # the oldest entry is being written right now
-        t = self._tail
-        st = self._st[t]
-        if st < _DONE:
-            self.dropped = (self.dropped + 1) & _WRAP
-        if st == _INFLIGHT:
-            self.inflight -= 1
-            self.dropped_sent += 1
-        self._drop_tail()
-        return True
+            if self.policy != DROP_OLDEST or self._busy and self._sent == self._rgn:
+                return -1  # refused, or the oldest entry is being written right now: no eviction
+            st = self._st[self._tail]
+            if st < _DONE:
+                self.dropped = (self.dropped + 1) & _WRAP
+            if st == _INFLIGHT:
+                self.inflight -= 1
+                self.dropped_sent += 1
+            self._drop_tail()
 
     def _drop_tail(self):
         t = self._tail + 1

@@ -3,18 +3,16 @@
 The one home of the wire format for the session (session.py) and the outbox
 (outbox.py): the PUBLISH header is written only by ``put_publish``. Encoders that run
 per message (``put_publish``, ``put_puback``) write into a preallocated bytearray and
-allocate nothing; those that run once per connection (``connect``, ``subscribe``)
-return a new bytearray. Decoding reads fixed headers in place: ``header`` returns
+allocate nothing; those that run once (CONNECT, SUBSCRIBE) are in start.py, the setup
+code, and return a new bytearray. Decoding reads fixed headers in place: ``header`` returns
 ``remaining << 3 | header_length`` (one small int, no tuple: nothing allocated per
 packet on the receive path), ``u16`` a big-endian 16-bit field.
 """
 from micropython import const
 
-CONNECT = const(0x10)
 CONNACK = const(0x20)
 PUBLISH = const(0x30)  # low nibble: DUP 0x08, QoS << 1, RETAIN 0x01
 PUBACK = const(0x40)
-SUBSCRIBE = const(0x82)
 SUBACK = const(0x90)
 UNSUBACK = const(0xB0)
 PINGRESP = const(0xD0)
@@ -32,36 +30,10 @@ class Refused(Exception):
     """CONNACK with a non-zero return code (``args[0]``); diag.REFUSALS names it."""
 
 
-def b(s):
-    return s if isinstance(s, (bytes, bytearray)) else s.encode()
-
-
-def len_size(n):
-    """Bytes the remaining length ``n`` takes."""
-    return 1 if n < 0x80 else 2 if n < 0x4000 else 3 if n < 0x200000 else 4
-
-
-def put_len(buf, i, n):
-    """Write remaining length ``n`` at ``buf[i]``; return the index after it."""
-    while n > 0x7F:
-        buf[i] = (n & 0x7F) | 0x80
-        n >>= 7
-        i += 1
-    buf[i] = n
-    return i + 1
-
-
 def put_u16(buf, i, n):
     buf[i] = n >> 8
     buf[i + 1] = n & 0xFF
     return i + 2
-
-
-def put_str(buf, i, s):
-    n = len(s)
-    i = put_u16(buf, i, n)
-    buf[i:i + n] = s
-    return i + n
 
 
 def u16(buf, i):
@@ -71,7 +43,7 @@ def u16(buf, i):
 def publish_size(tl, pl, qos):
     """Total bytes of a PUBLISH with a ``tl``-byte topic and a ``pl``-byte payload."""
     rem = 2 + tl + pl + (2 if qos else 0)
-    return 1 + len_size(rem) + rem
+    return 1 + (1 if rem < 0x80 else 2 if rem < 0x4000 else 3 if rem < 0x200000 else 4) + rem
 
 
 def put_publish(buf, i, topic, payload, flags):
@@ -106,49 +78,6 @@ def put_puback(buf, i, pid):
     buf[i] = PUBACK
     buf[i + 1] = 2
     return put_u16(buf, i + 2, pid)
-
-
-def connect(client_id, keepalive, clean, user=None, password=None, will=None):
-    """A CONNECT packet; ``will`` is (topic, message, qos, retain) or None."""
-    flags = 2 if clean else 0
-    n = 10 + 2 + len(client_id)
-    if will:
-        n += 4 + len(will[0]) + len(will[1])
-        flags |= 0x4 | (will[2] & 3) << 3 | (0x20 if will[3] else 0)
-    if user is not None:
-        n += 2 + len(user)
-        flags |= 0x80
-        if password is not None:
-            n += 2 + len(password)
-            flags |= 0x40
-    buf = bytearray(1 + len_size(n) + n)
-    buf[0] = CONNECT
-    i = put_str(buf, put_len(buf, 1, n), b"MQTT")
-    buf[i] = 4  # protocol level: 3.1.1
-    buf[i + 1] = flags
-    i = put_str(buf, put_u16(buf, i + 2, keepalive), client_id)
-    if will:
-        i = put_str(buf, put_str(buf, i, will[0]), will[1])
-    if user is not None:
-        i = put_str(buf, i, user)
-        if password is not None:
-            put_str(buf, i, password)
-    return buf
-
-
-def subscribe(filters, pid):
-    """One SUBSCRIBE carrying every (filter, qos)."""
-    n = 2
-    for f, _ in filters:
-        n += 3 + len(f)
-    buf = bytearray(1 + len_size(n) + n)
-    buf[0] = SUBSCRIBE
-    i = put_u16(buf, put_len(buf, 1, n), pid)
-    for f, q in filters:
-        i = put_str(buf, i, f)
-        buf[i] = q
-        i += 1
-    return buf
 
 
 def header(buf, i, end):

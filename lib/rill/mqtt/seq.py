@@ -16,6 +16,8 @@ Without a path, numbering starts at ``start`` on every boot and ``boot`` is 0.
 """
 import struct
 
+from . import _prep
+
 _FMT = ">IIQ"  # generation, boot, limit
 
 
@@ -31,35 +33,9 @@ def _check(data):
 
 
 class Sequence:
-    def __init__(self, path=None, start=0, block=1000):
-        self.path = path
-        self.block = block
-        self.n = start
-        self.boot = 0
-        self.gen = 0
-        self._limit = None
-        if path is not None:
-            found = [self._read(i) for i in (0, 1)]
-            valid = [s for s in found if isinstance(s, tuple)]
-            if valid:
-                self.gen, self.boot, limit = max(valid)
-                self.n = max(start, limit)
-                self.boot += 1
-            elif found[0] is not None and found[1] is not None:
-                raise SequenceError("sequence store %s is corrupt: refusing to reuse numbers (remove %s.0 and "
-                                    "%s.1 to start again at 0)" % (path, path, path))
-            self._reserve()
-
-    def _read(self, i):
-        """(gen, boot, limit) of slot ``i``; None if absent, False if corrupt or empty."""
-        try:
-            with open("%s.%d" % (self.path, i), "rb") as f:
-                data = f.read()
-        except OSError:
-            return None
-        if len(data) != 20 or struct.unpack(">I", data[16:])[0] != _check(data[:16]):
-            return False
-        return struct.unpack(_FMT, data[:16])
+    def __init__(self, *a, **k):
+        """Sequence(path=None, start=0, block=1000); loads the store (prep.sequence)."""
+        _prep("sequence", self, *a, **k)
 
     def _write(self, path, data):
         with open(path, "wb") as f:

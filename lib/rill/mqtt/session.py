@@ -8,16 +8,16 @@ and its PINGRESP must come back within ``ping_timeout_ms``; while QoS 1 packets 
 flight, some PUBACK must come every ``ack_timeout_ms``. A broker that trickles bytes
 and never answers is declared dead (OSError 110) and the Bridge reconnects.
 
-Stopping has one home here: ``await stop(timeout_ms, ended)`` lets the tx task
-deliver what the outbox holds until the deadline, then queue the goodbye (retained
-``offline`` and DISCONNECT) and flush it; past the deadline and a grace period the
-session is ended regardless. A control packet that does not fit the queue
+Stopping has one home, close.py (loaded on first use): ``await stop(s, timeout_ms,
+ended)`` lets the tx task deliver what the outbox holds until the deadline, then queue
+the goodbye (retained ``offline`` and DISCONNECT) and flush it; past the deadline and a
+grace period the session is ended regardless. A control packet that does not fit the queue
 (birth, SUBSCRIBE, goodbye) is a dead letter (``unsent``), never a silent loss.
 
 A PUBLISH bigger than the receive buffer is read through it in chunks, reported
 (``inbox.oversize``) and acknowledged, so a huge payload costs time, never memory.
-``inbox`` has ``deliver(topic, payload, qos)``, ``oversize(topic, size)`` and
-``suback(codes)``; the memoryviews it gets are valid only during the call.
+``inbox`` has ``deliver(topic, payload, qos)`` (inbound.py has SUBACKs and oversize
+messages); the memoryviews it gets are valid only during the call.
 Heap: the receive buffer (``rx_size``) and the control queue (``ctl_size``).
 """
 import asyncio
@@ -25,44 +25,20 @@ import time
 
 from micropython import const
 
-from ..wake import IoWait, Signal
+from ..wake import IoWait
 from . import packet as pk
 from .packet import ProtocolError, Refused
 
 ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
-ticks_add = time.ticks_add
 
 _RX_BUDGET = const(512)  # bytes handled per turn before yielding to other tasks
-_GRACE = const(200)  # ms past the close deadline for the goodbye itself
 
 
 class Session:
-    def __init__(self, transport, outbox, inbox, keepalive=30, rx_size=1024, ctl_size=512,
-                 ping_timeout_ms=None, ack_timeout_ms=None, tx=None):
-        self.t = transport
-        self.outbox = outbox
-        self.inbox = inbox
-        self.keepalive = keepalive
-        ka = keepalive * 1000
-        self.ping_timeout = ping_timeout_ms or max(1000, ka // 2)
-        self.ack_timeout = ack_timeout_ms or max(2000, ka)
-        self.rx = bytearray(rx_size)
-        self._rxv = memoryview(self.rx)
-        self._rs = self._re = 0  # unparsed bytes are rx[_rs:_re]
-        self.skip = 0  # bytes of an oversize PUBLISH still to throw away
-        self.ctl = bytearray(ctl_size)
-        self._ctlv = memoryview(self.ctl)
-        self._cs = self._cn = 0  # queued control bytes are ctl[_cs:_cn]
-        self.connack = None
-        self.stalled = False  # rx parsing paused: no room to queue a PUBACK
-        self.pongs = 0  # PINGRESPs received
-        self.tx = tx or Signal()  # set when there is something to send
-        self.stopping = False
-        self.close_by = 0
-        self.said_bye = False
-        self.end = None
-        self._err = None
+    """Made by start.session (the setup code), with the packets it sends on each
+    connection: ``hello`` (CONNECT), ``birth`` and ``goodbye`` ((status topic,
+    message)), ``sub`` (SUBSCRIBE, or None)."""
 
     # -- control queue -------------------------------------------------------------------
 
@@ -109,7 +85,7 @@ class Session:
 
     # -- connect ---------------------------------------------------------------------------
 
-    async def connect(self, connect_packet, timeout_ms):
+    async def connect(self, timeout_ms):
         """Open the transport and finish CONNECT/CONNACK within ``timeout_ms``. Raises
         Refused(code), OSError (110 on the deadline) or ProtocolError."""
         t0 = ticks_ms()
@@ -117,7 +93,7 @@ class Session:
         self.connack = None
         self.stalled = self.said_bye = False
         await self.t.open(timeout_ms)
-        if not self.queue(connect_packet):
+        if not self.queue(self.hello):
             raise ValueError("CONNECT does not fit in ctl_size")
         pause = 1
         while self.connack is None:
@@ -203,7 +179,9 @@ class Session:
             elif op == pk.SUBACK:
                 if rem < 3:
                     raise ProtocolError("bad SUBACK")
-                self.inbox.suback(self._rxv[i + 4:i + total])
+                from .inbound import suback  # only a subscriber gets a SUBACK: once per connection
+
+                suback(self.inbox, self._rxv[i + 4:i + total])
             elif op == pk.CONNACK:
                 if rem != 2 or self.connack is not None:
                     raise ProtocolError("bad CONNACK")
@@ -237,11 +215,11 @@ class Session:
 
     # -- the session's tasks ---------------------------------------------------------------
 
-    async def run(self, birth, sub, goodbye):
+    async def run(self):
         """Run rx, tx and keepalive until one fails or the session is stopped; re-raise
-        the failure. ``birth`` and ``goodbye`` are (status topic, message), sent retained
-        first and before DISCONNECT; ``sub`` the SUBSCRIBE packet, or None."""
-        self.goodbye = goodbye
+        the failure. The birth goes first, retained, then the SUBSCRIBE (if any)."""
+        birth = self.birth
+        sub = self.sub
         self._queued(self.queue_publish(birth[0], birth[1], True), "birth", birth[0])
         if sub:
             self._queued(self.queue(sub), "subscribe", sub)
@@ -297,7 +275,9 @@ class Session:
                     await writable
                 continue
             if self.stopping and (ob.pending() == 0 or ticks_diff(ticks_ms(), self.close_by) > 0):
-                await self._say_goodbye()
+                from .close import say_goodbye  # once: the session ends
+
+                await say_goodbye(self)
                 return
             mv = ob.region()
             if mv is None:
@@ -310,43 +290,11 @@ class Session:
             else:
                 await asyncio.sleep_ms(0)  # let the producers run between writes
 
-    # -- stopping ------------------------------------------------------------------------
-
-    async def stop(self, timeout_ms, ended):
-        """Deliver what the outbox holds for up to ``timeout_ms``, then say goodbye (the
-        tx task does both); end the session if the goodbye is not out within the grace.
-        Returns once the Event ``ended`` (set by the session's owner) is set."""
-        self.stopping = True
-        self.close_by = ticks_add(ticks_ms(), timeout_ms)
-        while not ended.is_set():
-            if ticks_diff(ticks_ms(), self.close_by) > _GRACE and self.end is not None:
-                self.end.set()
-            self.tx.set()
-            await asyncio.sleep_ms(10)
-
     def bye(self, now=False):
-        """Queue the goodbye and DISCONNECT (which cancels the last will), once; False if
-        not possible now (a packet is half written). ``now``: write it at once, best
-        effort, never blocking (the session is over, or being cancelled)."""
-        if self.said_bye or self.outbox.writing() or now and self.t.sock is None:
-            return False
-        self.said_bye = True
-        topic, msg = self.goodbye
-        self._queued(self.queue_publish(topic, msg, True) and self.queue(pk.DISCONNECT), "goodbye", topic)
-        if now:
-            try:
-                self.flush_ctl()
-            except OSError:
-                pass
-        return True
+        """close.bye: queue the goodbye and DISCONNECT, once (loaded on first use)."""
+        from .close import bye
 
-    async def _say_goodbye(self):
-        while ticks_diff(ticks_ms(), self.close_by) <= _GRACE:
-            if self.flush_ctl():  # what is queued goes first: room for the goodbye
-                if not self.bye():
-                    return
-            else:
-                await asyncio.sleep_ms(5)
+        return bye(self, now)
 
     async def _keepalive(self):
         ka = self.keepalive * 1000  # 0: no pings, but the PUBACK deadline still holds

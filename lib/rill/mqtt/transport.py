@@ -10,8 +10,6 @@ parks on. Heap: a socket (and with TLS, mbedtls's buffers).
 import asyncio
 import time
 
-import usocket as socket
-
 _IPPROTO_TCP = 6  # not exported by every port; the numbers are the same on Linux and lwIP
 _TCP_NODELAY = 1
 _EINPROGRESS = (115, 36, 119)  # Linux, BSD/macOS, lwIP
@@ -21,21 +19,12 @@ ticks_diff = time.ticks_diff
 
 
 class Transport:
-    def __init__(self, server, port=0, tls=None):
-        if tls is not None:
-            from . import tls as _tls
-
-            _tls.check(tls)
-        self.server = server
-        self.port = port or (8883 if tls is not None else 1883)
-        self.tls = tls
-        self.addr = None
-        self.sock = None
-        self._poll = None
-        self.log = print
+    """Made by prep.bridge: ``server``, ``port``, ``tls``, ``addr``, ``sock``, ``log``."""
 
     async def open(self, timeout_ms):
         """Connect within ``timeout_ms``; OSError(110) when the deadline passes."""
+        import usocket as socket  # here, not at the top: rill.mqtt imports on a port without sockets
+
         t0 = ticks_ms()
         if self.addr is None:  # DNS blocks on a board; resolve once and keep it
             self.addr = socket.getaddrinfo(self.server, self.port)[0][-1]

@@ -85,4 +85,5 @@ def main():
     sys.stdout.write(MARK + "result pass\n")
 
 
-main()
+if __name__ == "__main__":  # run by -m; the qemu runner (mp/qemu_side.py) imports _fixtures
+    main()

@@ -1,0 +1,57 @@
+"""Stopping a session (see session.py), loaded when a bridge first closes or says
+goodbye and kept: a bridge that never stops pays no heap for it.
+
+``await stop(s, timeout_ms, ended)`` lets the tx task deliver what the outbox holds
+until the deadline, then queue the goodbye (retained ``offline`` and DISCONNECT) and
+flush it; past the deadline and a grace period the session is ended regardless.
+"""
+import asyncio
+import time
+
+from micropython import const
+
+from .packet import DISCONNECT
+
+ticks_ms = time.ticks_ms
+ticks_diff = time.ticks_diff
+
+_GRACE = const(200)  # ms past the close deadline for the goodbye itself
+
+
+async def stop(self, timeout_ms, ended):
+    """Deliver what the outbox holds for up to ``timeout_ms``, then say goodbye (the
+    tx task does both); end the session if the goodbye is not out within the grace.
+    Returns once the Event ``ended`` (set by the session's owner) is set."""
+    self.stopping = True
+    self.close_by = time.ticks_add(ticks_ms(), timeout_ms)
+    while not ended.is_set():
+        if ticks_diff(ticks_ms(), self.close_by) > _GRACE and self.end is not None:
+            self.end.set()
+        self.tx.set()
+        await asyncio.sleep_ms(10)
+
+
+def bye(self, now=False):
+    """Queue the goodbye and DISCONNECT (which cancels the last will), once; False if
+    not possible now (a packet is half written). ``now``: write it at once, best
+    effort, never blocking (the session is over, or being cancelled)."""
+    if self.said_bye or self.outbox.writing() or now and self.t.sock is None:
+        return False
+    self.said_bye = True
+    topic, msg = self.goodbye
+    self._queued(self.queue_publish(topic, msg, True) and self.queue(DISCONNECT), "goodbye", topic)
+    if now:
+        try:
+            self.flush_ctl()
+        except OSError:
+            pass
+    return True
+
+
+async def say_goodbye(self):
+    while ticks_diff(ticks_ms(), self.close_by) <= _GRACE:
+        if self.flush_ctl():  # what is queued goes first: room for the goodbye
+            if not bye(self):
+                return
+        else:
+            await asyncio.sleep_ms(5)

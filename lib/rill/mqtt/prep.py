@@ -1,0 +1,205 @@
+"""The bridge's setup code: constructors, attach(), the sequence store's loading (start.py
+has what runs when the bridge's task starts). Loaded for one call by ``rill.mqtt._prep`` and unloaded after (unless
+that call is nested in another), so none of it stays in the heap while the bridge runs:
+the classes keep only what runs every day. Allocates freely: it runs at setup, never
+per message.
+"""
+import struct
+
+from ..wake import Signal
+from .bridge import _runner, _sender
+from .codecs import JSON
+from .inbox import Inbox
+from .outbox import DROP_OLDEST, Outbox
+from .seq import _FMT, Sequence, SequenceError, _check
+from .transport import Transport
+
+
+def b(s):
+    return s if isinstance(s, (bytes, bytearray)) else s.encode()
+
+
+# -- Bridge ------------------------------------------------------------------------------
+
+def bridge(self, server, device, port=0, user=None, password=None, tls=None,
+           keepalive=30, client_id=None, clean=True, outbox=64, outbox_bytes=None,
+           policy=DROP_OLDEST, window=16, status_topic="devices/{device}/status",
+           connect_timeout_ms=5000, backoff_ms=(250, 30000), auth_retries=3,
+           seq="{device}.seq", name="mqtt", ping_timeout_ms=None, ack_timeout_ms=None):
+    from ..backoff import Backoff
+
+    self.device = device
+    self.name = name
+    self.status_topic = status_topic.replace("{device}", device).encode()
+    self.clean = clean
+    self.connect_timeout_ms = connect_timeout_ms
+    self.backoff = Backoff(*backoff_ms)
+    self.auth_retries = auth_retries
+    if isinstance(seq, str):
+        path = seq.replace("{device}", device)
+        try:
+            seq = Sequence(path)
+        except OSError as e:  # no (writable) filesystem; a corrupt store raises SequenceError
+            print("%s: cannot keep %s (%s): sequence numbers restart at 0 on every boot" % (name, path, e))
+            seq = None
+    self.seq = seq if seq is not None else Sequence()
+    self.outbox = Outbox(outbox, outbox_bytes or outbox * 96, policy, window)
+    t = self.transport = Transport()
+    if tls is not None:
+        from . import tls as _tls
+
+        _tls.check(tls)
+    t.server = server
+    t.port = port or (8883 if tls is not None else 1883)
+    t.tls = tls
+    t.addr = t.sock = t._poll = None
+    t.log = print
+    self.outs = []
+    self.ins = []
+    self.addons = []  # e.g. rill.mqtt.discovery: attach(p) in attach(), online() after each CONNACK
+    self.inbox = Inbox(name, self.ins)
+    self._login = (b(client_id or "rill-" + device), keepalive, None if user is None else b(user),
+                   None if password is None else b(password))
+    self._timeouts = (ping_timeout_ms, ack_timeout_ms)
+    self.session = None
+    self.state = "idle"
+    self.error = None
+    self.connects = self.attempts = self.failures = self.refusals = self.memory_errors = 0
+    self._emit = None
+    self._lineage = None
+    self.birth = None  # bytes added to the birth's JSON; None: the build's identity, at the first run()
+    self._tx = Signal()  # the session's: set when the outbox has something to send
+    self._closed = None
+
+
+def attach(self, p, state=None):
+    for link in self.outs:
+        p.tap(link.key, _sender(self, link), name="%s>%s" % (self.name, link.key))
+    keys = []
+    for link in self.ins:
+        if link.key not in keys:
+            keys.append(link.key)
+            p.source(link.key, name="%s<%s" % (self.name, link.key))
+    state = state or self.name
+    for a in self.addons:
+        a.attach(p)
+    p.record(state, str)
+    p.source(state, task=_runner(self), name=self.name, requires="network")
+    return self
+
+
+# -- the parts -----------------------------------------------------------------------------
+
+def outbox(self, capacity=64, size=8192, policy=DROP_OLDEST, window=32, chunk=4096):
+    from array import array
+
+    if capacity < 1 or size < 16:
+        raise ValueError("outbox too small")
+    self.capacity = capacity
+    self.size = size
+    self.policy = policy
+    self.window = window  # QoS 1 packets in flight at most
+    self.chunk = chunk  # bytes per socket write at most (keeps each write short)
+    self.buf = bytearray(size)
+    self._mv = memoryview(self.buf)
+    self._off = array("I", bytes(4 * capacity))
+    self._len = array("I", bytes(4 * capacity))
+    self._pido = array("H", bytes(2 * capacity))  # offset of the packet id, 0 for QoS 0
+    self._pid = array("H", bytes(2 * capacity))
+    self._st = bytearray(capacity)
+    self._tail = 0  # oldest live slot
+    self._count = 0  # live slots
+    self._sent = 0  # live slots (from the tail) handed to the socket, region included
+    self._wr = 0  # arena offset for the next entry
+    self._busy = False  # a region is being written
+    self._rgn = 0  # live slots of that region: the last _rgn of the _sent ones
+    self._rg_pos = 0  # arena offset written up to
+    self._rg_end = 0
+    self.inflight = 0
+    self.next_pid = 1
+    self.produced = 0
+    self.dropped = 0  # every entry lost: evicted or refused before being acknowledged
+    self.dropped_sent = 0  # of which already sent (not acknowledged): these may still arrive
+    self.acked = 0
+    self.replaced = 0  # queued retained entries superseded by a newer one (put(replace=True))
+
+
+def inbox(self, name, links):
+    self.name = name
+    self.links = links
+    self.received = 0
+    self.duplicates = 0
+    self.rejected = {"oversize": 0, "malformed": 0, "shape": 0, "unrouted": 0, "refused": 0, "encode": 0,
+                     "unsent": 0}
+    self.error = None
+    self.log = print  # one console line per rejection
+    self.dead = None  # the graph's DeadLetters once bound
+    self._push = None
+    self._types = {}
+
+
+def outbound(self, key, topic, codec=JSON, qos=1, retain=False, envelope=True):
+    if qos not in (0, 1):
+        raise ValueError("qos must be 0 or 1")
+    self.key = key
+    self.template = topic
+    self.codec = codec
+    self.qos = qos
+    self.retain = retain
+    self.envelope = envelope
+    self.fixed = None
+    self._parts = None
+
+
+def bind(self, device):
+    """Outbound.bind: the topic template split into literal bytes and field names,
+    {device} resolved; a template without fields is one fixed bytes."""
+    topic = self.template.replace("{device}", device)
+    parts = []
+    while "{" in topic:
+        a = topic.index("{")
+        e = topic.index("}", a)
+        if a:
+            parts.append(topic[:a].encode())
+        parts.append(topic[a + 1:e])
+        topic = topic[e + 1:]
+    if topic:
+        parts.append(topic.encode())
+    if all(isinstance(p, bytes) for p in parts):
+        self.fixed = b"".join(parts)
+    else:
+        self._parts = parts
+
+
+# -- the sequence store ----------------------------------------------------------------------
+
+def sequence(self, path=None, start=0, block=1000):
+    self.path = path
+    self.block = block
+    self.n = start
+    self.boot = 0
+    self.gen = 0
+    self._limit = None
+    if path is not None:
+        found = [_read(path, i) for i in (0, 1)]
+        valid = [s for s in found if isinstance(s, tuple)]
+        if valid:
+            self.gen, self.boot, limit = max(valid)
+            self.n = max(start, limit)
+            self.boot += 1
+        elif found[0] is not None and found[1] is not None:
+            raise SequenceError("sequence store %s is corrupt: refusing to reuse numbers (remove %s.0 and "
+                                "%s.1 to start again at 0)" % (path, path, path))
+        self._reserve()
+
+
+def _read(path, i):
+    """(gen, boot, limit) of slot ``i``; None if absent, False if corrupt or empty."""
+    try:
+        with open("%s.%d" % (path, i), "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    if len(data) != 20 or struct.unpack(">I", data[16:])[0] != _check(data[:16]):
+        return False
+    return struct.unpack(_FMT, data[:16])

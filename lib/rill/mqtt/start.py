@@ -1,0 +1,172 @@
+"""What the bridge's task runs once when it starts (see prep.py, the rest of the setup
+code): the inbox bound to the graph, the session and the packets it sends on each
+connection (CONNECT, birth, SUBSCRIBE, goodbye: built once, a reconnect sends the same
+bytes). Loaded by ``rill.mqtt._prep`` for the call and unloaded after: apart from
+prep.py so that what is loaded while the pipeline already runs stays small.
+"""
+from micropython import const
+
+from ..wake import Signal
+from .packet import DISCONNECT, PINGREQ, SUB_PID, publish_size, put_u16
+from .session import Session
+
+_ACKS = const(64)  # control queue room for 16 PUBACKs (inbound QoS 1; rx waits when it is full)
+
+
+def start(self, emit):
+    """The bridge's task starts (``emit``: its node, which knows its graph; None: run()
+    without attach()): bind the inbox to the graph, make the session."""
+    if emit is not None:
+        self.inbox.bind(emit.graph)
+        self._emit = emit
+        self._lineage = emit.graph.lineage
+    if self.session is None:
+        self.session = new_session(self)
+
+
+def _status(self, word):
+    extra = self.birth if word == "online" and self.birth else b""
+    return b'{"status":"%s","boot":%d' % (word.encode(), self.seq.boot) + extra + b"}"
+
+
+def new_session(self):
+    """The session, its receive buffer fitting the largest declared inbound message, its
+    control queue what may be queued at once (bridge.py), and the packets it sends on
+    each connection: built here once (the birth's build fields, the boot number and the
+    subscriptions do not change while the bridge runs)."""
+    if self.birth is None:
+        self.birth = identity()
+    rx = 512
+    for link in self.ins:
+        rx = max(rx, link.max_size + len(link.filter) + 64)
+    sub = subscribe([(x.filter, x.qos) for x in self.ins], SUB_PID) if self.ins else None
+    st = self.status_topic
+    online = _status(self, "online")
+    offline = _status(self, "offline")
+    cid, keepalive, user, password = self._login
+    hello = connect(cid, keepalive, self.clean, user, password, (st, offline, 1, True))
+    ctl = (publish_size(len(st), len(online), 0) + publish_size(len(st), len(offline), 0)
+           + len(DISCONNECT) + len(PINGREQ) + _ACKS + (len(sub) if sub else 0))
+    s = session(self.transport, self.outbox, self.inbox, keepalive, rx, max(ctl, len(hello)),
+                *self._timeouts, self._tx)
+    s.hello = hello
+    s.birth = (st, online)
+    s.sub = sub
+    s.goodbye = (st, offline)
+    return s
+
+
+def identity():
+    """The birth's build fields (rill.identity.birth): nothing without a build.json; else
+    the module is loaded for it and unloaded again (unless it was loaded before)."""
+    import os
+    import sys
+
+    try:
+        os.stat("build.json")
+        loaded = "rill.identity" in sys.modules
+    except OSError:
+        return b""
+    try:
+        from .. import identity
+
+        return identity.birth()
+    finally:
+        if not loaded:
+            sys.modules.pop("rill.identity", None)
+            sys.modules["rill"].__dict__.pop("identity", None)
+
+
+def session(transport, outbox, inbox, keepalive=30, rx_size=1024, ctl_size=512,
+            ping_timeout_ms=None, ack_timeout_ms=None, tx=None):
+    self = Session()
+    self.t = transport
+    self.outbox = outbox
+    self.inbox = inbox
+    self.keepalive = keepalive
+    ka = keepalive * 1000
+    self.ping_timeout = ping_timeout_ms or max(1000, ka // 2)
+    self.ack_timeout = ack_timeout_ms or max(2000, ka)
+    self.rx = bytearray(rx_size)
+    self._rxv = memoryview(self.rx)
+    self._rs = self._re = 0  # unparsed bytes are rx[_rs:_re]
+    self.skip = 0  # bytes of an oversize PUBLISH still to throw away
+    self.ctl = bytearray(ctl_size)
+    self._ctlv = memoryview(self.ctl)
+    self._cs = self._cn = 0  # queued control bytes are ctl[_cs:_cn]
+    self.connack = None
+    self.stalled = False  # rx parsing paused: no room to queue a PUBACK
+    self.pongs = 0  # PINGRESPs received
+    self.tx = tx or Signal()  # set when there is something to send
+    self.stopping = False
+    self.close_by = 0
+    self.said_bye = False
+    self.end = None
+    self._err = None
+    return self
+
+
+# -- packets sent once per connection (packet.py has those sent per message) ------------------
+
+def _len_size(n):
+    return 1 if n < 0x80 else 2 if n < 0x4000 else 3 if n < 0x200000 else 4
+
+
+def _put_len(buf, i, n):
+    while n > 0x7F:
+        buf[i] = (n & 0x7F) | 0x80
+        n >>= 7
+        i += 1
+    buf[i] = n
+    return i + 1
+
+
+def _put_str(buf, i, s):
+    n = len(s)
+    i = put_u16(buf, i, n)
+    buf[i:i + n] = s
+    return i + n
+
+
+def connect(client_id, keepalive, clean, user=None, password=None, will=None):
+    """A CONNECT packet; ``will`` is (topic, message, qos, retain) or None."""
+    flags = 2 if clean else 0
+    n = 10 + 2 + len(client_id)
+    if will:
+        n += 4 + len(will[0]) + len(will[1])
+        flags |= 0x4 | (will[2] & 3) << 3 | (0x20 if will[3] else 0)
+    if user is not None:
+        n += 2 + len(user)
+        flags |= 0x80
+        if password is not None:
+            n += 2 + len(password)
+            flags |= 0x40
+    buf = bytearray(1 + _len_size(n) + n)
+    buf[0] = 0x10  # CONNECT
+    i = _put_str(buf, _put_len(buf, 1, n), b"MQTT")
+    buf[i] = 4  # protocol level: 3.1.1
+    buf[i + 1] = flags
+    i = _put_str(buf, put_u16(buf, i + 2, keepalive), client_id)
+    if will:
+        i = _put_str(buf, _put_str(buf, i, will[0]), will[1])
+    if user is not None:
+        i = _put_str(buf, i, user)
+        if password is not None:
+            _put_str(buf, i, password)
+    return buf
+
+
+def subscribe(filters, pid):
+    """One SUBSCRIBE carrying every (filter, qos)."""
+    n = 2
+    for f, _ in filters:
+        n += 3 + len(f)
+    buf = bytearray(1 + _len_size(n) + n)
+    buf[0] = 0x82  # SUBSCRIBE
+    i = put_u16(buf, _put_len(buf, 1, n), pid)
+    for f, q in filters:
+        i = _put_str(buf, i, f)
+        buf[i] = q
+        i += 1
+    return buf
+
