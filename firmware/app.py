@@ -94,7 +94,7 @@ class Alarm:
 
 
 class Node:
-    """The pipeline and what commands can change at run time."""
+    """The sensor, the alarm, the LED and what commands can change at run time."""
 
     def __init__(self, cfg, bd):
         from rill.board import BoardError
@@ -145,28 +145,6 @@ class Node:
     def show(self, t):
         print("app: temp %.2f C%s" % (t, " ALARM" if self.alarm.on else ""))
 
-    def pipeline(self):
-        from rill import Pipeline, Ring
-        from rill.filters import sliding_window_moving_average
-
-        cfg = self.cfg
-        p = Pipeline("climate")
-        p.record("env", self.env.SHAPE)
-        p.record("temp", float)
-        p.record("smooth", float, Ring(8))
-        p.record("alarm", bool, Ring(4))
-        p.record("chip", float)
-        p.record("cmd", dict, Ring(4))
-        p.source("env", task=self.sample, name="bme280")
-        p.transform("temp", _celsius, "env")
-        p.transform("smooth", _rounded(sliding_window_moving_average(cfg["smooth_n"], 1)), "temp", name="average")
-        p.transform("alarm", self.alarm, "smooth", name="alarm")
-        p.source("chip", _rounded(self.bd.mcu_temp().read, 1), every_ms=5000, name="chip_temp")
-        p.tap("cmd", self.command, name="command")
-        if cfg.get("console"):
-            p.tap("smooth", self.show, name="console")
-        return p
-
 
 def _celsius(env):
     return env["temperature_c"]
@@ -182,16 +160,16 @@ def _rounded(fn, digits=2):
     return rounded
 
 
-def bridge(cfg, device, seq="{device}.seq"):
+def bridge(cfg, device, **kw):
     """The MQTT bridge and its topics (attach it to the pipeline before build). Sequence
     numbers and the boot counter persist in ``<device>.seq.0/.1`` on the board's
-    filesystem (the Bridge's default), so a reboot never reuses a number; ``seq`` None
-    keeps them in RAM (the host, which only builds the graph)."""
+    filesystem (the Bridge's default), so a reboot never reuses a number; ``kw`` goes to
+    the Bridge (``seq=None`` keeps them in RAM: the host, which only builds the graph)."""
     m = cfg["mqtt"]
     root = "%s/{device}/" % cfg["topic_root"]
     mq = Bridge(m["host"], device=device, port=m.get("port", 1883), user=m.get("user"),
                 password=m.get("password"), keepalive=m.get("keepalive", 30), tls=m.get("tls"),
-                status_topic=root + "status", seq=seq)
+                status_topic=root + "status", **kw)
     mq.publish("smooth", root + "temp", qos=1)
     mq.publish("alarm", root + "alarm", qos=1, retain=True)
     mq.publish("chip", root + "chip", qos=0)
@@ -219,16 +197,32 @@ def homeassistant(mq, prefix, board):
 
 
 def pipeline(board, cfg, mq=None):
-    """The whole graph on ``board``: the Node's pipeline, the MQTT bridge ``mq`` attached
-    (made here, its sequence numbers in RAM, when not given) and the Wi-Fi source when
-    ``cfg`` names a network. ``rill build --app``/``rill deploy`` build it on the host and
-    generate its dispatch module (rill_dispatch_climate) from it; ``cfg`` lacks nothing
-    (DEFAULTS fill in)."""
-    if any(k not in cfg for k in DEFAULTS):
-        cfg = dict(DEFAULTS, **cfg)
-    if mq is None:
-        mq = bridge(cfg, device_id(cfg, board_id(cfg)), seq=None)
-    p = Node(cfg, board).pipeline()
+    """The whole graph on ``board``: the Node's records and nodes, the MQTT bridge ``mq``
+    attached (made here, its sequence numbers in RAM, when not given) and the Wi-Fi
+    source when ``cfg`` names a network. ``rill build --app``/``rill deploy`` build it on
+    the host and generate its dispatch module (rill_dispatch_climate) from it; DEFAULTS
+    fill in what ``cfg`` lacks."""
+    from rill import Pipeline, Ring
+    from rill.filters import sliding_window_moving_average
+
+    cfg = dict(DEFAULTS, **cfg)
+    mq = mq or bridge(cfg, device_id(cfg, board_id(cfg)), seq=None)
+    node = Node(cfg, board)
+    p = Pipeline("climate")
+    p.record("env", node.env.SHAPE)
+    p.record("temp", float)
+    p.record("smooth", float, Ring(8))
+    p.record("alarm", bool, Ring(4))
+    p.record("chip", float)
+    p.record("cmd", dict, Ring(4))
+    p.source("env", task=node.sample, name="bme280")
+    p.transform("temp", _celsius, "env")
+    p.transform("smooth", _rounded(sliding_window_moving_average(cfg["smooth_n"], 1)), "temp", name="average")
+    p.transform("alarm", node.alarm, "smooth", name="alarm")
+    p.source("chip", _rounded(board.mcu_temp().read, 1), every_ms=5000, name="chip_temp")
+    p.tap("cmd", node.command, name="command")
+    if cfg.get("console"):
+        p.tap("smooth", node.show, name="console")
     mq.attach(p)
     if cfg.get("wifi") and board.has("network"):
         from rill.wifi import WiFi
@@ -266,9 +260,8 @@ async def run(cfg=None):
     tasks = []
     if bd.sim is not None:
         tasks.append(asyncio.create_task(weather(bd.sim, base=cfg["threshold_c"] - 1)))
-    print("app: %s on %s (%s hardware, %s dispatch): MQTT %s:%s, topics %s/%s/#" % (
-        device, bd.name, "simulated" if bd.sim else "real", graph.dispatch, cfg["mqtt"]["host"],
-        cfg["mqtt"].get("port", 1883),
+    print("app: %s on %s (%s hardware): MQTT %s:%s, topics %s/%s/#" % (
+        device, bd.name, "simulated" if bd.sim else "real", cfg["mqtt"]["host"], cfg["mqtt"].get("port", 1883),
         cfg["topic_root"], device))
     try:
         await graph.run()
