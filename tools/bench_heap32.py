@@ -201,14 +201,15 @@ def figures(results):
 def frozen(out, kind, board, fs):
     """(the 32-bit unix firmware with rill and the app frozen (tools/firmware.py, MicroPython's
     own manifest tooling), a copy of ``fs`` holding only what stays on a board's filesystem
-    then: main.py, boot.py, config.json, build.json, the board file, the app's dispatch module)."""
+    then: main.py, boot.py, config.json, build.json, the board file; the app's dispatch module
+    is frozen with the app)."""
     from firmware import build
 
     app_dir = FIRMWARE if kind == "example" else os.path.join(out, "project-" + board)
-    exe = build("unix32", app_dir)
+    exe = build("unix32", app_dir, board_id=board)
     kept = fs + "-frozen"
     shutil.copytree(fs, kept, ignore=lambda d, names: [
-        n for n in names if d == fs and (n == "lib" or n.endswith(".mpy") and not n.startswith(("heap32", "rill_")))])
+        n for n in names if d == fs and (n == "lib" or n.endswith(".mpy") and not n.startswith("heap32"))])
     return exe, kept
 
 

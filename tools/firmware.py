@@ -187,7 +187,22 @@ def _make(tree, spec, build_dir, manifest, heap):
         raise CliError("make %s failed (log: %s): %s" % (" ".join(args[5:]), log, " | ".join(tail)))
 
 
-def build(target, app_dir=None, src=None, heap=None, packages=None, extra=(), log=None):
+def app_dispatch(app_dir, native, board_id=None, log=None):
+    """[(source, module file)] of the app's host-built dispatch (tools/dispatchgen.py), frozen
+    with it; none, with one line saying so, when the host cannot build the app's pipeline."""
+    import dispatchgen
+
+    out = cache_dir("dispatch", hashlib.sha256(os.path.abspath(app_dir).encode()).hexdigest()[:16])
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        paths = dispatchgen.stage(app_dir, out, board_id, native=native)
+    except CliError as e:
+        (log or print)("firmware: no fast dispatch for %s (%s): it runs the reference dispatch" % (app_dir, e))
+        return []
+    return [(p, os.path.basename(p)) for p in paths]
+
+
+def build(target, app_dir=None, src=None, heap=None, packages=None, extra=(), log=None, board_id=None):
     """The firmware for ``target`` with rill (``packages``, default: what the app needs,
     else every device package) and the app frozen, plus ``extra`` [(source, module path)];
     ``heap`` sets MICROPY_HEAP_SIZE (qemu). Returns the path of the binary (micropython or
@@ -200,6 +215,8 @@ def build(target, app_dir=None, src=None, heap=None, packages=None, extra=(), lo
     if app_dir and not os.path.isdir(app_dir):
         raise CliError("no app folder %s" % app_dir)
     tree, src_key = source(src)
+    if app_dir:
+        extra = list(extra) + app_dispatch(app_dir, spec["native"], board_id, log)
     root = cache_dir("stage", "native" if spec["native"] else "bytecode")
     with _lock(root + ".lock"):
         app = stage(root, spec["native"], app_dir, extra)
@@ -246,8 +263,9 @@ def main(argv):
     p.add_argument("--micropython-src", help="a MicroPython source tree (default: $RILL_MICROPYTHON_SRC, "
                    "else ../shared/micropython's tarball)")
     p.add_argument("--heap", type=int, help="MICROPY_HEAP_SIZE in bytes (qemu targets)")
+    p.add_argument("--board", help="the board the app's dispatch is built for (default: its config.json \"board\")")
     args = p.parse_args(argv)
-    path = build(args.target, args.app, args.micropython_src, args.heap, log=print)
+    path = build(args.target, args.app, args.micropython_src, args.heap, log=print, board_id=args.board)
     print("firmware: %s" % path)
     print("firmware: manifest %s" % os.path.join(os.path.dirname(path), "manifest.py"))
     return 0
