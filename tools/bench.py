@@ -69,11 +69,11 @@ def small_heap(mpy, exe=None, arch="x64", start=32, stop=64):
 
 
 def small_heap_32bit():
-    """``small_heap`` on the 32-bit port (tools/bench_heap32.py finds it; rill built for
-    x86), from 16 KB up; None without that port."""
-    from bench_heap32 import micropython32
+    """``small_heap`` on the 32-bit port (tools/common.py finds it; rill built for x86),
+    from 16 KB up; None without that port."""
+    from common import micropython32_exe
 
-    exe = micropython32()
+    exe = micropython32_exe()[0]
     if exe is None:
         return None
     with tempfile.TemporaryDirectory() as mpy:

@@ -70,9 +70,9 @@ def test_a_3_stage_pipeline_builds_and_runs_in_32k_on_the_64_bit_port(tmp_path):
 
 def test_a_3_stage_pipeline_builds_and_runs_in_20k_on_the_32_bit_port(tmp_path):
     """make bench's min_heap_kb_32bit, the target of issue 17."""
-    from bench_heap32 import micropython32
+    from common import micropython32_exe
 
-    exe = micropython32()
+    exe = micropython32_exe()[0]
     if exe is None:
         pytest.skip("no 32-bit MicroPython (RILL_MICROPYTHON32, or ../shared/micropython/micropython32)")
     assert _runs_in(tmp_path, exe, "x86", 20) == ["ok"]

@@ -91,14 +91,17 @@ print("dispatch", p.build(board=bd).dispatch)
 
 def deployed(tmp_path, app, board, config, script):
     """``app`` deployed as tools/run_example.py deploys it to a virtual ``board`` (.mpy
-    for x64, the dispatch module beside them); what building its graph there says."""
+    for the unix port it runs, the dispatch module beside them); what building its
+    graph there says."""
+    from common import board_micropython
     from run_example import deploy
 
+    exe = board_micropython()
     fs = tmp_path / "fs"
-    deploy(str(fs), board, deploy_plan.App(str(app)), config, source=False)
+    deploy(str(fs), board, deploy_plan.App(str(app)), config, source=False, exe=exe)
     (fs / "boot_check.py").write_text(script)
     env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (fs / "lib", fs), RILL_BOARD=board)
-    proc = subprocess.run([micropython_exe() or venv_tool("micropython"), "-X", "heapsize=256K", "boot_check.py"],
+    proc = subprocess.run([exe, "-X", "heapsize=256K", "boot_check.py"],
                           env=env, cwd=str(fs), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return sorted(os.listdir(fs)), proc.stdout.splitlines()
