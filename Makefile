@@ -13,6 +13,7 @@ REQ_HASH   := $(shell $(HOST_PYTHON) -c "import hashlib,sys;print(hashlib.sha256
 VENV_STAMP := $(VENV)/.stamp-setup-$(REQ_HASH)
 
 PYTEST_ARGS ?=
+TEST_JOBS   ?= 3
 ARGS        ?=
 MPY_FLAGS   ?=
 
@@ -24,7 +25,7 @@ export MICROPYTHON
 help: ## list the targets
 	@echo "make targets:"
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
-	@echo "variables: PYTEST_ARGS (test), ARGS (bench, run), MPY_FLAGS (build), HOST_PYTHON (venv)"
+	@echo "variables: PYTEST_ARGS, TEST_JOBS (test), ARGS (bench, run), MPY_FLAGS (build), HOST_PYTHON (venv)"
 
 setup: venv deps ## create .venv with the pinned host tools and the rill command, fetch pinned MicroPython libs into .deps/
 
@@ -45,8 +46,16 @@ deps: $(VENV_STAMP) ## fetch the libraries pinned in tools/deps.lock (no network
 lint: $(VENV_STAMP) ## ruff over lib, tools and host_tests (config in pyproject.toml)
 	$(VENV)/bin/ruff check lib tools host_tests
 
+# The lib suite (its files spread over TEST_JOBS workers) and the tools suite run side by side:
+# most of their time is spent waiting on MicroPython, qemu, brokers and virtual boards.
 test: setup lint ## run the host tests on CPython, the MicroPython unix port (64- and 32-bit) and, a subset, an emulated Cortex-M3/M0 (rill test)
-	RILL_QEMU=$${RILL_QEMU:-subset} $(RILL) test $(PYTEST_ARGS)
+	@mkdir -p build
+	@echo "rill test host_tests/lib -n $(TEST_JOBS) and rill test host_tests/tools, side by side (logs: build/test-*.log)"
+	@RILL_QEMU=$${RILL_QEMU:-subset} $(RILL) test host_tests/lib -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS) \
+		>build/test-lib.log 2>&1 & lib=$$!; \
+	$(RILL) test host_tests/tools $(PYTEST_ARGS) >build/test-tools.log 2>&1; tools=$$?; \
+	wait $$lib; lib=$$?; cat build/test-lib.log build/test-tools.log; \
+	test $$lib = 0 && test $$tools = 0
 
 test-mcu: setup ## run every lib test on the emulated Cortex-M3 (qemu; the M0 runs the dispatch and buffer tests)
 	RILL_QEMU=all $(RILL) test host_tests/lib -k qemu $(PYTEST_ARGS)

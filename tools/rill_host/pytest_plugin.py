@@ -49,7 +49,7 @@ def _load_brokers(config):
 
 class State:
     def __init__(self, config):
-        root = str(config.rootpath)
+        root = self.rootpath = str(config.rootpath)
         self.project = [root]
         self.runtimes = runtimes.table()
         self.missing = {rt.name: rt.available(config) for rt in self.runtimes}  # name -> why not, or None
@@ -63,11 +63,12 @@ class State:
     def dual(self, path, module, fn):
         """The names of the runtimes this test runs on, or [] when it is CPython's alone."""
         declared = getattr(fn, "rill_runtimes", None) or getattr(module, "RILL_RUNTIMES", ("micropython",))
-        path = str(path)
-        if "micropython" not in declared or any(
-                path == d or path.startswith(d.rstrip(os.sep) + os.sep) for d in self.cpython_only):
+        if "micropython" not in declared or self.cpython_only_path(str(path)):
             return []
         return [rt.name for rt in self.runtimes if not self.missing[rt.name] and rt.wants(module, fn)]
+
+    def cpython_only_path(self, path):
+        return any(path == d or path.startswith(d.rstrip(os.sep) + os.sep) for d in self.cpython_only)
 
     def runtime(self, name):
         return next(rt for rt in self.runtimes if rt.name == name)
@@ -124,16 +125,22 @@ def replay(clock):
     return replay_on(clock)
 
 
-def pytest_collection_modifyitems(config, items):
-    state = config.stash[_KEY]
-    for item in items:
-        spec = getattr(item, "callspec", None)
-        rt = spec.params.get("runtime") if spec is not None else None
-        if rt in state.missing or rt in qemu.RUNTIMES:
-            label = "runtime=" + rt
+def label_of(state, nodeid):
+    """``runtime=<name>`` for a test run on a runtime (its parameter in the id), else
+    ``suite=<its folder>``. From the id alone: under pytest-xdist the controller, which
+    counts, collects nothing."""
+    if nodeid not in state.labels:
+        path, _, rest = nodeid.partition("::")
+        ids = rest[rest.find("[") + 1:-1] if rest.endswith("]") else ""
+        if state.cpython_only_path(os.path.join(str(state.rootpath), path)):
+            ids = ""  # a CPython-only suite's own parameters are no runtimes
+        for rt in list(state.missing) + list(qemu.RUNTIMES):
+            if ids == rt or ids.startswith(rt + "-") or ids.endswith("-" + rt) or "-%s-" % rt in ids:
+                state.labels[nodeid] = "runtime=" + rt
+                break
         else:
-            label = "suite=" + os.path.basename(os.path.dirname(str(item.path)))
-        state.labels[item.nodeid] = label
+            state.labels[nodeid] = "suite=" + os.path.basename(os.path.dirname(path))
+    return state.labels[nodeid]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -158,9 +165,7 @@ class Summary:
         self.state = state
 
     def pytest_runtest_logreport(self, report):
-        label = self.state.labels.get(report.nodeid)
-        if label is None:
-            return
+        label = label_of(self.state, report.nodeid)
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed") or (
                 report.when == "teardown" and report.failed):
             c = self.state.counts.setdefault(label, [0, 0, 0])
@@ -171,8 +176,10 @@ class Summary:
         for name, why in self.state.missing.items():
             if why:
                 terminalreporter.write_line("runtime=%s not run: %s" % (name, why))
-        ran = ["runtime=" + name for name, why in self.state.missing.items() if not why]
-        ran += ["runtime=" + r for r in qemu.RUNTIMES if "runtime=" + r in counts]
+        ran = []
+        if any(k.startswith("runtime=") for k in counts) or not counts:  # (a run of CPython-only suites: none)
+            ran = ["runtime=" + name for name, why in self.state.missing.items() if not why]
+            ran += ["runtime=" + r for r in qemu.RUNTIMES if "runtime=" + r in counts]
         for label in ran + sorted(k for k in counts if k.startswith("suite=")):
             passed, failed, skipped = counts.get(label, (0, 0, 0))
             terminalreporter.write_line("%s passed=%d failed=%d skipped=%d" % (label, passed, failed, skipped))

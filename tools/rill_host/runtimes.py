@@ -61,7 +61,9 @@ class UnixPort:
 
     def run(self, item, state):
         exe = self.exe()
-        mpy_lib = os.path.join(str(item.config.rootpath), "build", self.folder)
+        # one folder per pytest-xdist worker: each compiles its own copy once
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        mpy_lib = os.path.join(str(item.config.rootpath), "build", self.folder + ("-" + worker if worker else ""))
         if not self.compiled:
             harness.compile_lib(mpy_lib, harness.tools_common().mpy_arch(exe))
             self.compiled = True
