@@ -86,10 +86,13 @@ def test_a_memory_error_at_connect_is_counted_backed_off_and_survived(broker):
             raise MemoryError("memory allocation failed, allocating 16384 bytes")  # as TLS's buffers would
 
         mq.transport.open = no_memory
+        t0 = time.ticks_ms()
         task = asyncio.create_task(mq.run())
-        await asyncio.sleep_ms(1000)
+        assert await until(lambda: mq.attempts >= 3), mq.stats()
+        elapsed = time.ticks_diff(time.ticks_ms(), t0)
         st = mq.stats()
-        assert st["memory_errors"] == mq.attempts and 3 <= mq.attempts <= 12, st  # 50..200 ms apart
+        assert st["memory_errors"] == mq.attempts, st
+        assert mq.attempts <= 1 + elapsed // 50, (mq.attempts, elapsed)  # backed off: 50..200 ms apart, no spinning
         assert mq.state in ("backoff", "connecting") and mq.connects == 0 and "MemoryError" in mq.error, st
         mq.transport.open = real
         assert await until(lambda: mq.state == "online"), mq.stats()
