@@ -13,8 +13,15 @@ none raised or printed, none dead-lettered, none counted by the bridge, the app'
 still alive and, on a networked board, the bridge connected (tools/heap32_mp.py runs
 the board's main.py and checks). ``example`` is firmware/app.py (networked boards only:
 it publishes over MQTT), ``scaffold`` a `rill new` project. The probes of all apps run
-at once (they mostly sleep), a few per app per round. The simulator (rill.sim) is
-deployed and loaded too: on a real board drivers stand in its place.
+at once (they mostly sleep), a few per app per round. The simulator (rill.sim) stands for
+what a board has in ROM, its ``machine`` and its chips: the probes run on the unix32
+firmware with rill frozen into it (tools/firmware.py) and take only rill.sim from the
+firmware, everything else from the deployed .mpy files (heap32_mp.py reports which rill
+modules came from the firmware, and a probe that took any other fails the bench);
+``app_min_heap_sim`` says "frozen". Where that firmware cannot be built, the simulator
+loads as .mpy too ("mpy", with ``app_sim_frozen_skipped`` saying why).
+``app_min_heap_kb_32bit_sim_mpy``: the ESP32_GENERIC apps with the simulator as .mpy files,
+as this bench measured them before.
 
 ``app_min_heap_kb_frozen``: the same for the example app and a project on ESP32_GENERIC and a
 project on RPI_PICO, on the 32-bit unix firmware with rill and the app frozen into it by
@@ -23,7 +30,8 @@ what a board whose firmware freezes them needs (``--no-frozen`` leaves it out).
 
 ``core_import_bytes_32bit``, ``mqtt_import_bytes_32bit`` (rill.mqtt beyond the core) and
 ``module_import_bytes_32bit`` (each on-demand module beyond the core): tools/heap_cost_mp.py
-on the same binary and .mpy files. ``mqtt_soak_min_heap_kb_64bit``/``_32bit``: the MQTT
+on the same binary and .mpy files; ``sim_frozen_import_bytes_32bit`` the simulator's
+heap when frozen (what the app figures hold of it). ``mqtt_soak_min_heap_kb_64bit``/``_32bit``: the MQTT
 soak with a broker restart (tools/bench_soak.py), in a full run. A full run writes tools/heap_figures.json, the
 figures tools/heap_budget.py estimates an app's heap from (commit it).
 
@@ -53,6 +61,8 @@ TOP_KB, LOW_KB = 320, 8
 PROBES = 3  # per app per round: the interval shrinks 4x a round
 # app_min_heap_kb_frozen: the apps measured frozen too
 FROZEN = {("example", "ESP32_GENERIC"), ("scaffold", "ESP32_GENERIC"), ("scaffold", "RPI_PICO")}
+# app_min_heap_kb_32bit_sim_mpy: these measured with the simulator as .mpy files too
+SIM_MPY = {("example", "ESP32_GENERIC"), ("scaffold", "ESP32_GENERIC")}
 BenchError = CliError
 
 
@@ -96,16 +106,19 @@ def deploy(out, kind, board, port):
     return fs
 
 
-def probe(exe, fs, kb, net, seconds, device):
-    """(ok, why) for one run of the app in ``fs`` at ``kb`` KB of heap."""
+def probe(exe, fs, kb, net, seconds, device, mode="mpy"):
+    """(ok, why) for one run of the app in ``fs`` at ``kb`` KB of heap. ``mode``: "mpy" (nothing
+    of rill frozen in ``exe``), "sim-frozen" (``exe`` has rill frozen: only rill.sim is taken
+    from it) or "frozen" (the app's firmware: rill and the app frozen)."""
     with tempfile.TemporaryDirectory() as cwd:  # config.json, the bridge's sequence files
         with open(os.path.join(fs, "config.json")) as f:
             cfg = json.load(f)
         cfg["device"] = device
         with open(os.path.join(cwd, "config.json"), "w") as f:
             json.dump(cfg, f)
-        env = dict(os.environ, MICROPYPATH="%s:.frozen:%s" % (fs, os.path.join(fs, "lib")), RILL_ROOT=fs,
-                   HEAP32_MAIN=os.path.join(fs, "main.py"), HEAP32_SECONDS=str(seconds), HEAP32_NET="1" if net else "0")
+        env = dict(os.environ, MICROPYPATH="%s:%s:.frozen" % (fs, os.path.join(fs, "lib")), RILL_ROOT=fs,
+                   HEAP32_MAIN=os.path.join(fs, "main.py"), HEAP32_SECONDS=str(seconds), HEAP32_NET="1" if net else "0",
+                   HEAP32_SIM="frozen" if mode == "sim-frozen" else "mpy")
         proc = subprocess.Popen([exe, "-X", "heapsize=%dK" % kb, "-c", "import heap32"], cwd=cwd, env=env,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -123,10 +136,14 @@ def probe(exe, fs, kb, net, seconds, device):
     f = dict(kv.split("=") for kv in report[-1].split()[1:])
     if f["alive"] != "1" or f["dead_mem"] != "0" or f["bridge_mem"] != "0" or (net and f["connects"] == "0"):
         return False, report[-1]
+    frozen = [m for m in f["frozen"].split(",") if m != "-"]
+    if mode != "frozen" and [m for m in frozen if mode == "mpy" or m.split(".")[:2] != ["rill", "sim"]]:
+        raise BenchError("%s: rill modules came from the firmware, not the deployed .mpy files: %s"
+                         % (mode, f["frozen"]))
     return True, report[-1]
 
 
-def bisect(exe, fs, net, seconds, tag, pool):
+def bisect(exe, fs, net, seconds, tag, pool, mode="mpy"):
     """The smallest heap (KB) that passes, to 1 KB; None if TOP_KB fails. PROBES probes a round."""
     lo, hi = LOW_KB, TOP_KB  # lo: assumed to fail; hi: checked in the first round
     points = [hi] + [lo + (hi - lo) * i // (PROBES + 1) for i in range(1, PROBES)]
@@ -135,7 +152,7 @@ def bisect(exe, fs, net, seconds, tag, pool):
         points = sorted(set(p for p in points if lo < p <= hi))
         if not points:
             break
-        runs = {kb: pool.submit(probe, exe, fs, kb, net, seconds, "h32-%s-%d" % (tag, kb)) for kb in points}
+        runs = {kb: pool.submit(probe, exe, fs, kb, net, seconds, "h32-%s-%d" % (tag, kb), mode) for kb in points}
         ok = {kb: f.result()[0] for kb, f in runs.items()}
         if not checked_top:
             checked_top = True
@@ -191,7 +208,10 @@ def figures(results):
     from heap_budget import EXAMPLE, TEMPLATE, app_bytes
 
     return {"about": "32-bit MicroPython v1.28 (micropython32), deployed .mpy files: tools/bench_heap32.py",
-            "core": results["core_import_bytes_32bit"], "sim": results["sim_import_bytes_32bit"], "modules": mods,
+            "core": results["core_import_bytes_32bit"], "modules": mods,
+            # what the simulator holds in the app figures (frozen, or as .mpy): the estimate leaves it out
+            "sim": results["sim_frozen_import_bytes_32bit" if results.get("app_min_heap_sim") == "frozen"
+                           else "sim_import_bytes_32bit"], "sim_loaded_as": results.get("app_min_heap_sim", "mpy"),
             "app_bytes": {"scaffold": app_bytes([TEMPLATE]), "example": app_bytes([EXAMPLE])},
             "apps": {b: {"network": info[b].get("network"), "scaffold_kb": v.get("scaffold"),
                          "example_kb": v.get("example")}
@@ -213,31 +233,39 @@ def frozen(out, kind, board, fs):
     return exe, kept
 
 
-def apps(exe, seconds, only=None, frozen_only=None):
-    """``app_min_heap_kb_32bit`` as in the docstring, and the wall time it took. With
-    ``frozen_only`` ({(kind, board)}), ``app_min_heap_kb_frozen`` for those instead: the
-    same probe on the 32-bit unix firmware with the library and the app frozen."""
+def sim_firmware():
+    """The unix32 firmware with rill frozen and no app (tools/firmware.py, cached): the binary
+    of the "sim-frozen" probes, which take only rill.sim from it."""
+    from firmware import build
+
+    return build("unix32")
+
+
+def apps(exe, seconds, only=None, pairs=None, mode="mpy"):
+    """``app_min_heap_kb_*`` as in the docstring, and the wall time it took: each app (or those
+    of ``pairs``, {(kind, board)}) bisected with probes of ``mode`` (see probe) on ``exe``; for
+    "frozen", each on its own firmware with the library and the app frozen."""
     t0 = time.monotonic()
-    pairs = [(kind, b, info) for b, info in boards().items() for kind in ("example", "scaffold")
-             if not (kind == "example" and info.get("network") != "wifi")]
+    todo = [(kind, b, info) for b, info in boards().items() for kind in ("example", "scaffold")
+            if not (kind == "example" and info.get("network") != "wifi")]
     if only:
-        pairs = [p for p in pairs if "%s:%s" % (p[0], p[1]) in only]
-    if frozen_only:
-        pairs = [p for p in pairs if (p[0], p[1]) in frozen_only]
+        todo = [p for p in todo if "%s:%s" % (p[0], p[1]) in only]
+    if pairs:
+        todo = [p for p in todo if (p[0], p[1]) in pairs]
     results = {}
     broker = Broker(kind="mosquitto")
     try:
         broker.start()
         with tempfile.TemporaryDirectory() as out:
-            staged = [(kind, b, info, deploy(out, kind, b, broker.port)) for kind, b, info in pairs]
-            if frozen_only:
+            staged = [(kind, b, info, deploy(out, kind, b, broker.port)) for kind, b, info in todo]
+            if mode == "frozen":
                 staged = [(kind, b, info) + frozen(out, kind, b, fs) for kind, b, info, fs in staged]
             else:
                 staged = [(kind, b, info, exe, fs) for kind, b, info, fs in staged]
             with concurrent.futures.ThreadPoolExecutor(len(staged) * PROBES) as pool, \
                     concurrent.futures.ThreadPoolExecutor(len(staged)) as outer:
                 runs = {(kind, b): outer.submit(bisect, binary, fs, info.get("network") == "wifi", seconds,
-                                                "%s-%s" % (kind, b.lower()), pool)
+                                                "%s-%s" % (kind, b.lower()), pool, mode)
                         for kind, b, info, binary, fs in staged}
                 for (kind, b), f in runs.items():
                     entry = results.setdefault(b, {"heap_budget_kb": boards()[b].get("heap_budget_kb")})
@@ -267,11 +295,23 @@ def main(argv=None):
             results["heap32_skipped"] = "mosquitto is not installed: the app figures need a real broker"
         else:
             only = set(args.only.split(",")) if args.only else None
-            results["app_min_heap_kb_32bit"], results["app_min_heap_wall_s"] = apps(exe, args.seconds, only)
+            try:  # the simulator from the firmware, as a board has its machine and chips in ROM
+                binary, mode = sim_firmware(), "sim-frozen"
+                with tempfile.TemporaryDirectory() as mpy:
+                    results["sim_frozen_import_bytes_32bit"] = heap_cost(binary, mpy, ["rill.sim.hardware"],
+                                                                         after=CORE)
+            except CliError as e:  # no MicroPython source or toolchain here: the simulator as .mpy, said
+                binary, mode = exe, "mpy"
+                results["app_sim_frozen_skipped"] = str(e)
+            results["app_min_heap_sim"] = "frozen" if mode == "sim-frozen" else "mpy"
+            results["app_min_heap_kb_32bit"], results["app_min_heap_wall_s"] = apps(binary, args.seconds, only,
+                                                                                   mode=mode)
+            if mode == "sim-frozen":  # beside it, as before: the simulator loaded as .mpy files too
+                results["app_min_heap_kb_32bit_sim_mpy"], _ = apps(exe, args.seconds, only, SIM_MPY)
             if not args.no_frozen:
                 try:
                     results["app_min_heap_kb_frozen"], results["app_min_heap_frozen_wall_s"] = apps(
-                        exe, args.seconds, only, FROZEN)
+                        exe, args.seconds, only, FROZEN, mode="frozen")
                 except CliError as e:  # no MicroPython source or toolchain here: say why
                     results["app_min_heap_kb_frozen"] = None
                     results["frozen_skipped"] = str(e)

@@ -10,16 +10,30 @@ it). Before that it counts every dead letter whose reason is a MemoryError (wrap
 app would: both apps import it before their first collection anyway). ``asyncio.run``
 is wrapped so that after HEAP32_SECONDS it prints one line and exits:
 
-    heap32 alive=1 dead_mem=0 bridge_mem=0 connects=1 free=12345
+    heap32 alive=1 dead_mem=0 bridge_mem=0 connects=1 free=12345 frozen=-
+
+``frozen``: the rill modules taken from the firmware, not the filesystem.
 
 Raised or printed MemoryErrors show in the output, which the host reads too.
+
+With HEAP32_SIM=frozen (the binary is a unix32 firmware with rill frozen into it,
+tools/firmware.py) only the simulator is taken from the frozen copy: it stands for what a
+board has in ROM (its ``machine``, the chips), and the app and the rest of rill still
+load as the deployed .mpy files.
 """
 import asyncio
 import gc
 import os
 import sys
 
+import rill
 from rill import buffers
+
+if os.getenv("HEAP32_SIM") == "frozen":
+    _lib = rill.__path__
+    rill.__path__ = ".frozen/rill"  # for this import only: rill.sim's own path is then .frozen/rill/sim
+    import rill.sim  # noqa: F401
+    rill.__path__ = _lib
 
 _seen = [0]  # dead letters whose reason is a MemoryError
 _bridges = []
@@ -52,8 +66,10 @@ def _report(task):
     gc.collect()
     mem = sum(b.memory_errors for b in _bridges)
     con = sum(b.connects for b in _bridges)
-    print("heap32 alive=%d dead_mem=%d bridge_mem=%d connects=%d free=%d"
-          % (0 if task.done() else 1, _seen[0], mem, con, gc.mem_free()))
+    # rill modules loaded from the firmware (a frozen module's __file__ is relative), not the fs
+    frozen = [k for k, m in sys.modules.items() if k.split(".")[0] == "rill" and getattr(m, "__file__", "/")[:1] != "/"]
+    print("heap32 alive=%d dead_mem=%d bridge_mem=%d connects=%d free=%d frozen=%s"
+          % (0 if task.done() else 1, _seen[0], mem, con, gc.mem_free(), ",".join(sorted(frozen)) or "-"))
 
 
 def _timed(coro):

@@ -1,6 +1,8 @@
 """The 32-bit heap bench (tools/bench_heap32.py) on the 32-bit MicroPython: a deployed
 app passes a probe in a roomy heap and fails one in a tight heap (the MemoryError is
 seen), and the import figures meet issue 17's targets."""
+import os
+import shutil
 import tempfile
 
 import pytest
@@ -42,3 +44,25 @@ def test_core_import_meets_its_target(mpy):
                                           "see the hdiet and hmqtt commits for what each change saved)")
 def test_mqtt_import_meets_its_target(mpy):
     assert bench_heap32.heap_cost(EXE, mpy, ["rill.mqtt"], after=bench_heap32.CORE) <= 16 * 1024
+
+
+@needs32
+def test_the_app_figures_take_only_the_simulator_from_the_firmware(tmp_path):
+    """The board-like probe: rill.sim frozen (a board's machine and chips are in ROM), the
+    app and the rest of rill from the deployed .mpy files; a probe that took any other rill
+    module from the firmware fails the bench instead of measuring it."""
+    import firmware
+
+    if firmware.missing_tools("unix32"):
+        pytest.skip("cannot build unix32 here: missing %s" % ", ".join(firmware.missing_tools("unix32")))
+    exe = bench_heap32.sim_firmware()
+    fs = bench_heap32.deploy(str(tmp_path), "scaffold", "RPI_PICO", 1)
+    ok, said = bench_heap32.probe(exe, fs, 160, False, 3, "t-sim", "sim-frozen")
+    assert ok, said
+    frozen = said.split("frozen=")[1].split(",")
+    assert "rill.sim.hardware" in frozen and all(m.startswith("rill.sim") for m in frozen), said
+    ok, said = bench_heap32.probe(exe, fs, 160, False, 3, "t-sim-mpy", "mpy")
+    assert ok and said.endswith("frozen=-"), said  # the same app, the simulator as .mpy
+    shutil.rmtree(os.path.join(fs, "lib", "rill"))  # now rill can only come from the firmware
+    with pytest.raises(bench_heap32.BenchError, match="rill.graph"):
+        bench_heap32.probe(exe, fs, 160, False, 3, "t-leak", "sim-frozen")
