@@ -253,6 +253,8 @@ def apps(exe, seconds, only=None, pairs=None, mode="mpy"):
     if pairs:
         todo = [p for p in todo if (p[0], p[1]) in pairs]
     results = {}
+    if not todo:
+        return results, 0.0
     broker = Broker(kind="mosquitto")
     try:
         broker.start()
