@@ -13,6 +13,7 @@ from .buffers import BLOCK, DROP, EMPTY, ERROR, DeadLetters, Latest, Ring  # noq
 from .pipeline import GraphError, Pipeline  # noqa: F401
 
 __version__ = "0.1.0"
+__all__ = ("BLOCK", "DROP", "EMPTY", "ERROR", "DeadLetters", "Latest", "Ring", "GraphError", "Pipeline")
 
 # rill.wake (the wake-ups of rill.graph and rill.queues) loads with the package, before
 # build() loads rill.graph: loaded in the middle of rill.graph's import instead, it
@@ -22,12 +23,10 @@ __version__ = "0.1.0"
 def __getattr__(name):
     """Queue, Mailbox and QueueFull load on first use (rill.queues: a board that uses
     none pays no heap for them). Any other name is a submodule, imported as
-    ``from rill import board`` asks (MicroPython looks here before it imports one)."""
-    if name in ("Queue", "Mailbox", "QueueFull"):
-        return getattr(__import__(__name__ + ".queues", None, None, (name,)), name)
-    if name == "__all__":  # from rill import *: the loaded public names, as CPython takes them
-        return [k for k in globals() if k[0] != "_"]
-    if name[:2] == "__":  # what tools probe for (__wrapped__, __spec__...): not a submodule
+    ``from rill import board`` asks (MicroPython looks here before it imports one).
+    A dunder is never a submodule: tools probe for them (``__wrapped__``)."""
+    if name[:2] == "__":
         raise AttributeError(name)
-    __import__(__name__ + "." + name)
-    return globals()[name]
+    leaf = "queues" if name in ("Queue", "Mailbox", "QueueFull") else name
+    mod = __import__("rill." + leaf, None, None, (name,))
+    return mod if leaf == name else getattr(mod, name)

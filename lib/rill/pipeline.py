@@ -100,7 +100,9 @@ class Pipeline:
         if buffer is None:
             buffer = Latest()
         elif not isinstance(buffer, _Buffer):
-            raise TypeError("record %r: the third argument is its buffer, such as Ring(8), not %r" % (key, buffer))
+            from .check import refusal  # (its text costs the core no heap)
+
+            raise refusal(1, key, buffer)
         buffer.key = key
         buffer.type = type
         self._keys.append(key)
