@@ -22,10 +22,25 @@ def validate(pipeline, board, GraphError):
     try:
         return _validate(pipeline, board, GraphError)
     finally:
-        pkg = sys.modules["rill"]
-        for name in ("check", "shapes"):
-            sys.modules.pop("rill." + name, None)
-            pkg.__dict__.pop(name, None)
+        _unload()
+
+
+def _unload():
+    pkg = sys.modules["rill"]
+    for name in ("check", "shapes"):
+        sys.modules.pop("rill." + name, None)
+        pkg.__dict__.pop(name, None)
+
+
+def refusal(what, key, buffer=None):
+    """The exception a core module raises for a misuse found outside build(), its text
+    here so that it costs the core no heap: 0, ``graph.push`` to ``key``, which no
+    source declared; 1, ``p.record(key, type, buffer)`` with a ``buffer`` that is not
+    one. Unloads this module again."""
+    _unload()
+    if what:
+        return TypeError("record %r: the third argument is its buffer, such as Ring(8), not %r" % (key, buffer))
+    return ValueError("push(%r): push only to a record that a source declared with p.source(key)" % key)
 
 
 def _validate(pipeline, board, GraphError):

@@ -51,9 +51,9 @@ class Graph:
         """The validated ``pipeline``, wired by rill.wiring (``wired``: rill.wiring.wire's
         tuple: each writer's step table and dispatch, from the (node, trigger mask) pairs that rill.check
         ordered; the host-built module's functions when it matches, else the
-        reference), with its tap readers."""
+        reference)."""
         self.name = pipeline.name
-        self.records = records = pipeline._records
+        self.records = pipeline._records
         self.keys = pipeline._keys
         self.nodes = nodes = pipeline._nodes
         self.dead_letters = DeadLetters(pipeline.dead_letters)
@@ -64,11 +64,8 @@ class Graph:
             self.dispatch = dispatch
         if lineage is not None:
             self.lineage = lineage
-        for n in nodes:
+        for n in nodes:  # (each node's out_rec, and a tap's reader, were set by rill.wiring)
             n.graph = self
-            n.out_rec = records.get(n.out)
-            if n.kind == "tap":
-                n.reader = records[n.inputs[0]].reader()
 
     # -- dispatch ------------------------------------------------------------------
 
@@ -83,7 +80,9 @@ class Graph:
         try:
             fn = self._writers[key]  # (faster than get() on MicroPython)
         except KeyError:
-            raise ValueError("push(%r): push only to a record that a source declared with p.source(key)" % key)
+            from .check import refusal  # (its text costs the running graph no heap)
+
+            raise refusal(0, key)
         fn(value)
 
     def write(self, node, value):

@@ -105,9 +105,10 @@ def _module(name):
 
 
 class Wired:
-    """The graph as wiring sees it: the pipeline's records, nodes, sources and taps
-    (each with its Signal), lineage, each writer's dispatch and which dispatch runs.
-    (wire() returns its fields: an instance would keep this module alive.)"""
+    """The graph as wiring sees it: the pipeline's records, nodes (each with the buffer
+    it writes, ``out_rec``), sources and taps (each with its Signal and reader),
+    lineage, each writer's dispatch and which dispatch runs. (wire() returns its
+    fields: an instance would keep this module alive.)"""
 
     lineage = None
 
@@ -117,8 +118,11 @@ class Wired:
         self.nodes = p._nodes
         self.sources = [n for n in p._nodes if n.kind == "source"]
         self.taps = [n for n in p._nodes if n.kind == "tap"]
+        for n in p._nodes:
+            n.out_rec = p._records.get(n.out)
         for n in self.taps:
             n.signal = Signal()
+            n.reader = p._records[n.inputs[0]].reader()
         self._writers = {}
         self.dispatch = None
 
