@@ -8,7 +8,7 @@ import rill.graph  # noqa: F401  compiled before the simulator fills the 128 KB 
 from rill import GraphError, Pipeline, board
 from testkit import raises
 
-ROOT = board._root()
+ROOT = board._ROOT
 BOARDS = ("ESP32_GENERIC", "ESP32_GENERIC_S3", "RPI_PICO", "RPI_PICO_W")
 
 

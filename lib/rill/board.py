@@ -40,22 +40,17 @@ def _error(name, *args):
     return BoardError(getattr(boardhelp, name)(*args))
 
 
-def _root():
-    """Where boards/ is: $RILL_ROOT (hosts that run compiled copies), else the checkout
-    that holds this lib/, else / (a device)."""
-    getenv = getattr(os, "getenv", None)  # the unix port and CPython have it; boards do not
-    root = getenv("RILL_ROOT") if getenv else None
-    if root:
-        return root
-    p = __file__.replace("\\", "/")
-    i = p.rfind("/lib/rill/")
-    if i >= 0:
-        return p[:i]
-    return "." if p.startswith("lib/") else ""
+# Where boards/ is: $RILL_ROOT (hosts that run compiled copies), else the checkout that
+# holds this lib/, else / (a device). Worked out once, at import: module-level code is
+# freed after it runs, a function would stay.
+_ROOT = getattr(os, "getenv", lambda name: None)("RILL_ROOT")  # the unix port and CPython have getenv
+if not _ROOT:
+    _ROOT = __file__.replace("\\", "/")
+    _ROOT = _ROOT[:_ROOT.rfind("/lib/rill/")] if "/lib/rill/" in _ROOT else ("." if _ROOT.startswith("lib/") else "")
 
 
 def board_file(board_id):
-    return "%s/boards/%s/board.json" % (_root(), board_id)
+    return "%s/boards/%s/board.json" % (_ROOT, board_id)
 
 
 def _read(path):

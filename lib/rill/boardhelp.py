@@ -9,7 +9,7 @@ device loads this module only to detect its board or to say what is wrong.
 import os
 import sys
 
-from .board import BoardError, _read, _root, board_file
+from .board import _ROOT, BoardError, _read, board_file
 
 # MCU -> (sys.platform of its port, pin IRQs may be hard, how the chip reads its own
 # temperature): boards/mcus.json's platform, pin_irq_hard and temp_sensor.kind, which
@@ -48,7 +48,7 @@ def available():
     """Board ids that have a board file here."""
     found = []
     try:
-        names = os.listdir(_root() + "/boards")
+        names = os.listdir(_ROOT + "/boards")
     except OSError:
         return found
     for name in sorted(names):

@@ -7,8 +7,9 @@ runs a timer's callback, and ``I2C.attach(addr, device)`` plugs in a device mode
 (see ``rill.sim.device``). A simulated bus has ``now``, its board's clock (a real
 ``machine.I2C`` has none), which drivers that time a conversion read by default.
 
-Heap: Pin, ADC, ADCuv and Timer live in rill.sim.pin, .adc and .timer, loaded at first
-use (``__getattr__`` below), so a simulated board pays only for what its app touches;
+Heap: only I2C lives here. Pin, ADC/ADCuv and the rest (Timer, SoftI2C, idle, unique_id,
+freq) live in rill.sim.pin, .adc and .extras, loaded at first use (``__getattr__``
+below), so a simulated board pays only for what its app touches;
 a bus's ``pending`` models are made at their first transaction (``rill.sim.hardware``).
 """
 import errno
@@ -84,28 +85,12 @@ class I2C:
         return bytes(buf)
 
 
-class SoftI2C(I2C):
-    def __init__(self, scl=None, sda=None, freq=400000, timeout=50000):
-        super().__init__(-1, scl, sda, freq, timeout)
-
-
-def idle():
-    pass
-
-
-def unique_id():
-    return b"rillsim0"
-
-
-def freq():
-    return 125000000
-
-
-_LAZY = {"Pin": "pin", "ADC": "adc", "ADCuv": "adc", "Timer": "timer"}
+_LAZY = {"Pin": "pin", "ADC": "adc", "ADCuv": "adc", "Timer": "extras", "SoftI2C": "extras", "idle": "extras",
+         "unique_id": "extras", "freq": "extras"}
 
 
 def __getattr__(name):
-    """Pin, ADC, ADCuv, Timer: imported from their module (rill.sim.pin...) at first use."""
+    """Pin, ADC, ADCuv, Timer, SoftI2C...: imported from their module (rill.sim.pin...) at first use."""
     mod = _LAZY.get(name)
     if mod is None:
         raise AttributeError(name)

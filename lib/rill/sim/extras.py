@@ -1,5 +1,7 @@
-"""The simulated ``machine.Timer`` (rill.sim.machine loads it at first use): ``fire(n)``
-runs its callback as ``n`` expiries would."""
+"""The rest of the simulated ``machine`` (rill.sim.machine loads it at first use):
+``Timer``, whose ``fire(n)`` runs its callback as ``n`` expiries would, ``SoftI2C``,
+``idle()``, ``unique_id()`` and ``freq()``."""
+from .machine import I2C
 
 
 class Timer:
@@ -27,3 +29,20 @@ class Timer:
             if self.mode == Timer.ONE_SHOT:
                 self.callback = None
             cb(self)
+
+
+class SoftI2C(I2C):
+    def __init__(self, scl=None, sda=None, freq=400000, timeout=50000):
+        super().__init__(-1, scl, sda, freq, timeout)
+
+
+def idle():
+    pass
+
+
+def unique_id():
+    return b"rillsim0"
+
+
+def freq():
+    return 125000000
