@@ -45,7 +45,7 @@ def _error(name, *args):
 # freed after it runs, a function would stay.
 _ROOT = getattr(os, "getenv", lambda name: None)("RILL_ROOT")  # the unix port and CPython have getenv
 if not _ROOT:
-    _ROOT = __file__.replace("\\", "/")
+    _ROOT = globals().get("__file__", "").replace("\\", "/")  # a port may leave __file__ out
     _ROOT = _ROOT[:_ROOT.rfind("/lib/rill/")] if "/lib/rill/" in _ROOT else ("." if _ROOT.startswith("lib/") else "")
 
 
