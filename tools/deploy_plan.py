@@ -13,11 +13,15 @@ and its config.json) or one module file. The plan, as (board path, host file, gr
     /boot.py /main.py           the app's own, else firmware/'s, whose main.py imports the
                                 app module as ``app`` and calls ``app.main()``
     /config.json                --config, else the app folder's config.json
-    /boards/<BOARD>/board.json  read by rill.board on the device
+    /boards/<BOARD>/board.json  read by rill.board on the device: boards/<BOARD>/board.json
+                                completed on the host (``device_board``), so the device
+                                need not load rill.boardhelp to complete it
     /build.json                 the build's identity (tools/build_identity.py), read by
                                 rill.identity: hashes of lib, app and config, the
                                 architecture and the firmware version the board reported
 """
+import ast
+import json
 import os
 import shutil
 
@@ -120,10 +124,38 @@ def plan(app, board, arch, source=False, config=None, deps=True, out=None, firmw
     config = config or app.config
     if config:
         items.append(("/config.json", config, "config"))
-    items.append(("/boards/%s/board.json" % board, os.path.join(BOARDS, board, "board.json"), "config"))
+    items.append(("/boards/%s/board.json" % board, device_board(board, app_out), "config"))
     ident = build_identity.identity(app.modules, config, arch, firmware)
     items.append(("/build.json", build_identity.write(os.path.join(app_out, "build.json"), ident), "config"))
     return items
+
+
+def device_board(board, out):
+    """boards/<board>/board.json as a device reads it, written to ``out``/board.json: the
+    fields rill.board reads (rill.boardhelp's DEVICE_FIELDS) and its MCU's facts from
+    boards/mcus.json (what rill.boardhelp.complete adds to a repository board file)."""
+    with open(os.path.join(BOARDS, board, "board.json")) as f:
+        info = json.load(f)
+    with open(os.path.join(BOARDS, "mcus.json")) as f:
+        mcu = json.load(f).get(info.get("mcu"))
+    if mcu is None:
+        raise CliError("board %s: mcu %r is not in boards/mcus.json" % (board, info.get("mcu")))
+    out_info = {k: info[k] for k in _device_fields() if k in info}
+    out_info.update(platform=mcu["platform"], pin_irq_hard=mcu["pin_irq_hard"], temp_sensor=mcu["temp_sensor"]["kind"])
+    path = os.path.join(out, "board.json")
+    with open(path, "w") as f:
+        json.dump(out_info, f, separators=(",", ":"), sort_keys=True)
+    return path
+
+
+def _device_fields():
+    """rill.boardhelp.DEVICE_FIELDS, read from its source (the library does not run here)."""
+    with open(os.path.join(ROOT, "lib", "rill", "boardhelp.py")) as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "DEVICE_FIELDS":
+            return ast.literal_eval(node.value)
+    raise CliError("lib/rill/boardhelp.py has no DEVICE_FIELDS")
 
 
 def twins(items):

@@ -7,7 +7,7 @@ import rill.graph  # noqa: F401  compiled before the simulator fills the 128 KB 
 from rill import GraphError, Pipeline, board
 from testkit import raises
 
-ROOT = board._root()
+ROOT = board._ROOT
 BOARDS = ("ESP32_GENERIC", "ESP32_GENERIC_S3", "RPI_PICO", "RPI_PICO_W")
 
 
@@ -145,10 +145,10 @@ def test_the_validator_catches_bad_pins():
 
 def test_loader_facts_agree_with_the_mcu_table():
     mcus = _mcus()
-    for mcu, (platform, hard, temp) in board._MCU.items():
+    for mcu, (platform, hard, temp) in board._MCU.items():  # rill.boardhelp's, through rill.board
         assert mcus[mcu]["platform"] == platform, mcu
         assert mcus[mcu]["pin_irq_hard"] == hard, mcu
-        assert mcus[mcu]["temp_sensor"]["kind"].endswith(temp), mcu
+        assert mcus[mcu]["temp_sensor"]["kind"] == temp, mcu
 
 
 def test_load_simulates_on_the_host_and_reports_capabilities():
@@ -205,3 +205,27 @@ def test_led_is_an_output_except_where_it_is_addressable():
     assert b.sim.pin(25).value() == 1
     with raises(board.BoardError, match="ws2812"):
         board.load("ESP32_GENERIC_S3").led()
+
+
+def test_a_board_file_completed_as_a_deploy_stages_it_makes_the_same_board():
+    for name in BOARDS:
+        done = board.complete(_json(board.board_file(name)))
+        assert sorted(done) == sorted(board.DEVICE_FIELDS + ("platform", "pin_irq_hard", "temp_sensor"))
+        a, b = board.load(name), board.Board(done)  # from the repository's file; from the device's
+        for attr in ("name", "title", "mcu", "pins", "network", "heap_budget", "platform", "hard_irq", "_temp"):
+            assert getattr(a, attr) == getattr(b, attr), (name, attr)
+        assert b.sim is None and repr(b) == "<Board %s (%s, real)>" % (name, b.mcu)
+    with raises(board.BoardError, match="board X: unknown mcu 'Z80' (known: ESP32, ESP32-S3, RP2040)"):
+        board.complete({"id": "X", "mcu": "Z80"})
+
+
+def test_bad_input_says_what_is_wrong_in_one_sentence():
+    pico = board.load("RPI_PICO")
+    with raises(board.BoardError, match="GPIO 5 is not an ADC input on RPI_PICO; its ADC inputs are 26, 27, 28"):
+        pico.adc(5)
+    msg = ("board RPI_PICO (Raspberry Pi Pico) has no teleport: beam() needs it")
+    with raises(board.BoardError, match=msg):
+        pico.require("teleport", "beam()")
+    with raises(board.BoardError, match="the LED of ESP32_GENERIC_S3 is a ws2812 on pin 48, not a plain output"):
+        board.load("ESP32_GENERIC_S3").led()
+    assert "board.json" in board.board_file("RPI_PICO") and "RPI_PICO" in board.available()

@@ -3,8 +3,8 @@ bus with its device models and fault injection."""
 import errno
 
 from rill.sim import machine
-from rill.sim.device import Registers
 from rill.sim.hardware import SimHardware
+from rill.sim.registers import Registers
 from testkit import heap_locked, raises
 
 
@@ -138,4 +138,24 @@ def test_hardware_shares_pins_and_adcs_and_feeds_the_chip_sensor():
     assert hasattr(esp.adc(34), "read_uv")
     esp.set_chip_temperature(60)
     assert esp.esp32.mcu_temperature() == 60
-    assert sorted(hw.i2c.devices) == [0x44, 0x76]
+    assert hw.i2c.scan() == [0x44, 0x76]
+    assert hw.i2c.devices[0x76] is hw.bme280 and hw.i2c.devices[0x44] is hw.sht3x
+
+
+def test_hardware_makes_each_model_at_its_first_use():
+    hw = SimHardware("esp32")
+    assert hw.i2c.devices == {} and sorted(hw.i2c.pending) == [0x44, 0x76]
+    hw.i2c.writeto(0x44, b"\x24\x00")  # the first transaction makes the SHT3x's model
+    assert list(hw.i2c.devices) == [0x44] and hw.sht3x.commands == 1
+    assert hw.i2c.devices[0x44] is hw.sht3x and list(hw.i2c.pending) == [0x76]
+    bme = hw.bme280  # reading the attribute makes it, on the bus as at the start
+    assert hw.i2c.devices[0x76] is bme and hw.bme280 is bme and hw.i2c.pending == {}
+    assert hw.i2c.readfrom_mem(0x76, 0xD0, 1) == b"\x60"
+    hw.set_chip_temperature(50)
+    assert hw.esp32.raw_temperature() == 122
+    other = SimHardware("rp2")
+    other.i2c.detach(0x76)  # gone before it was made: the bus NACKs it, the attribute still has one
+    with raises(OSError):
+        other.i2c.readfrom(0x76, 1)
+    assert other.bme280.transactions == 0 and 0x76 not in other.i2c.devices
+    assert other.esp32 is None

@@ -5,9 +5,11 @@ not the one asked for is refused."""
 import json
 import os
 import re
+import subprocess
 
 import pytest
 
+from common import ROOT, micropython_exe
 from mqtt_host import Broker, BrokerError, Client
 from tooltest import make_project, tool
 
@@ -122,3 +124,44 @@ def test_a_module_app_gets_a_main_that_starts_it(tmp_path):
     main = [local for remote, local, _ in items if remote == "/main.py"][0]
     with open(main) as f:
         assert "import greenhouse as app" in f.read()
+
+
+DEVICE_READS = """
+import json, sys
+from rill import board
+b = board.load("%s")
+facts = [b.platform, b.hard_irq, b._temp, b.pins, b.heap_budget, b.title]
+print(json.dumps(["rill.boardhelp" in sys.modules, facts]))
+from rill import boardhelp
+with open("%s") as f:
+    print(json.dumps(boardhelp.complete(json.load(f))))
+"""
+
+
+@pytest.mark.skipif(not micropython_exe(), reason="needs MicroPython")
+def test_the_board_file_is_deployed_completed_and_the_device_reads_it_alone(tmp_path):
+    import deploy_plan
+
+    for name in sorted(os.listdir(os.path.join(ROOT, "boards"))):
+        full = os.path.join(ROOT, "boards", name, "board.json")
+        if not os.path.exists(full):
+            continue
+        fs = tmp_path / name
+        os.makedirs(fs / "boards" / name)
+        staged = deploy_plan.device_board(name, str(fs / "boards" / name))
+        with open(staged) as f:
+            device = json.load(f)
+        with open(full) as f:
+            info = json.load(f)
+        host_only = ("firmware", "flash", "mpy", "heap_note", "reserved")
+        assert all(k in info and k not in device for k in host_only), sorted(device)
+        env = dict(os.environ, MICROPYPATH=".frozen:" + os.path.join(ROOT, "lib"), RILL_ROOT=str(fs))
+        r = subprocess.run([micropython_exe(), "-c", DEVICE_READS % (name, full)], capture_output=True, text=True,
+                           env=env, timeout=30)
+        assert r.returncode == 0, r.stderr + r.stdout
+        loaded, completed = r.stdout.splitlines()
+        helper, facts = json.loads(loaded)
+        assert helper is False, "the device loaded rill.boardhelp to read its completed board file"
+        assert json.loads(completed) == device  # the library completes a repository file the same way
+        assert facts == [device["platform"], device["pin_irq_hard"], device["temp_sensor"], info["pins"],
+                         info["heap_budget_kb"] * 1024, info["name"]]

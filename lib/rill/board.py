@@ -9,88 +9,56 @@ and its hardware objects: the real ``machine`` on the board, ``rill.sim`` elsewh
 Drivers never choose: they get their bus, pin or ADC from here. Board files are read
 from ``<root>/boards/<ID>/board.json``, where root holds ``lib/`` (the repository on
 the host, ``/`` on a device: deploy the board file to ``/boards/<ID>/board.json``).
+
+Heap: only what every board runs lives here. ``available()``, ``detect()``, the texts
+of BoardErrors and the completion of a repository's board file are in rill.boardhelp,
+loaded at first use; a deploy stages the board file already completed (its MCU's facts
+written in, host-only fields left out), so a device never loads it.
 """
 import json
 import os
 import sys
-
-# MCU -> (sys.platform of its port, pin IRQs may be hard, how the chip reads its own temperature).
-# The same facts, in full, are in boards/mcus.json; test_boards.py keeps the two in step.
-_MCU = {
-    "RP2040": ("rp2", True, "adc"),
-    "ESP32": ("esp32", False, "raw_temperature"),
-    "ESP32-S3": ("esp32", False, "mcu_temperature"),
-}
-
-_HINTS = {
-    "network": 'use a board whose board.json says "network": "wifi" (RPI_PICO_W, ESP32_GENERIC, ESP32_GENERIC_S3)',
-    "i2c": 'add "i2c": {"id": 0, "sda": N, "scl": N} to the pins of its board.json',
-    "adc": 'list ADC-capable GPIOs under "adc" in the pins of its board.json',
-    "button": 'add "button": {"pin": N, "pull": "up", "active_low": true} to the pins of its board.json',
-}
-_HINTS["wifi"] = _HINTS["network"]
 
 
 class BoardError(Exception):
     pass
 
 
-def _root():
-    """Where boards/ is: $RILL_ROOT (hosts that run compiled copies), else the checkout
-    that holds this lib/, else / (a device)."""
-    getenv = getattr(os, "getenv", None)  # the unix port and CPython have it; boards do not
-    root = getenv("RILL_ROOT") if getenv else None
-    if root:
-        return root
-    p = __file__.replace("\\", "/")
-    i = p.rfind("/lib/rill/")
-    if i >= 0:
-        return p[:i]
-    return "." if p.startswith("lib/") else ""
+def __getattr__(name):
+    """available(), detect() and the rest of the cold half: rill.boardhelp, loaded at first use."""
+    if name[:2] == "__":  # what importers probe for (__path__, __spec__...)
+        raise AttributeError(name)
+    from . import boardhelp
+
+    return getattr(boardhelp, name)
+
+
+def _error(name, *args):
+    """The BoardError whose text rill.boardhelp's ``name`` makes from ``args``."""
+    from . import boardhelp
+
+    return BoardError(getattr(boardhelp, name)(*args))
+
+
+# Where boards/ is: $RILL_ROOT (hosts that run compiled copies), else the checkout that
+# holds this lib/, else / (a device). Worked out once, at import: module-level code is
+# freed after it runs, a function would stay.
+_ROOT = getattr(os, "getenv", lambda name: None)("RILL_ROOT")  # the unix port and CPython have getenv
+if not _ROOT:
+    _ROOT = globals().get("__file__", "").replace("\\", "/")  # a port may leave __file__ out
+    _ROOT = _ROOT[:_ROOT.rfind("/lib/rill/")] if "/lib/rill/" in _ROOT else ("." if _ROOT.startswith("lib/") else "")
 
 
 def board_file(board_id):
-    return "%s/boards/%s/board.json" % (_root(), board_id)
+    return "%s/boards/%s/board.json" % (_ROOT, board_id)
 
 
 def _read(path):
     try:
         with open(path) as f:
             return json.load(f)
-    except OSError:
-        raise BoardError("no board file %s (boards here: %s)" % (path, ", ".join(available()) or "none"))
-    except ValueError as e:
-        raise BoardError("board file %s is not valid JSON: %s" % (path, e))
-
-
-def available():
-    """Board ids that have a board file here."""
-    found = []
-    try:
-        names = os.listdir(_root() + "/boards")
-    except OSError:
-        return found
-    for name in sorted(names):
-        try:
-            os.stat(board_file(name))
-            found.append(name)
-        except OSError:
-            pass
-    return found
-
-
-def detect():
-    """The id of the board this MicroPython runs on: the board file whose ``machine`` is
-    ``sys.implementation._machine``, else the only board file deployed."""
-    machine = getattr(sys.implementation, "_machine", "")
-    ids = available()
-    for board_id in ids:
-        if _read(board_file(board_id)).get("machine") == machine:
-            return board_id
-    if len(ids) == 1:
-        return ids[0]
-    raise BoardError("no board file matches this machine (%r); pass an id to load(): %s"
-                     % (machine, ", ".join(available()) or "no boards/ folder found"))
+    except (OSError, ValueError) as e:
+        raise _error("unreadable", path, e)
 
 
 def load(board_id=None, sim=None, path=None, clock=None):
@@ -99,38 +67,44 @@ def load(board_id=None, sim=None, path=None, clock=None):
     devices keep time by ``clock``: give the VirtualClock the pipeline starts with
     (``b.sim.follow(clock)`` changes it later); default real time."""
     if path is None:
-        path = board_file(board_id or detect())
+        if board_id is None:
+            from .boardhelp import detect
+
+            board_id = detect()
+        path = board_file(board_id)
     info = _read(path)
-    facts = _MCU.get(info.get("mcu"))
-    if facts is None:
-        raise BoardError("board %s: unknown mcu %r (known: %s)"
-                         % (info.get("id"), info.get("mcu"), ", ".join(sorted(_MCU))))
-    here = sys.platform
+    if "platform" not in info:  # as the repository keeps it, not as a deploy stages it
+        from .boardhelp import complete
+
+        info = complete(info)
+    real = sys.platform == info["platform"]
     if sim is None:
-        sim = here != facts[0]
-    elif not sim and here != facts[0]:
-        raise BoardError("board %s needs MicroPython on %s for real hardware; this is %s: use sim=True"
-                         % (info["id"], facts[0], here))
-    return Board(info, facts, sim, clock)
+        sim = not real
+    elif not sim and not real:
+        raise _error("not_here", info["id"], info["platform"], sys.platform)
+    if sim:
+        from .sim.hardware import SimBoard
+
+        return SimBoard(info, clock)
+    return Board(info)
 
 
 class Board:
-    def __init__(self, info, facts, sim, clock=None):
-        self.info = info
+    """A board's capabilities and its real hardware (``rill.sim.hardware.SimBoard``: simulated)."""
+
+    sim = None  # a simulated board's SimHardware
+
+    def __init__(self, info):
         self.name = info["id"]
         self.title = info.get("name", self.name)
         self.mcu = info["mcu"]
         self.pins = info.get("pins", {})
         self.network = info.get("network", "none")
         self.heap_budget = info.get("heap_budget_kb", 0) * 1024
-        self.platform, self.hard_irq, self._temp = facts
+        self.platform = info["platform"]  # sys.platform of the MCU's port
+        self.hard_irq = info["pin_irq_hard"]
+        self._temp = info["temp_sensor"]  # how the chip reads its own temperature (boards/mcus.json)
         self._i2c = None
-        self.sim = None
-        if sim:
-            from .sim.hardware import SimHardware
-
-            i2c = self.pins.get("i2c") or {}
-            self.sim = SimHardware(self.platform, i2c.get("id", 0), self._temp == "mcu_temperature", clock)
 
     def __repr__(self):
         return "<Board %s (%s, %s)>" % (self.name, self.mcu, "simulated" if self.sim else "real")
@@ -151,58 +125,49 @@ class Board:
     def require(self, capability, why=""):
         """Raise BoardError, saying what needs ``capability`` and what to do, unless the board has it."""
         if not self.has(capability):
-            msg = "board %s (%s) has no %s" % (self.name, self.title, capability)
-            if why:
-                msg += ": %s needs it" % why
-            hint = _HINTS.get(capability)
-            raise BoardError(msg + ("; " + hint if hint else ""))
+            raise _error("missing", self, capability, why)
 
     # -- hardware ------------------------------------------------------------------
 
     def _machine(self):
-        if self.sim is not None:
-            return self.sim.machine
         import machine
 
         return machine
 
     def pin(self, id, mode=None, pull=None):
         """A machine.Pin (an input unless ``mode`` says otherwise)."""
-        m = self._machine()
-        mode = m.Pin.IN if mode is None else mode
-        if self.sim is not None:
-            return self.sim.pin(id, mode, -1 if pull is None else pull)
-        return m.Pin(id, mode, pull)
+        import machine
+
+        return machine.Pin(id, machine.Pin.IN if mode is None else mode, pull)
 
     def i2c(self):
         """The board's I2C bus (one shared object)."""
         if self._i2c is None:
             self.require("i2c", "i2c()")
             cfg = self.pins["i2c"]
-            if self.sim is not None:
-                self._i2c = self.sim.i2c
-            else:
-                import machine
+            import machine
 
-                self._i2c = machine.I2C(cfg.get("id", 0), sda=machine.Pin(cfg["sda"]), scl=machine.Pin(cfg["scl"]),
-                                        freq=cfg.get("freq", 400000))
+            self._i2c = machine.I2C(cfg.get("id", 0), sda=machine.Pin(cfg["sda"]), scl=machine.Pin(cfg["scl"]),
+                                    freq=cfg.get("freq", 400000))
         return self._i2c
 
     def _adc(self, id):
-        if self.sim is not None:
-            return self.sim.adc(id)
         import machine
 
         if self.platform == "esp32":  # 11 dB: the full 0..3.3 V range (read_uv() applies the calibration)
             return machine.ADC(machine.Pin(id), atten=machine.ADC.ATTN_11DB)
         return machine.ADC(id)
 
+    def _chip(self):
+        """The ESP32 port's ``esp32`` module (the chip's temperature sensor)."""
+        import esp32
+
+        return esp32
+
     def adc(self, gpio):
         """A machine.ADC on ``gpio``, which must be one of the board's ADC inputs."""
-        inputs = self.pins.get("adc") or []
-        if gpio not in inputs:
-            raise BoardError("GPIO %s is not an ADC input on %s; its ADC inputs are %s"
-                             % (gpio, self.name, ", ".join(str(g) for g in inputs) or "none"))
+        if gpio not in (self.pins.get("adc") or ()):
+            raise _error("not_adc", self, gpio)
         return self._adc(gpio)
 
     def analog(self, gpio, **kw):
@@ -228,8 +193,7 @@ class Board:
         self.require("led", "led()")
         cfg = self.pins["led"]
         if cfg.get("type", "gpio") != "gpio":
-            raise BoardError("the LED of %s is a %s on pin %s, not a plain output: drive it with its own driver"
-                             % (self.name, cfg["type"], cfg["pin"]))
+            raise _error("not_plain_led", self, cfg)
         return self.pin(cfg["pin"], self._machine().Pin.OUT)
 
     def mcu_temp(self):
@@ -238,11 +202,7 @@ class Board:
 
         if self._temp == "adc":
             return mcu_temp.RP2040Temp(self._adc(4))
-        if self.sim is not None:
-            return mcu_temp.ESP32Temp(self.sim.esp32)
-        import esp32
-
-        return mcu_temp.ESP32Temp(esp32)
+        return mcu_temp.ESP32Temp(self._chip())
 
     def wifi(self, ssid, password, **kw):
         """A ``WiFi`` connection keeper; on a board without Wi-Fi, or simulated, it says so in its status."""
@@ -250,8 +210,6 @@ class Board:
 
         if not self.has("network"):
             return WiFi(None, ssid, password, unavailable="board %s has no networking" % self.name, **kw)
-        if self.sim is not None:
-            return WiFi(None, ssid, password, unavailable="no wifi hardware (simulated %s)" % self.name, **kw)
         import network
 
         return WiFi(network.WLAN(network.STA_IF), ssid, password, **kw)

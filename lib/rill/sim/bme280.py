@@ -13,7 +13,7 @@ The default calibration is the datasheet's worked example for T and P (dig_T1 =
 """
 import time
 
-from .device import Registers
+from .registers import Registers
 
 CALIBRATION = {
     "T": (27504, 26435, -1000),

@@ -1,4 +1,4 @@
-"""Base for simulated I2C devices: fault injection and a register-file model.
+"""Base for simulated I2C devices: fault injection (``rill.sim.registers`` adds a register file).
 
 Faults, injected with ``inject(kind, times=-1)`` (-1 = until ``clear()``):
 "nack" (OSError ENODEV: the address is not acknowledged), "io" (OSError EIO),
@@ -54,37 +54,3 @@ class Device:
 
     def read_mem(self, reg, buf):
         raise OSError(errno.EIO)
-
-
-class Registers(Device):
-    """A device with 256 byte registers and an auto-incrementing register pointer."""
-
-    def __init__(self):
-        super().__init__()
-        self.regs = bytearray(256)
-        self.pointer = 0
-
-    def write(self, buf):
-        if len(buf):
-            self.pointer = buf[0]
-            if len(buf) > 1:
-                self.write_mem(buf[0], memoryview(buf)[1:])
-
-    def read(self, buf):
-        self.read_mem(self.pointer, buf)
-
-    def write_mem(self, reg, buf):
-        for i in range(len(buf)):
-            self.on_write((reg + i) & 0xFF, buf[i])
-
-    def read_mem(self, reg, buf):
-        self.before_read(reg, len(buf))
-        for i in range(len(buf)):
-            buf[i] = self.regs[(reg + i) & 0xFF]
-        self.pointer = (reg + len(buf)) & 0xFF
-
-    def on_write(self, reg, value):
-        self.regs[reg] = value
-
-    def before_read(self, reg, n):
-        pass
