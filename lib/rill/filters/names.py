@@ -13,7 +13,8 @@ _WHERE = ("value offset multiply lambda_ clamp skip_initial"
           "|window sliding_window_moving_average"
           "|ema exponential_moving_average"
           "|order median quantile min max"
-          "|timed throttle throttle_with_priority throttle_average heartbeat timeout debounce"
+          "|throttles throttle throttle_with_priority throttle_average"
+          "|timed heartbeat timeout debounce"
           "|lists chain or_"
           "|joins latest zip_seq tumbling")
 
