@@ -119,3 +119,15 @@ def test_read_never_sleeps():
         rh.clock.t += rh.conversion_ms
     assert time.ticks_diff(time.ticks_ms(), t0) < 160  # 20 samples, not 20 x 16 ms (a loaded host gets slack)
     assert rh.samples == 19 and rh.failures == 0
+
+
+def test_reads_that_keep_coming_too_soon_fail_saying_why_and_the_sensor_keeps_no_text_for_it():
+    """The third read in a row before the conversion ends fails, naming the conversion
+    time; the text is formatted only then (a driver keeps no message per instance)."""
+    _, _, rh = _sensor(repeatability="medium")
+    assert rh.read() is None  # started
+    assert rh.read() is None and rh.read() is None  # too soon, twice
+    assert not [v for v in rh.__dict__.values() if isinstance(v, str) and "conversion" in v]
+    with raises(SensorError, match="no value in 3 reads in a row: read again before the 7 ms conversion"):
+        rh.read()
+    assert rh.failures == 1 and "7 ms" in rh.last_error

@@ -79,3 +79,36 @@ def test_filters_in_a_pipeline():
         g.push("raw", v)
     assert g.records["smooth"].value == 35.0
     assert g.records["alarm"].value is True
+
+
+def test_a_filter_loads_only_its_own_module_and_the_lookup_is_unloaded():
+    """``from rill.filters import X`` loads the one small module holding X (an app pays for
+    no sibling filters); rill.filters.names, which finds it and turns chain data into
+    filters, is unloaded after each use."""
+    import sys
+
+    pkg = sys.modules["rill.filters"]
+    saved = {k: sys.modules.pop(k) for k in list(sys.modules) if k.startswith("rill.filters.")}
+    attrs = {k.split(".")[2]: pkg.__dict__.pop(k.split(".")[2], None) for k in saved}
+    try:
+        from rill.filters import sliding_window_moving_average as swma
+
+        assert swma(3, 1)(6) == 6
+        assert sorted(k for k in sys.modules if k.startswith("rill.filters.")) == ["rill.filters.window"]
+        from rill.filters import chain
+
+        assert chain([{"offset": 1}, {"median": {"window_size": 1, "send_every": 1}}])(2) == 3
+        assert sorted(k for k in sys.modules if k.startswith("rill.filters.")) == [
+            "rill.filters.lists", "rill.filters.order", "rill.filters.value", "rill.filters.window"]
+        assert "names" not in pkg.__dict__
+        with raises(AttributeError):
+            assert pkg.no_such_filter is None  # never reached: AttributeError
+        assert "rill.filters.names" not in sys.modules
+    finally:
+        for k in [k for k in sys.modules if k.startswith("rill.filters.")]:
+            sys.modules.pop(k)
+            pkg.__dict__.pop(k.split(".")[2], None)
+        sys.modules.update(saved)
+        for k, v in attrs.items():
+            if v is not None:
+                setattr(pkg, k, v)

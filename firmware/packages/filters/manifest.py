@@ -3,4 +3,4 @@
 metadata(description="rill: the filters package", version="0.1.0")
 add_library("rill", "..")  # firmware/packages, where require() finds the ones this needs
 require("core", library="rill")
-package("rill", files=["filters/__init__.py", "filters/calibrate.py", "filters/common.py", "filters/joins.py", "filters/lists.py", "filters/timed.py", "filters/value.py", "filters/window.py"], base_path="../../../lib")
+package("rill", files=["filters/__init__.py", "filters/calibrate.py", "filters/change.py", "filters/clocked.py", "filters/common.py", "filters/ema.py", "filters/fit.py", "filters/joins.py", "filters/lists.py", "filters/names.py", "filters/ntc.py", "filters/order.py", "filters/rounding.py", "filters/throttles.py", "filters/timed.py", "filters/value.py", "filters/window.py"], base_path="../../../lib")

@@ -23,12 +23,14 @@ class Sensor:
         self.last_error = None
         self.waits = 0  # reads in a row that had no data yet
 
-    def _wait(self, why):
-        """A read with no data yet: None, or a failure once that happens ``WAIT_LIMIT`` times in a row."""
+    def _wait(self, why, arg=None):
+        """A read with no data yet: None, or a failure once that happens ``WAIT_LIMIT`` times
+        in a row, saying ``why`` (``why % arg`` with an ``arg``: formatted only then, so a
+        driver keeps no formatted text per instance)."""
         self.waits += 1
         if self.waits >= WAIT_LIMIT:
             self.waits = 0
-            self._fail("no value in %d reads in a row: %s" % (WAIT_LIMIT, why))
+            self._fail("no value in %d reads in a row: %s" % (WAIT_LIMIT, why if arg is None else why % arg))
 
     def _fail(self, reason, exc=None):
         self.failures += 1

@@ -46,7 +46,6 @@ class SHT3x(Sensor):
         self.i2c = i2c
         self.addr = addr
         self._cmd, self.conversion_ms = _MODES[repeatability]
-        self._too_soon = _TOO_SOON % self.conversion_ms
         self._buf = bytearray(6)  # T msb, T lsb, CRC, RH msb, RH lsb, CRC
         self._now = now or getattr(i2c, "now", None) or time.ticks_ms
         self._started = None  # when the pending measurement was started
@@ -54,7 +53,7 @@ class SHT3x(Sensor):
     def read(self):
         started = self._started
         if started is not None and time.ticks_diff(self._now(), started) < self.conversion_ms:
-            return self._wait(self._too_soon)
+            return self._wait(_TOO_SOON, self.conversion_ms)
         buf = self._buf
         self._started = None
         try:

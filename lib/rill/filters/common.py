@@ -1,6 +1,6 @@
 """What the filter modules share, kept small so each module imports only this: NaN as
-chain data spells it, matching values (NaN matches NaN), C's rounding, and the periodic
-task of the filters that send on their own. About 1 KB of heap.
+chain data spells it, matching values (NaN matches NaN), C's rounding. (The clock's plumbing is in
+rill.filters.clocked.)
 """
 from math import floor
 
@@ -29,16 +29,3 @@ def matches(values, x):
             return True
     return False
 
-
-def every(graph, node, ms, fn):
-    """Spawn a task that, every ``ms`` from now, writes ``fn()`` (unless None) as ``node``'s output."""
-
-    async def run():
-        clock = graph.clock
-        deadline = clock.now()
-        while True:
-            deadline = clock.add(deadline, ms)
-            await clock.sleep_until(deadline)
-            graph.write(node, fn())
-
-    graph.spawn(run())

@@ -10,7 +10,7 @@ nothing is allocated per record with small-int values (a mean is a new float). K
 in a ``Latest`` record, or copy it in a tap that stores it. zip_seq and tumbling tell
 which inputs are new by the records' ``produced`` counters, so they need a pipeline.
 """
-from .common import NAN, every
+from .common import NAN
 
 
 class latest:
@@ -124,6 +124,8 @@ class tumbling(_Inputs):
     def bind(self, graph, node):
         super().bind(graph, node)
         if self.ms is not None:
+            from .clocked import every  # only a timed window loads the clock's plumbing
+
             every(graph, node, self.ms, self._emit)
 
     def _add(self, v):

@@ -6,28 +6,9 @@ parameter (``{"median": {"window_size": 5}}``, ``{"offset": 2.0}``, ``{"throttle
 1000}``). A filter inside that sends on its own (heartbeat, timeout...) sends through
 the rest of the chain, as in ESPHome.
 
+Data is turned into filters by rill.filters.names, loaded for that and unloaded again.
 Heap: a tuple of the filters, plus a small proxy per filter that binds; nothing per record.
 """
-
-
-def make(spec):
-    """One filter from a callable or ``{name: parameters}``; ValueError names what is wrong."""
-    if callable(spec):
-        return spec
-    if isinstance(spec, list):
-        return chain(spec)
-    if not isinstance(spec, dict) or len(spec) != 1:
-        raise ValueError("a filter is a callable or a dict with one name, not %r" % (spec,))
-    from . import load
-
-    for name, arg in spec.items():
-        cls = load(name)
-        if cls is None:
-            raise ValueError("no filter is named %r" % (name,))
-        try:
-            return cls(**arg) if isinstance(arg, dict) else cls() if arg is None else cls(arg)
-        except (TypeError, ValueError) as e:
-            raise ValueError("filter %r: %s" % (name, e))
 
 
 class _Tail:
@@ -51,7 +32,9 @@ class _Tail:
 
 class _List:
     def __init__(self, filters):
-        self.filters = tuple(make(f) for f in filters)
+        from .names import make  # unloaded again by make
+
+        self.filters = make(filters)
 
     def bind(self, graph, node):
         for i, f in enumerate(self.filters):
