@@ -198,6 +198,7 @@ def test_the_control_queue_is_sized_from_the_declarations():
     """Room for the CONNECT, then for the birth, SUBSCRIBE, goodbye, DISCONNECT, a PINGREQ
     and 16 PUBACKs at once, and not a byte more. What does not fit is a dead letter."""
     from rill.mqtt import Bridge, _prep
+    from rill.mqtt.close import bye
     from rill.mqtt.packet import PINGREQ
 
     mq = Bridge("127.0.0.1", "ctl-1", user="u" * 30, password="p" * 30, status_topic="s/{device}/" + "x" * 90,
@@ -207,16 +208,16 @@ def test_the_control_queue_is_sized_from_the_declarations():
     s = _prep("start.new_session", mq)
     assert s.queue(s.hello)
     s = _prep("start.new_session", mq)
-    assert s.queue_publish(s.birth[0], s.birth[1], True) and s.queue(s.sub)
+    assert s.queue(s.birth[1]) and s.queue(s.sub)
     for _ in range(16):
         assert s.queue(b"\x40\x02\x00\x01")  # PUBACKs
     assert s.queue(PINGREQ)
-    assert s.bye() and mq.inbox.rejected["unsent"] == 0
-    assert s.ctl_pending() == len(s.ctl), (s.ctl_pending(), len(s.ctl))  # exactly what they need
+    assert bye(s) and mq.inbox.rejected["unsent"] == 0
+    assert s._cn - s._cs == len(s.ctl), (s._cn - s._cs, len(s.ctl))  # exactly what they need
     said = []
     mq.inbox.log = said.append
     s.said_bye = False
-    assert s.bye() and mq.inbox.rejected["unsent"] == 1  # a full queue: counted, a dead letter, one line
+    assert bye(s) and mq.inbox.rejected["unsent"] == 1  # a full queue: counted, a dead letter, one line
     assert said == ["mqtt: dead letter goodbye: mqtt unsent: does not fit the control queue (%d bytes)" % len(s.ctl)]
     assert [e[0] for e in mq.inbox.dead.entries()] == ["goodbye"]
 

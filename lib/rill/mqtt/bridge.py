@@ -121,7 +121,11 @@ class Bridge:
 
     async def run(self):
         """Keep the connection up until close() or a final refusal. Never raises, except
-        CancelledError (graph.stop()), after a best-effort goodbye."""
+        CancelledError (graph.stop()), after a best-effort goodbye.
+
+        Each attempt connects, then runs the session until it ends. A refusal that
+        retrying will not fix by itself (credentials, an untrusted certificate) is final
+        after ``auth_retries``."""
         self._closed = asyncio.Event()
         if self.session is None:
             _prep("start.start", self, None)
@@ -129,8 +133,52 @@ class Bridge:
         s.stopping = False
         try:
             while not s.stopping:
-                if not await self._attempt():
-                    return
+                self._set_state("connecting")
+                self.attempts += 1
+                t_online = None
+                final = None  # the reason of a refusal retrying will not fix
+                try:
+                    await s.connect(self.connect_timeout_ms)
+                    self.connects += 1
+                    self.refusals = 0
+                    for a in self.addons:
+                        a.online()  # queued behind the birth, which goes out first (control queue)
+                    self._set_state("online")
+                    t_online = ticks_ms()
+                    await s.run()
+                    if s.stopping:
+                        _bye(s)  # close() ran out of time: best effort, never blocks
+                except Refused as e:
+                    rc = e.args[0]
+                    from .diag import refusal
+
+                    self.error = refusal(rc)
+                    if rc in (2, 4, 5):
+                        final = self.error
+                except MemoryError:  # not the broker's doing: counted apart, collected, retried after the backoff
+                    self.memory_errors += 1
+                    self.error = "MemoryError"  # a constant: formatting a message would need memory
+                    gc.collect()
+                except Exception as e:  # OSError, ProtocolError, timeouts: retry after a backoff
+                    if self.transport.tls is not None:
+                        from .tls import certificate_error
+
+                        final = certificate_error(e)
+                    self.error = final or "%s: %s" % (type(e).__name__, e)
+                except BaseException:  # cancelled
+                    if t_online is not None:
+                        _bye(s)
+                    raise
+                finally:
+                    self.transport.close()
+                    self.outbox.rewind()
+                    if t_online is not None and ticks_diff(ticks_ms(), t_online) > 10000:
+                        self.backoff.reset()  # that session lived a while: start the backoff over
+                if final:
+                    self.refusals += 1
+                    if self.refusals > self.auth_retries:
+                        self._set_state("refused")
+                        return
                 if s.stopping:
                     break
                 self.failures += 1
@@ -144,65 +192,6 @@ class Bridge:
             if self.state != "refused":
                 self._set_state("closed")
             self._closed.set()
-
-    def _refused(self, why):
-        """A refusal that retrying will not fix by itself: final after auth_retries."""
-        self.error = why
-        self.refusals += 1
-        if self.refusals > self.auth_retries:
-            self._set_state("refused")
-            return False
-        return True
-
-    async def _attempt(self):
-        """One connection: connect, then run the session until it ends. False when the
-        broker (or its certificate) was refused for the last time."""
-        s = self.session
-        self._set_state("connecting")
-        self.attempts += 1
-        t_online = None
-        try:
-            await s.connect(self.connect_timeout_ms)
-            self.connects += 1
-            self.refusals = 0
-            for a in self.addons:
-                a.online()  # queued behind the birth, which goes out first (control queue)
-            self._set_state("online")
-            t_online = ticks_ms()
-            await s.run()
-            if s.stopping:
-                s.bye(True)  # close() ran out of time: best effort, never blocks
-        except Refused as e:
-            rc = e.args[0]
-            from .diag import refusal
-
-            why = refusal(rc)
-            if rc in (2, 4, 5):
-                return self._refused(why)
-            self.error = why
-        except MemoryError:  # not the broker's doing: counted apart, collected, retried after the backoff
-            self.memory_errors += 1
-            self.error = "MemoryError"  # a constant: formatting a message would need memory
-            gc.collect()
-        except Exception as e:  # OSError, ProtocolError, timeouts: retry after a backoff
-            why = None
-            if self.transport.tls is not None:
-                from .tls import certificate_error
-
-                why = certificate_error(e)
-            if why:
-                return self._refused(why)
-            self.error = "%s: %s" % (type(e).__name__, e)
-        except BaseException:  # cancelled
-            if t_online is not None:
-                s.bye(True)
-            raise
-        finally:
-            self.transport.close()
-            self.outbox.rewind()
-            if t_online is not None and ticks_diff(ticks_ms(), t_online) > 10000:
-                self.backoff.reset()  # that session lived a while: start the backoff over
-        return True
 
     async def close(self, timeout_ms=2000):
         """Stop: deliver what the outbox holds (for up to ``timeout_ms``), publish
@@ -221,6 +210,13 @@ class Bridge:
         from .diag import stats  # loaded when first asked for
 
         return stats(self)
+
+
+def _bye(s):
+    """close.bye, now: the session is over or being cancelled."""
+    from .close import bye
+
+    bye(s, True)
 
 
 def _sender(bridge, link):

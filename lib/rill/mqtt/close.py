@@ -31,15 +31,21 @@ async def stop(self, timeout_ms, ended):
         await asyncio.sleep_ms(10)
 
 
+def unsent(self, what, topic):
+    """A control packet of session ``self`` that did not fit its queue: a dead letter."""
+    self.inbox.reject("unsent", what, topic, "does not fit the control queue (%d bytes)" % len(self.ctl))
+
+
 def bye(self, now=False):
     """Queue the goodbye and DISCONNECT (which cancels the last will), once; False if
     not possible now (a packet is half written). ``now``: write it at once, best
     effort, never blocking (the session is over, or being cancelled)."""
-    if self.said_bye or self.outbox.writing() or now and self.t.sock is None:
+    if self.said_bye or self.outbox._busy or now and self.t.sock is None:
         return False
     self.said_bye = True
-    topic, msg = self.goodbye
-    self._queued(self.queue_publish(topic, msg, True) and self.queue(DISCONNECT), "goodbye", topic)
+    topic, packet = self.goodbye
+    if not (self.queue(packet) and self.queue(DISCONNECT)):
+        unsent(self, "goodbye", topic)
     if now:
         try:
             self.flush_ctl()

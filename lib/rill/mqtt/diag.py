@@ -1,7 +1,29 @@
-"""The bridge's diagnostics, loaded when first asked for: ``stats()`` and the text of a
-refused CONNACK (the birth's build fields are start.identity's). A device that never
-asks and is never refused pays no heap for them.
+"""The bridge's diagnostics, loaded when first asked for: ``stats()``, the text of a
+refused CONNACK and of every error the session and transport raise (packet.fail): a
+device that never asks and never fails pays no heap for them (the birth's build fields
+are start.identity's).
 """
+
+# packet.fail(n): (kind, message) of error n; kind: an errno (OSError), 0 ProtocolError, -1 ValueError
+ERRORS = ((0, "bad remaining length"), (0, "QoS %d PUBLISH"), (0, "bad PUBACK"), (0, "bad PUBLISH"),
+          (0, "bad SUBACK"), (0, "bad CONNACK"), (0, "unexpected packet 0x%02x"),
+          (0, "oversize packet 0x%02x (%d bytes)"), (110, "no CONNACK within %d ms"),
+          (110, "broker silent: no PINGRESP within %d ms"),
+          (110, "broker stalled: no PUBACK for %d ms with %d in flight"), (110, "connect timed out"),
+          (104, "connection closed by broker"), (-1, "CONNECT does not fit in ctl_size"))
+
+
+def error(n, *a):
+    kind, text = ERRORS[n]
+    if a:
+        text = text % a
+    if kind > 0:
+        return OSError(kind, text)
+    if kind:
+        return ValueError(text)
+    from .packet import ProtocolError
+
+    return ProtocolError(text)
 
 REFUSALS = {1: "unacceptable protocol version", 2: "client id rejected", 3: "server unavailable",
             4: "bad user name or password", 5: "not authorized"}

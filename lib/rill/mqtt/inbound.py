@@ -138,8 +138,13 @@ def oversized(self, i, hl, rem, end):
             self.stalled = True
             return False
         oversize(self.inbox, self._rxv[i + hl + 2:i + hl + 2 + tl], rem - head + hl)
-        if qos:
-            self._puback(u16(buf, i + head - 2))
+        if qos:  # the PUBACK, its packet id copied (room checked above)
+            k = self._reserve(4)
+            ctl = self.ctl
+            ctl[k] = 0x40
+            ctl[k + 1] = 2
+            ctl[k + 2] = buf[i + head - 2]
+            ctl[k + 3] = buf[i + head - 1]
     else:
         oversize(self.inbox, self._rxv[i + hl + 2:end], rem - head + hl)
     self.skip = hl + rem - (end - i)

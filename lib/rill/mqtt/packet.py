@@ -2,7 +2,7 @@
 
 The one home of the wire format for the session (session.py) and the outbox
 (outbox.py): the PUBLISH header is written only by ``put_publish``. Encoders that run
-per message (``put_publish``, ``put_puback``) write into a preallocated bytearray and
+per message (``put_publish``; the PUBACK is session.py's) write into a preallocated bytearray and
 allocate nothing; those that run once (CONNECT, SUBSCRIBE) are in start.py, the setup
 code, and return a new bytearray. Decoding reads fixed headers in place: ``header`` returns
 ``remaining << 3 | header_length`` (one small int, no tuple: nothing allocated per
@@ -28,6 +28,14 @@ class ProtocolError(OSError):
 
 class Refused(Exception):
     """CONNACK with a non-zero return code (``args[0]``); diag.REFUSALS names it."""
+
+
+def fail(n, *a):
+    """The exception for error ``n`` of diag.ERRORS, its message formatted with ``a``: the
+    texts are loaded only when something fails."""
+    from .diag import error
+
+    return error(n, *a)
 
 
 def put_u16(buf, i, n):
@@ -74,12 +82,6 @@ def put_publish(buf, i, topic, payload, flags):
     return j
 
 
-def put_puback(buf, i, pid):
-    buf[i] = PUBACK
-    buf[i + 1] = 2
-    return put_u16(buf, i + 2, pid)
-
-
 def header(buf, i, end):
     """The fixed header at ``buf[i:end]``: ``remaining << 3 | header_length``, or -1
     while it is incomplete. Raises ProtocolError on a length over four bytes."""
@@ -96,12 +98,12 @@ def header(buf, i, end):
             return rem << 3 | hl
         shift += 7
         if hl > 4:
-            raise ProtocolError("bad remaining length")
+            raise fail(0)
 
 
 def publish_qos(op):
     """QoS of a PUBLISH; ProtocolError for QoS 2, which rill never subscribes with."""
     qos = (op >> 1) & 3
     if qos > 1:
-        raise ProtocolError("QoS %d PUBLISH" % qos)
+        raise fail(1, qos)
     return qos

@@ -52,7 +52,7 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
     t.server = server
     t.port = port or (8883 if tls is not None else 1883)
     t.tls = tls
-    t.addr = t.sock = t._poll = None
+    t.addr = t.sock = None
     t.log = print
     self.outs = []
     self.ins = []

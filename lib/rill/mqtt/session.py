@@ -33,12 +33,24 @@ ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
 
 _RX_BUDGET = const(512)  # bytes handled per turn before yielding to other tasks
+# packet.fail's errors (diag.ERRORS)
+_E_PUBACK = const(2)
+_E_PUBLISH = const(3)
+_E_SUBACK = const(4)
+_E_CONNACK = const(5)
+_E_UNEXPECTED = const(6)
+_E_OVERSIZE = const(7)
+_E_NO_CONNACK = const(8)
+_E_SILENT = const(9)
+_E_STALLED = const(10)
+_E_CLOSED = const(12)
+_E_HELLO = const(13)
 
 
 class Session:
     """Made by start.session (the setup code), with the packets it sends on each
-    connection: ``hello`` (CONNECT), ``birth`` and ``goodbye`` ((status topic,
-    message)), ``sub`` (SUBSCRIBE, or None)."""
+    connection: ``hello`` (CONNECT), ``birth`` and ``goodbye`` ((status topic, PUBLISH)),
+    ``sub`` (SUBSCRIBE, or None)."""
 
     # -- control queue -------------------------------------------------------------------
 
@@ -62,25 +74,10 @@ class Session:
             self.ctl[i:i + len(data)] = data
         return i >= 0
 
-    def queue_publish(self, topic, msg, retain=False):
-        """Queue a small QoS 0 PUBLISH (birth, goodbye) behind the control packets."""
-        i = self._reserve(pk.publish_size(len(topic), len(msg), 0))
-        if i >= 0:
-            pk.put_publish(self.ctl, i, topic, msg, 1 if retain else 0)
-        return i >= 0
-
-    def _queued(self, ok, what, topic):
-        """Dead-letter a control packet that did not fit (``ok`` False)."""
-        if not ok:
-            self.inbox.reject("unsent", what, topic, "does not fit the control queue (%d bytes)" % len(self.ctl))
-
-    def ctl_pending(self):
-        return self._cn - self._cs
-
     def flush_ctl(self):
         """Write queued control packets; True when none are left."""
         if self._cs != self._cn:
-            self._cs += self.t.write(self._ctlv[self._cs:self._cn])
+            self._cs += self.t.sock.write(self._ctlv[self._cs:self._cn]) or 0
         return self._cs == self._cn
 
     # -- connect ---------------------------------------------------------------------------
@@ -94,7 +91,7 @@ class Session:
         self.stalled = self.said_bye = False
         await self.t.open(timeout_ms)
         if not self.queue(self.hello):
-            raise ValueError("CONNECT does not fit in ctl_size")
+            raise pk.fail(_E_HELLO)
         pause = 1
         while self.connack is None:
             self.flush_ctl()
@@ -108,7 +105,7 @@ class Session:
                 break
             if n is None:
                 if ticks_diff(ticks_ms(), t0) > timeout_ms:
-                    raise OSError(110, "no CONNACK within %d ms" % timeout_ms)
+                    raise pk.fail(_E_NO_CONNACK, timeout_ms)
                 await asyncio.sleep_ms(pause)
                 pause = min(pause * 2, 20)
         if self.connack:
@@ -118,10 +115,9 @@ class Session:
 
     def pump(self, budget):
         """Read and dispatch up to about ``budget`` bytes without blocking: the bytes
-        read, None if nothing was waiting."""
-        t = self.t
+        read, None if nothing was waiting. OSError once the broker closed."""
+        sock = self.t.sock
         rxv = self._rxv
-        cap = len(self.rx)
         got = 0
         while got < budget:
             if self.stalled:
@@ -129,16 +125,16 @@ class Session:
                 self._parse()
                 if self.stalled:
                     break
-            if self.skip:
-                n = t.readinto(rxv[:min(self.skip, cap)])
-                if n:
-                    self.skip -= n
-            else:
-                n = t.readinto(rxv[self._re:])
-                if n:
-                    self._re += n
+            skip = self.skip
+            n = sock.readinto(rxv[:min(skip, len(rxv))] if skip else rxv[self._re:])
             if n is None:
                 break
+            if n == 0:
+                raise pk.fail(_E_CLOSED)
+            if skip:
+                self.skip = skip - n
+            else:
+                self._re += n
             got += n
             if not self.skip:
                 self._parse()
@@ -146,6 +142,7 @@ class Session:
 
     def _parse(self):
         buf = self.rx
+        ctl = self.ctl
         i, end = self._rs, self._re
         while end - i >= 2:
             op = buf[i]
@@ -158,7 +155,7 @@ class Session:
             if end - i < total:
                 if total > len(buf):
                     if op & 0xF0 != pk.PUBLISH or self.connack is None:
-                        raise ProtocolError("oversize packet 0x%02x (%d bytes)" % (op, rem))
+                        raise pk.fail(_E_OVERSIZE, op, rem)
                     from .inbound import oversized  # only a subscriber gets a PUBLISH
 
                     if oversized(self, i, hl, rem, end):
@@ -166,63 +163,65 @@ class Session:
                 break
             if op == pk.PUBACK:
                 if rem != 2:
-                    raise ProtocolError("bad PUBACK")
-                if self.outbox.ack(pk.u16(buf, i + 2)):
+                    raise pk.fail(_E_PUBACK)
+                if self.outbox.ack(buf[i + 2] << 8 | buf[i + 3]):
                     self.tx.set()
             elif op & 0xF0 == pk.PUBLISH:
-                if op & 6 and len(self.ctl) - self._cn + self._cs < 4:
+                qos = pk.publish_qos(op)
+                if qos and len(ctl) - self._cn + self._cs < 4:
                     self.stalled = True  # no room for the PUBACK: resume after tx drains
                     break
-                self._publish(op, i + hl, rem)
+                j = i + hl  # the topic's length, the topic, [the packet id,] the payload
+                t = j + 2 + (buf[j] << 8 | buf[j + 1])
+                if t + 2 * qos > j + rem:
+                    raise pk.fail(_E_PUBLISH)
+                self.inbox.deliver(self._rxv[j + 2:t], self._rxv[t + 2 * qos:j + rem], qos)
+                if qos:  # the PUBACK: its packet id copied from the PUBLISH
+                    k = self._reserve(4)
+                    if k >= 0:
+                        ctl[k] = pk.PUBACK
+                        ctl[k + 1] = 2
+                        ctl[k + 2] = buf[t]
+                        ctl[k + 3] = buf[t + 1]
             elif op == pk.PINGRESP:
                 self.pongs += 1
             elif op == pk.SUBACK:
                 if rem < 3:
-                    raise ProtocolError("bad SUBACK")
+                    raise pk.fail(_E_SUBACK)
                 from .inbound import suback  # only a subscriber gets a SUBACK: once per connection
 
                 suback(self.inbox, self._rxv[i + 4:i + total])
             elif op == pk.CONNACK:
                 if rem != 2 or self.connack is not None:
-                    raise ProtocolError("bad CONNACK")
+                    raise pk.fail(_E_CONNACK)
                 self.connack = buf[i + 3]
             elif op != pk.UNSUBACK:
-                raise ProtocolError("unexpected packet 0x%02x" % op)
+                raise pk.fail(_E_UNEXPECTED, op)
             i += total
         if i == end:
             self._rs = self._re = 0
         elif i:
-            self.rx[0:end - i] = self._rxv[i:end]
+            buf[0:end - i] = self._rxv[i:end]
             self._rs, self._re = 0, end - i
         else:
             self._rs = i
-
-    def _publish(self, op, i, rem):
-        buf = self.rx
-        qos = pk.publish_qos(op)
-        tl = pk.u16(buf, i)
-        body = 2 + tl + (2 if qos else 0)
-        if body > rem:
-            raise ProtocolError("bad PUBLISH")
-        self.inbox.deliver(self._rxv[i + 2:i + 2 + tl], self._rxv[i + body:i + rem], qos)
-        if qos:
-            self._puback(pk.u16(buf, i + 2 + tl))
-
-    def _puback(self, pid):
-        j = self._reserve(4)
-        if j >= 0:
-            pk.put_puback(self.ctl, j, pid)
 
     # -- the session's tasks ---------------------------------------------------------------
 
     async def run(self):
         """Run rx, tx and keepalive until one fails or the session is stopped; re-raise
-        the failure. The birth goes first, retained, then the SUBSCRIBE (if any)."""
+        the failure. The birth goes first, retained, then the SUBSCRIBE (if any); what
+        does not fit the control queue is a dead letter (close.unsent)."""
         birth = self.birth
         sub = self.sub
-        self._queued(self.queue_publish(birth[0], birth[1], True), "birth", birth[0])
-        if sub:
-            self._queued(self.queue(sub), "subscribe", sub)
+        if not self.queue(birth[1]):
+            from .close import unsent
+
+            unsent(self, "birth", birth[0])
+        if sub and not self.queue(sub):
+            from .close import unsent
+
+            unsent(self, "subscribe", sub)
         self._err = None
         end = self.end = asyncio.Event()
         sock = self.t.sock
@@ -258,11 +257,11 @@ class Session:
                 self.tx.set()
                 await asyncio.sleep_ms(1)
             elif n is None:
-                if self.ctl_pending():
+                if self._cn != self._cs:
                     self.tx.set()
                 await readable
             elif n >= _RX_BUDGET:
-                if self.ctl_pending():
+                if self._cn != self._cs:
                     self.tx.set()
                 await asyncio.sleep_ms(0)
 
@@ -270,7 +269,7 @@ class Session:
         t = self.t
         ob = self.outbox
         while True:
-            if self.ctl_pending() and not ob.writing():
+            if self._cn != self._cs and not ob._busy:
                 if not self.flush_ctl():
                     await writable
                 continue
@@ -283,18 +282,12 @@ class Session:
             if mv is None:
                 await self.tx
                 continue
-            n = t.write(mv)
+            n = t.sock.write(mv) or 0
             ob.wrote(n)
             if n < len(mv):
                 await writable
             else:
                 await asyncio.sleep_ms(0)  # let the producers run between writes
-
-    def bye(self, now=False):
-        """close.bye: queue the goodbye and DISCONNECT, once (loaded on first use)."""
-        from .close import bye
-
-        return bye(self, now)
 
     async def _keepalive(self):
         ka = self.keepalive * 1000  # 0: no pings, but the PUBACK deadline still holds
@@ -311,13 +304,12 @@ class Session:
             if waiting and self.pongs != pongs:
                 waiting = False
             if waiting and ticks_diff(now, pinged) > self.ping_timeout:
-                raise OSError(110, "broker silent: no PINGRESP within %d ms" % self.ping_timeout)
+                raise pk.fail(_E_SILENT, self.ping_timeout)
             if ob.inflight == 0 or ob.acked != acks:
                 acks = ob.acked
                 progress = now
             elif ticks_diff(now, progress) > self.ack_timeout:
-                raise OSError(110, "broker stalled: no PUBACK for %d ms with %d in flight"
-                              % (ticks_diff(now, progress), ob.inflight))
+                raise pk.fail(_E_STALLED, ticks_diff(now, progress), ob.inflight)
             if ka and not waiting and ticks_diff(now, pinged) >= half and self.queue(pk.PINGREQ):
                 pinged = now
                 pongs = self.pongs

@@ -7,7 +7,7 @@ prep.py so that what is loaded while the pipeline already runs stays small.
 from micropython import const
 
 from ..wake import Signal
-from .packet import DISCONNECT, PINGREQ, SUB_PID, publish_size, put_u16
+from .packet import DISCONNECT, PINGREQ, SUB_PID, publish_size, put_publish, put_u16
 from .session import Session
 
 _ACKS = const(64)  # control queue room for 16 PUBACKs (inbound QoS 1; rx waits when it is full)
@@ -25,8 +25,13 @@ def start(self, emit):
 
 
 def _status(self, word):
+    """(the message, its retained QoS 0 PUBLISH on the status topic) for ``word``."""
     extra = self.birth if word == "online" and self.birth else b""
-    return b'{"status":"%s","boot":%d' % (word.encode(), self.seq.boot) + extra + b"}"
+    msg = b'{"status":"%s","boot":%d' % (word.encode(), self.seq.boot) + extra + b"}"
+    st = self.status_topic
+    buf = bytearray(publish_size(len(st), len(msg), 0))
+    put_publish(buf, 0, st, msg, 1)
+    return msg, buf
 
 
 def new_session(self):
@@ -41,18 +46,17 @@ def new_session(self):
         rx = max(rx, link.max_size + len(link.filter) + 64)
     sub = subscribe([(x.filter, x.qos) for x in self.ins], SUB_PID) if self.ins else None
     st = self.status_topic
-    online = _status(self, "online")
-    offline = _status(self, "offline")
+    online = _status(self, "online")[1]
+    offline, goodbye = _status(self, "offline")
     cid, keepalive, user, password = self._login
     hello = connect(cid, keepalive, self.clean, user, password, (st, offline, 1, True))
-    ctl = (publish_size(len(st), len(online), 0) + publish_size(len(st), len(offline), 0)
-           + len(DISCONNECT) + len(PINGREQ) + _ACKS + (len(sub) if sub else 0))
+    ctl = len(online) + len(goodbye) + len(DISCONNECT) + len(PINGREQ) + _ACKS + (len(sub) if sub else 0)
     s = session(self.transport, self.outbox, self.inbox, keepalive, rx, max(ctl, len(hello)),
                 *self._timeouts, self._tx)
     s.hello = hello
     s.birth = (st, online)
     s.sub = sub
-    s.goodbye = (st, offline)
+    s.goodbye = (st, goodbye)
     return s
 
 

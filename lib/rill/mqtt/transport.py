@@ -2,10 +2,11 @@
 
 ``await open(timeout_ms)`` connects without blocking the loop (DNS excepted: it is
 resolved once and kept), sets TCP_NODELAY (a QoS 1 window would otherwise wait ~40 ms
-per round trip on delayed ACKs) and, with ``tls``, wraps the socket; the handshake
-then runs inside the first reads and writes. ``write`` and ``readinto`` never block:
-they return 0 / None when the socket is not ready. ``sock`` is what rill.wake.IoWait
-parks on. Heap: a socket (and with TLS, mbedtls's buffers).
+per round trip on delayed ACKs) and, with ``tls``, wraps the socket (tls.secure); the
+handshake then runs inside the first reads and writes. The session reads and writes
+``sock`` itself, never blocking (a write takes 0 or None bytes when the socket is full,
+a read gives None when nothing waits, 0 once the broker closed); ``sock`` is also what
+rill.wake.IoWait parks on. Heap: a socket (and with TLS, mbedtls's buffers).
 """
 import asyncio
 import time
@@ -23,6 +24,8 @@ class Transport:
 
     async def open(self, timeout_ms):
         """Connect within ``timeout_ms``; OSError(110) when the deadline passes."""
+        import select
+
         import usocket as socket  # here, not at the top: rill.mqtt imports on a port without sockets
 
         t0 = ticks_ms()
@@ -40,50 +43,27 @@ class Transport:
         except OSError as e:
             if e.args[0] not in _EINPROGRESS:
                 raise
+        p = select.poll()
+        p.register(s, select.POLLOUT)
         pause = 1
-        while not self._connected():
+        while True:  # has the TCP connect finished?
+            ev = p.poll(0)
+            if ev:
+                if ev[0][1] & (select.POLLERR | select.POLLHUP):
+                    s.write(b"\xc0\0")  # raises the pending error (e.g. ECONNREFUSED)
+                    raise OSError(111)
+                break
             if ticks_diff(ticks_ms(), t0) > timeout_ms:
-                raise OSError(110, "connect timed out")
+                from .packet import fail
+
+                raise fail(11)  # connect timed out
             await asyncio.sleep_ms(pause)
             pause = min(pause * 2, 20)
+        p.unregister(s)
         if self.tls is not None:
-            from . import tls
+            from .tls import secure
 
-            if self.tls.get("insecure"):
-                self.log("mqtt: TLS to %s WITHOUT certificate verification (insecure=True, for tests only)"
-                         % self.server)
-            self.sock = tls.wrap(self.sock, self.tls, self.server)
-
-    def _connected(self):
-        """Has the TCP connect finished? Raises if it failed."""
-        import select
-
-        p = self._poll
-        if p is None:
-            p = self._poll = select.poll()
-        p.register(self.sock, select.POLLOUT)
-        try:
-            ev = p.poll(0)
-        finally:
-            p.unregister(self.sock)
-        if not ev:
-            return False
-        if ev[0][1] & (select.POLLERR | select.POLLHUP):
-            self.sock.write(b"\xc0\0")  # raises the pending error (e.g. ECONNREFUSED)
-            raise OSError(111)
-        return True
-
-    def write(self, mv):
-        """One non-blocking write; the bytes taken (0 when the socket is full)."""
-        n = self.sock.write(mv)
-        return n or 0
-
-    def readinto(self, mv):
-        """Bytes read into ``mv``, None if nothing is waiting; OSError once the broker closed."""
-        n = self.sock.readinto(mv)
-        if n == 0:
-            raise OSError(104, "connection closed by broker")
-        return n
+            self.sock = secure(self)
 
     def close(self):
         s = self.sock
