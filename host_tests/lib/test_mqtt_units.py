@@ -2,8 +2,8 @@
 matching and templates, codecs and the envelope, backoff, sequence numbers."""
 from rill.backoff import Backoff
 from rill.mqtt import JSON, Struct
+from rill.mqtt.bridge import Outbound
 from rill.mqtt.inbound import Inbound, route
-from rill.mqtt.links import Outbound
 from rill.mqtt.outbox import DROP_NEWEST, Outbox
 from rill.mqtt.packet import ProtocolError, header, publish_size, put_publish
 from rill.mqtt.seq import Sequence, SequenceError

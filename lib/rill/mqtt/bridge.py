@@ -11,6 +11,12 @@ Outbox until the broker has them; QoS 1 keeps a window of packets in flight and
 survives reconnects (DUP retransmission). Inbound messages go through the Inbox
 (inbox.py): bad ones become dead letters with a reason and a counter.
 
+Outbound links: ``Outbound(key, topic)`` says that every value written to record
+``key`` is published to ``topic``, fixed or a template with ``{device}`` (the bridge's
+device id, filled in once) and ``{field}`` placeholders filled from the record's fields
+on each publish (``"site/{device}/{room}/temp"``). Inbound links (topic -> record) are
+in inbound.py, loaded by the first subscribe().
+
 Connection lifecycle: connect with a deadline; the session (session.py) pings and
 declares a broker dead that stops answering; reconnect with capped, jittered backoff;
 re-subscribe; birth ``{"status":"online","boot":N}`` and last will (``offline``), both
@@ -29,7 +35,6 @@ import time
 
 from . import _prep
 from .codecs import JSON
-from .links import Outbound
 from .packet import Refused
 
 ticks_ms = time.ticks_ms
@@ -60,7 +65,7 @@ class Bridge:
     # -- declaration ---------------------------------------------------------------------
 
     def publish(self, key, topic, codec=JSON, qos=1, retain=False, envelope=True):
-        """Publish every value of record ``key`` to ``topic`` (template, see links.py)."""
+        """Publish every value of record ``key`` to ``topic`` (a template: Outbound)."""
         link = Outbound(key, topic, codec, qos, retain, envelope)
         link.bind(self.device)
         self.outs.append(link)
@@ -210,6 +215,25 @@ class Bridge:
         from .diag import stats  # loaded when first asked for
 
         return stats(self)
+
+
+class Outbound:
+    def __init__(self, *a, **k):
+        """Outbound(key, topic, codec=JSON, qos=1, retain=False, envelope=True) (prep.outbound)."""
+        _prep("outbound", self, *a, **k)
+
+    def bind(self, device):
+        """Resolve {device} in the template (prep.bind)."""
+        _prep("bind", self, device)
+
+    def topic(self, value):
+        """The topic for ``value``: KeyError/TypeError if a templated field is missing."""
+        if self.fixed is not None:
+            return self.fixed
+        out = []
+        for p in self._parts:
+            out.append(p if isinstance(p, bytes) else str(value[p]).encode())
+        return b"".join(out)
 
 
 def _bye(s):

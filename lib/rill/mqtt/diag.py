@@ -1,6 +1,6 @@
 """The bridge's diagnostics, loaded when first asked for: ``stats()``, the text of a
-refused CONNACK and of every error the session and transport raise (packet.fail): a
-device that never asks and never fails pays no heap for them (the birth's build fields
+refused CONNACK and of every error the session and transport raise (packet.fail), dead
+letters (Inbox.reject): a device that never asks and never fails pays no heap for them (the birth's build fields
 are start.identity's).
 """
 
@@ -31,6 +31,21 @@ REFUSALS = {1: "unacceptable protocol version", 2: "client id rejected", 3: "ser
 
 def refusal(rc):
     return "broker refused the connection: %s (CONNACK %d)" % (REFUSALS.get(rc, "?"), rc)
+
+
+def reject(inbox, kind, key, value, why):
+    """Inbox.reject: counted in ``rejected[kind]``, one console line, a dead letter with
+    the reason (in the graph's dead letters once bound, else in eight of the inbox's own)."""
+    inbox.rejected[kind] += 1
+    if inbox.dead is None:
+        from ..buffers import DeadLetters
+
+        inbox.dead = DeadLetters(8)
+    if isinstance(why, Exception):
+        why = "%s: %s" % (type(why).__name__, why)
+    why = "mqtt %s: %s" % (kind, why)
+    inbox.log("%s: dead letter %s: %s" % (inbox.name, key, why))
+    inbox.dead.add(key, value, why)
 
 
 def outbox_stats(ob):

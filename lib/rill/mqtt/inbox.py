@@ -29,28 +29,13 @@ class Inbox:
     def __init__(self, name, links):
         _prep("inbox", self, name, links)
 
-    def bind(self, graph):
-        """Deliver to ``graph`` (its push, dead letters and the records' types)."""
-        self._push = graph.push
-        self.dead = graph.dead_letters
-        for link in self.links:
-            rec = graph.records.get(link.key)
-            if rec is not None:
-                self._types[link.key] = rec.type
-
     def deliver(self, topic, payload, qos):
         if self.links:
             return _deliver(self, topic, payload, qos)
         self.reject("unrouted", self.name, bytes(topic), "no inbound link")
 
     def reject(self, kind, key, value, why):
-        self.rejected[kind] += 1
-        if self.dead is None:
-            from ..buffers import DeadLetters
+        """A dead letter (diag.reject): counted, one console line, in the graph's dead letters."""
+        from .diag import reject
 
-            self.dead = DeadLetters(8)
-        if isinstance(why, Exception):
-            why = "%s: %s" % (type(why).__name__, why)
-        why = "mqtt %s: %s" % (kind, why)
-        self.log("%s: dead letter %s: %s" % (self.name, key, why))
-        self.dead.add(key, value, why)
+        reject(self, kind, key, value, why)

@@ -1,18 +1,16 @@
-"""The bridge's setup code: constructors, attach(), the sequence store's loading (start.py
-has what runs when the bridge's task starts). Loaded for one call by ``rill.mqtt._prep`` and unloaded after (unless
-that call is nested in another), so none of it stays in the heap while the bridge runs:
-the classes keep only what runs every day. Allocates freely: it runs at setup, never
-per message.
+"""The bridge's setup code: constructors, attach() (start.py has what runs when the
+bridge's task starts, seqfile.py the sequence store's reading and writing). Loaded for
+one call by ``rill.mqtt._prep`` and unloaded after (unless that call is nested in
+another), so none of it stays in the heap while the bridge runs: the classes keep only
+what runs every day. Allocates freely: it runs at setup, never per message.
 """
-import struct
-
 from ..wake import Signal
 from .bridge import _runner, _sender
 from .codecs import JSON
 from .inbox import Inbox
 from .outbox import DROP_OLDEST, Outbox
-from .seq import _FMT, Sequence, SequenceError, _check
-from .transport import Transport
+from .seq import Sequence
+from .session import Transport
 
 
 def b(s):
@@ -169,37 +167,3 @@ def bind(self, device):
         self.fixed = b"".join(parts)
     else:
         self._parts = parts
-
-
-# -- the sequence store ----------------------------------------------------------------------
-
-def sequence(self, path=None, start=0, block=1000):
-    self.path = path
-    self.block = block
-    self.n = start
-    self.boot = 0
-    self.gen = 0
-    self._limit = None
-    if path is not None:
-        found = [_read(path, i) for i in (0, 1)]
-        valid = [s for s in found if isinstance(s, tuple)]
-        if valid:
-            self.gen, self.boot, limit = max(valid)
-            self.n = max(start, limit)
-            self.boot += 1
-        elif found[0] is not None and found[1] is not None:
-            raise SequenceError("sequence store %s is corrupt: refusing to reuse numbers (remove %s.0 and "
-                                "%s.1 to start again at 0)" % (path, path, path))
-        self._reserve()
-
-
-def _read(path, i):
-    """(gen, boot, limit) of slot ``i``; None if absent, False if corrupt or empty."""
-    try:
-        with open("%s.%d" % (path, i), "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    if len(data) != 20 or struct.unpack(">I", data[16:])[0] != _check(data[:16]):
-        return False
-    return struct.unpack(_FMT, data[:16])

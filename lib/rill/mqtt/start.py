@@ -17,11 +17,21 @@ def start(self, emit):
     """The bridge's task starts (``emit``: its node, which knows its graph; None: run()
     without attach()): bind the inbox to the graph, make the session."""
     if emit is not None:
-        self.inbox.bind(emit.graph)
+        bind(self.inbox, emit.graph)
         self._emit = emit
         self._lineage = emit.graph.lineage
     if self.session is None:
         self.session = new_session(self)
+
+
+def bind(inbox, graph):
+    """The inbox delivers to ``graph``: its push, dead letters and the records' types."""
+    inbox._push = graph.push
+    inbox.dead = graph.dead_letters
+    for link in inbox.links:
+        rec = graph.records.get(link.key)
+        if rec is not None:
+            inbox._types[link.key] = rec.type
 
 
 def _status(self, word):
