@@ -223,14 +223,18 @@ def test_the_control_queue_is_sized_from_the_declarations():
 
 
 def test_topic_templates():
-    link = Outbound("env", "s/{device}/{room}/env")
-    link.bind("d1")
+    from rill.mqtt import Bridge
+
+    mq = Bridge("127.0.0.1", "d1", seq=None, outbox=4)
+    link = mq.publish("env", "s/{device}/{room}/env")
+    assert isinstance(link, Outbound) and mq.outs == [link]
     assert link.topic({"room": "kitchen", "t": 1.0}) == b"s/d1/kitchen/env"
     with raises(KeyError):
         link.topic({"t": 1.0})
-    fixed = Outbound("t", "s/{device}/t")
-    fixed.bind("d1")
+    fixed = mq.publish("t", "s/{device}/t")
     assert fixed.fixed == b"s/d1/t" and fixed.topic(3.0) is fixed.fixed
+    with raises(ValueError, "qos must be 0 or 1"):
+        mq.publish("t", "s/t", qos=2)
 
 
 def test_json_envelope():

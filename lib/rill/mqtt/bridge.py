@@ -34,7 +34,6 @@ import gc
 import time
 
 from . import _prep
-from .codecs import JSON
 from .packet import Refused
 
 ticks_ms = time.ticks_ms
@@ -64,21 +63,17 @@ class Bridge:
 
     # -- declaration ---------------------------------------------------------------------
 
-    def publish(self, key, topic, codec=JSON, qos=1, retain=False, envelope=True):
-        """Publish every value of record ``key`` to ``topic`` (a template: Outbound)."""
-        link = Outbound(key, topic, codec, qos, retain, envelope)
-        link.bind(self.device)
-        self.outs.append(link)
-        return link
+    def publish(self, *a, **k):
+        """publish(key, topic, codec=JSON, qos=1, retain=False, envelope=True): publish
+        every value of record ``key`` to ``topic`` (a template: Outbound); the link
+        (prep.publish)."""
+        return _prep("publish", self, *a, **k)
 
-    def subscribe(self, filter, key, codec=JSON, max_size=256, qos=1, envelope=False, dedupe=False):
-        """Write messages on ``filter`` to record ``key`` (a source the bridge pushes to)."""
-        from .inbound import Inbound  # only a device that subscribes pays for inbound routing
-
-        link = Inbound(filter, key, codec, max_size, qos, envelope, dedupe)
-        link.bind(self.device)
-        self.ins.append(link)
-        return link
+    def subscribe(self, *a, **k):
+        """subscribe(filter, key, codec=JSON, max_size=256, qos=1, envelope=False,
+        dedupe=False): write messages on ``filter`` to record ``key`` (a source the bridge
+        pushes to); the link (prep.subscribe, inbound.py)."""
+        return _prep("subscribe", self, *a, **k)
 
     def attach(self, p, state=None):
         """Wire the bridge into Pipeline ``p`` (before ``build()``): a tap per outbound
@@ -151,8 +146,10 @@ class Bridge:
                     self._set_state("online")
                     t_online = ticks_ms()
                     await s.run()
-                    if s.stopping:
-                        _bye(s)  # close() ran out of time: best effort, never blocks
+                    if s.stopping:  # close() ran out of time: the goodbye, best effort, never blocks
+                        from .close import bye
+
+                        bye(s, True)
                 except Refused as e:
                     rc = e.args[0]
                     from .diag import refusal
@@ -172,7 +169,9 @@ class Bridge:
                     self.error = final or "%s: %s" % (type(e).__name__, e)
                 except BaseException:  # cancelled
                     if t_online is not None:
-                        _bye(s)
+                        from .close import bye
+
+                        bye(s, True)
                     raise
                 finally:
                     self.transport.close()
@@ -218,13 +217,9 @@ class Bridge:
 
 
 class Outbound:
-    def __init__(self, *a, **k):
-        """Outbound(key, topic, codec=JSON, qos=1, retain=False, envelope=True) (prep.outbound)."""
-        _prep("outbound", self, *a, **k)
-
-    def bind(self, device):
-        """Resolve {device} in the template (prep.bind)."""
-        _prep("bind", self, device)
+    """An outbound link, made by publish() (prep.publish): ``key``, ``codec``, ``qos``,
+    ``retain``, ``envelope``, and the topic: ``fixed`` bytes, or ``_parts`` (literal bytes
+    and field names) when the template has fields."""
 
     def topic(self, value):
         """The topic for ``value``: KeyError/TypeError if a templated field is missing."""
@@ -234,13 +229,6 @@ class Outbound:
         for p in self._parts:
             out.append(p if isinstance(p, bytes) else str(value[p]).encode())
         return b"".join(out)
-
-
-def _bye(s):
-    """close.bye, now: the session is over or being cancelled."""
-    from .close import bye
-
-    bye(s, True)
 
 
 def _sender(bridge, link):

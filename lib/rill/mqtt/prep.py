@@ -5,7 +5,7 @@ another), so none of it stays in the heap while the bridge runs: the classes kee
 what runs every day. Allocates freely: it runs at setup, never per message.
 """
 from ..wake import Signal
-from .bridge import _runner, _sender
+from .bridge import Outbound, _runner, _sender
 from .codecs import JSON
 from .inbox import Inbox
 from .outbox import DROP_OLDEST, Outbox
@@ -136,23 +136,20 @@ def inbox(self, name, links):
     self._types = {}
 
 
-def outbound(self, key, topic, codec=JSON, qos=1, retain=False, envelope=True):
+def publish(self, key, topic, codec=JSON, qos=1, retain=False, envelope=True):
+    """Bridge.publish: the Outbound link, its topic template split into literal bytes and
+    field names, {device} resolved (a template without fields is one fixed bytes)."""
     if qos not in (0, 1):
         raise ValueError("qos must be 0 or 1")
-    self.key = key
-    self.template = topic
-    self.codec = codec
-    self.qos = qos
-    self.retain = retain
-    self.envelope = envelope
-    self.fixed = None
-    self._parts = None
-
-
-def bind(self, device):
-    """Outbound.bind: the topic template split into literal bytes and field names,
-    {device} resolved; a template without fields is one fixed bytes."""
-    topic = self.template.replace("{device}", device)
+    link = Outbound()
+    link.key = key
+    link.template = topic
+    link.codec = codec
+    link.qos = qos
+    link.retain = retain
+    link.envelope = envelope
+    link.fixed = link._parts = None
+    topic = topic.replace("{device}", self.device)
     parts = []
     while "{" in topic:
         a = topic.index("{")
@@ -163,7 +160,20 @@ def bind(self, device):
         topic = topic[e + 1:]
     if topic:
         parts.append(topic.encode())
+    self.outs.append(link)
     if all(isinstance(p, bytes) for p in parts):
-        self.fixed = b"".join(parts)
+        link.fixed = b"".join(parts)
     else:
-        self._parts = parts
+        link._parts = parts
+    return link
+
+
+def subscribe(self, filter, key, codec=JSON, max_size=256, qos=1, envelope=False, dedupe=False):
+    """Bridge.subscribe: the Inbound link (inbound.py, imported here: only a device that
+    subscribes pays for inbound routing, and it stays loaded to route)."""
+    from .inbound import Inbound
+
+    link = Inbound(filter, key, codec, max_size, qos, envelope, dedupe)
+    link.bind(self.device)
+    self.ins.append(link)
+    return link

@@ -20,7 +20,7 @@ A PUBLISH bigger than the receive buffer is read through it in chunks, reported
 messages); the memoryviews it gets are valid only during the call.
 Heap: the receive buffer (``rx_size``) and the control queue (``ctl_size``).
 
-Transport: one non-blocking TCP (or TLS) connection to the broker. ``await open(timeout_ms)``
+Transport: one non-blocking TCP (or TLS) connection to the broker. ``await open(timeout)``
 connects without blocking the loop (DNS excepted: it is resolved once and kept), sets
 TCP_NODELAY (a QoS 1 window would otherwise wait ~40 ms per round trip on delayed ACKs)
 and, with ``tls``, wraps the socket (tls.secure); the handshake then runs inside the
@@ -35,16 +35,21 @@ import time
 from micropython import const
 
 from ..wake import IoWait
-from . import packet as pk
-from .packet import ProtocolError, Refused
+from .packet import PINGREQ, ProtocolError, Refused, fail, header, publish_qos
 
 ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
 
 _RX_BUDGET = const(512)  # bytes handled per turn before yielding to other tasks
+# the opcodes received (packet.py writes what is sent)
+_CONNACK = const(0x20)
+_PUBLISH = const(0x30)
+_PUBACK = const(0x40)
+_SUBACK = const(0x90)
+_UNSUBACK = const(0xB0)
+_PINGRESP = const(0xD0)
 _IPPROTO_TCP = const(6)  # not exported by every port; the numbers are the same on Linux and lwIP
 _TCP_NODELAY = const(1)
-_EINPROGRESS = (115, 36, 119)  # Linux, BSD/macOS, lwIP
 # packet.fail's errors (diag.ERRORS)
 _E_PUBACK = const(2)
 _E_PUBLISH = const(3)
@@ -95,16 +100,16 @@ class Session:
 
     # -- connect ---------------------------------------------------------------------------
 
-    async def connect(self, timeout_ms):
-        """Open the transport and finish CONNECT/CONNACK within ``timeout_ms``. Raises
+    async def connect(self, timeout):
+        """Open the transport and finish CONNECT/CONNACK within ``timeout`` ms. Raises
         Refused(code), OSError (110 on the deadline) or ProtocolError."""
         t0 = ticks_ms()
         self._rs = self._re = self.skip = self._cs = self._cn = 0
         self.connack = None
         self.stalled = self.said_bye = False
-        await self.t.open(timeout_ms)
+        await self.t.open(timeout)
         if not self.queue(self.hello):
-            raise pk.fail(_E_HELLO)
+            raise fail(_E_HELLO)
         pause = 1
         while self.connack is None:
             self.flush_ctl()
@@ -117,8 +122,8 @@ class Session:
                     raise
                 break
             if n is None:
-                if ticks_diff(ticks_ms(), t0) > timeout_ms:
-                    raise pk.fail(_E_NO_CONNACK, timeout_ms)
+                if ticks_diff(ticks_ms(), t0) > timeout:
+                    raise fail(_E_NO_CONNACK, timeout)
                 await asyncio.sleep_ms(pause)
                 pause = min(pause * 2, 20)
         if self.connack:
@@ -126,29 +131,29 @@ class Session:
 
     # -- input -----------------------------------------------------------------------------
 
-    def pump(self, budget):
-        """Read and dispatch up to about ``budget`` bytes without blocking: the bytes
-        read, None if nothing was waiting. OSError once the broker closed."""
+    def pump(self, n):
+        """Read and dispatch up to about ``n`` bytes without blocking: the bytes read,
+        None if nothing was waiting. OSError once the broker closed."""
         sock = self.t.sock
         rxv = self._rxv
         got = 0
-        while got < budget:
+        while got < n:
             if self.stalled:
                 self.stalled = False
                 self._parse()
                 if self.stalled:
                     break
             skip = self.skip
-            n = sock.readinto(rxv[:min(skip, len(rxv))] if skip else rxv[self._re:])
-            if n is None:
+            k = sock.readinto(rxv[:min(skip, len(rxv))] if skip else rxv[self._re:])
+            if k is None:
                 break
-            if n == 0:
-                raise pk.fail(_E_CLOSED)
+            if k == 0:
+                raise fail(_E_CLOSED)
             if skip:
-                self.skip = skip - n
+                self.skip = skip - k
             else:
-                self._re += n
-            got += n
+                self._re += k
+            got += k
             if not self.skip:
                 self._parse()
         return got or None
@@ -159,7 +164,7 @@ class Session:
         i, end = self._rs, self._re
         while end - i >= 2:
             op = buf[i]
-            h = pk.header(buf, i, end)
+            h = header(buf, i, end)
             if h < 0:
                 break
             hl = h & 7
@@ -167,49 +172,49 @@ class Session:
             total = hl + rem
             if end - i < total:
                 if total > len(buf):
-                    if op & 0xF0 != pk.PUBLISH or self.connack is None:
-                        raise pk.fail(_E_OVERSIZE, op, rem)
+                    if op & 0xF0 != _PUBLISH or self.connack is None:
+                        raise fail(_E_OVERSIZE, op, rem)
                     from .inbound import oversized  # only a subscriber gets a PUBLISH
 
                     if oversized(self, i, hl, rem, end):
                         return
                 break
-            if op == pk.PUBACK:
+            if op == _PUBACK:
                 if rem != 2:
-                    raise pk.fail(_E_PUBACK)
+                    raise fail(_E_PUBACK)
                 if self.outbox.ack(buf[i + 2] << 8 | buf[i + 3]):
                     self.tx.set()
-            elif op & 0xF0 == pk.PUBLISH:
-                qos = pk.publish_qos(op)
+            elif op & 0xF0 == _PUBLISH:
+                qos = publish_qos(op)
                 if qos and len(ctl) - self._cn + self._cs < 4:
                     self.stalled = True  # no room for the PUBACK: resume after tx drains
                     break
                 j = i + hl  # the topic's length, the topic, [the packet id,] the payload
                 t = j + 2 + (buf[j] << 8 | buf[j + 1])
                 if t + 2 * qos > j + rem:
-                    raise pk.fail(_E_PUBLISH)
+                    raise fail(_E_PUBLISH)
                 self.inbox.deliver(self._rxv[j + 2:t], self._rxv[t + 2 * qos:j + rem], qos)
                 if qos:  # the PUBACK: its packet id copied from the PUBLISH
                     k = self._reserve(4)
                     if k >= 0:
-                        ctl[k] = pk.PUBACK
+                        ctl[k] = _PUBACK
                         ctl[k + 1] = 2
                         ctl[k + 2] = buf[t]
                         ctl[k + 3] = buf[t + 1]
-            elif op == pk.PINGRESP:
+            elif op == _PINGRESP:
                 self.pongs += 1
-            elif op == pk.SUBACK:
+            elif op == _SUBACK:
                 if rem < 3:
-                    raise pk.fail(_E_SUBACK)
+                    raise fail(_E_SUBACK)
                 from .inbound import suback  # only a subscriber gets a SUBACK: once per connection
 
                 suback(self.inbox, self._rxv[i + 4:i + total])
-            elif op == pk.CONNACK:
+            elif op == _CONNACK:
                 if rem != 2 or self.connack is not None:
-                    raise pk.fail(_E_CONNACK)
+                    raise fail(_E_CONNACK)
                 self.connack = buf[i + 3]
-            elif op != pk.UNSUBACK:
-                raise pk.fail(_E_UNEXPECTED, op)
+            elif op != _UNSUBACK:
+                raise fail(_E_UNEXPECTED, op)
             i += total
         if i == end:
             self._rs = self._re = 0
@@ -263,7 +268,7 @@ class Session:
                 self._err = e
         self.end.set()
 
-    async def _rx_loop(self, readable):
+    async def _rx_loop(self, wait):
         while True:
             n = self.pump(_RX_BUDGET)
             if self.stalled:  # replies are backed up behind a full socket
@@ -272,19 +277,19 @@ class Session:
             elif n is None:
                 if self._cn != self._cs:
                     self.tx.set()
-                await readable
+                await wait
             elif n >= _RX_BUDGET:
                 if self._cn != self._cs:
                     self.tx.set()
                 await asyncio.sleep_ms(0)
 
-    async def _tx_loop(self, writable):
+    async def _tx_loop(self, wait):
         t = self.t
         ob = self.outbox
         while True:
             if self._cn != self._cs and not ob._busy:
                 if not self.flush_ctl():
-                    await writable
+                    await wait
                 continue
             if self.stopping and (ob.pending() == 0 or ticks_diff(ticks_ms(), self.close_by) > 0):
                 from .close import say_goodbye  # once: the session ends
@@ -298,7 +303,7 @@ class Session:
             n = t.sock.write(mv) or 0
             ob.wrote(n)
             if n < len(mv):
-                await writable
+                await wait
             else:
                 await asyncio.sleep_ms(0)  # let the producers run between writes
 
@@ -317,13 +322,13 @@ class Session:
             if waiting and self.pongs != pongs:
                 waiting = False
             if waiting and ticks_diff(now, pinged) > self.ping_timeout:
-                raise pk.fail(_E_SILENT, self.ping_timeout)
+                raise fail(_E_SILENT, self.ping_timeout)
             if ob.inflight == 0 or ob.acked != acks:
                 acks = ob.acked
                 progress = now
             elif ticks_diff(now, progress) > self.ack_timeout:
-                raise pk.fail(_E_STALLED, ticks_diff(now, progress), ob.inflight)
-            if ka and not waiting and ticks_diff(now, pinged) >= half and self.queue(pk.PINGREQ):
+                raise fail(_E_STALLED, ticks_diff(now, progress), ob.inflight)
+            if ka and not waiting and ticks_diff(now, pinged) >= half and self.queue(PINGREQ):
                 pinged = now
                 pongs = self.pongs
                 waiting = True
@@ -333,8 +338,8 @@ class Session:
 class Transport:
     """Made by prep.bridge: ``server``, ``port``, ``tls``, ``addr``, ``sock``, ``log``."""
 
-    async def open(self, timeout_ms):
-        """Connect within ``timeout_ms``; OSError(110) when the deadline passes."""
+    async def open(self, timeout):
+        """Connect within ``timeout`` ms; OSError(110) when the deadline passes."""
         import select
 
         import usocket as socket  # here, not at the top: rill.mqtt imports on a port without sockets
@@ -352,7 +357,7 @@ class Transport:
         try:
             s.connect(self.addr)
         except OSError as e:
-            if e.args[0] not in _EINPROGRESS:
+            if e.args[0] not in (115, 36, 119):  # EINPROGRESS: Linux, BSD/macOS, lwIP
                 raise
         p = select.poll()
         p.register(s, select.POLLOUT)
@@ -364,8 +369,8 @@ class Transport:
                     s.write(b"\xc0\0")  # raises the pending error (e.g. ECONNREFUSED)
                     raise OSError(111)
                 break
-            if ticks_diff(ticks_ms(), t0) > timeout_ms:
-                raise pk.fail(_E_TIMEOUT)
+            if ticks_diff(ticks_ms(), t0) > timeout:
+                raise fail(_E_TIMEOUT)
             await asyncio.sleep_ms(pause)
             pause = min(pause * 2, 20)
         p.unregister(s)
