@@ -170,7 +170,7 @@ def test_a_retained_state_message_waiting_is_replaced_not_repeated():
         ob.rewind()
         assert ob.put(cfg, b"BBBB", 1, True, True)
         assert ob.put(T, b"r1", qos=1, retain=True) and ob.occupancy() == 3  # a stream is not
-        ob._count -= 1  # (forget that record again: only the copies are counted here)
+        ob.count -= 1  # (forget that record again: only the copies are counted here)
     assert ob.occupancy() == 2 and ob.replaced == 5 and ob.dropped == 0 and ob.pending() == 2
     pk = publish_packets(drain(ob))
     assert [(p[0], p[1], p[3]) for p in pk] == [(0x3B, T, b"r1"), (0x33, cfg, b"BBBB")]  # the new one: no DUP

@@ -75,11 +75,12 @@ class Bridge:
         pushes to); the link (prep.subscribe, inbound.py)."""
         return _prep("subscribe", self, *a, **k)
 
-    def attach(self, p, state=None):
-        """Wire the bridge into Pipeline ``p`` (before ``build()``): a tap per outbound
-        record, a pushed source per inbound record, and record ``state`` (default: the
-        bridge's name) holding the connection state, written by the bridge's own task."""
-        return _prep("attach", self, p, state)
+    def attach(self, *a):
+        """attach(p, state=None): wire the bridge into Pipeline ``p`` (before ``build()``): a
+        tap per outbound record, a pushed source per inbound record, and record ``state``
+        (default: the bridge's name) holding the connection state, written by the bridge's
+        own task (prep.attach)."""
+        return _prep("attach", self, *a)
 
     # -- outbound ------------------------------------------------------------------------
 
@@ -88,7 +89,7 @@ class Bridge:
         try:
             topic = link.topic(value)
             if link.envelope:
-                lin = self._lineage  # the graph's, when built with lineage=True: the record's origin goes along
+                lin = self.lineage  # the graph's, when built with lineage=True: the record's origin goes along
                 payload = link.codec.wrap(self.device, self.seq.boot, self.seq.next(), value,
                                           lin.current() if lin is not None else None)
             else:
@@ -97,7 +98,7 @@ class Bridge:
             self.inbox.reject("encode", link.key, value, e)
             return False
         ok = self.outbox.put(topic, payload, link.qos, link.retain)
-        self._tx.set()
+        self.tx.set()
         return ok
 
     def put(self, topic, payload, qos=1, retain=False):
@@ -105,7 +106,7 @@ class Bridge:
         False if the outbox refused it. A retained one is state: it replaces a copy for
         the same topic still waiting to be sent (the broker keeps only the newest)."""
         ok = self.outbox.put(topic, payload, qos, retain, retain)
-        self._tx.set()
+        self.tx.set()
         return ok
 
     # -- connection ----------------------------------------------------------------------
@@ -113,9 +114,9 @@ class Bridge:
     def _set_state(self, state):
         if state != self.state:
             self.state = state
-            if self._emit is not None:
+            if self.emit is not None:
                 try:
-                    self._emit(state)
+                    self.emit(state)
                 except Exception:
                     pass
 
@@ -126,7 +127,7 @@ class Bridge:
         Each attempt connects, then runs the session until it ends. A refusal that
         retrying will not fix by itself (credentials, an untrusted certificate) is final
         after ``auth_retries``."""
-        self._closed = asyncio.Event()
+        self.closed = asyncio.Event()
         if self.session is None:
             _prep("start.start", self, None)
         s = self.session
@@ -195,17 +196,17 @@ class Bridge:
         finally:
             if self.state != "refused":
                 self._set_state("closed")
-            self._closed.set()
+            self.closed.set()
 
     async def close(self, timeout_ms=2000):
         """Stop: deliver what the outbox holds (for up to ``timeout_ms``), publish
         ``offline``, send DISCONNECT, and return once run() has ended. Returns the
         number of entries left undelivered (they stay in the outbox)."""
-        if self._closed is None:
+        if self.closed is None:
             return self.outbox.pending()
         from .close import stop  # loaded on first use
 
-        await stop(self.session, timeout_ms, self._closed)
+        await stop(self.session, timeout_ms, self.closed)
         return self.outbox.pending()
 
     # -- inspection ----------------------------------------------------------------------

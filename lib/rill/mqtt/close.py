@@ -48,7 +48,7 @@ def bye(self, now=False):
         unsent(self, "goodbye", topic)
     if now:
         try:
-            self.flush_ctl()
+            self.flush()
         except OSError:
             pass
     return True
@@ -56,7 +56,7 @@ def bye(self, now=False):
 
 async def say_goodbye(self):
     while ticks_diff(ticks_ms(), self.close_by) <= _GRACE:
-        if self.flush_ctl():  # what is queued goes first: room for the goodbye
+        if self.flush():  # what is queued goes first: room for the goodbye
             if not bye(self):
                 return
         else:

@@ -27,27 +27,25 @@ its default), so a consumer de-duplicates by (dev, seq): delivery is at least on
 malformed, JSON included (strict.py: RFC 8259, identical on both runtimes); the Inbox
 turns that into a dead letter.
 """
-from ..jsontext import dumps as _dumps  # compact, the same bytes on both runtimes
+from ..jsontext import dumps  # compact, the same bytes on both runtimes
 
 
 class Json:
     name = "json"
 
     def __init__(self):
-        self._dev = None
-        self._boot = None
-        self._head = None
+        self.dev = self.boot = self._head = None  # the device and boot the head was made for
 
     def encode(self, value):
-        return _dumps(value).encode()
+        return dumps(value).encode()
 
     def wrap(self, dev, boot, seq, value, origin=None):
         """The envelope ``{"dev","boot","seq","v"[,"o"]}``; ``origin`` (rill.lineage's
         {source key: [first, last]}) goes in as ``"o"``."""
-        if dev is not self._dev or boot != self._boot:
-            self._dev = dev
-            self._boot = boot
-            self._head = ('{"dev":%s,"boot":%d,"seq":' % (_dumps(dev), boot)).encode()
+        if dev is not self.dev or boot != self.boot:
+            self.dev = dev
+            self.boot = boot
+            self._head = ('{"dev":%s,"boot":%d,"seq":' % (dumps(dev), boot)).encode()
         t = type(value)
         if t is float:
             if value - value == 0:  # finite: repr is its JSON (3x faster than dumps)
@@ -57,9 +55,9 @@ class Json:
         elif t is int:
             out = b'%s%d,"v":%d}' % (self._head, seq, value)
         else:
-            out = b'%s%d,"v":%s}' % (self._head, seq, _dumps(value).encode())
+            out = b'%s%d,"v":%s}' % (self._head, seq, dumps(value).encode())
         if origin:
-            return out[:-1] + b',"o":' + _dumps(origin).encode() + b"}"
+            return out[:-1] + b',"o":' + dumps(origin).encode() + b"}"
         return out
 
     def decode(self, payload):

@@ -49,7 +49,7 @@ def reject(inbox, kind, key, value, why):
 
 
 def outbox_stats(ob):
-    return {"capacity": ob.capacity, "size": ob.size, "occupancy": ob._count,
+    return {"capacity": ob.capacity, "size": ob.size, "occupancy": ob.count,
             "produced": ob.produced, "dropped": ob.dropped, "dropped_sent": ob.dropped_sent,
             "acked": ob.acked, "inflight": ob.inflight, "replaced": ob.replaced}
 

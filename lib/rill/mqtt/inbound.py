@@ -148,5 +148,5 @@ def oversized(self, i, hl, rem, end):
     else:
         oversize(self.inbox, self._rxv[i + hl + 2:end], rem - head + hl)
     self.skip = hl + rem - (end - i)
-    self._rs = self._re = 0
+    self.start = self.pos = 0
     return True

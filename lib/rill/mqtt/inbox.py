@@ -34,8 +34,9 @@ class Inbox:
             return _deliver(self, topic, payload, qos)
         self.reject("unrouted", self.name, bytes(topic), "no inbound link")
 
-    def reject(self, kind, key, value, why):
-        """A dead letter (diag.reject): counted, one console line, in the graph's dead letters."""
+    def reject(self, *a):
+        """reject(kind, key, value, why): a dead letter (diag.reject): counted, one console
+        line, in the graph's dead letters."""
         from .diag import reject
 
-        reject(self, kind, key, value, why)
+        reject(self, *a)

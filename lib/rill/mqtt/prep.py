@@ -63,11 +63,11 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
     self.state = "idle"
     self.error = None
     self.connects = self.attempts = self.failures = self.refusals = self.memory_errors = 0
-    self._emit = None
-    self._lineage = None
+    self.emit = None
+    self.lineage = None
     self.birth = None  # bytes added to the birth's JSON; None: the build's identity, at the first run()
-    self._tx = Signal()  # the session's: set when the outbox has something to send
-    self._closed = None
+    self.tx = Signal()  # the session's: set when the outbox has something to send
+    self.closed = None
 
 
 def attach(self, p, state=None):
@@ -100,19 +100,19 @@ def outbox(self, capacity=64, size=8192, policy=DROP_OLDEST, window=32, chunk=40
     self.chunk = chunk  # bytes per socket write at most (keeps each write short)
     self.buf = bytearray(size)
     self._mv = memoryview(self.buf)
-    self._off = array("I", bytes(4 * capacity))
+    self.offset = array("I", bytes(4 * capacity))
     self._len = array("I", bytes(4 * capacity))
     self._pido = array("H", bytes(2 * capacity))  # offset of the packet id, 0 for QoS 0
-    self._pid = array("H", bytes(2 * capacity))
-    self._st = bytearray(capacity)
-    self._tail = 0  # oldest live slot
-    self._count = 0  # live slots
+    self.pid = array("H", bytes(2 * capacity))
+    self.state = bytearray(capacity)  # per slot: queued, in flight, done, dead (outbox.py)
+    self.tail = 0  # oldest live slot
+    self.count = 0  # live slots
     self._sent = 0  # live slots (from the tail) handed to the socket, region included
-    self._wr = 0  # arena offset for the next entry
+    self.pos = 0  # arena offset for the next entry
     self._busy = False  # a region is being written
     self._rgn = 0  # live slots of that region: the last _rgn of the _sent ones
-    self._rg_pos = 0  # arena offset written up to
-    self._rg_end = 0
+    self.start = 0  # arena offset written up to
+    self.end = 0
     self.inflight = 0
     self.next_pid = 1
     self.produced = 0

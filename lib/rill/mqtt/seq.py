@@ -34,7 +34,7 @@ class Sequence:
 
     def next(self):
         n = self.n
-        if self._limit is not None and n >= self._limit:
+        if self.limit is not None and n >= self.limit:
             _prep("seqfile.reserve", self)
         self.n = n + 1
         return n

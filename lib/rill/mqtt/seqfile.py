@@ -26,7 +26,7 @@ def load(self, path=None, start=0, block=1000):
     self.n = start
     self.boot = 0
     self.gen = 0
-    self._limit = None
+    self.limit = None
     if path is not None:
         found = [_read(path, i) for i in (0, 1)]
         valid = [s for s in found if isinstance(s, tuple)]
@@ -48,7 +48,7 @@ def reserve(self):
     head = struct.pack(_FMT, gen, self.boot, limit)
     self._write("%s.%d" % (self.path, gen & 1), head + struct.pack(">I", _check(head)))
     self.gen = gen
-    self._limit = limit
+    self.limit = limit
 
 
 def _read(path, i):

@@ -92,7 +92,7 @@ class Session:
             self.ctl[i:i + len(data)] = data
         return i >= 0
 
-    def flush_ctl(self):
+    def flush(self):
         """Write queued control packets; True when none are left."""
         if self._cs != self._cn:
             self._cs += self.t.sock.write(self._ctlv[self._cs:self._cn]) or 0
@@ -104,7 +104,7 @@ class Session:
         """Open the transport and finish CONNECT/CONNACK within ``timeout`` ms. Raises
         Refused(code), OSError (110 on the deadline) or ProtocolError."""
         t0 = ticks_ms()
-        self._rs = self._re = self.skip = self._cs = self._cn = 0
+        self.start = self.pos = self.skip = self._cs = self._cn = 0
         self.connack = None
         self.stalled = self.said_bye = False
         await self.t.open(timeout)
@@ -112,7 +112,7 @@ class Session:
             raise fail(_E_HELLO)
         pause = 1
         while self.connack is None:
-            self.flush_ctl()
+            self.flush()
             try:
                 n = self.pump(4096)
             except ProtocolError:
@@ -144,7 +144,7 @@ class Session:
                 if self.stalled:
                     break
             skip = self.skip
-            k = sock.readinto(rxv[:min(skip, len(rxv))] if skip else rxv[self._re:])
+            k = sock.readinto(rxv[:min(skip, len(rxv))] if skip else rxv[self.pos:])
             if k is None:
                 break
             if k == 0:
@@ -152,7 +152,7 @@ class Session:
             if skip:
                 self.skip = skip - k
             else:
-                self._re += k
+                self.pos += k
             got += k
             if not self.skip:
                 self._parse()
@@ -161,7 +161,7 @@ class Session:
     def _parse(self):
         buf = self.rx
         ctl = self.ctl
-        i, end = self._rs, self._re
+        i, end = self.start, self.pos
         while end - i >= 2:
             op = buf[i]
             h = header(buf, i, end)
@@ -217,12 +217,12 @@ class Session:
                 raise fail(_E_UNEXPECTED, op)
             i += total
         if i == end:
-            self._rs = self._re = 0
+            self.start = self.pos = 0
         elif i:
             buf[0:end - i] = self._rxv[i:end]
-            self._rs, self._re = 0, end - i
+            self.start, self.pos = 0, end - i
         else:
-            self._rs = i
+            self.start = i
 
     # -- the session's tasks ---------------------------------------------------------------
 
@@ -240,7 +240,7 @@ class Session:
             from .close import unsent
 
             unsent(self, "subscribe", sub)
-        self._err = None
+        self.error = None
         end = self.end = asyncio.Event()
         sock = self.t.sock
         tasks = [asyncio.create_task(self._guard(self._rx_loop(IoWait(sock)))),
@@ -257,15 +257,15 @@ class Session:
                     await t
                 except BaseException:
                     pass
-        if self._err is not None:
-            raise self._err
+        if self.error is not None:
+            raise self.error
 
     async def _guard(self, coro):
         try:
             await coro
         except Exception as e:
-            if self._err is None:
-                self._err = e
+            if self.error is None:
+                self.error = e
         self.end.set()
 
     async def _rx_loop(self, wait):
@@ -288,7 +288,7 @@ class Session:
         ob = self.outbox
         while True:
             if self._cn != self._cs and not ob._busy:
-                if not self.flush_ctl():
+                if not self.flush():
                     await wait
                 continue
             if self.stopping and (ob.pending() == 0 or ticks_diff(ticks_ms(), self.close_by) > 0):

@@ -18,8 +18,8 @@ def start(self, emit):
     without attach()): bind the inbox to the graph, make the session."""
     if emit is not None:
         bind(self.inbox, emit.graph)
-        self._emit = emit
-        self._lineage = emit.graph.lineage
+        self.emit = emit
+        self.lineage = emit.graph.lineage
     if self.session is None:
         self.session = new_session(self)
 
@@ -62,7 +62,7 @@ def new_session(self):
     hello = connect(cid, keepalive, self.clean, user, password, (st, offline, 1, True))
     ctl = len(online) + len(goodbye) + len(DISCONNECT) + len(PINGREQ) + _ACKS + (len(sub) if sub else 0)
     s = session(self.transport, self.outbox, self.inbox, keepalive, rx, max(ctl, len(hello)),
-                *self._timeouts, self._tx)
+                *self._timeouts, self.tx)
     s.hello = hello
     s.birth = (st, online)
     s.sub = sub
@@ -103,7 +103,7 @@ def session(transport, outbox, inbox, keepalive=30, rx_size=1024, ctl_size=512,
     self.ack_timeout = ack_timeout_ms or max(2000, ka)
     self.rx = bytearray(rx_size)
     self._rxv = memoryview(self.rx)
-    self._rs = self._re = 0  # unparsed bytes are rx[_rs:_re]
+    self.start = self.pos = 0  # unparsed bytes are rx[_rs:_re]
     self.skip = 0  # bytes of an oversize PUBLISH still to throw away
     self.ctl = bytearray(ctl_size)
     self._ctlv = memoryview(self.ctl)
@@ -116,7 +116,7 @@ def session(transport, outbox, inbox, keepalive=30, rx_size=1024, ctl_size=512,
     self.close_by = 0
     self.said_bye = False
     self.end = None
-    self._err = None
+    self.error = None
     return self
 
 
