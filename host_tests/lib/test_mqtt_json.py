@@ -4,8 +4,8 @@ A payload is either rejected (ValueError: a dead letter) or decoded to exactly t
 expected value, on CPython and on MicroPython alike. Also: the shape check treats bool
 as no number on both, and a rejected payload is one console line and a dead letter."""
 from rill.mqtt import JSON, _prep
+from rill.mqtt.bridge import Inbox
 from rill.mqtt.inbound import Inbound
-from rill.mqtt.inbox import Inbox
 from testkit import heap_locked
 
 BAD = None  # the verdict: rejected

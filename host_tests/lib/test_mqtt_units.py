@@ -206,14 +206,14 @@ def test_the_control_queue_is_sized_from_the_declarations():
     for i in range(6):
         mq.subscribe("c/{device}/%d/%s/#" % (i, "y" * 40), "cmd%d" % i)
     s = _prep("start.new_session", mq)
-    assert s.queue(s.hello)
+    assert s.push(s.hello)
     s = _prep("start.new_session", mq)
-    assert s.queue(s.birth[1]) and s.queue(s.sub)
+    assert s.push(s.birth[1]) and s.push(s.sub)
     for _ in range(16):
-        assert s.queue(b"\x40\x02\x00\x01")  # PUBACKs
-    assert s.queue(PINGREQ)
+        assert s.push(b"\x40\x02\x00\x01")  # PUBACKs
+    assert s.push(PINGREQ)
     assert bye(s) and mq.inbox.rejected["unsent"] == 0
-    assert s._cn - s._cs == len(s.ctl), (s._cn - s._cs, len(s.ctl))  # exactly what they need
+    assert s.tail - s.head == len(s.ctl), (s.tail - s.head, len(s.ctl))  # exactly what they need
     said = []
     mq.inbox.log = said.append
     s.said_bye = False

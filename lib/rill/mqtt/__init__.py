@@ -18,13 +18,13 @@ The connection state ("connecting", "online", "backoff", "refused", "closed") is
 letters. The envelope is described in codecs.py.
 
 Modules, one job each: bridge (Bridge: the declarative surface, reconnects; Outbound
-links), session (one connection: rx, tx, keepalive, liveness, the QoS 1 window; and its
-Transport, non-blocking TCP), tls (verification; imported only with TLS), packet (the
-MQTT wire format, no I/O), outbox (store and forward), inbox (inbound messages, dead
-letters, counters), prep and start (the setup code: constructors, attach(); the session
-and its packets; each loaded for its call and unloaded after), seqfile (the sequence
-store's files, loaded the same way), close (stopping; loaded by the first close), diag
-(stats(), error texts and dead letters; loaded by the first use), inbound
+links; the Inbox: inbound messages, dead letters, counters), session (one connection:
+rx, tx, keepalive, liveness, the QoS 1 window; and its Transport, non-blocking TCP), tls
+(verification; imported only with TLS), packet (the MQTT wire format, no I/O), outbox
+(store and forward), prep and start (the setup code: constructors, attach(); the
+session and its packets; each loaded for its call and unloaded after), seqfile (the
+sequence store's files, loaded the same way), close (stopping; loaded by the first
+close), diag (stats(), error texts and dead letters; loaded by the first use), inbound
 (subscriptions and routing; imported only by subscribe()), codecs (JSON, struct, raw;
 the envelope), strict (strict JSON), seq (sequence numbers and the boot counter),
 discovery (Home Assistant; imported only by apps that announce themselves to it).
@@ -52,7 +52,7 @@ def _prep(name, *a, **k):
 
 
 from .. import backoff  # noqa: F401, E402
-from . import inbox, session  # noqa: F401, E402, I001  (what a running bridge uses: counted in the import)
+from . import session  # noqa: F401, E402, I001  (what a running bridge uses: counted in the import)
 from .bridge import Bridge  # noqa: F401, E402  (after _prep, which the modules import)
 from .codecs import JSON, Json  # noqa: F401, E402  (the public names; RAW, Raw, Struct: below)
 from .outbox import DROP_NEWEST, DROP_OLDEST  # noqa: F401, E402

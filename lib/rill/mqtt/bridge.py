@@ -11,6 +11,18 @@ Outbox until the broker has them; QoS 1 keeps a window of packets in flight and
 survives reconnects (DUP retransmission). Inbound messages go through the Inbox
 (inbox.py): bad ones become dead letters with a reason and a counter.
 
+The Inbox: each inbound PUBLISH is matched against the inbound links in order; its
+payload is checked (size, then the codec: JSON is strict, see strict.py; then the
+record's type or shape) and pushed into the graph. Anything else is a dead letter with
+its reason, counted in ``rejected[kind]`` and printed as one console line, never an
+exception: ``oversize``, ``malformed``, ``shape``, ``unrouted``, ``refused`` (the graph
+or the broker said no), ``encode`` (an outbound value the codec could not encode),
+``unsent`` (a birth, SUBSCRIBE or goodbye that did not fit the control queue, a
+discovery message the outbox refused). Routing and decoding live in inbound.py, loaded
+by the bridge's first subscribe() (until then every message is unrouted), and so do
+SUBACKs and oversize messages (only a subscriber gets those); dead letters in
+diag.reject.
+
 Outbound links: ``Outbound(key, topic)`` says that every value written to record
 ``key`` is published to ``topic``, fixed or a template with ``{device}`` (the bridge's
 device id, filled in once) and ``{field}`` placeholders filled from the record's fields
@@ -153,9 +165,9 @@ class Bridge:
                         bye(s, True)
                 except Refused as e:
                     rc = e.args[0]
-                    from .diag import refusal
+                    from .diag import reason  # the refusal's text
 
-                    self.error = refusal(rc)
+                    self.error = reason(rc)
                     if rc in (2, 4, 5):
                         final = self.error
                 except MemoryError:  # not the broker's doing: counted apart, collected, retried after the backoff
@@ -164,9 +176,9 @@ class Bridge:
                     gc.collect()
                 except Exception as e:  # OSError, ProtocolError, timeouts: retry after a backoff
                     if self.transport.tls is not None:
-                        from .tls import certificate_error
+                        from .tls import reason  # a certificate failure's text, else None
 
-                        final = certificate_error(e)
+                        final = reason(e)
                     self.error = final or "%s: %s" % (type(e).__name__, e)
                 except BaseException:  # cancelled
                     if t_online is not None:
@@ -230,6 +242,33 @@ class Outbound:
         for p in self._parts:
             out.append(p if isinstance(p, bytes) else str(value[p]).encode())
         return b"".join(out)
+
+
+def _deliver(inbox, topic, payload, qos):
+    """inbound.deliver, kept here after the first message: an import per message would
+    allocate."""
+    global _deliver
+    from .inbound import deliver
+
+    _deliver = deliver
+    deliver(inbox, topic, payload, qos)
+
+
+class Inbox:
+    def __init__(self, name, links):
+        _prep("inbox", self, name, links)
+
+    def deliver(self, topic, payload, qos):
+        if self.links:
+            return _deliver(self, topic, payload, qos)
+        self.reject("unrouted", self.name, bytes(topic), "no inbound link")
+
+    def reject(self, *a):
+        """reject(kind, key, value, why): a dead letter (diag.reject): counted, one console
+        line, in the graph's dead letters."""
+        from .diag import reject
+
+        reject(self, *a)
 
 
 def _sender(bridge, link):

@@ -31,7 +31,7 @@ async def stop(self, timeout_ms, ended):
         await asyncio.sleep_ms(10)
 
 
-def unsent(self, what, topic):
+def reject(self, what, topic):
     """A control packet of session ``self`` that did not fit its queue: a dead letter."""
     self.inbox.reject("unsent", what, topic, "does not fit the control queue (%d bytes)" % len(self.ctl))
 
@@ -44,8 +44,8 @@ def bye(self, now=False):
         return False
     self.said_bye = True
     topic, packet = self.goodbye
-    if not (self.queue(packet) and self.queue(DISCONNECT)):
-        unsent(self, "goodbye", topic)
+    if not (self.push(packet) and self.push(DISCONNECT)):
+        reject(self, "goodbye", topic)
     if now:
         try:
             self.flush()

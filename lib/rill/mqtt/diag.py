@@ -29,7 +29,8 @@ REFUSALS = {1: "unacceptable protocol version", 2: "client id rejected", 3: "ser
             4: "bad user name or password", 5: "not authorized"}
 
 
-def refusal(rc):
+def reason(rc):
+    """The text of a CONNACK refused with return code ``rc``."""
     return "broker refused the connection: %s (CONNACK %d)" % (REFUSALS.get(rc, "?"), rc)
 
 

@@ -8,7 +8,7 @@ the payload: anything bigger becomes a dead letter, never an allocation.
 ``oversize`` are the Inbox's (inbox.py) once it has links.
 """
 from .codecs import JSON
-from .packet import publish_qos, u16
+from .packet import publish_qos
 
 
 class Inbound:
@@ -129,12 +129,12 @@ def oversized(self, i, hl, rem, end):
     qos = publish_qos(buf[i])
     if end - i < hl + 2:
         return False
-    tl = u16(buf, i + hl)
+    tl = buf[i + hl] << 8 | buf[i + hl + 1]
     head = hl + 2 + tl + (2 if qos else 0)
     if head <= len(buf):
         if end - i < head:
             return False  # the caller moves it to the front; read the rest of the header
-        if len(self.ctl) - self._cn + self._cs < 4:
+        if len(self.ctl) - self.tail + self.head < 4:
             self.stalled = True
             return False
         oversize(self.inbox, self._rxv[i + hl + 2:i + hl + 2 + tl], rem - head + hl)

@@ -131,7 +131,7 @@ class Outbox:
             if st == _INFLIGHT:
                 self.inflight -= 1
                 self.dropped_sent += 1
-            self._release(True)
+            self._release(1)
 
     # -- sender side ---------------------------------------------------------------------
 
@@ -224,10 +224,10 @@ class Outbox:
             slot = slot + 1 if slot + 1 < cap else 0
         return False  # unknown: evicted meanwhile, or a stray ack
 
-    def _release(self, evict=False):
-        """Drop the done entries at the tail (``evict``: the tail entry, whatever its state)."""
+    def _release(self, n=0):
+        """Drop the done entries at the tail (``n`` 1: the tail entry only, whatever its state)."""
         st = self.state
-        while evict or self._sent and st[self.tail] >= _DONE:
+        while n or self._sent and st[self.tail] >= _DONE:
             t = self.tail + 1
             self.tail = 0 if t == self.capacity else t
             self.count -= 1
@@ -235,7 +235,7 @@ class Outbox:
                 if self._sent == self._rgn:  # (acknowledged) tail was part of the region
                     self._rgn -= 1
                 self._sent -= 1
-            if evict:
+            if n:
                 return
 
     def rewind(self):

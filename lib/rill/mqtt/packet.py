@@ -1,12 +1,12 @@
 """MQTT 3.1.1 packets, encoded into and decoded from the caller's buffers. No I/O.
 
-The one home of the wire format for the session (session.py) and the outbox
-(outbox.py): the PUBLISH header is written only by ``put_publish``. Encoders that run
-per message (``put_publish``; the PUBACK is session.py's) write into a preallocated bytearray and
-allocate nothing; those that run once (CONNECT, SUBSCRIBE) are in start.py, the setup
-code, and return a new bytearray. Decoding reads fixed headers in place: ``header`` returns
-``remaining << 3 | header_length`` (one small int, no tuple: nothing allocated per
-packet on the receive path), ``u16`` a big-endian 16-bit field.
+The wire format for the session (session.py) and the outbox (outbox.py): the PUBLISH
+header is written only by ``put_publish``. Encoders that run per message
+(``put_publish``; the PUBACK is written where it is queued) fill a preallocated
+bytearray and allocate nothing; those that run once (CONNECT, SUBSCRIBE) are in start.py,
+the setup code, and return a new bytearray. Decoding reads fixed headers in place:
+``header`` returns ``remaining << 3 | header_length`` (one small int, no tuple: nothing
+allocated per packet on the receive path); the opcodes received are session.py's.
 """
 from micropython import const
 
@@ -37,10 +37,6 @@ def put_u16(buf, pos, n):
     buf[pos] = n >> 8
     buf[pos + 1] = n & 0xFF
     return pos + 2
-
-
-def u16(buf, pos):
-    return buf[pos] << 8 | buf[pos + 1]
 
 
 def publish_size(n, size, qos):

@@ -5,9 +5,8 @@ another), so none of it stays in the heap while the bridge runs: the classes kee
 what runs every day. Allocates freely: it runs at setup, never per message.
 """
 from ..wake import Signal
-from .bridge import Outbound, _runner, _sender
+from .bridge import Inbox, Outbound, _runner, _sender
 from .codecs import JSON
-from .inbox import Inbox
 from .outbox import DROP_OLDEST, Outbox
 from .seq import Sequence
 from .session import Transport

@@ -74,18 +74,18 @@ class Session:
 
     def _reserve(self, n):
         """Room for ``n`` control bytes: the index to write them at, or -1."""
-        cs, cn = self._cs, self._cn
+        cs, cn = self.head, self.tail
         if cs == cn:
-            self._cs = self._cn = cs = cn = 0
+            self.head = self.tail = cs = cn = 0
         if cn + n > len(self.ctl):
             if cs == 0 or cn - cs + n > len(self.ctl):
                 return -1
             self.ctl[0:cn - cs] = self._ctlv[cs:cn]
-            self._cs, cn = 0, cn - cs
-        self._cn = cn + n
+            self.head, cn = 0, cn - cs
+        self.tail = cn + n
         return cn
 
-    def queue(self, data):
+    def push(self, data):
         """Queue a finished control packet; False if it does not fit."""
         i = self._reserve(len(data))
         if i >= 0:
@@ -94,9 +94,9 @@ class Session:
 
     def flush(self):
         """Write queued control packets; True when none are left."""
-        if self._cs != self._cn:
-            self._cs += self.t.sock.write(self._ctlv[self._cs:self._cn]) or 0
-        return self._cs == self._cn
+        if self.head != self.tail:
+            self.head += self.t.sock.write(self._ctlv[self.head:self.tail]) or 0
+        return self.head == self.tail
 
     # -- connect ---------------------------------------------------------------------------
 
@@ -104,21 +104,21 @@ class Session:
         """Open the transport and finish CONNECT/CONNACK within ``timeout`` ms. Raises
         Refused(code), OSError (110 on the deadline) or ProtocolError."""
         t0 = ticks_ms()
-        self.start = self.pos = self.skip = self._cs = self._cn = 0
-        self.connack = None
+        self.start = self.pos = self.skip = self.head = self.tail = 0
+        self.code = None
         self.stalled = self.said_bye = False
         await self.t.open(timeout)
-        if not self.queue(self.hello):
+        if not self.push(self.hello):
             raise fail(_E_HELLO)
         pause = 1
-        while self.connack is None:
+        while self.code is None:
             self.flush()
             try:
-                n = self.pump(4096)
+                n = self.read(4096)
             except ProtocolError:
                 raise
             except OSError:
-                if self.connack is None:  # a refusal is often followed at once by a close
+                if self.code is None:  # a refusal is often followed at once by a close
                     raise
                 break
             if n is None:
@@ -126,12 +126,12 @@ class Session:
                     raise fail(_E_NO_CONNACK, timeout)
                 await asyncio.sleep_ms(pause)
                 pause = min(pause * 2, 20)
-        if self.connack:
-            raise Refused(self.connack)
+        if self.code:
+            raise Refused(self.code)
 
     # -- input -----------------------------------------------------------------------------
 
-    def pump(self, n):
+    def read(self, n):
         """Read and dispatch up to about ``n`` bytes without blocking: the bytes read,
         None if nothing was waiting. OSError once the broker closed."""
         sock = self.t.sock
@@ -140,7 +140,7 @@ class Session:
         while got < n:
             if self.stalled:
                 self.stalled = False
-                self._parse()
+                self.parse()
                 if self.stalled:
                     break
             skip = self.skip
@@ -155,10 +155,10 @@ class Session:
                 self.pos += k
             got += k
             if not self.skip:
-                self._parse()
+                self.parse()
         return got or None
 
-    def _parse(self):
+    def parse(self):
         buf = self.rx
         ctl = self.ctl
         i, end = self.start, self.pos
@@ -172,7 +172,7 @@ class Session:
             total = hl + rem
             if end - i < total:
                 if total > len(buf):
-                    if op & 0xF0 != _PUBLISH or self.connack is None:
+                    if op & 0xF0 != _PUBLISH or self.code is None:
                         raise fail(_E_OVERSIZE, op, rem)
                     from .inbound import oversized  # only a subscriber gets a PUBLISH
 
@@ -186,7 +186,7 @@ class Session:
                     self.tx.set()
             elif op & 0xF0 == _PUBLISH:
                 qos = publish_qos(op)
-                if qos and len(ctl) - self._cn + self._cs < 4:
+                if qos and len(ctl) - self.tail + self.head < 4:
                     self.stalled = True  # no room for the PUBACK: resume after tx drains
                     break
                 j = i + hl  # the topic's length, the topic, [the packet id,] the payload
@@ -210,9 +210,9 @@ class Session:
 
                 suback(self.inbox, self._rxv[i + 4:i + total])
             elif op == _CONNACK:
-                if rem != 2 or self.connack is not None:
+                if rem != 2 or self.code is not None:
                     raise fail(_E_CONNACK)
-                self.connack = buf[i + 3]
+                self.code = buf[i + 3]
             elif op != _UNSUBACK:
                 raise fail(_E_UNEXPECTED, op)
             i += total
@@ -229,17 +229,17 @@ class Session:
     async def run(self):
         """Run rx, tx and keepalive until one fails or the session is stopped; re-raise
         the failure. The birth goes first, retained, then the SUBSCRIBE (if any); what
-        does not fit the control queue is a dead letter (close.unsent)."""
+        does not fit the control queue is a dead letter (close.reject)."""
         birth = self.birth
         sub = self.sub
-        if not self.queue(birth[1]):
-            from .close import unsent
+        if not self.push(birth[1]):
+            from .close import reject
 
-            unsent(self, "birth", birth[0])
-        if sub and not self.queue(sub):
-            from .close import unsent
+            reject(self, "birth", birth[0])
+        if sub and not self.push(sub):
+            from .close import reject
 
-            unsent(self, "subscribe", sub)
+            reject(self, "subscribe", sub)
         self.error = None
         end = self.end = asyncio.Event()
         sock = self.t.sock
@@ -270,16 +270,16 @@ class Session:
 
     async def _rx_loop(self, wait):
         while True:
-            n = self.pump(_RX_BUDGET)
+            n = self.read(_RX_BUDGET)
             if self.stalled:  # replies are backed up behind a full socket
                 self.tx.set()
                 await asyncio.sleep_ms(1)
             elif n is None:
-                if self._cn != self._cs:
+                if self.tail != self.head:
                     self.tx.set()
                 await wait
             elif n >= _RX_BUDGET:
-                if self._cn != self._cs:
+                if self.tail != self.head:
                     self.tx.set()
                 await asyncio.sleep_ms(0)
 
@@ -287,7 +287,7 @@ class Session:
         t = self.t
         ob = self.outbox
         while True:
-            if self._cn != self._cs and not ob._busy:
+            if self.tail != self.head and not ob._busy:
                 if not self.flush():
                     await wait
                 continue
@@ -328,7 +328,7 @@ class Session:
                 progress = now
             elif ticks_diff(now, progress) > self.ack_timeout:
                 raise fail(_E_STALLED, ticks_diff(now, progress), ob.inflight)
-            if ka and not waiting and ticks_diff(now, pinged) >= half and self.queue(PINGREQ):
+            if ka and not waiting and ticks_diff(now, pinged) >= half and self.push(PINGREQ):
                 pinged = now
                 pongs = self.pongs
                 waiting = True

@@ -107,8 +107,8 @@ def session(transport, outbox, inbox, keepalive=30, rx_size=1024, ctl_size=512,
     self.skip = 0  # bytes of an oversize PUBLISH still to throw away
     self.ctl = bytearray(ctl_size)
     self._ctlv = memoryview(self.ctl)
-    self._cs = self._cn = 0  # queued control bytes are ctl[_cs:_cn]
-    self.connack = None
+    self.head = self.tail = 0  # queued control bytes are ctl[head:tail]
+    self.code = None  # the CONNACK's return code, once it came
     self.stalled = False  # rx parsing paused: no room to queue a PUBACK
     self.pongs = 0  # PINGRESPs received
     self.tx = tx or Signal()  # set when there is something to send

@@ -21,7 +21,7 @@ def check(tls):
                          "the board has no CA store to verify the broker with")
 
 
-def certificate_error(e):
+def reason(e):
     """The reason if ``e`` (raised by the handshake) is a certificate failure, else None."""
     why = _cert_reason(e)
     if why is None:
