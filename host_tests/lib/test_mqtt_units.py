@@ -321,13 +321,13 @@ class CutSequence(Sequence):
         self.left, self.keep = left, keep
         Sequence.__init__(self, path, block=4)
 
-    def _write(self, path, data):
+    def write(self, path, data):
         self.left[0] -= 1
         if self.left[0] == 0:
             with open(path, "wb") as f:
                 f.write(data[:self.keep])
             raise PowerCut()
-        Sequence._write(self, path, data)
+        Sequence.write(self, path, data)
 
 
 def test_a_power_cut_at_every_step_of_a_write_never_reuses_a_number():

@@ -96,20 +96,20 @@ class Bridge:
 
     # -- outbound ------------------------------------------------------------------------
 
-    def send(self, link, value):
-        """Encode ``value`` for ``link`` into the outbox; False if it was dropped."""
+    def send(self, out, value):
+        """Encode ``value`` for the Outbound link ``out`` into the outbox; False if it was dropped."""
         try:
-            topic = link.topic(value)
-            if link.envelope:
+            topic = out.topic(value)
+            if out.envelope:
                 lin = self.lineage  # the graph's, when built with lineage=True: the record's origin goes along
-                payload = link.codec.wrap(self.device, self.seq.boot, self.seq.next(), value,
+                payload = out.codec.wrap(self.device, self.seq.boot, self.seq.next(), value,
                                           lin.current() if lin is not None else None)
             else:
-                payload = link.codec.encode(value)
+                payload = out.codec.encode(value)
         except Exception as e:
-            self.inbox.reject("encode", link.key, value, e)
+            self.inbox.reject("encode", out.key, value, e)
             return False
-        ok = self.outbox.put(topic, payload, link.qos, link.retain)
+        ok = self.outbox.put(topic, payload, out.qos, out.retain)
         self.tx.set()
         return ok
 
@@ -126,9 +126,9 @@ class Bridge:
     def _set_state(self, state):
         if state != self.state:
             self.state = state
-            if self.emit is not None:
+            if self.node is not None:
                 try:
-                    self.emit(state)
+                    self.node(state)
                 except Exception:
                     pass
 
@@ -179,7 +179,11 @@ class Bridge:
                         from .tls import reason  # a certificate failure's text, else None
 
                         final = reason(e)
-                    self.error = final or "%s: %s" % (type(e).__name__, e)
+                    self.error = final
+                    if not final:
+                        from .diag import text  # the exception as one line
+
+                        self.error = text(e)
                 except BaseException:  # cancelled
                     if t_online is not None:
                         from .close import bye
@@ -244,13 +248,12 @@ class Outbound:
         return b"".join(out)
 
 
-def _deliver(inbox, topic, payload, qos):
-    """inbound.deliver, kept here after the first message: an import per message would
-    allocate."""
-    global _deliver
+def deliver(inbox, topic, payload, qos):  # noqa: F811  (replaced by inbound.deliver)
+    """inbound.deliver, loaded by the first message: it replaces this function as the
+    module's ``deliver`` (an import per message would allocate)."""
+    global deliver
     from .inbound import deliver
 
-    _deliver = deliver
     deliver(inbox, topic, payload, qos)
 
 
@@ -260,7 +263,7 @@ class Inbox:
 
     def deliver(self, topic, payload, qos):
         if self.links:
-            return _deliver(self, topic, payload, qos)
+            return deliver(self, topic, payload, qos)
         self.reject("unrouted", self.name, bytes(topic), "no inbound link")
 
     def reject(self, *a):
@@ -271,16 +274,18 @@ class Inbox:
         reject(self, *a)
 
 
-def _sender(bridge, link):
+def tap(bridge, out):
+    """The tap on the record of Outbound link ``out`` (prep.attach)."""
     def send(value):
-        bridge.send(link, value)
+        bridge.send(out, value)
 
     return send
 
 
-def _runner(bridge):
-    async def task(emit):
-        _prep("start.start", bridge, emit)  # the inbox bound to the graph, the session made
+def task(bridge):
+    """The bridge's task, the source of its state record (prep.attach)."""
+    async def task(node):
+        _prep("start.start", bridge, node)  # the inbox bound to the graph, the session made
         await bridge.run()
 
     return task

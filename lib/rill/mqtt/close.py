@@ -10,12 +10,11 @@ import time
 
 from micropython import const
 
-from .packet import DISCONNECT
-
 ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
 
 _GRACE = const(200)  # ms past the close deadline for the goodbye itself
+_DISCONNECT = b"\xe0\x00"  # (start.py sizes the control queue for its 2 bytes)
 
 
 async def stop(self, timeout_ms, ended):
@@ -44,7 +43,7 @@ def bye(self, now=False):
         return False
     self.said_bye = True
     topic, packet = self.goodbye
-    if not (self.push(packet) and self.push(DISCONNECT)):
+    if not (self.push(packet) and self.push(_DISCONNECT)):
         reject(self, "goodbye", topic)
     if now:
         try:
@@ -54,7 +53,8 @@ def bye(self, now=False):
     return True
 
 
-async def say_goodbye(self):
+async def flush(self):
+    """The tx task's last turn: what is queued, then the goodbye, within the grace."""
     while ticks_diff(ticks_ms(), self.close_by) <= _GRACE:
         if self.flush():  # what is queued goes first: room for the goodbye
             if not bye(self):

@@ -34,18 +34,18 @@ class Json:
     name = "json"
 
     def __init__(self):
-        self.dev = self.boot = self._head = None  # the device and boot the head was made for
+        self.device = self.boot = self._head = None  # the device and boot the head was made for
 
     def encode(self, value):
         return dumps(value).encode()
 
-    def wrap(self, dev, boot, seq, value, origin=None):
+    def wrap(self, device, boot, seq, value, origin=None):
         """The envelope ``{"dev","boot","seq","v"[,"o"]}``; ``origin`` (rill.lineage's
         {source key: [first, last]}) goes in as ``"o"``."""
-        if dev is not self.dev or boot != self.boot:
-            self.dev = dev
+        if device is not self.device or boot != self.boot:
+            self.device = device
             self.boot = boot
-            self._head = ('{"dev":%s,"boot":%d,"seq":' % (dumps(dev), boot)).encode()
+            self._head = ('{"dev":%s,"boot":%d,"seq":' % (dumps(device), boot)).encode()
         t = type(value)
         if t is float:
             if value - value == 0:  # finite: repr is its JSON (3x faster than dumps)

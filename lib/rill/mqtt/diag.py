@@ -34,6 +34,11 @@ def reason(rc):
     return "broker refused the connection: %s (CONNACK %d)" % (REFUSALS.get(rc, "?"), rc)
 
 
+def text(e):
+    """An exception as one line: its type and message."""
+    return "%s: %s" % (type(e).__name__, e)
+
+
 def reject(inbox, kind, key, value, why):
     """Inbox.reject: counted in ``rejected[kind]``, one console line, a dead letter with
     the reason (in the graph's dead letters once bound, else in eight of the inbox's own)."""
@@ -43,7 +48,7 @@ def reject(inbox, kind, key, value, why):
 
         inbox.dead = DeadLetters(8)
     if isinstance(why, Exception):
-        why = "%s: %s" % (type(why).__name__, why)
+        why = text(why)
     why = "mqtt %s: %s" % (kind, why)
     inbox.log("%s: dead letter %s: %s" % (inbox.name, key, why))
     inbox.dead.add(key, value, why)

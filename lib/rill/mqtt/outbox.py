@@ -27,7 +27,7 @@ done for QoS 0, or in flight until its PUBACK for QoS 1; a superseded entry is d
 from micropython import const
 
 from . import _prep
-from .packet import DUP, SUB_PID, put_publish, put_u16
+from .packet import SUB_PID, put_publish
 
 DROP_OLDEST = const(0)
 DROP_NEWEST = const(1)
@@ -37,15 +37,15 @@ _INFLIGHT = const(1)
 _DONE = const(2)
 _DEAD = const(3)  # superseded before it was sent (replace=True): skipped, never sent
 _WRAP = const(0x3FFFFFFF)
+_DUP = const(0x08)  # in a PUBLISH's first byte
 
 
-def _supersede(self, topic, n):
-    """retained.supersede, loaded by the first put(replace=True) (state, not streams) and
-    kept here: the import itself would allocate on every call."""
-    global _supersede
+def supersede(self, topic, n):  # noqa: F811  (replaced by retained.supersede)
+    """retained.supersede, loaded by the first put(replace=True) (state, not streams): it
+    replaces this function as the module's ``supersede`` (an import per call would allocate)."""
+    global supersede
     from .retained import supersede
 
-    _supersede = supersede
     return supersede(self, topic, n)
 
 
@@ -79,11 +79,11 @@ class Outbox:
         self.produced = (self.produced + 1) & _WRAP
         slot = old = -1
         if replace and retain:
-            old = _supersede(self, topic, n)
+            old = supersede(self, topic, n)
             if old >= 0 and self._len[old] == n:
                 slot = old  # same size: rewritten where it waits
         if slot >= 0:
-            at = self.offset[slot]
+            at = self.index[slot]
         else:
             at = self._place(n)
             if at < 0:
@@ -99,7 +99,7 @@ class Outbox:
             self.pos = at + n
         j = put_publish(self.buf, at, topic, payload, qos << 1 | (1 if retain else 0))
         self._pido[slot] = j - at if qos else 0
-        self.offset[slot] = at
+        self.index[slot] = at
         self._len[slot] = n
         self.state[slot] = _QUEUED
         return True
@@ -115,7 +115,7 @@ class Outbox:
                 return 0
             if self.count < self.capacity:
                 wr = self.pos
-                rd = self.offset[self.tail]
+                rd = self.index[self.tail]
                 if wr > rd:
                     if size - wr >= n:
                         return wr
@@ -159,13 +159,13 @@ class Outbox:
             self._release()
         if n <= 0:
             return None
-        start = end = self.offset[slot]
+        start = end = self.index[slot]
         limit = start + self.chunk
         room = self.window - self.inflight
         buf = self.buf
         k = q1 = 0
         while k < n:
-            off = self.offset[slot]
+            off = self.index[slot]
             if off != end or (k and off + self._len[slot] > limit) or st[slot] == _DEAD:
                 break
             po = self._pido[slot]
@@ -175,7 +175,8 @@ class Outbox:
                 pid = self.next_pid
                 self.next_pid = pid + 1 if pid < SUB_PID - 1 else 1  # SUBSCRIBE has its own id
                 self.pid[slot] = pid
-                put_u16(buf, off + po, pid)
+                buf[off + po] = pid >> 8
+                buf[off + po + 1] = pid & 0xFF
                 st[slot] = _INFLIGHT
                 q1 += 1
             end = off + self._len[slot]
@@ -250,7 +251,7 @@ class Outbox:
         for _ in range(self._sent):
             if st[slot] == _INFLIGHT:
                 st[slot] = _QUEUED
-                buf[self.offset[slot]] |= DUP
+                buf[self.index[slot]] |= _DUP
             slot = slot + 1 if slot + 1 < cap else 0
         # QoS 0 entries written to a dead socket are gone either way; drop the done ones
         self._release()

@@ -11,10 +11,8 @@ allocated per packet on the receive path); the opcodes received are session.py's
 from micropython import const
 
 _PUBLISH = const(0x30)  # low nibble: DUP 0x08, QoS << 1, RETAIN 0x01 (the opcodes received: session.py)
-DUP = const(0x08)
 SUB_PID = const(0xFFFF)  # SUBSCRIBE's packet id: the outbox's ids wrap below it, so a SUBACK never collides
 PINGREQ = b"\xc0\x00"
-DISCONNECT = b"\xe0\x00"
 
 
 class ProtocolError(OSError):
@@ -31,12 +29,6 @@ def fail(n, *a):
     from .diag import error
 
     return error(n, *a)
-
-
-def put_u16(buf, pos, n):
-    buf[pos] = n >> 8
-    buf[pos + 1] = n & 0xFF
-    return pos + 2
 
 
 def publish_size(n, size, qos):

@@ -5,7 +5,7 @@ another), so none of it stays in the heap while the bridge runs: the classes kee
 what runs every day. Allocates freely: it runs at setup, never per message.
 """
 from ..wake import Signal
-from .bridge import Inbox, Outbound, _runner, _sender
+from .bridge import Inbox, Outbound, tap, task
 from .codecs import JSON
 from .outbox import DROP_OLDEST, Outbox
 from .seq import Sequence
@@ -62,7 +62,7 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
     self.state = "idle"
     self.error = None
     self.connects = self.attempts = self.failures = self.refusals = self.memory_errors = 0
-    self.emit = None
+    self.node = None  # the bridge's node once its task runs: the state record is written through it
     self.lineage = None
     self.birth = None  # bytes added to the birth's JSON; None: the build's identity, at the first run()
     self.tx = Signal()  # the session's: set when the outbox has something to send
@@ -71,7 +71,7 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
 
 def attach(self, p, state=None):
     for link in self.outs:
-        p.tap(link.key, _sender(self, link), name="%s>%s" % (self.name, link.key))
+        p.tap(link.key, tap(self, link), name="%s>%s" % (self.name, link.key))
     keys = []
     for link in self.ins:
         if link.key not in keys:
@@ -81,7 +81,7 @@ def attach(self, p, state=None):
     for a in self.addons:
         a.attach(p)
     p.record(state, str)
-    p.source(state, task=_runner(self), name=self.name, requires="network")
+    p.source(state, task=task(self), name=self.name, requires="network")
     return self
 
 
@@ -99,7 +99,7 @@ def outbox(self, capacity=64, size=8192, policy=DROP_OLDEST, window=32, chunk=40
     self.chunk = chunk  # bytes per socket write at most (keeps each write short)
     self.buf = bytearray(size)
     self._mv = memoryview(self.buf)
-    self.offset = array("I", bytes(4 * capacity))
+    self.index = array("I", bytes(4 * capacity))
     self._len = array("I", bytes(4 * capacity))
     self._pido = array("H", bytes(2 * capacity))  # offset of the packet id, 0 for QoS 0
     self.pid = array("H", bytes(2 * capacity))

@@ -29,7 +29,7 @@ def _queued(self, topic):
     if slot >= cap:
         slot -= cap
     for _ in range(self.count - self._sent):
-        i = self.offset[slot]
+        i = self.index[slot]
         if st[slot] == _QUEUED and buf[i] & 1:
             i += 1
             while buf[i] & 0x80:  # the remaining length's bytes

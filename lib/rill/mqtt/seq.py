@@ -27,14 +27,14 @@ class Sequence:
         """Sequence(path=None, start=0, block=1000); loads the store (seqfile.load)."""
         _prep("seqfile.load", self, *a, **k)
 
-    def _write(self, path, data):
+    def write(self, path, data):
         """Write one slot file (seqfile.reserve; a test's power cut replaces it)."""
         with open(path, "wb") as f:
             f.write(data)
 
     def next(self):
         n = self.n
-        if self.limit is not None and n >= self.limit:
+        if self.end is not None and n >= self.end:
             _prep("seqfile.reserve", self)
         self.n = n + 1
         return n

@@ -26,7 +26,7 @@ def load(self, path=None, start=0, block=1000):
     self.n = start
     self.boot = 0
     self.gen = 0
-    self.limit = None
+    self.end = None
     if path is not None:
         found = [_read(path, i) for i in (0, 1)]
         valid = [s for s in found if isinstance(s, tuple)]
@@ -41,14 +41,14 @@ def load(self, path=None, start=0, block=1000):
 
 
 def reserve(self):
-    """Reserve the next ``block`` numbers: the other slot written (Sequence._write) before
+    """Reserve the next ``block`` numbers: the other slot written (Sequence.write) before
     any of them is used."""
     gen = self.gen + 1
     limit = self.n + self.block
     head = struct.pack(_FMT, gen, self.boot, limit)
-    self._write("%s.%d" % (self.path, gen & 1), head + struct.pack(">I", _check(head)))
+    self.write("%s.%d" % (self.path, gen & 1), head + struct.pack(">I", _check(head)))
     self.gen = gen
-    self.limit = limit
+    self.end = limit
 
 
 def _read(path, i):

@@ -292,9 +292,9 @@ class Session:
                     await wait
                 continue
             if self.stopping and (ob.pending() == 0 or ticks_diff(ticks_ms(), self.close_by) > 0):
-                from .close import say_goodbye  # once: the session ends
+                from .close import flush  # once: the session ends
 
-                await say_goodbye(self)
+                await flush(self)
                 return
             mv = ob.region()
             if mv is None:

@@ -7,19 +7,19 @@ prep.py so that what is loaded while the pipeline already runs stays small.
 from micropython import const
 
 from ..wake import Signal
-from .packet import DISCONNECT, PINGREQ, SUB_PID, publish_size, put_publish, put_u16
+from .packet import PINGREQ, SUB_PID, publish_size, put_publish
 from .session import Session
 
 _ACKS = const(64)  # control queue room for 16 PUBACKs (inbound QoS 1; rx waits when it is full)
 
 
-def start(self, emit):
-    """The bridge's task starts (``emit``: its node, which knows its graph; None: run()
+def start(self, node):
+    """The bridge's task starts (``node``: its node, which knows its graph; None: run()
     without attach()): bind the inbox to the graph, make the session."""
-    if emit is not None:
-        bind(self.inbox, emit.graph)
-        self.emit = emit
-        self.lineage = emit.graph.lineage
+    if node is not None:
+        bind(self.inbox, node.graph)
+        self.node = node
+        self.lineage = node.graph.lineage
     if self.session is None:
         self.session = new_session(self)
 
@@ -60,7 +60,7 @@ def new_session(self):
     offline, goodbye = _status(self, "offline")
     cid, keepalive, user, password = self._login
     hello = connect(cid, keepalive, self.clean, user, password, (st, offline, 1, True))
-    ctl = len(online) + len(goodbye) + len(DISCONNECT) + len(PINGREQ) + _ACKS + (len(sub) if sub else 0)
+    ctl = len(online) + len(goodbye) + 2 + len(PINGREQ) + _ACKS + (len(sub) if sub else 0)  # 2: the DISCONNECT
     s = session(self.transport, self.outbox, self.inbox, keepalive, rx, max(ctl, len(hello)),
                 *self._timeouts, self.tx)
     s.hello = hello
@@ -133,6 +133,12 @@ def _put_len(buf, i, n):
         i += 1
     buf[i] = n
     return i + 1
+
+
+def put_u16(buf, i, n):
+    buf[i] = n >> 8
+    buf[i + 1] = n & 0xFF
+    return i + 2
 
 
 def _put_str(buf, i, s):
