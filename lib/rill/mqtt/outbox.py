@@ -85,7 +85,34 @@ class Outbox:
         if slot >= 0:
             at = self.index[slot]
         else:
-            at = self._place(n)
+            at = -1  # the arena offset for n contiguous bytes, evicting per the policy; -1: refused
+            size = self.size
+            while n <= size:
+                if self.count == 0:
+                    at = 0
+                    break
+                if self.count < self.capacity:
+                    wr = self.pos
+                    rd = self.index[self.tail]
+                    if wr > rd:
+                        if size - wr >= n:
+                            at = wr
+                            break
+                        if rd >= n:
+                            at = 0
+                            break
+                    elif rd - wr >= n:
+                        at = wr
+                        break
+                if self.policy != DROP_OLDEST or self._busy and self._sent == self._rgn:
+                    break  # refused, or the oldest entry is being written right now: no eviction
+                st = self.state[self.tail]
+                if st < _DONE:
+                    self.dropped = (self.dropped + 1) & _WRAP
+                if st == _INFLIGHT:
+                    self.inflight -= 1
+                    self.dropped_sent += 1
+                self._release(1)
             if at < 0:
                 self.dropped = (self.dropped + 1) & _WRAP
                 if old >= 0 and (old - self.tail) % self.capacity < self.count:
@@ -103,35 +130,6 @@ class Outbox:
         self._len[slot] = n
         self.state[slot] = _QUEUED
         return True
-
-    def _place(self, n):
-        """Arena offset for ``n`` contiguous bytes, evicting per the policy; -1 if refused."""
-        size = self.size
-        if n > size:
-            return -1
-        while True:
-            if self.count == 0:
-                self.pos = 0
-                return 0
-            if self.count < self.capacity:
-                wr = self.pos
-                rd = self.index[self.tail]
-                if wr > rd:
-                    if size - wr >= n:
-                        return wr
-                    if rd >= n:
-                        return 0
-                elif rd - wr >= n:
-                    return wr
-            if self.policy != DROP_OLDEST or self._busy and self._sent == self._rgn:
-                return -1  # refused, or the oldest entry is being written right now: no eviction
-            st = self.state[self.tail]
-            if st < _DONE:
-                self.dropped = (self.dropped + 1) & _WRAP
-            if st == _INFLIGHT:
-                self.inflight -= 1
-                self.dropped_sent += 1
-            self._release(1)
 
     # -- sender side ---------------------------------------------------------------------
 

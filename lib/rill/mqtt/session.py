@@ -23,7 +23,7 @@ Heap: the receive buffer (``rx_size``) and the control queue (``ctl_size``).
 Transport: one non-blocking TCP (or TLS) connection to the broker. ``await open(timeout)``
 connects without blocking the loop (DNS excepted: it is resolved once and kept), sets
 TCP_NODELAY (a QoS 1 window would otherwise wait ~40 ms per round trip on delayed ACKs)
-and, with ``tls``, wraps the socket (tls.secure); the handshake then runs inside the
+and, with ``tls``, wraps the socket (tls.wrap); the handshake then runs inside the
 first reads and writes. The session reads and writes ``sock`` itself, never blocking (a
 write takes 0 or None bytes when the socket is full, a read gives None when nothing
 waits, 0 once the broker closed); ``sock`` is also what rill.wake.IoWait parks on.
@@ -375,9 +375,9 @@ class Transport:
             pause = min(pause * 2, 20)
         p.unregister(s)
         if self.tls is not None:
-            from .tls import secure
+            from .tls import wrap
 
-            self.sock = secure(self)
+            self.sock = wrap(self)
 
     def close(self):
         s = self.sock

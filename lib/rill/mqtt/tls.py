@@ -31,12 +31,12 @@ def reason(e):
     return why
 
 
-def secure(t):
+def wrap(t):
     """Transport ``t``'s socket wrapped in TLS (the handshake runs inside the first reads
     and writes); an unverified connection is said on ``t.log`` first."""
     if t.tls.get("insecure"):
         t.log("mqtt: TLS to %s WITHOUT certificate verification (insecure=True, for tests only)" % t.server)
-    return wrap(t.sock, t.tls, t.server)
+    return _wrap(t.sock, t.tls, t.server)
 
 
 def _der(data):
@@ -56,7 +56,7 @@ except ImportError:
     _NEEDS_CA = True
     _VERIFY_FAILED = (-9984, -0x2700)  # MBEDTLS_ERR_X509_CERT_VERIFY_FAILED
 
-    def wrap(sock, tls, host):
+    def _wrap(sock, tls, host):
         ctx = _ssl.SSLContext(_ssl.PROTOCOL_TLS_CLIENT)
         if tls.get("insecure"):
             ctx.verify_mode = _ssl.CERT_NONE
@@ -81,6 +81,6 @@ except ImportError:
 
 else:
     from ..cpython_compat import tls_certificate_reason as _cert_reason  # noqa: F401
-    from ..cpython_compat import wrap_tls as wrap  # noqa: F401
+    from ..cpython_compat import wrap_tls as _wrap  # noqa: F401
 
     _NEEDS_CA = False
