@@ -99,8 +99,9 @@ def outbox(self, capacity=64, size=8192, policy=DROP_OLDEST, window=32, chunk=40
     self.chunk = chunk  # bytes per socket write at most (keeps each write short)
     self.buf = bytearray(size)
     self._mv = memoryview(self.buf)
-    self.index = array("I", bytes(4 * capacity))
-    self._len = array("I", bytes(4 * capacity))
+    w = 2 if size < 0x10000 else 4  # offsets and lengths within the arena: 2 bytes each when they fit
+    self.index = array("H" if w == 2 else "I", bytes(w * capacity))
+    self._len = array("H" if w == 2 else "I", bytes(w * capacity))
     self._pido = array("H", bytes(2 * capacity))  # offset of the packet id, 0 for QoS 0
     self.pid = array("H", bytes(2 * capacity))
     self.state = bytearray(capacity)  # per slot: queued, in flight, done, dead (outbox.py)

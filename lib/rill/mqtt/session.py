@@ -243,9 +243,9 @@ class Session:
         self.error = None
         end = self.end = asyncio.Event()
         sock = self.t.sock
-        tasks = [asyncio.create_task(self._guard(self._rx_loop(IoWait(sock)))),
-                 asyncio.create_task(self._guard(self._tx_loop(IoWait(sock, True)))),
-                 asyncio.create_task(self._guard(self._keepalive()))]
+        tasks = [asyncio.create_task(self._rx_loop(IoWait(sock))),
+                 asyncio.create_task(self._tx_loop(IoWait(sock, True))),
+                 asyncio.create_task(self._keepalive())]
         self.tx.set()
         try:
             await end.wait()
@@ -260,52 +260,59 @@ class Session:
         if self.error is not None:
             raise self.error
 
-    async def _guard(self, coro):
-        try:
-            await coro
-        except Exception as e:
-            if self.error is None:
-                self.error = e
+    def _ended(self, e=None):
+        """A task of the session ended (``e``: its failure, else None): the session ends,
+        and run() re-raises the first failure. (Each task catches its own: a wrapping
+        coroutine per task would cost a generator each while the session runs.)"""
+        if self.error is None:
+            self.error = e
         self.end.set()
 
     async def _rx_loop(self, wait):
-        while True:
-            n = self.read(_RX_BUDGET)
-            if self.stalled:  # replies are backed up behind a full socket
-                self.tx.set()
-                await asyncio.sleep_ms(1)
-            elif n is None:
-                if self.tail != self.head:
+        try:
+            while True:
+                n = self.read(_RX_BUDGET)
+                if self.stalled:  # replies are backed up behind a full socket
                     self.tx.set()
-                await wait
-            elif n >= _RX_BUDGET:
-                if self.tail != self.head:
-                    self.tx.set()
-                await asyncio.sleep_ms(0)
+                    await asyncio.sleep_ms(1)
+                elif n is None:
+                    if self.tail != self.head:
+                        self.tx.set()
+                    await wait
+                elif n >= _RX_BUDGET:
+                    if self.tail != self.head:
+                        self.tx.set()
+                    await asyncio.sleep_ms(0)
+        except Exception as e:
+            self._ended(e)
 
     async def _tx_loop(self, wait):
         t = self.t
         ob = self.outbox
-        while True:
-            if self.tail != self.head and not ob._busy:
-                if not self.flush():
-                    await wait
-                continue
-            if self.stopping and (ob.pending() == 0 or ticks_diff(ticks_ms(), self.close_by) > 0):
-                from .close import flush  # once: the session ends
+        try:
+            while True:
+                if self.tail != self.head and not ob._busy:
+                    if not self.flush():
+                        await wait
+                    continue
+                if self.stopping and (ob.pending() == 0 or ticks_diff(ticks_ms(), self.close_by) > 0):
+                    from .close import flush  # once: the session ends
 
-                await flush(self)
-                return
-            mv = ob.region()
-            if mv is None:
-                await self.tx
-                continue
-            n = t.sock.write(mv) or 0
-            ob.wrote(n)
-            if n < len(mv):
-                await wait
-            else:
-                await asyncio.sleep_ms(0)  # let the producers run between writes
+                    await flush(self)
+                    self._ended()
+                    return
+                mv = ob.region()
+                if mv is None:
+                    await self.tx
+                    continue
+                n = t.sock.write(mv) or 0
+                ob.wrote(n)
+                if n < len(mv):
+                    await wait
+                else:
+                    await asyncio.sleep_ms(0)  # let the producers run between writes
+        except Exception as e:
+            self._ended(e)
 
     async def _keepalive(self):
         ka = self.keepalive * 1000  # 0: no pings, but the PUBACK deadline still holds
@@ -316,23 +323,27 @@ class Session:
         waiting = False  # a PINGREQ is out, its PINGRESP not yet in
         acks = ob.acked
         progress = pinged  # last PUBACK, or when the window was last empty
-        while True:
-            await asyncio.sleep_ms(max(50, min(ka // 8 if ka else 1000, self.ping_timeout // 4, self.ack_timeout // 4)))
-            now = ticks_ms()
-            if waiting and self.pongs != pongs:
-                waiting = False
-            if waiting and ticks_diff(now, pinged) > self.ping_timeout:
-                raise fail(_E_SILENT, self.ping_timeout)
-            if ob.inflight == 0 or ob.acked != acks:
-                acks = ob.acked
-                progress = now
-            elif ticks_diff(now, progress) > self.ack_timeout:
-                raise fail(_E_STALLED, ticks_diff(now, progress), ob.inflight)
-            if ka and not waiting and ticks_diff(now, pinged) >= half and self.push(PINGREQ):
-                pinged = now
-                pongs = self.pongs
-                waiting = True
-                self.tx.set()
+        try:
+            while True:
+                await asyncio.sleep_ms(max(50, min(ka // 8 if ka else 1000, self.ping_timeout // 4,
+                                                   self.ack_timeout // 4)))
+                now = ticks_ms()
+                if waiting and self.pongs != pongs:
+                    waiting = False
+                if waiting and ticks_diff(now, pinged) > self.ping_timeout:
+                    raise fail(_E_SILENT, self.ping_timeout)
+                if ob.inflight == 0 or ob.acked != acks:
+                    acks = ob.acked
+                    progress = now
+                elif ticks_diff(now, progress) > self.ack_timeout:
+                    raise fail(_E_STALLED, ticks_diff(now, progress), ob.inflight)
+                if ka and not waiting and ticks_diff(now, pinged) >= half and self.push(PINGREQ):
+                    pinged = now
+                    pongs = self.pongs
+                    waiting = True
+                    self.tx.set()
+        except Exception as e:
+            self._ended(e)
 
 
 class Transport:

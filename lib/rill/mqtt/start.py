@@ -45,13 +45,14 @@ def _status(self, word):
 
 
 def new_session(self):
-    """The session, its receive buffer fitting the largest declared inbound message, its
+    """The session, its receive buffer fitting the largest declared inbound message (128
+    bytes without any: acknowledgements and pings), its
     control queue what may be queued at once (bridge.py), and the packets it sends on
     each connection: built here once (the birth's build fields, the boot number and the
     subscriptions do not change while the bridge runs)."""
     if self.birth is None:
         self.birth = identity()
-    rx = 512
+    rx = 512 if self.ins else 128  # publish-only: acks and pings (a stray PUBLISH is read through it)
     for link in self.ins:
         rx = max(rx, link.max_size + len(link.filter) + 64)
     sub = subscribe([(x.filter, x.qos) for x in self.ins], SUB_PID) if self.ins else None
@@ -103,7 +104,7 @@ def session(transport, outbox, inbox, keepalive=30, rx_size=1024, ctl_size=512,
     self.ack_timeout = ack_timeout_ms or max(2000, ka)
     self.rx = bytearray(rx_size)
     self._rxv = memoryview(self.rx)
-    self.start = self.pos = 0  # unparsed bytes are rx[_rs:_re]
+    self.start = self.pos = 0  # unparsed bytes are rx[start:pos]
     self.skip = 0  # bytes of an oversize PUBLISH still to throw away
     self.ctl = bytearray(ctl_size)
     self._ctlv = memoryview(self.ctl)
