@@ -141,7 +141,7 @@ async def connector(qos, n, ticker=None, settings=TUNED, port=PORT, topic=None):
         while ob.occupancy():
             await asyncio.sleep_ms(0)
         pongs = s.pongs
-        s.queue(PINGREQ)
+        s.push(PINGREQ)
         s.tx.set()
         while s.pongs == pongs:
             await asyncio.sleep_ms(0)

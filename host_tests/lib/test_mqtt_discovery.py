@@ -5,7 +5,7 @@ import asyncio
 import json
 
 from rill import Pipeline, Ring
-from rill.mqtt import JSON, Bridge
+from rill.mqtt import JSON, Bridge, _prep
 from rill.mqtt.discovery import Discovery
 from testkit import raises, run, until
 
@@ -134,7 +134,7 @@ def test_command_payloads_are_accepted_by_the_inbound_link():
     ha = declare(mq)
     mq.attach(p)
     g = p.build()
-    mq.inbox.bind(g)
+    _prep("start.bind", mq.inbox, g)  # as the bridge's task does when it starts
     cmps = json.loads(ha.payload)["cmps"]
     for c, value in ((cmps["cmd_led"]["pl_on"], None), (cmps["cmd_led"]["pl_off"], None),
                      (cmps["cmd_threshold_c"]["cmd_tpl"], "26.5"), (cmps["cmd_threshold_c"]["cmd_tpl"], "20"),
@@ -155,12 +155,14 @@ def test_declarations_that_cannot_reach_home_assistant_fail_at_attach():
         bad(ha)
         with raises(ValueError, why):
             mq.attach(p)
+        p = mq = None  # each bridge gone before the next is made: one 6 KB outbox at a time
     p, mq = climate()
     mq.subscribe("rill/{device}/set/#", "set")
     p.record("set", dict)
     Discovery(mq).switch("set", "led")
     with raises(ValueError, "without wildcards"):
         mq.attach(p)
+    p = mq = None
     with raises(ValueError, "node"):
         Discovery(climate()[1], node="gh 1")
     with raises(ValueError, "field"):

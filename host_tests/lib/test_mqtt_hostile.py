@@ -34,8 +34,8 @@ async def against(host, port, ms, keepalive=5, **kw):
     for i in range(ms // 50):
         mq.send(mq.outs[0], float(i))  # keep records coming: the outbox must absorb them
         await asyncio.sleep_ms(50)
-        if i == 5 and hasattr(gc, "mem_free"):  # buffers allocated, first attempts made
-            gc.collect()
+        if free is None and mq.failures and hasattr(gc, "mem_free"):  # buffers allocated, one attempt
+            gc.collect()  # failed (the error texts, diag.py, load with the first failure: once)
             free = gc.mem_free()
     await mq.close(500)
     await task  # close() returned: run() has ended

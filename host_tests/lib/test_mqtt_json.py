@@ -3,9 +3,9 @@
 A payload is either rejected (ValueError: a dead letter) or decoded to exactly the
 expected value, on CPython and on MicroPython alike. Also: the shape check treats bool
 as no number on both, and a rejected payload is one console line and a dead letter."""
-from rill.mqtt import JSON
+from rill.mqtt import JSON, _prep
+from rill.mqtt.bridge import Inbox
 from rill.mqtt.inbound import Inbound
-from rill.mqtt.inbox import Inbox
 from testkit import heap_locked
 
 BAD = None  # the verdict: rejected
@@ -130,7 +130,7 @@ def test_rejected_payloads_are_one_console_line_a_dead_letter_and_a_count():
     link.bind("d")
     inbox = Inbox("mqtt", [link])
     g = FakeGraph({"cmd": {"interval_ms": int, "led": bool}})
-    inbox.bind(g)
+    _prep("start.bind", inbox, g)  # as the bridge's task does when it starts
     lines = []
     inbox.log = lines.append
     inbox.deliver(memoryview(b"d/cmd"), memoryview(b'{"interval_ms":500,"led":true}'), 1)

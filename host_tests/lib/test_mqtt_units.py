@@ -2,8 +2,8 @@
 matching and templates, codecs and the envelope, backoff, sequence numbers."""
 from rill.backoff import Backoff
 from rill.mqtt import JSON, Struct
+from rill.mqtt.bridge import Outbound
 from rill.mqtt.inbound import Inbound, route
-from rill.mqtt.links import Outbound
 from rill.mqtt.outbox import DROP_NEWEST, Outbox
 from rill.mqtt.packet import ProtocolError, header, publish_size, put_publish
 from rill.mqtt.seq import Sequence, SequenceError
@@ -170,7 +170,7 @@ def test_a_retained_state_message_waiting_is_replaced_not_repeated():
         ob.rewind()
         assert ob.put(cfg, b"BBBB", 1, True, True)
         assert ob.put(T, b"r1", qos=1, retain=True) and ob.occupancy() == 3  # a stream is not
-        ob._count -= 1  # (forget that record again: only the copies are counted here)
+        ob.count -= 1  # (forget that record again: only the copies are counted here)
     assert ob.occupancy() == 2 and ob.replaced == 5 and ob.dropped == 0 and ob.pending() == 2
     pk = publish_packets(drain(ob))
     assert [(p[0], p[1], p[3]) for p in pk] == [(0x3B, T, b"r1"), (0x33, cfg, b"BBBB")]  # the new one: no DUP
@@ -198,6 +198,7 @@ def test_the_control_queue_is_sized_from_the_declarations():
     """Room for the CONNECT, then for the birth, SUBSCRIBE, goodbye, DISCONNECT, a PINGREQ
     and 16 PUBACKs at once, and not a byte more. What does not fit is a dead letter."""
     from rill.mqtt import Bridge, _prep
+    from rill.mqtt.close import bye
     from rill.mqtt.packet import PINGREQ
 
     mq = Bridge("127.0.0.1", "ctl-1", user="u" * 30, password="p" * 30, status_topic="s/{device}/" + "x" * 90,
@@ -205,31 +206,35 @@ def test_the_control_queue_is_sized_from_the_declarations():
     for i in range(6):
         mq.subscribe("c/{device}/%d/%s/#" % (i, "y" * 40), "cmd%d" % i)
     s = _prep("start.new_session", mq)
-    assert s.queue(s.hello)
+    assert s.push(s.hello)
     s = _prep("start.new_session", mq)
-    assert s.queue_publish(s.birth[0], s.birth[1], True) and s.queue(s.sub)
+    assert s.push(s.birth[1]) and s.push(s.sub)
     for _ in range(16):
-        assert s.queue(b"\x40\x02\x00\x01")  # PUBACKs
-    assert s.queue(PINGREQ)
-    assert s.bye() and mq.inbox.rejected["unsent"] == 0
-    assert s.ctl_pending() == len(s.ctl), (s.ctl_pending(), len(s.ctl))  # exactly what they need
+        assert s.push(b"\x40\x02\x00\x01")  # PUBACKs
+    assert s.push(PINGREQ)
+    assert bye(s) and mq.inbox.rejected["unsent"] == 0
+    assert s.tail - s.head == len(s.ctl), (s.tail - s.head, len(s.ctl))  # exactly what they need
     said = []
     mq.inbox.log = said.append
     s.said_bye = False
-    assert s.bye() and mq.inbox.rejected["unsent"] == 1  # a full queue: counted, a dead letter, one line
+    assert bye(s) and mq.inbox.rejected["unsent"] == 1  # a full queue: counted, a dead letter, one line
     assert said == ["mqtt: dead letter goodbye: mqtt unsent: does not fit the control queue (%d bytes)" % len(s.ctl)]
     assert [e[0] for e in mq.inbox.dead.entries()] == ["goodbye"]
 
 
 def test_topic_templates():
-    link = Outbound("env", "s/{device}/{room}/env")
-    link.bind("d1")
+    from rill.mqtt import Bridge
+
+    mq = Bridge("127.0.0.1", "d1", seq=None, outbox=4)
+    link = mq.publish("env", "s/{device}/{room}/env")
+    assert isinstance(link, Outbound) and mq.outs == [link]
     assert link.topic({"room": "kitchen", "t": 1.0}) == b"s/d1/kitchen/env"
     with raises(KeyError):
         link.topic({"t": 1.0})
-    fixed = Outbound("t", "s/{device}/t")
-    fixed.bind("d1")
+    fixed = mq.publish("t", "s/{device}/t")
     assert fixed.fixed == b"s/d1/t" and fixed.topic(3.0) is fixed.fixed
+    with raises(ValueError, "qos must be 0 or 1"):
+        mq.publish("t", "s/t", qos=2)
 
 
 def test_json_envelope():
@@ -316,13 +321,13 @@ class CutSequence(Sequence):
         self.left, self.keep = left, keep
         Sequence.__init__(self, path, block=4)
 
-    def _write(self, path, data):
+    def write(self, path, data):
         self.left[0] -= 1
         if self.left[0] == 0:
             with open(path, "wb") as f:
                 f.write(data[:self.keep])
             raise PowerCut()
-        Sequence._write(self, path, data)
+        Sequence.write(self, path, data)
 
 
 def test_a_power_cut_at_every_step_of_a_write_never_reuses_a_number():

@@ -11,9 +11,10 @@ from time import ticks_us
 
 
 class Backoff:
-    def __init__(self, base_ms=250, cap_ms=30000, jitter=True):
-        self.base = base_ms
-        self.cap = cap_ms
+    def __init__(self, base=250, cap=30000, jitter=True):
+        """``base``, ``cap``: milliseconds."""
+        self.base = base
+        self.cap = cap
         self.jitter = jitter
         self.n = 0
 

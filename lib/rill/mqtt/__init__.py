@@ -17,17 +17,19 @@ The connection state ("connecting", "online", "backoff", "refused", "closed") is
 ``mqtt``; counters are in ``mq.stats()``; bad inbound payloads are in the graph's dead
 letters. The envelope is described in codecs.py.
 
-Modules, one job each: bridge (Bridge: the declarative surface, reconnects), session
-(one connection: rx, tx, keepalive, liveness, the QoS 1 window), transport
-(non-blocking TCP), tls (verification; imported only with TLS), packet (the MQTT wire
-format, no I/O), outbox (store and forward), inbox (dead letters, counters), links
-(outbound topic mapping), prep and start (the setup code: constructors, attach(); the
-session and its packets; each loaded for its call and unloaded after), close
-(stopping; loaded by the first close), inbound (subscriptions and routing; imported
-only by subscribe()), codecs (JSON, struct, raw; the envelope), strict (strict JSON),
-seq (sequence numbers and the boot counter), discovery (Home Assistant; imported only
-by apps that announce themselves to it). Backoff and the socket wait live in
-rill.backoff and rill.wake. Nothing here imports umqtt.simple: see README "MQTT".
+Modules, one job each: bridge (Bridge: the declarative surface, reconnects; Outbound
+links; the Inbox: inbound messages, dead letters, counters), session (one connection:
+rx, tx, keepalive, liveness, the QoS 1 window; and its Transport, non-blocking TCP), tls
+(verification; imported only with TLS), packet (the MQTT wire format, no I/O), outbox
+(store and forward), prep and start (the setup code: constructors, attach(); the
+session and its packets; each loaded for its call and unloaded after), seqfile (the
+sequence store's files, loaded the same way), close (stopping; loaded by the first
+close), diag (stats(), error texts and dead letters; loaded by the first use), inbound
+(subscriptions and routing; imported only by subscribe()), codecs (JSON, struct, raw;
+the envelope), strict (strict JSON), seq (sequence numbers and the boot counter),
+discovery (Home Assistant; imported only by apps that announce themselves to it).
+Backoff and the socket wait live in rill.backoff and rill.wake. Nothing here imports
+umqtt.simple: see README "MQTT".
 """
 
 
@@ -50,7 +52,7 @@ def _prep(name, *a, **k):
 
 
 from .. import backoff  # noqa: F401, E402
-from . import inbox, session, transport  # noqa: F401, E402, I001  (what a running bridge uses: counted in the import)
+from . import session  # noqa: F401, E402, I001  (what a running bridge uses: counted in the import)
 from .bridge import Bridge  # noqa: F401, E402  (after _prep, which the modules import)
 from .codecs import JSON, Json  # noqa: F401, E402  (the public names; RAW, Raw, Struct: below)
 from .outbox import DROP_NEWEST, DROP_OLDEST  # noqa: F401, E402

@@ -11,6 +11,24 @@ Outbox until the broker has them; QoS 1 keeps a window of packets in flight and
 survives reconnects (DUP retransmission). Inbound messages go through the Inbox
 (inbox.py): bad ones become dead letters with a reason and a counter.
 
+The Inbox: each inbound PUBLISH is matched against the inbound links in order; its
+payload is checked (size, then the codec: JSON is strict, see strict.py; then the
+record's type or shape) and pushed into the graph. Anything else is a dead letter with
+its reason, counted in ``rejected[kind]`` and printed as one console line, never an
+exception: ``oversize``, ``malformed``, ``shape``, ``unrouted``, ``refused`` (the graph
+or the broker said no), ``encode`` (an outbound value the codec could not encode),
+``unsent`` (a birth, SUBSCRIBE or goodbye that did not fit the control queue, a
+discovery message the outbox refused). Routing and decoding live in inbound.py, loaded
+by the bridge's first subscribe() (until then every message is unrouted), and so do
+SUBACKs and oversize messages (only a subscriber gets those); dead letters in
+diag.reject.
+
+Outbound links: ``Outbound(key, topic)`` says that every value written to record
+``key`` is published to ``topic``, fixed or a template with ``{device}`` (the bridge's
+device id, filled in once) and ``{field}`` placeholders filled from the record's fields
+on each publish (``"site/{device}/{room}/temp"``). Inbound links (topic -> record) are
+in inbound.py, loaded by the first subscribe().
+
 Connection lifecycle: connect with a deadline; the session (session.py) pings and
 declares a broker dead that stops answering; reconnect with capped, jittered backoff;
 re-subscribe; birth ``{"status":"online","boot":N}`` and last will (``offline``), both
@@ -28,8 +46,6 @@ import gc
 import time
 
 from . import _prep
-from .codecs import JSON
-from .links import Outbound
 from .packet import Refused
 
 ticks_ms = time.ticks_ms
@@ -59,45 +75,42 @@ class Bridge:
 
     # -- declaration ---------------------------------------------------------------------
 
-    def publish(self, key, topic, codec=JSON, qos=1, retain=False, envelope=True):
-        """Publish every value of record ``key`` to ``topic`` (template, see links.py)."""
-        link = Outbound(key, topic, codec, qos, retain, envelope)
-        link.bind(self.device)
-        self.outs.append(link)
-        return link
+    def publish(self, *a, **k):
+        """publish(key, topic, codec=JSON, qos=1, retain=False, envelope=True): publish
+        every value of record ``key`` to ``topic`` (a template: Outbound); the link
+        (prep.publish)."""
+        return _prep("publish", self, *a, **k)
 
-    def subscribe(self, filter, key, codec=JSON, max_size=256, qos=1, envelope=False, dedupe=False):
-        """Write messages on ``filter`` to record ``key`` (a source the bridge pushes to)."""
-        from .inbound import Inbound  # only a device that subscribes pays for inbound routing
+    def subscribe(self, *a, **k):
+        """subscribe(filter, key, codec=JSON, max_size=256, qos=1, envelope=False,
+        dedupe=False): write messages on ``filter`` to record ``key`` (a source the bridge
+        pushes to); the link (prep.subscribe, inbound.py)."""
+        return _prep("subscribe", self, *a, **k)
 
-        link = Inbound(filter, key, codec, max_size, qos, envelope, dedupe)
-        link.bind(self.device)
-        self.ins.append(link)
-        return link
-
-    def attach(self, p, state=None):
-        """Wire the bridge into Pipeline ``p`` (before ``build()``): a tap per outbound
-        record, a pushed source per inbound record, and record ``state`` (default: the
-        bridge's name) holding the connection state, written by the bridge's own task."""
-        return _prep("attach", self, p, state)
+    def attach(self, *a):
+        """attach(p, state=None): wire the bridge into Pipeline ``p`` (before ``build()``): a
+        tap per outbound record, a pushed source per inbound record, and record ``state``
+        (default: the bridge's name) holding the connection state, written by the bridge's
+        own task (prep.attach)."""
+        return _prep("attach", self, *a)
 
     # -- outbound ------------------------------------------------------------------------
 
-    def send(self, link, value):
-        """Encode ``value`` for ``link`` into the outbox; False if it was dropped."""
+    def send(self, out, value):
+        """Encode ``value`` for the Outbound link ``out`` into the outbox; False if it was dropped."""
         try:
-            topic = link.topic(value)
-            if link.envelope:
-                lin = self._lineage  # the graph's, when built with lineage=True: the record's origin goes along
-                payload = link.codec.wrap(self.device, self.seq.boot, self.seq.next(), value,
+            topic = out.topic(value)
+            if out.envelope:
+                lin = self.lineage  # the graph's, when built with lineage=True: the record's origin goes along
+                payload = out.codec.wrap(self.device, self.seq.boot, self.seq.next(), value,
                                           lin.current() if lin is not None else None)
             else:
-                payload = link.codec.encode(value)
+                payload = out.codec.encode(value)
         except Exception as e:
-            self.inbox.reject("encode", link.key, value, e)
+            self.inbox.reject("encode", out.key, value, e)
             return False
-        ok = self.outbox.put(topic, payload, link.qos, link.retain)
-        self._tx.set()
+        ok = self.outbox.put(topic, payload, out.qos, out.retain)
+        self.tx.set()
         return ok
 
     def put(self, topic, payload, qos=1, retain=False):
@@ -105,7 +118,7 @@ class Bridge:
         False if the outbox refused it. A retained one is state: it replaces a copy for
         the same topic still waiting to be sent (the broker keeps only the newest)."""
         ok = self.outbox.put(topic, payload, qos, retain, retain)
-        self._tx.set()
+        self.tx.set()
         return ok
 
     # -- connection ----------------------------------------------------------------------
@@ -113,24 +126,80 @@ class Bridge:
     def _set_state(self, state):
         if state != self.state:
             self.state = state
-            if self._emit is not None:
+            if self.node is not None:
                 try:
-                    self._emit(state)
+                    self.node(state)
                 except Exception:
                     pass
 
     async def run(self):
         """Keep the connection up until close() or a final refusal. Never raises, except
-        CancelledError (graph.stop()), after a best-effort goodbye."""
-        self._closed = asyncio.Event()
+        CancelledError (graph.stop()), after a best-effort goodbye.
+
+        Each attempt connects, then runs the session until it ends. A refusal that
+        retrying will not fix by itself (credentials, an untrusted certificate) is final
+        after ``auth_retries``."""
+        self.closed = asyncio.Event()
         if self.session is None:
             _prep("start.start", self, None)
         s = self.session
         s.stopping = False
         try:
             while not s.stopping:
-                if not await self._attempt():
-                    return
+                self._set_state("connecting")
+                self.attempts += 1
+                t_online = None
+                final = None  # the reason of a refusal retrying will not fix
+                try:
+                    await s.connect(self.connect_timeout_ms)
+                    self.connects += 1
+                    self.refusals = 0
+                    for a in self.addons:
+                        a.online()  # queued behind the birth, which goes out first (control queue)
+                    self._set_state("online")
+                    t_online = ticks_ms()
+                    await s.run()
+                    if s.stopping:  # close() ran out of time: the goodbye, best effort, never blocks
+                        from .close import bye
+
+                        bye(s, True)
+                except Refused as e:
+                    rc = e.args[0]
+                    from .diag import reason  # the refusal's text
+
+                    self.error = reason(rc)
+                    if rc in (2, 4, 5):
+                        final = self.error
+                except MemoryError:  # not the broker's doing: counted apart, collected, retried after the backoff
+                    self.memory_errors += 1
+                    self.error = "MemoryError"  # a constant: formatting a message would need memory
+                    gc.collect()
+                except Exception as e:  # OSError, ProtocolError, timeouts: retry after a backoff
+                    if self.transport.tls is not None:
+                        from .tls import reason  # a certificate failure's text, else None
+
+                        final = reason(e)
+                    self.error = final
+                    if not final:
+                        from .diag import text  # the exception as one line
+
+                        self.error = text(e)
+                except BaseException:  # cancelled
+                    if t_online is not None:
+                        from .close import bye
+
+                        bye(s, True)
+                    raise
+                finally:
+                    self.transport.close()
+                    self.outbox.rewind()
+                    if t_online is not None and ticks_diff(ticks_ms(), t_online) > 10000:
+                        self.backoff.reset()  # that session lived a while: start the backoff over
+                if final:
+                    self.refusals += 1
+                    if self.refusals > self.auth_retries:
+                        self._set_state("refused")
+                        return
                 if s.stopping:
                     break
                 self.failures += 1
@@ -143,76 +212,17 @@ class Bridge:
         finally:
             if self.state != "refused":
                 self._set_state("closed")
-            self._closed.set()
-
-    def _refused(self, why):
-        """A refusal that retrying will not fix by itself: final after auth_retries."""
-        self.error = why
-        self.refusals += 1
-        if self.refusals > self.auth_retries:
-            self._set_state("refused")
-            return False
-        return True
-
-    async def _attempt(self):
-        """One connection: connect, then run the session until it ends. False when the
-        broker (or its certificate) was refused for the last time."""
-        s = self.session
-        self._set_state("connecting")
-        self.attempts += 1
-        t_online = None
-        try:
-            await s.connect(self.connect_timeout_ms)
-            self.connects += 1
-            self.refusals = 0
-            for a in self.addons:
-                a.online()  # queued behind the birth, which goes out first (control queue)
-            self._set_state("online")
-            t_online = ticks_ms()
-            await s.run()
-            if s.stopping:
-                s.bye(True)  # close() ran out of time: best effort, never blocks
-        except Refused as e:
-            rc = e.args[0]
-            from .diag import refusal
-
-            why = refusal(rc)
-            if rc in (2, 4, 5):
-                return self._refused(why)
-            self.error = why
-        except MemoryError:  # not the broker's doing: counted apart, collected, retried after the backoff
-            self.memory_errors += 1
-            self.error = "MemoryError"  # a constant: formatting a message would need memory
-            gc.collect()
-        except Exception as e:  # OSError, ProtocolError, timeouts: retry after a backoff
-            why = None
-            if self.transport.tls is not None:
-                from .tls import certificate_error
-
-                why = certificate_error(e)
-            if why:
-                return self._refused(why)
-            self.error = "%s: %s" % (type(e).__name__, e)
-        except BaseException:  # cancelled
-            if t_online is not None:
-                s.bye(True)
-            raise
-        finally:
-            self.transport.close()
-            self.outbox.rewind()
-            if t_online is not None and ticks_diff(ticks_ms(), t_online) > 10000:
-                self.backoff.reset()  # that session lived a while: start the backoff over
-        return True
+            self.closed.set()
 
     async def close(self, timeout_ms=2000):
         """Stop: deliver what the outbox holds (for up to ``timeout_ms``), publish
         ``offline``, send DISCONNECT, and return once run() has ended. Returns the
         number of entries left undelivered (they stay in the outbox)."""
-        if self._closed is None:
+        if self.closed is None:
             return self.outbox.pending()
         from .close import stop  # loaded on first use
 
-        await stop(self.session, timeout_ms, self._closed)
+        await stop(self.session, timeout_ms, self.closed)
         return self.outbox.pending()
 
     # -- inspection ----------------------------------------------------------------------
@@ -223,16 +233,59 @@ class Bridge:
         return stats(self)
 
 
-def _sender(bridge, link):
+class Outbound:
+    """An outbound link, made by publish() (prep.publish): ``key``, ``codec``, ``qos``,
+    ``retain``, ``envelope``, and the topic: ``fixed`` bytes, or ``_parts`` (literal bytes
+    and field names) when the template has fields."""
+
+    def topic(self, value):
+        """The topic for ``value``: KeyError/TypeError if a templated field is missing."""
+        if self.fixed is not None:
+            return self.fixed
+        out = []
+        for p in self._parts:
+            out.append(p if isinstance(p, bytes) else str(value[p]).encode())
+        return b"".join(out)
+
+
+def deliver(inbox, topic, payload, qos):  # noqa: F811  (replaced by inbound.deliver)
+    """inbound.deliver, loaded by the first message: it replaces this function as the
+    module's ``deliver`` (an import per message would allocate)."""
+    global deliver
+    from .inbound import deliver
+
+    deliver(inbox, topic, payload, qos)
+
+
+class Inbox:
+    def __init__(self, name, links):
+        _prep("inbox", self, name, links)
+
+    def deliver(self, topic, payload, qos):
+        if self.links:
+            return deliver(self, topic, payload, qos)
+        self.reject("unrouted", self.name, bytes(topic), "no inbound link")
+
+    def reject(self, *a):
+        """reject(kind, key, value, why): a dead letter (diag.reject): counted, one console
+        line, in the graph's dead letters."""
+        from .diag import reject
+
+        reject(self, *a)
+
+
+def tap(bridge, out):
+    """The tap on the record of Outbound link ``out`` (prep.attach)."""
     def send(value):
-        bridge.send(link, value)
+        bridge.send(out, value)
 
     return send
 
 
-def _runner(bridge):
-    async def task(emit):
-        _prep("start.start", bridge, emit)  # the inbox bound to the graph, the session made
+def task(bridge):
+    """The bridge's task, the source of its state record (prep.attach)."""
+    async def task(node):
+        _prep("start.start", bridge, node)  # the inbox bound to the graph, the session made
         await bridge.run()
 
     return task

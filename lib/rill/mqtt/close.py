@@ -10,12 +10,11 @@ import time
 
 from micropython import const
 
-from .packet import DISCONNECT
-
 ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
 
 _GRACE = const(200)  # ms past the close deadline for the goodbye itself
+_DISCONNECT = b"\xe0\x00"  # (start.py sizes the control queue for its 2 bytes)
 
 
 async def stop(self, timeout_ms, ended):
@@ -31,26 +30,33 @@ async def stop(self, timeout_ms, ended):
         await asyncio.sleep_ms(10)
 
 
+def reject(self, what, topic):
+    """A control packet of session ``self`` that did not fit its queue: a dead letter."""
+    self.inbox.reject("unsent", what, topic, "does not fit the control queue (%d bytes)" % len(self.ctl))
+
+
 def bye(self, now=False):
     """Queue the goodbye and DISCONNECT (which cancels the last will), once; False if
     not possible now (a packet is half written). ``now``: write it at once, best
     effort, never blocking (the session is over, or being cancelled)."""
-    if self.said_bye or self.outbox.writing() or now and self.t.sock is None:
+    if self.said_bye or self.outbox._busy or now and self.t.sock is None:
         return False
     self.said_bye = True
-    topic, msg = self.goodbye
-    self._queued(self.queue_publish(topic, msg, True) and self.queue(DISCONNECT), "goodbye", topic)
+    topic, packet = self.goodbye
+    if not (self.push(packet) and self.push(_DISCONNECT)):
+        reject(self, "goodbye", topic)
     if now:
         try:
-            self.flush_ctl()
+            self.flush()
         except OSError:
             pass
     return True
 
 
-async def say_goodbye(self):
+async def flush(self):
+    """The tx task's last turn: what is queued, then the goodbye, within the grace."""
     while ticks_diff(ticks_ms(), self.close_by) <= _GRACE:
-        if self.flush_ctl():  # what is queued goes first: room for the goodbye
+        if self.flush():  # what is queued goes first: room for the goodbye
             if not bye(self):
                 return
         else:

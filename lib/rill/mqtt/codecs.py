@@ -27,64 +27,48 @@ its default), so a consumer de-duplicates by (dev, seq): delivery is at least on
 malformed, JSON included (strict.py: RFC 8259, identical on both runtimes); the Inbox
 turns that into a dead letter.
 """
-import json
-
-from ..jsontext import dumps as _dumps  # compact, the same bytes on both runtimes
-
-try:
-    from json import JSONDecodeError  # noqa: F401  (CPython: json.loads takes no memoryview)
-except ImportError:
-    _json_loads = json.loads  # MicroPython: takes a memoryview, no copy
-else:
-    from ..cpython_compat import json_loads as _json_loads
-
-
-def _loads(payload):
-    from .strict import check  # only once JSON arrives: a publish-only device never pays it
-
-    check(payload)
-    return _json_loads(payload)
+from ..jsontext import dumps  # compact, the same bytes on both runtimes
 
 
 class Json:
     name = "json"
 
     def __init__(self):
-        self._dev = None
-        self._boot = None
-        self._head = None
+        self.device = self.boot = self._head = None  # the device and boot the head was made for
 
     def encode(self, value):
-        return _dumps(value).encode()
+        return dumps(value).encode()
 
-    def wrap(self, dev, boot, seq, value, origin=None):
+    def wrap(self, device, boot, seq, value, origin=None):
         """The envelope ``{"dev","boot","seq","v"[,"o"]}``; ``origin`` (rill.lineage's
         {source key: [first, last]}) goes in as ``"o"``."""
-        if origin:
-            return self._wrap(dev, boot, seq, value)[:-1] + b',"o":' + _dumps(origin).encode() + b"}"
-        return self._wrap(dev, boot, seq, value)
-
-    def _wrap(self, dev, boot, seq, value):
-        if dev is not self._dev or boot != self._boot:
-            self._dev = dev
-            self._boot = boot
-            self._head = ('{"dev":%s,"boot":%d,"seq":' % (_dumps(dev), boot)).encode()
+        if device is not self.device or boot != self.boot:
+            self.device = device
+            self.boot = boot
+            self._head = ('{"dev":%s,"boot":%d,"seq":' % (dumps(device), boot)).encode()
         t = type(value)
         if t is float:
             if value - value == 0:  # finite: repr is its JSON (3x faster than dumps)
-                return b'%s%d,"v":%r}' % (self._head, seq, value)
-            return b'%s%d,"v":null}' % (self._head, seq)  # NaN, inf: not JSON; null, as JS does
-        if t is int:
-            return b'%s%d,"v":%d}' % (self._head, seq, value)
-        return b'%s%d,"v":%s}' % (self._head, seq, _dumps(value).encode())
+                out = b'%s%d,"v":%r}' % (self._head, seq, value)
+            else:
+                out = b'%s%d,"v":null}' % (self._head, seq)  # NaN, inf: not JSON; null, as JS does
+        elif t is int:
+            out = b'%s%d,"v":%d}' % (self._head, seq, value)
+        else:
+            out = b'%s%d,"v":%s}' % (self._head, seq, dumps(value).encode())
+        if origin:
+            return out[:-1] + b',"o":' + dumps(origin).encode() + b"}"
+        return out
 
     def decode(self, payload):
-        return _loads(payload)
+        from .strict import loads  # decoding: only once JSON arrives (a publish-only device never pays)
+
+        return loads(payload)
 
     def unwrap(self, payload):
-        from .strict import unwrap  # decoding: only once JSON arrives
+        from .strict import loads, unwrap
 
-        return unwrap(_loads(payload))
+        return unwrap(loads(payload))
 
 
 JSON = Json()

@@ -8,7 +8,7 @@ the payload: anything bigger becomes a dead letter, never an allocation.
 ``oversize`` are the Inbox's (inbox.py) once it has links.
 """
 from .codecs import JSON
-from .packet import publish_qos, u16
+from .packet import publish_qos
 
 
 class Inbound:
@@ -129,19 +129,24 @@ def oversized(self, i, hl, rem, end):
     qos = publish_qos(buf[i])
     if end - i < hl + 2:
         return False
-    tl = u16(buf, i + hl)
+    tl = buf[i + hl] << 8 | buf[i + hl + 1]
     head = hl + 2 + tl + (2 if qos else 0)
     if head <= len(buf):
         if end - i < head:
             return False  # the caller moves it to the front; read the rest of the header
-        if len(self.ctl) - self._cn + self._cs < 4:
+        if len(self.ctl) - self.tail + self.head < 4:
             self.stalled = True
             return False
         oversize(self.inbox, self._rxv[i + hl + 2:i + hl + 2 + tl], rem - head + hl)
-        if qos:
-            self._puback(u16(buf, i + head - 2))
+        if qos:  # the PUBACK, its packet id copied (room checked above)
+            k = self._reserve(4)
+            ctl = self.ctl
+            ctl[k] = 0x40
+            ctl[k + 1] = 2
+            ctl[k + 2] = buf[i + head - 2]
+            ctl[k + 3] = buf[i + head - 1]
     else:
         oversize(self.inbox, self._rxv[i + hl + 2:end], rem - head + hl)
     self.skip = hl + rem - (end - i)
-    self._rs = self._re = 0
+    self.start = self.pos = 0
     return True

@@ -27,7 +27,7 @@ done for QoS 0, or in flight until its PUBACK for QoS 1; a superseded entry is d
 from micropython import const
 
 from . import _prep
-from .packet import DUP, SUB_PID, put_publish, put_u16
+from .packet import SUB_PID, put_publish
 
 DROP_OLDEST = const(0)
 DROP_NEWEST = const(1)
@@ -37,16 +37,16 @@ _INFLIGHT = const(1)
 _DONE = const(2)
 _DEAD = const(3)  # superseded before it was sent (replace=True): skipped, never sent
 _WRAP = const(0x3FFFFFFF)
+_DUP = const(0x08)  # in a PUBLISH's first byte
 
 
-def _supersede(ob, topic, n):
-    """retained.supersede, loaded by the first put(replace=True) (state, not streams) and
-    kept here: the import itself would allocate on every call."""
-    global _supersede
+def supersede(self, topic, n):  # noqa: F811  (replaced by retained.supersede)
+    """retained.supersede, loaded by the first put(replace=True) (state, not streams): it
+    replaces this function as the module's ``supersede`` (an import per call would allocate)."""
+    global supersede
     from .retained import supersede
 
-    _supersede = supersede
-    return supersede(ob, topic, n)
+    return supersede(self, topic, n)
 
 
 class Outbox:
@@ -56,19 +56,15 @@ class Outbox:
         most. Built by prep.outbox."""
         _prep("outbox", self, *a, **k)
 
-    def writing(self):
-        """True while a region is partly written: nothing else may go in between."""
-        return self._busy
-
     def occupancy(self):
-        return self._count
+        return self.count
 
     def pending(self):
         """Entries not yet acknowledged (QoS 1) or written (QoS 0)."""
         n = 0
-        i = self._tail
-        for _ in range(self._count):
-            if self._st[i] < _DONE:
+        i = self.tail
+        for _ in range(self.count):
+            if self.state[i] < _DONE:
                 n += 1
             i = i + 1 if i + 1 < self.capacity else 0
         return n
@@ -83,68 +79,57 @@ class Outbox:
         self.produced = (self.produced + 1) & _WRAP
         slot = old = -1
         if replace and retain:
-            old = _supersede(self, topic, n)
+            old = supersede(self, topic, n)
             if old >= 0 and self._len[old] == n:
                 slot = old  # same size: rewritten where it waits
         if slot >= 0:
-            at = self._off[slot]
+            at = self.index[slot]
         else:
-            at = self._place(n)
+            at = -1  # the arena offset for n contiguous bytes, evicting per the policy; -1: refused
+            size = self.size
+            while n <= size:
+                if self.count == 0:
+                    at = 0
+                    break
+                if self.count < self.capacity:
+                    wr = self.pos
+                    rd = self.index[self.tail]
+                    if wr > rd:
+                        if size - wr >= n:
+                            at = wr
+                            break
+                        if rd >= n:
+                            at = 0
+                            break
+                    elif rd - wr >= n:
+                        at = wr
+                        break
+                if self.policy != DROP_OLDEST or self._busy and self._sent == self._rgn:
+                    break  # refused, or the oldest entry is being written right now: no eviction
+                st = self.state[self.tail]
+                if st < _DONE:
+                    self.dropped = (self.dropped + 1) & _WRAP
+                if st == _INFLIGHT:
+                    self.inflight -= 1
+                    self.dropped_sent += 1
+                self._release(1)
             if at < 0:
                 self.dropped = (self.dropped + 1) & _WRAP
-                if old >= 0 and (old - self._tail) % self.capacity < self._count:
-                    self._st[old] = _QUEUED  # not superseded after all: the old one is still sent
+                if old >= 0 and (old - self.tail) % self.capacity < self.count:
+                    self.state[old] = _QUEUED  # not superseded after all: the old one is still sent
                     self.replaced = (self.replaced - 1) & _WRAP
                 return False
-            slot = self._tail + self._count
+            slot = self.tail + self.count
             if slot >= self.capacity:
                 slot -= self.capacity
-            self._count += 1
-            self._wr = at + n
+            self.count += 1
+            self.pos = at + n
         j = put_publish(self.buf, at, topic, payload, qos << 1 | (1 if retain else 0))
         self._pido[slot] = j - at if qos else 0
-        self._off[slot] = at
+        self.index[slot] = at
         self._len[slot] = n
-        self._st[slot] = _QUEUED
+        self.state[slot] = _QUEUED
         return True
-
-    def _place(self, n):
-        """Arena offset for ``n`` contiguous bytes, evicting per the policy; -1 if refused."""
-        size = self.size
-        if n > size:
-            return -1
-        while True:
-            if self._count == 0:
-                self._wr = 0
-                return 0
-            if self._count < self.capacity:
-                wr = self._wr
-                rd = self._off[self._tail]
-                if wr > rd:
-                    if size - wr >= n:
-                        return wr
-                    if rd >= n:
-                        return 0
-                elif rd - wr >= n:
-                    return wr
-            if self.policy != DROP_OLDEST or self._busy and self._sent == self._rgn:
-                return -1  # refused, or the oldest entry is being written right now: no eviction
-            st = self._st[self._tail]
-            if st < _DONE:
-                self.dropped = (self.dropped + 1) & _WRAP
-            if st == _INFLIGHT:
-                self.inflight -= 1
-                self.dropped_sent += 1
-            self._drop_tail()
-
-    def _drop_tail(self):
-        t = self._tail + 1
-        self._tail = 0 if t == self.capacity else t
-        self._count -= 1
-        if self._sent:
-            if self._sent == self._rgn:  # (acknowledged) tail was part of the region
-                self._rgn -= 1
-            self._sent -= 1
 
     # -- sender side ---------------------------------------------------------------------
 
@@ -157,11 +142,11 @@ class Outbox:
         the region is written. A partly written region is continued first.
         """
         if self._busy:
-            return self._mv[self._rg_pos:self._rg_end]
+            return self._mv[self.start:self.end]
         cap = self.capacity
-        st = self._st
-        n = self._count - self._sent
-        slot = self._tail + self._sent
+        st = self.state
+        n = self.count - self._sent
+        slot = self.tail + self._sent
         if slot >= cap:
             slot -= cap
         if n > 0 and st[slot] == _DEAD:
@@ -172,13 +157,13 @@ class Outbox:
             self._release()
         if n <= 0:
             return None
-        start = end = self._off[slot]
+        start = end = self.index[slot]
         limit = start + self.chunk
         room = self.window - self.inflight
         buf = self.buf
         k = q1 = 0
         while k < n:
-            off = self._off[slot]
+            off = self.index[slot]
             if off != end or (k and off + self._len[slot] > limit) or st[slot] == _DEAD:
                 break
             po = self._pido[slot]
@@ -187,8 +172,9 @@ class Outbox:
                     break
                 pid = self.next_pid
                 self.next_pid = pid + 1 if pid < SUB_PID - 1 else 1  # SUBSCRIBE has its own id
-                self._pid[slot] = pid
-                put_u16(buf, off + po, pid)
+                self.pid[slot] = pid
+                buf[off + po] = pid >> 8
+                buf[off + po + 1] = pid & 0xFF
                 st[slot] = _INFLIGHT
                 q1 += 1
             end = off + self._len[slot]
@@ -200,20 +186,20 @@ class Outbox:
         self.inflight += q1
         self._rgn = k
         self._busy = True
-        self._rg_pos = start
-        self._rg_end = end
+        self.start = start
+        self.end = end
         return self._mv[start:end]
 
     def wrote(self, n):
         """``n`` bytes of the current region reached the socket."""
-        self._rg_pos += n
-        if self._rg_pos < self._rg_end:
+        self.start += n
+        if self.start < self.end:
             return
         cap = self.capacity
-        slot = self._tail + self._sent - self._rgn
+        slot = self.tail + self._sent - self._rgn
         if slot >= cap:
             slot -= cap
-        st = self._st
+        st = self.state
         for _ in range(self._rgn):
             if st[slot] == _QUEUED:  # QoS 0: written is done
                 st[slot] = _DONE
@@ -225,10 +211,10 @@ class Outbox:
     def ack(self, pid):
         """A PUBACK arrived. Acks come in order, so the match is almost always the oldest."""
         cap = self.capacity
-        slot = self._tail
-        st = self._st
+        slot = self.tail
+        st = self.state
         for _ in range(self._sent):
-            if st[slot] == _INFLIGHT and self._pid[slot] == pid:
+            if st[slot] == _INFLIGHT and self.pid[slot] == pid:
                 st[slot] = _DONE
                 self.inflight -= 1
                 self.acked = (self.acked + 1) & _WRAP
@@ -237,10 +223,19 @@ class Outbox:
             slot = slot + 1 if slot + 1 < cap else 0
         return False  # unknown: evicted meanwhile, or a stray ack
 
-    def _release(self):
-        st = self._st
-        while self._sent and st[self._tail] >= _DONE:
-            self._drop_tail()
+    def _release(self, n=0):
+        """Drop the done entries at the tail (``n`` 1: the tail entry only, whatever its state)."""
+        st = self.state
+        while n or self._sent and st[self.tail] >= _DONE:
+            t = self.tail + 1
+            self.tail = 0 if t == self.capacity else t
+            self.count -= 1
+            if self._sent:
+                if self._sent == self._rgn:  # (acknowledged) tail was part of the region
+                    self._rgn -= 1
+                self._sent -= 1
+            if n:
+                return
 
     def rewind(self):
         """The connection is gone: abandon any partial write and resend every entry that
@@ -248,20 +243,20 @@ class Outbox:
         self._busy = False
         self._rgn = 0
         cap = self.capacity
-        slot = self._tail
+        slot = self.tail
         buf = self.buf
-        st = self._st
+        st = self.state
         for _ in range(self._sent):
             if st[slot] == _INFLIGHT:
                 st[slot] = _QUEUED
-                buf[self._off[slot]] |= DUP
+                buf[self.index[slot]] |= _DUP
             slot = slot + 1 if slot + 1 < cap else 0
         # QoS 0 entries written to a dead socket are gone either way; drop the done ones
         self._release()
         self._sent = 0
         self.inflight = 0
-        slot = self._tail
-        for _ in range(self._count):
+        slot = self.tail
+        for _ in range(self.count):
             if st[slot] == _DONE:
                 st[slot] = _QUEUED  # a done entry behind an in-flight one: send again
             slot = slot + 1 if slot + 1 < cap else 0

@@ -1,18 +1,15 @@
-"""The bridge's setup code: constructors, attach(), the sequence store's loading (start.py
-has what runs when the bridge's task starts). Loaded for one call by ``rill.mqtt._prep`` and unloaded after (unless
-that call is nested in another), so none of it stays in the heap while the bridge runs:
-the classes keep only what runs every day. Allocates freely: it runs at setup, never
-per message.
+"""The bridge's setup code: constructors, attach() (start.py has what runs when the
+bridge's task starts, seqfile.py the sequence store's reading and writing). Loaded for
+one call by ``rill.mqtt._prep`` and unloaded after (unless that call is nested in
+another), so none of it stays in the heap while the bridge runs: the classes keep only
+what runs every day. Allocates freely: it runs at setup, never per message.
 """
-import struct
-
 from ..wake import Signal
-from .bridge import _runner, _sender
+from .bridge import Inbox, Outbound, tap, task
 from .codecs import JSON
-from .inbox import Inbox
 from .outbox import DROP_OLDEST, Outbox
-from .seq import _FMT, Sequence, SequenceError, _check
-from .transport import Transport
+from .seq import Sequence
+from .session import Transport
 
 
 def b(s):
@@ -52,7 +49,7 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
     t.server = server
     t.port = port or (8883 if tls is not None else 1883)
     t.tls = tls
-    t.addr = t.sock = t._poll = None
+    t.addr = t.sock = None
     t.log = print
     self.outs = []
     self.ins = []
@@ -65,16 +62,16 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
     self.state = "idle"
     self.error = None
     self.connects = self.attempts = self.failures = self.refusals = self.memory_errors = 0
-    self._emit = None
-    self._lineage = None
+    self.node = None  # the bridge's node once its task runs: the state record is written through it
+    self.lineage = None
     self.birth = None  # bytes added to the birth's JSON; None: the build's identity, at the first run()
-    self._tx = Signal()  # the session's: set when the outbox has something to send
-    self._closed = None
+    self.tx = Signal()  # the session's: set when the outbox has something to send
+    self.closed = None
 
 
 def attach(self, p, state=None):
     for link in self.outs:
-        p.tap(link.key, _sender(self, link), name="%s>%s" % (self.name, link.key))
+        p.tap(link.key, tap(self, link), name="%s>%s" % (self.name, link.key))
     keys = []
     for link in self.ins:
         if link.key not in keys:
@@ -84,7 +81,7 @@ def attach(self, p, state=None):
     for a in self.addons:
         a.attach(p)
     p.record(state, str)
-    p.source(state, task=_runner(self), name=self.name, requires="network")
+    p.source(state, task=task(self), name=self.name, requires="network")
     return self
 
 
@@ -102,19 +99,20 @@ def outbox(self, capacity=64, size=8192, policy=DROP_OLDEST, window=32, chunk=40
     self.chunk = chunk  # bytes per socket write at most (keeps each write short)
     self.buf = bytearray(size)
     self._mv = memoryview(self.buf)
-    self._off = array("I", bytes(4 * capacity))
-    self._len = array("I", bytes(4 * capacity))
+    w = 2 if size < 0x10000 else 4  # offsets and lengths within the arena: 2 bytes each when they fit
+    self.index = array("H" if w == 2 else "I", bytes(w * capacity))
+    self._len = array("H" if w == 2 else "I", bytes(w * capacity))
     self._pido = array("H", bytes(2 * capacity))  # offset of the packet id, 0 for QoS 0
-    self._pid = array("H", bytes(2 * capacity))
-    self._st = bytearray(capacity)
-    self._tail = 0  # oldest live slot
-    self._count = 0  # live slots
+    self.pid = array("H", bytes(2 * capacity))
+    self.state = bytearray(capacity)  # per slot: queued, in flight, done, dead (outbox.py)
+    self.tail = 0  # oldest live slot
+    self.count = 0  # live slots
     self._sent = 0  # live slots (from the tail) handed to the socket, region included
-    self._wr = 0  # arena offset for the next entry
+    self.pos = 0  # arena offset for the next entry
     self._busy = False  # a region is being written
     self._rgn = 0  # live slots of that region: the last _rgn of the _sent ones
-    self._rg_pos = 0  # arena offset written up to
-    self._rg_end = 0
+    self.start = 0  # arena offset written up to
+    self.end = 0
     self.inflight = 0
     self.next_pid = 1
     self.produced = 0
@@ -138,23 +136,20 @@ def inbox(self, name, links):
     self._types = {}
 
 
-def outbound(self, key, topic, codec=JSON, qos=1, retain=False, envelope=True):
+def publish(self, key, topic, codec=JSON, qos=1, retain=False, envelope=True):
+    """Bridge.publish: the Outbound link, its topic template split into literal bytes and
+    field names, {device} resolved (a template without fields is one fixed bytes)."""
     if qos not in (0, 1):
         raise ValueError("qos must be 0 or 1")
-    self.key = key
-    self.template = topic
-    self.codec = codec
-    self.qos = qos
-    self.retain = retain
-    self.envelope = envelope
-    self.fixed = None
-    self._parts = None
-
-
-def bind(self, device):
-    """Outbound.bind: the topic template split into literal bytes and field names,
-    {device} resolved; a template without fields is one fixed bytes."""
-    topic = self.template.replace("{device}", device)
+    link = Outbound()
+    link.key = key
+    link.template = topic
+    link.codec = codec
+    link.qos = qos
+    link.retain = retain
+    link.envelope = envelope
+    link.fixed = link._parts = None
+    topic = topic.replace("{device}", self.device)
     parts = []
     while "{" in topic:
         a = topic.index("{")
@@ -165,41 +160,20 @@ def bind(self, device):
         topic = topic[e + 1:]
     if topic:
         parts.append(topic.encode())
+    self.outs.append(link)
     if all(isinstance(p, bytes) for p in parts):
-        self.fixed = b"".join(parts)
+        link.fixed = b"".join(parts)
     else:
-        self._parts = parts
+        link._parts = parts
+    return link
 
 
-# -- the sequence store ----------------------------------------------------------------------
+def subscribe(self, filter, key, codec=JSON, max_size=256, qos=1, envelope=False, dedupe=False):
+    """Bridge.subscribe: the Inbound link (inbound.py, imported here: only a device that
+    subscribes pays for inbound routing, and it stays loaded to route)."""
+    from .inbound import Inbound
 
-def sequence(self, path=None, start=0, block=1000):
-    self.path = path
-    self.block = block
-    self.n = start
-    self.boot = 0
-    self.gen = 0
-    self._limit = None
-    if path is not None:
-        found = [_read(path, i) for i in (0, 1)]
-        valid = [s for s in found if isinstance(s, tuple)]
-        if valid:
-            self.gen, self.boot, limit = max(valid)
-            self.n = max(start, limit)
-            self.boot += 1
-        elif found[0] is not None and found[1] is not None:
-            raise SequenceError("sequence store %s is corrupt: refusing to reuse numbers (remove %s.0 and "
-                                "%s.1 to start again at 0)" % (path, path, path))
-        self._reserve()
-
-
-def _read(path, i):
-    """(gen, boot, limit) of slot ``i``; None if absent, False if corrupt or empty."""
-    try:
-        with open("%s.%d" % (path, i), "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    if len(data) != 20 or struct.unpack(">I", data[16:])[0] != _check(data[:16]):
-        return False
-    return struct.unpack(_FMT, data[:16])
+    link = Inbound(filter, key, codec, max_size, qos, envelope, dedupe)
+    link.bind(self.device)
+    self.ins.append(link)
+    return link

@@ -14,7 +14,7 @@ def supersede(self, topic, n):
     if old >= 0:
         self.replaced = (self.replaced + 1) & _WRAP
         if self._len[old] != n:
-            self._st[old] = _DEAD  # skipped by the sender; evicted without counting
+            self.state[old] = _DEAD  # skipped by the sender; evicted without counting
     return old
 
 
@@ -22,14 +22,14 @@ def _queued(self, topic):
     """The slot of a queued, not yet sent, retained entry for ``topic``, or -1.
     Reads the topic in place: allocates nothing."""
     buf = self.buf
-    st = self._st
+    st = self.state
     tl = len(topic)
     cap = self.capacity
-    slot = self._tail + self._sent
+    slot = self.tail + self._sent
     if slot >= cap:
         slot -= cap
-    for _ in range(self._count - self._sent):
-        i = self._off[slot]
+    for _ in range(self.count - self._sent):
+        i = self.index[slot]
         if st[slot] == _QUEUED and buf[i] & 1:
             i += 1
             while buf[i] & 0x80:  # the remaining length's bytes

@@ -7,52 +7,67 @@ prep.py so that what is loaded while the pipeline already runs stays small.
 from micropython import const
 
 from ..wake import Signal
-from .packet import DISCONNECT, PINGREQ, SUB_PID, publish_size, put_u16
+from .packet import PINGREQ, SUB_PID, publish_size, put_publish
 from .session import Session
 
 _ACKS = const(64)  # control queue room for 16 PUBACKs (inbound QoS 1; rx waits when it is full)
 
 
-def start(self, emit):
-    """The bridge's task starts (``emit``: its node, which knows its graph; None: run()
+def start(self, node):
+    """The bridge's task starts (``node``: its node, which knows its graph; None: run()
     without attach()): bind the inbox to the graph, make the session."""
-    if emit is not None:
-        self.inbox.bind(emit.graph)
-        self._emit = emit
-        self._lineage = emit.graph.lineage
+    if node is not None:
+        bind(self.inbox, node.graph)
+        self.node = node
+        self.lineage = node.graph.lineage
     if self.session is None:
         self.session = new_session(self)
 
 
+def bind(inbox, graph):
+    """The inbox delivers to ``graph``: its push, dead letters and the records' types."""
+    inbox._push = graph.push
+    inbox.dead = graph.dead_letters
+    for link in inbox.links:
+        rec = graph.records.get(link.key)
+        if rec is not None:
+            inbox._types[link.key] = rec.type
+
+
 def _status(self, word):
+    """(the message, its retained QoS 0 PUBLISH on the status topic) for ``word``."""
     extra = self.birth if word == "online" and self.birth else b""
-    return b'{"status":"%s","boot":%d' % (word.encode(), self.seq.boot) + extra + b"}"
+    msg = b'{"status":"%s","boot":%d' % (word.encode(), self.seq.boot) + extra + b"}"
+    st = self.status_topic
+    buf = bytearray(publish_size(len(st), len(msg), 0))
+    put_publish(buf, 0, st, msg, 1)
+    return msg, buf
 
 
 def new_session(self):
-    """The session, its receive buffer fitting the largest declared inbound message, its
+    """The session, its receive buffer fitting the largest declared inbound message (128
+    bytes without any: acknowledgements and pings), its
     control queue what may be queued at once (bridge.py), and the packets it sends on
     each connection: built here once (the birth's build fields, the boot number and the
     subscriptions do not change while the bridge runs)."""
     if self.birth is None:
         self.birth = identity()
-    rx = 512
+    rx = 512 if self.ins else 128  # publish-only: acks and pings (a stray PUBLISH is read through it)
     for link in self.ins:
         rx = max(rx, link.max_size + len(link.filter) + 64)
     sub = subscribe([(x.filter, x.qos) for x in self.ins], SUB_PID) if self.ins else None
     st = self.status_topic
-    online = _status(self, "online")
-    offline = _status(self, "offline")
+    online = _status(self, "online")[1]
+    offline, goodbye = _status(self, "offline")
     cid, keepalive, user, password = self._login
     hello = connect(cid, keepalive, self.clean, user, password, (st, offline, 1, True))
-    ctl = (publish_size(len(st), len(online), 0) + publish_size(len(st), len(offline), 0)
-           + len(DISCONNECT) + len(PINGREQ) + _ACKS + (len(sub) if sub else 0))
+    ctl = len(online) + len(goodbye) + 2 + len(PINGREQ) + _ACKS + (len(sub) if sub else 0)  # 2: the DISCONNECT
     s = session(self.transport, self.outbox, self.inbox, keepalive, rx, max(ctl, len(hello)),
-                *self._timeouts, self._tx)
+                *self._timeouts, self.tx)
     s.hello = hello
     s.birth = (st, online)
     s.sub = sub
-    s.goodbye = (st, offline)
+    s.goodbye = (st, goodbye)
     return s
 
 
@@ -89,12 +104,12 @@ def session(transport, outbox, inbox, keepalive=30, rx_size=1024, ctl_size=512,
     self.ack_timeout = ack_timeout_ms or max(2000, ka)
     self.rx = bytearray(rx_size)
     self._rxv = memoryview(self.rx)
-    self._rs = self._re = 0  # unparsed bytes are rx[_rs:_re]
+    self.start = self.pos = 0  # unparsed bytes are rx[start:pos]
     self.skip = 0  # bytes of an oversize PUBLISH still to throw away
     self.ctl = bytearray(ctl_size)
     self._ctlv = memoryview(self.ctl)
-    self._cs = self._cn = 0  # queued control bytes are ctl[_cs:_cn]
-    self.connack = None
+    self.head = self.tail = 0  # queued control bytes are ctl[head:tail]
+    self.code = None  # the CONNACK's return code, once it came
     self.stalled = False  # rx parsing paused: no room to queue a PUBACK
     self.pongs = 0  # PINGRESPs received
     self.tx = tx or Signal()  # set when there is something to send
@@ -102,7 +117,7 @@ def session(transport, outbox, inbox, keepalive=30, rx_size=1024, ctl_size=512,
     self.close_by = 0
     self.said_bye = False
     self.end = None
-    self._err = None
+    self.error = None
     return self
 
 
@@ -119,6 +134,12 @@ def _put_len(buf, i, n):
         i += 1
     buf[i] = n
     return i + 1
+
+
+def put_u16(buf, i, n):
+    buf[i] = n >> 8
+    buf[i + 1] = n & 0xFF
+    return i + 2
 
 
 def _put_str(buf, i, s):

@@ -162,6 +162,22 @@ def check(b):
             i += 1
 
 
+def loads(payload):
+    """The value of a strict JSON ``payload`` (bytes or memoryview): ``check``, then the
+    runtime's json.loads (MicroPython's takes the memoryview, no copy); ValueError if not
+    strict JSON."""
+    check(payload)
+    return _loads(payload)
+
+
+try:
+    from json import JSONDecodeError  # noqa: F401  (CPython: json.loads takes no memoryview)
+except ImportError:
+    from json import loads as _loads
+else:
+    from ..cpython_compat import json_loads as _loads
+
+
 def unwrap(d):
     """Codec Json's unwrap of the decoded envelope ``d``: (dev, seq, value), or ValueError."""
     if not isinstance(d, dict) or "seq" not in d or "dev" not in d or "v" not in d:

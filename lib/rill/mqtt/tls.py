@@ -21,7 +21,7 @@ def check(tls):
                          "the board has no CA store to verify the broker with")
 
 
-def certificate_error(e):
+def reason(e):
     """The reason if ``e`` (raised by the handshake) is a certificate failure, else None."""
     why = _cert_reason(e)
     if why is None:
@@ -29,6 +29,14 @@ def certificate_error(e):
     if time.gmtime()[0] < 2024:
         return why + " (the board's clock is not set, so certificate dates cannot be checked: set it, e.g. ntptime)"
     return why
+
+
+def wrap(t):
+    """Transport ``t``'s socket wrapped in TLS (the handshake runs inside the first reads
+    and writes); an unverified connection is said on ``t.log`` first."""
+    if t.tls.get("insecure"):
+        t.log("mqtt: TLS to %s WITHOUT certificate verification (insecure=True, for tests only)" % t.server)
+    return _wrap(t.sock, t.tls, t.server)
 
 
 def _der(data):
@@ -48,7 +56,7 @@ except ImportError:
     _NEEDS_CA = True
     _VERIFY_FAILED = (-9984, -0x2700)  # MBEDTLS_ERR_X509_CERT_VERIFY_FAILED
 
-    def wrap(sock, tls, host):
+    def _wrap(sock, tls, host):
         ctx = _ssl.SSLContext(_ssl.PROTOCOL_TLS_CLIENT)
         if tls.get("insecure"):
             ctx.verify_mode = _ssl.CERT_NONE
@@ -73,6 +81,6 @@ except ImportError:
 
 else:
     from ..cpython_compat import tls_certificate_reason as _cert_reason  # noqa: F401
-    from ..cpython_compat import wrap_tls as wrap  # noqa: F401
+    from ..cpython_compat import wrap_tls as _wrap  # noqa: F401
 
     _NEEDS_CA = False
