@@ -91,8 +91,12 @@ class Bridge:
         """attach(p, state=None): wire the bridge into Pipeline ``p`` (before ``build()``): a
         tap per outbound record, a pushed source per inbound record, and record ``state``
         (default: the bridge's name) holding the connection state, written by the bridge's
-        own task (prep.attach)."""
-        return _prep("attach", self, *a)
+        own task (prep.attach); then each addon's attach(p), once the setup code is
+        unloaded, so an addon's own setup (discovery's message) has that room."""
+        _prep("attach", self, *a)
+        for addon in self.addons:
+            addon.attach(a[0])
+        return self
 
     # -- outbound ------------------------------------------------------------------------
 

@@ -111,9 +111,11 @@ def build(self):
             if k != "press":
                 c[_META[k]] = meta[k]
         cmps[cid] = c
-    doc = {"dev": dev, "o": origin, "avty_t": b.status_topic.decode(), "avty_tpl": "{{ value_json.status }}",
-           "pl_avail": "online", "pl_not_avail": "offline", "qos": 1, "cmps": cmps}
-    return json.dumps(doc, separators=_SEP).encode()
+    text = json.dumps({"dev": dev, "o": origin, "avty_t": b.status_topic.decode(),
+                       "avty_tpl": "{{ value_json.status }}", "pl_avail": "online", "pl_not_avail": "offline",
+                       "qos": 1, "cmps": cmps}, separators=_SEP)
+    cmps = None  # the tree is garbage before the bytes are made: a small heap holds the text twice at most
+    return text.encode()
 
 
 def _state(c, link, platform, key, field):

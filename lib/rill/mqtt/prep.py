@@ -53,7 +53,7 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
     t.log = print
     self.outs = []
     self.ins = []
-    self.addons = []  # e.g. rill.mqtt.discovery: attach(p) in attach(), online() after each CONNACK
+    self.addons = []  # e.g. rill.mqtt.discovery: attach(p) after attach(), online() after each CONNACK
     self.inbox = Inbox(name, self.ins)
     self._login = (b(client_id or "rill-" + device), keepalive, None if user is None else b(user),
                    None if password is None else b(password))
@@ -78,8 +78,6 @@ def attach(self, p, state=None):
             keys.append(link.key)
             p.source(link.key, name="%s<%s" % (self.name, link.key))
     state = state or self.name
-    for a in self.addons:
-        a.attach(p)
     p.record(state, str)
     p.source(state, task=task(self), name=self.name, requires="network")
     return self
