@@ -88,6 +88,11 @@ class Node:
         self.runs = self.errors = 0  # the counters, stored now: counting then allocates nothing
         self.error = None
 
+    def fail(self, value, error):
+        """This node's failure, counted by its graph: what a step table's function calls
+        (rill.dispatch, the host-built module), bound before the graph exists."""
+        self.graph.fail(self, value, error)
+
     @micropython.native
     def __call__(self, value):
         """A source node is the ``emit`` its task receives: write the record and dispatch,

@@ -4,12 +4,17 @@
 of BoardErrors, and ``complete(info)``: a board file as the repository keeps it made
 into what a device reads (the MCU's facts written in, host-only fields left out).
 ``rill deploy`` stages board files completed on the host (tools/deploy_plan.py), so a
-device loads this module only to detect its board or to say what is wrong.
+device loads this module only to detect its board or to say what is wrong. It reads
+rill.board's names through ``_board()``: rill.board loads this module, never the other
+way round, so the two form no import cycle.
 """
 import os
 import sys
 
-from .board import _ROOT, BoardError, _read, board_file
+
+def _board():
+    """rill.board (loaded: it is what loads this module)."""
+    return sys.modules.get("rill.board") or __import__("rill.board", None, None, ("load",))
 
 # MCU -> (sys.platform of its port, pin IRQs may be hard, how the chip reads its own
 # temperature): boards/mcus.json's platform, pin_irq_hard and temp_sensor.kind, which
@@ -37,7 +42,7 @@ def complete(info):
     (platform, pin_irq_hard, temp_sensor). BoardError if the MCU is unknown."""
     facts = _MCU.get(info.get("mcu"))
     if facts is None:
-        raise BoardError("board %s: unknown mcu %r (known: %s)"
+        raise _board().BoardError("board %s: unknown mcu %r (known: %s)"
                          % (info.get("id"), info.get("mcu"), ", ".join(sorted(_MCU))))
     out = {k: info[k] for k in DEVICE_FIELDS if k in info}
     out["platform"], out["pin_irq_hard"], out["temp_sensor"] = facts
@@ -48,12 +53,12 @@ def available():
     """Board ids that have a board file here."""
     found = []
     try:
-        names = os.listdir(_ROOT + "/boards")
+        names = os.listdir(_board()._ROOT + "/boards")
     except OSError:
         return found
     for name in sorted(names):
         try:
-            os.stat(board_file(name))
+            os.stat(_board().board_file(name))
             found.append(name)
         except OSError:
             pass
@@ -66,11 +71,11 @@ def detect():
     machine = getattr(sys.implementation, "_machine", "")
     ids = available()
     for board_id in ids:
-        if _read(board_file(board_id)).get("machine") == machine:
+        if _board()._read(_board().board_file(board_id)).get("machine") == machine:
             return board_id
     if len(ids) == 1:
         return ids[0]
-    raise BoardError("no board file matches this machine (%r); pass an id to load(): %s"
+    raise _board().BoardError("no board file matches this machine (%r); pass an id to load(): %s"
                      % (machine, ", ".join(ids) or "no boards/ folder found"))
 
 

@@ -8,16 +8,18 @@ A *step* is a plain tuple, made by rill.wiring:
 - trig: mask of the earlier steps whose write triggers this one; bit: this step's own.
 - out: the buffer written; put: its put(), or None for exactly a Latest (stored into).
 - wake: what wakes the taps on out: None (no tap), the tap's Signal, or a
-  rill.fanout.Fanout of their Signals; node: the Node, for counters and fail().
+  rill.fanout.Fanout of their Signals; node: the Node, for counters and Node.fail.
 - lin: None without lineage; a source's index for a source's write; else
   (accumulator, accumulates) for rill.lineage's bookkeeping.
 
 Each step runs only if a step in its trigger mask wrote (a diamond joins once), in
 depth order; None counts ``filtered``; a raise in a transform or in its write is that
-transform's failure (``graph.fail``); a refusing Queue stops what is downstream. The
-first step's raise (QueueFull) goes to the caller. Allocates nothing per record: up
-to 8 inputs take fixed-arity calls; more go through the step's preallocated list.
-Heap: this module, about 1 KB (64-bit), and a table per writer (some 100 B a step).
+transform's failure (``Node.fail``: its graph counts it); a refusing Queue stops what
+is downstream. The first step's raise (QueueFull) goes to the caller. Allocates
+nothing per record: up to 8 inputs take fixed-arity calls; more go through the step's
+preallocated list.
+Heap: this module, about 1.5 KB (32-bit), loaded only when a writer runs here (no
+host-built function for it), and a table per writer (some 100 B a step).
 """
 import micropython
 from micropython import const
@@ -94,12 +96,6 @@ def run(steps, v, fail, L):
         w |= bit
         if wake is not None and not wake.pending:
             wake.set()
-
-
-def fail(node, value, error):
-    """``node``'s failure, counted by its graph (``graph.fail``): what the step tables'
-    functions call, wired before the graph exists."""
-    node.graph.fail(node, value, error)
 
 
 def writer(steps, fail, L):

@@ -14,7 +14,6 @@ when it is absent, the reference dispatch runs, silently.
 import sys
 
 from .buffers import Latest
-from .dispatch import fail, writer
 from .wake import Signal
 
 _MANY = 8  # more inputs than this: the step carries a preallocated list for the call (rill.dispatch)
@@ -138,8 +137,8 @@ def wire(pipeline, lineage, dispatch=None):
     e.g. one the app adds outside ``pipeline()``).
     ``dispatch``: None looks the module up by the pipeline's name; False takes the
     reference; a module is taken as given. With ``lineage``, its
-    ``lineage`` first. A transform's raise goes to rill.dispatch.fail, its node's
-    graph's ``fail``. Unloads this module."""
+    ``lineage`` first. A transform's raise goes to Node.fail, its node's graph's
+    ``fail``. Unloads this module."""
     graph = Wired(pipeline)
     try:
         L = None
@@ -157,12 +156,14 @@ def wire(pipeline, lineage, dispatch=None):
             fn = None
             if name in prints:
                 if prints[name] == fingerprint(graph, table):
-                    fn = getattr(mod, "bind_" + name)(table, fail, L)
+                    fn = getattr(mod, "bind_" + name)(table, type(node).fail, L)  # Node.fail
                     fast += 1
                 else:
                     stale += 1
-            if fn is None:
-                fn = writer(table, fail, L)
+            if fn is None:  # rill.dispatch loads only for a writer that runs here: with the module, never
+                from .dispatch import writer
+
+                fn = writer(table, type(node).fail, L)
                 if len(table) > 1:
                     slow += 1  # runs transforms without its function from the module
             if node.kind == "source":
