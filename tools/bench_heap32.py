@@ -29,7 +29,9 @@ MicroPython's own manifest tooling (tools/firmware.py, ``rill firmware --target 
 what a board whose firmware freezes them needs (``--no-frozen`` leaves it out).
 
 ``core_import_bytes_32bit``, ``mqtt_import_bytes_32bit`` (rill.mqtt beyond the core) and
-``module_import_bytes_32bit`` (each on-demand module beyond the core): tools/heap_cost_mp.py
+``module_import_bytes_32bit`` (each on-demand module beyond the core, measured with room in
+the interned-name pool: its own code, data and names, not the 2 KB pool table whichever
+module crosses a boundary pays for, so the figures add up): tools/heap_cost_mp.py
 on the same binary and .mpy files; ``sim_frozen_import_bytes_32bit`` the simulator's
 heap when frozen (what the app figures hold of it). ``mqtt_soak_min_heap_kb_64bit``/``_32bit``: the MQTT
 soak with a broker restart (tools/bench_soak.py), in a full run. A full run writes tools/heap_figures.json, the
@@ -169,8 +171,10 @@ def bisect(exe, fs, net, seconds, tag, pool, mode="mpy"):
     return hi
 
 
-def heap_cost(exe, mpy, modules, after=()):
-    args = (["--after", ",".join(after)] if after else []) + list(modules)
+def heap_cost(exe, mpy, modules, after=(), room=False):
+    """Heap bytes importing ``modules`` costs after ``after`` (tools/heap_cost_mp.py); ``room``:
+    with an interned-name pool grown first, so no module pays for a pool table."""
+    args = (["--after", ",".join(after)] if after else []) + (["--grow-names"] if room else []) + list(modules)
     env = dict(os.environ, MICROPYPATH=".frozen:" + mpy)
     proc = subprocess.run([exe, "-X", "heapsize=256K", os.path.join(TOOLS, "heap_cost_mp.py")] + args, env=env,
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -196,7 +200,7 @@ def imports(exe, mpy):
     mods = {}
     for mod in library_modules():
         after = CORE + (["rill.mqtt"] if mod.startswith("rill.mqtt.") else [])
-        mods[mod] = max(0, heap_cost(exe, mpy, [mod], after=after))
+        mods[mod] = max(0, heap_cost(exe, mpy, [mod], after=after, room=True))
     out["module_import_bytes_32bit"] = mods
     out["sim_import_bytes_32bit"] = heap_cost(exe, mpy, ["rill.sim.hardware"], after=CORE + ["rill.board"])
     return out
