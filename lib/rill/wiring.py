@@ -149,6 +149,9 @@ def wire(pipeline, lineage, dispatch=None):
             L = (wrote, take, give, len(graph.lineage.sources))
         mod = _module(module_name(graph)) if dispatch is None else dispatch
         prints = getattr(mod, "FINGERPRINT", None) or {}
+        writer = None
+        if not prints:  # every writer runs the reference: load it now, before the tables (a small heap)
+            from .dispatch import writer
         fast = slow = stale = 0
         for node in writers(graph):
             table = steps(graph, node)
@@ -160,9 +163,9 @@ def wire(pipeline, lineage, dispatch=None):
                     fast += 1
                 else:
                     stale += 1
-            if fn is None:  # rill.dispatch loads only for a writer that runs here: with the module, never
-                from .dispatch import writer
-
+            if fn is None:  # with a module, rill.dispatch loads only for a writer it does not cover
+                if writer is None:
+                    from .dispatch import writer
                 fn = writer(table, type(node).fail, L)
                 if len(table) > 1:
                     slow += 1  # runs transforms without its function from the module
