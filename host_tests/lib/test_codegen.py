@@ -251,6 +251,30 @@ def test_the_module_names_each_writer_and_transform():
     assert "@micropython.native" not in fast_module(_one("x"), native=False, text=True).text
 
 
+def _chain():
+    p = Pipeline("chain")
+    p.record("raw", int)
+    p.record("out", int, Ring(4))
+    p.source("raw")
+    p.transform("out", lambda x: 10 // x, "raw", name="tenth")
+    return p
+
+
+def test_a_graph_the_module_covers_never_loads_the_reference_dispatch():
+    import sys
+
+    mod = fast_module(_chain().build())
+    sys.modules.pop("rill.dispatch", None)
+    sys.modules["rill"].__dict__.pop("dispatch", None)
+    g = _chain().build(dispatch=mod)
+    assert g.dispatch == "module" and "rill.dispatch" not in sys.modules
+    g.push("raw", 2)
+    g.push("raw", 0)  # the transform raises: Node.fail, its graph counts it
+    assert g.records["out"].value == 5
+    node = [n for n in g.nodes if n.name == "tenth"][0]
+    assert node.errors == 1 and isinstance(node.error, ZeroDivisionError)
+
+
 def _one(name):
     p = Pipeline(name)
     p.record("a", int)

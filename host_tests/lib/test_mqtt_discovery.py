@@ -92,6 +92,9 @@ def test_the_message_has_the_keys_home_assistant_requires():
     mq.attach(p)
     assert ha.topic == b"homeassistant/device/gh-1/config"
     assert ha._cmps is None  # after attach(), only the message is kept
+    import sys
+
+    assert "rill.mqtt.discovery_setup" not in sys.modules  # the setup code is unloaded after each call
     assert len(ha.payload) < 1600, len(ha.payload)  # built once, kept for re-sends
     assert b"object_id" not in ha.payload and b"obj_id" not in ha.payload  # deprecated by HA
     doc = expand(json.loads(ha.payload))
