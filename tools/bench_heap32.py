@@ -135,7 +135,10 @@ def probe(exe, fs, kb, net, seconds, device, mode="mpy"):
         return False, "MemoryError"
     if not report:
         return False, (text.strip().splitlines() or ["no output"])[-1][-200:]
-    f = dict(kv.split("=") for kv in report[-1].split()[1:])
+    try:
+        f = dict(kv.split("=") for kv in report[-1].split()[1:])
+    except ValueError:  # cut short: even the report's few bytes were not there
+        return False, "an incomplete report: " + report[-1][-200:]
     if f["alive"] != "1" or f["dead_mem"] != "0" or f["bridge_mem"] != "0" or (net and f["connects"] == "0"):
         return False, report[-1]
     frozen = [m for m in f["frozen"].split(",") if m != "-"]
