@@ -105,7 +105,7 @@ class Signal:
 # --- MQTT: what rill.mqtt (and the tests' stock umqtt.simple) need on CPython ------
 # umqtt.simple imports ``usocket``, ``ustruct`` and ``ubinascii`` and calls MicroPython's
 # stream methods on its socket. ``usocket.socket`` below is a real CPython socket with
-# those methods added, so rill.mqtt.transport (and stock umqtt) construct it themselves and
+# those methods added, so rill.mqtt.session (and stock umqtt) construct it themselves and
 # no wrapper sits in the data path. Semantics follow MicroPython: on a non-blocking
 # socket read/readinto/write return None when they would block; on a blocking one
 # read(n)/write(b) move all n bytes (or stop at EOF), as MicroPython's stream layer does.
