@@ -9,7 +9,7 @@ Outbound values are encoded when their tap sees them (with the envelope, see
 codecs.py; give the record a Ring so that a burst is sent whole) and wait in the
 Outbox until the broker has them; QoS 1 keeps a window of packets in flight and
 survives reconnects (DUP retransmission). Inbound messages go through the Inbox
-(inbox.py): bad ones become dead letters with a reason and a counter.
+(below): bad ones become dead letters with a reason and a counter.
 
 The Inbox: each inbound PUBLISH is matched against the inbound links in order; its
 payload is checked (size, then the codec: JSON is strict, see strict.py; then the

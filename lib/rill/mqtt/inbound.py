@@ -5,7 +5,7 @@ publish-only device never pays for them).
 ``#``; ``{device}`` is filled in) become values of record ``key``. ``max_size`` caps
 the payload: anything bigger becomes a dead letter, never an allocation.
 ``route(links, topic)`` finds the link of an inbound message; ``deliver`` and
-``oversize`` are the Inbox's (inbox.py) once it has links.
+``oversize`` are the Inbox's (bridge.py) once it has links.
 """
 from .codecs import JSON
 from .packet import publish_qos
