@@ -28,7 +28,7 @@ import micropython
 
 from benchkit_mp import allocated, best_of
 from rill import Pipeline, Ring
-from rill.wake import Signal
+from rill.buffers import Signal
 
 N = int(sys.argv[1]) if sys.argv[1:2] != ["--dispatch"] and len(sys.argv) > 1 else 50000
 ROUNDS = int(sys.argv[2]) if sys.argv[1:2] != ["--dispatch"] and len(sys.argv) > 2 else 7

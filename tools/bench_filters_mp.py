@@ -122,7 +122,7 @@ class Graph:
     def __init__(self):
         from rill.clock import RealClock
 
-        self.clock = RealClock
+        self.clock = RealClock()
         self.records = {}
 
     def spawn(self, coro):

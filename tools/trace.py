@@ -86,8 +86,8 @@ def replayed_origin(app_dir, board_id, records, key, n):
     clock = VirtualClock()
     app, bd, cfg = host_app.load(app_dir, board_id, clock)
     p = app.pipeline(bd, cfg)
-    if key not in p._records:
-        raise CliError("the app has no record %r (it has: %s)" % (key, ", ".join(p._keys)))
+    if key not in p.records:
+        raise CliError("the app has no record %r (it has: %s)" % (key, ", ".join(p.keys)))
     got = []
 
     def tap(v):
@@ -102,7 +102,7 @@ def replayed_origin(app_dir, board_id, records, key, n):
     asyncio.run(replay(g, records, clock))
     if len(got) < n:
         raise CliError("record %r was written %d time(s) in the replay, not %d" % (key, len(got), n))
-    return got[n - 1][0], got[n - 1][1], p._nodes
+    return got[n - 1][0], got[n - 1][1], p.nodes
 
 
 def main(argv):

@@ -116,7 +116,7 @@ def test_running_pipeline_with_taps_without_allocating():
         state["tapped"] += 1
 
     p = three_stage()
-    p._nodes = [n for n in p._nodes if n.kind != "source"]
+    p.nodes = [n for n in p.nodes if n.kind != "source"]
     p.source("raw", read, every_ms=1, name="counter")
     p.tap("even", tap, name="count")
     g = p.build()

@@ -80,7 +80,7 @@ def test_real_clock_has_the_virtual_clocks_interface():
         g.stop()
         return g.clock
 
-    assert isinstance(run(started()), RealClock)
+    assert run(started()) is RealClock()
 
 
 def test_build_twice_is_a_clear_error():

@@ -73,7 +73,7 @@ def original_run(app, cfg, capture, ms=20000):
     """The app's pipeline on a simulated board, recorded; what its transforms wrote."""
     clock, lines = VirtualClock(), []
     p = app.pipeline(board.load(cfg["board"], sim=True, clock=clock), cfg)
-    for node in [n for n in p._nodes if n.kind == "transform"]:
+    for node in [n for n in p.nodes if n.kind == "transform"]:
         p.tap(node.out, lambda v, k=node.out: lines.append(dumps([clock.now(), k, v])))
     g = p.build()
     rec = Recorder(FileSink(capture, max_bytes=1 << 20, clock=clock)).attach(g)

@@ -38,13 +38,13 @@ def test_the_core_loads_only_its_modules_and_the_rest_on_demand():
                        env=dict(os.environ, MICROPYPATH=".frozen:" + os.path.join(ROOT, "lib")))
     lines = r.stdout.strip().splitlines()
     assert len(lines) == 3, r.stdout + r.stderr
-    core = "['rill', 'rill.buffers', 'rill.graph', 'rill.wake']"
+    core = "['rill', 'rill.buffers', 'rill.graph']"
     assert lines[0] == core  # no Queue, no clock module, no checks
     # build() unloaded rill.check, rill.shapes and rill.wiring again; with no host-built module
     # the graph runs the reference dispatch, rill.dispatch
     assert lines[1] == core.replace("'rill.buffers'", "'rill.buffers', 'rill.dispatch'")
     assert lines[2] == ("['rill', 'rill.board', 'rill.buffers', 'rill.dispatch', 'rill.graph', "
-                        "'rill.queues', 'rill.wake'] True True rill.board")
+                        "'rill.queues'] True True rill.board")
 
 
 def _runs_in(tmp_path, exe, arch, kb):

@@ -26,15 +26,10 @@ except ImportError:
     from . import cpython_compat  # noqa: F401, I001  (makes CPython look like MicroPython)
     import micropython  # (the shim's)
 
-from . import wake  # noqa: F401  (see below)
 from .buffers import BLOCK, DROP, EMPTY, ERROR, DeadLetters, Latest, Ring, _Buffer  # noqa: F401
 
 __version__ = "0.1.0"
 __all__ = ("BLOCK", "DROP", "EMPTY", "ERROR", "DeadLetters", "Latest", "Ring", "GraphError", "Pipeline")
-
-# rill.wake (the wake-ups of rill.graph and rill.queues) loads with the package, before
-# build() loads rill.graph: loaded in the middle of rill.graph's import instead, it
-# leaves about 300 B more of the heap in use (make bench, core_import_bytes).
 
 
 class GraphError(Exception):
@@ -114,9 +109,9 @@ class Pipeline:
     def __init__(self, name="pipeline", dead_letters=8):
         self.name = name
         self.dead_letters = dead_letters
-        self._records = {}
-        self._keys = []  # declaration order (MicroPython dicts are unordered)
-        self._nodes = []
+        self.records = {}
+        self.keys = []  # declaration order (MicroPython dicts are unordered)
+        self.nodes = []
 
     def record(self, key, type=object, buffer=None):
         """Declare record ``key`` of ``type`` (a class, or a shape dict {field: type}),
@@ -124,14 +119,14 @@ class Pipeline:
         ``graph.records[key]`` is it, ``.value`` its newest value."""
         if buffer is None:
             buffer = Latest()
-        elif not isinstance(buffer, _Buffer):
+        elif not isinstance(buffer, _Buffer) or buffer.kind is None:  # (a reader is not a buffer)
             from .check import refusal  # (its text costs the core no heap)
 
             raise refusal(1, key, buffer)
         buffer.key = key
         buffer.type = type
-        self._keys.append(key)
-        self._records[key] = buffer
+        self.keys.append(key)
+        self.records[key] = buffer
         return self
 
     def source(self, key, read=None, every_ms=None, task=None, emits=None, missing=None,
@@ -163,7 +158,7 @@ class Pipeline:
             node.restarts = node.overruns = 0  # counted by their tasks
         if requires is not None:
             node.requires = requires
-        self._nodes.append(node)
+        self.nodes.append(node)
         return self
 
     def transform(self, key, fn, *inputs, watch=(), takes=None, name=None):
@@ -171,12 +166,12 @@ class Pipeline:
         (unless None) is written to ``key``. ``watch`` records are read, not triggers."""
         node = Node("transform", name, fn, key, inputs, watch, takes)
         node.filtered = node.depth = 0
-        self._nodes.append(node)
+        self.nodes.append(node)
         return self
 
     def tap(self, key, fn, takes=None, name=None):
         """Observe ``key``: ``fn(value)`` runs in its own task, reading the record's buffer."""
-        self._nodes.append(Node("tap", name, fn, None, (key,), (), takes))
+        self.nodes.append(Node("tap", name, fn, None, (key,), (), takes))
         return self
 
     def build(self, board=None, lineage=False, dispatch=None):
@@ -211,12 +206,13 @@ class Pipeline:
 
 
 def __getattr__(name):
-    """Queue, Mailbox and QueueFull load on first use (rill.queues: a board that uses
-    none pays no heap for them). Any other name is a submodule, imported as
-    ``from rill import board`` asks (MicroPython looks here before it imports one).
-    A dunder is never a submodule: tools probe for them (``__wrapped__``)."""
-    if name[:2] == "__":
+    """Queue, Mailbox and QueueFull (the capitalised names) load on first use from
+    rill.queues: a board that uses none pays no heap for them. Any other name is a
+    submodule, imported as ``from rill import board`` asks (MicroPython looks here
+    before it imports one). A private name is never a submodule: tools probe for
+    dunders (``__wrapped__``)."""
+    if name[0] == "_":
         raise AttributeError(name)
-    leaf = "queues" if name in ("Queue", "Mailbox", "QueueFull") else name
-    mod = __import__("rill." + leaf, None, None, (name,))
-    return mod if leaf == name else getattr(mod, name)
+    if name[0] < "a":
+        return getattr(__import__("rill.queues", None, None, (name,)), name)
+    return __import__("rill." + name, None, None, (name,))

@@ -17,7 +17,9 @@ Every buffer counts ``produced``, ``consumed``, ``dropped`` and ``occupancy()``;
 reader reports its ``lag()``. Readers return ``EMPTY`` when there is nothing new.
 Counters wrap at 2**30 so that they stay small ints (no heap) on a 32-bit MCU.
 Buffers know nothing of dispatch: rill.graph wires records together. Queue and Mailbox
-live in rill.queues, loaded on first use.
+live in rill.queues, loaded on first use. ``Signal`` (below) is what a reader waits on:
+a tap for its record, a producer for room in a queue. (Here, with the buffers, so that
+build() has it before it loads rill.graph: a small heap holds one at a time.)
 """
 import micropython
 from micropython import const
@@ -29,10 +31,82 @@ BLOCK = const(2)
 
 EMPTY = object()  # what a read returns when there is nothing new
 
+# Allocation-free wake-ups that reach into asyncio's internals (the one place that does).
+# - ``Signal()``: a reusable wake-up for one waiting task. ``asyncio.Event.wait()``
+#   allocates a generator on every call (96 bytes on the unix port); a Signal is awaited
+#   directly (``await sig``) and costs nothing per wake. One task waits at a time;
+#   ``set()`` may be called any number of times before it runs (the wake is remembered),
+#   only from the loop's own thread. About 200 B of heap per instance.
+# - ``IoWait(sock, write=False)``: a Signal that asyncio's own poller sets when ``sock``
+#   becomes readable (or writable), the mechanism of asyncio's streams, which cannot wrap
+#   umqtt's socket. Made once per connection and awaited again and again; each await
+#   waits anew. One reader and one writer may wait on the same socket at once;
+#   cancelling a waiting task unregisters it. Nothing is allocated per wait. (One class
+#   for both: a subclass in rill.mqtt would save a board without MQTT 128 B and cost
+#   every MQTT app about 200 B.)
+# The seam is a try-import, as in MicroPython's own asyncio: ``asyncio.core`` exists only
+# on MicroPython; CPython gets equivalents on its event loop from ``cpython_compat``.
+try:
+    from asyncio import core
+except ImportError:
+    from .cpython_compat import IoWait, Signal  # noqa: F401
+else:
 
-class _Reader:
-    """What every reader has: a count of records lost to overwriting, and drain()."""
+    class Signal:
+        sock = None  # an IoWait's socket (and ``write``: whether it waits for room to write)
+        _done = StopIteration()  # raised to end an await: one for all, kept free of tracebacks
 
+        def __init__(self, sock=None, write=False):
+            self._task = None
+            self.pending = False
+            if sock is not None:
+                self.sock = sock
+                self.write = write
+
+        def set(self):
+            self.pending = True
+            task = self._task
+            if task is not None:
+                self._task = None
+                core._task_queue.push(task)
+
+        def remove(self, task):  # asyncio calls this when the waiting task is cancelled
+            self._task = None
+
+        def __iter__(self):
+            if self.sock is not None:
+                self.pending = False  # an IoWait's await waits anew, even after a cancelled one
+            return self
+
+        def __next__(self):
+            if self.pending:
+                self.pending = False
+                self._done.__traceback__ = None
+                raise self._done
+            sock = self.sock
+            if sock is None:
+                self._task = core.cur_task
+                core.cur_task.data = self
+            else:  # the poller resumes the task when sock is ready; then the wait is over
+                self.pending = True
+                if self.write:
+                    core._io_queue.queue_write(sock)
+                else:
+                    core._io_queue.queue_read(sock)
+            return None
+
+    IoWait = Signal
+
+
+
+class _Buffer:
+    """What every buffer and every reader has: a count of records lost to overwriting,
+    and drain(). A buffer also has counters, its ``kind`` and (once declared as a
+    pipeline record) the record's key, type and latest value. (One base class for both:
+    a second would cost every board about 110 B of heap.)"""
+
+    kind = None  # a buffer's kind ("ring", ...); None: a reader, not a buffer
+    policy = None  # what a full Queue does (rill.queues); other buffers are never full
     missed = 0
     _unreported = 0
 
@@ -57,16 +131,11 @@ class _Reader:
             except Exception as e:
                 fail(who, value, e)
 
-
-class _Buffer(_Reader):
-    """Counters, and (once declared as a pipeline record) the record's key, type and
-    latest value."""
-
-    policy = None  # what a full Queue does (rill.queues); other buffers are never full
-
     def __init__(self, capacity=1):
         if capacity < 1:
-            raise ValueError("capacity must be at least 1")
+            from .check import refusal  # (its text costs the core no heap)
+
+            raise refusal(2, capacity)
         self.capacity = capacity
         self.produced = 0
         self.consumed = 0
@@ -111,7 +180,7 @@ class Ring(_Buffer):
         return self.capacity if self._wrapped else self._head
 
 
-class RingReader(_Reader):
+class RingReader(_Buffer):
     """A cursor on a Ring. Starts at the oldest live record."""
 
     def __init__(self, ring):
@@ -190,7 +259,7 @@ class Latest(_Buffer):
         return True
 
 
-class LatestReader(_Reader):
+class LatestReader(_Buffer):
     def __init__(self, latest):
         self._buf = latest
         self._seq = 0

@@ -36,8 +36,10 @@ def refusal(what, key, buffer=None):
     """The exception a core module raises for a misuse found outside build(), its text
     here so that it costs the core no heap: 0, ``graph.push`` to ``key``, which no
     source declared; 1, ``p.record(key, type, buffer)`` with a ``buffer`` that is not
-    one. Unloads this module again."""
+    one; 2, a buffer made with capacity ``key`` < 1. Unloads this module again."""
     _unload()
+    if what == 2:
+        return ValueError("a buffer's capacity must be at least 1, not %r" % (key,))
     if what:
         return TypeError("record %r: the third argument is its buffer, such as Ring(8), not %r" % (key, buffer))
     return ValueError("push(%r): push only to a record that a source declared with p.source(key)" % key)
@@ -48,10 +50,10 @@ def _validate(pipeline, board, GraphError):
         return GraphError("pipeline %s: already built; its buffers belong to that graph, "
                           "so declare a new Pipeline for a second graph" % pipeline.name)
     errors = []
-    for node in pipeline._nodes:
+    for node in pipeline.nodes:
         if node.name is None:
             node.name = _name(node.fn)
-    nodes = pipeline._nodes
+    nodes = pipeline.nodes
     _declared(pipeline, board, errors)
     writers = _writers(pipeline, errors)
     _readers(pipeline, writers, errors)
@@ -85,16 +87,16 @@ def _name(fn):
 
 
 def _declared(pipeline, board, errors):
-    records = pipeline._records
+    records = pipeline.records
     seen = []
-    for key in pipeline._keys:
+    for key in pipeline.keys:
         if key in seen:
             errors.append("record %r: declared twice" % key)
         seen.append(key)
         if records[key].key != key:
             errors.append("record %r: its buffer also stores record %r; give each record its own"
                           % (key, records[key].key))
-    for node in pipeline._nodes:
+    for node in pipeline.nodes:
         if node.kind == "source" and node.fn is not None and not node.is_task and not node.every_ms:
             errors.append("source %s -> %s: read= needs every_ms=" % (node.name, node.out))
         if node.kind == "transform" and not node.inputs:
@@ -108,9 +110,9 @@ def _declared(pipeline, board, errors):
 
 def _writers(pipeline, errors):
     """Each written record's one writer, by key."""
-    records = pipeline._records
+    records = pipeline.records
     writers = {}
-    for node in pipeline._nodes:
+    for node in pipeline.nodes:
         if node.out is None:
             continue
         rec = records.get(node.out)
@@ -130,9 +132,9 @@ def _writers(pipeline, errors):
 
 
 def _readers(pipeline, writers, errors):
-    records = pipeline._records
+    records = pipeline.records
     readers = {}
-    for node in pipeline._nodes:
+    for node in pipeline.nodes:
         takes = node.type if node.kind != "source" else None
         for i, key in enumerate(node.inputs + node.watch):
             edge = "%s -> %s %s" % (key, node.kind, node.name)

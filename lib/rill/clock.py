@@ -1,5 +1,5 @@
-"""Clocks: ``RealClock`` (what ``graph.start()`` uses; defined in rill.graph, so a board
-loads nothing more for it) and ``VirtualClock`` for host tests.
+"""Clocks: ``RealClock()`` (what ``graph.start()`` uses: the module rill.graph, so a
+board loads nothing more for it) and ``VirtualClock`` for host tests.
 
 A clock gives ``now()`` in milliseconds, ``add(t, ms)`` and ``diff(a, b)`` in its own
 arithmetic, and ``sleep_until(deadline)``, an awaitable that any task may await.
@@ -10,8 +10,14 @@ no real sleeps. Nothing in the core imports this module, so a board never pays f
 """
 import asyncio
 
-from .graph import RealClock  # noqa: F401  (defined with the graph, which starts on it)
-from .wake import Signal
+from . import graph as _real
+from .buffers import Signal
+
+
+def RealClock():  # noqa: N802  (named as the clock it gives, beside VirtualClock)
+    """The real clock, ``time.ticks_ms`` time: the module rill.graph, whose ``now``,
+    ``add``, ``diff`` and ``sleep_until`` are what ``graph.start()`` runs on."""
+    return _real
 
 
 class VirtualClock:

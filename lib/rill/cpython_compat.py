@@ -85,7 +85,7 @@ if "micropython" not in sys.modules:
 
 
 class Signal:
-    """rill.wake.Signal for CPython, on an asyncio.Event."""
+    """rill.buffers.Signal for CPython, on an asyncio.Event."""
 
     def __init__(self):
         self._event = asyncio.Event()
@@ -226,7 +226,7 @@ if "usocket" not in sys.modules:
     _install_mqtt_modules()
 
 
-# --- runtime-specific pieces of rill.wake and rill.mqtt, CPython side ------------
+# --- runtime-specific pieces of rill.buffers and rill.mqtt, CPython side ------------
 
 def _wake(fut):
     if not fut.done():
@@ -234,7 +234,7 @@ def _wake(fut):
 
 
 class IoWait:
-    """rill.wake.IoWait for CPython: await a socket's readiness on the running loop."""
+    """rill.mqtt.session.IoWait for CPython: await a socket's readiness on the running loop."""
 
     def __init__(self, sock, write=False):
         self.fd = sock.fileno()

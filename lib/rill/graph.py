@@ -17,26 +17,25 @@ import time
 import micropython
 from micropython import const
 
-from .buffers import BLOCK, DeadLetters
-from .wake import Signal
+from .buffers import BLOCK, DeadLetters, Signal
 
 _WRAP = const(0x3FFFFFFF)
 
+# -- the real clock ---------------------------------------------------------------
+# This module is the real clock: ``now``/``add``/``diff`` on ``time.ticks_ms`` and
+# ``sleep_until``, the interface of rill.clock.VirtualClock. ``Graph.start()`` runs on it
+# unless given another (rill.clock.RealClock() returns it). A module is a clock for free:
+# a class with those four would cost every board about 300 B more heap.
+now = time.ticks_ms
+add = time.ticks_add
+diff = time.ticks_diff
 
-class RealClock:
-    """``time.ticks_ms`` time, what ``Graph.start()`` uses; rill.clock has VirtualClock,
-    with the same interface. ``sleep_until`` allocates nothing on MicroPython, where
-    ``asyncio.sleep_ms`` returns a reusable generator. (Here rather than in rill.clock:
-    a module of its own would cost every board about 0.5 KB more heap.)"""
 
-    now = staticmethod(time.ticks_ms)
-    add = staticmethod(time.ticks_add)
-    diff = staticmethod(time.ticks_diff)
-
-    @staticmethod
-    def sleep_until(t):
-        ms = time.ticks_diff(t, time.ticks_ms())
-        return asyncio.sleep_ms(ms if ms > 0 else 0)
+def sleep_until(t):
+    """An awaitable that ends at ``t`` (``ticks_ms`` time); allocates nothing on
+    MicroPython, where ``asyncio.sleep_ms`` returns a reusable generator."""
+    ms = time.ticks_diff(t, time.ticks_ms())
+    return asyncio.sleep_ms(ms if ms > 0 else 0)
 
 
 class Graph:
@@ -53,9 +52,9 @@ class Graph:
         ordered; the host-built module's functions when it matches, else the
         reference)."""
         self.name = pipeline.name
-        self.records = pipeline._records
-        self.keys = pipeline._keys
-        self.nodes = nodes = pipeline._nodes
+        self.records = pipeline.records
+        self.keys = pipeline.keys
+        self.nodes = nodes = pipeline.nodes
         self.dead_letters = DeadLetters(pipeline.dead_letters)
         self._tasks = []
         self.clock = self._stopped = None
@@ -116,9 +115,11 @@ class Graph:
 
     def start(self, clock=None):
         """Create the source and tap tasks on the running loop. ``clock`` defaults to
-        ``RealClock()``. Transforms with a ``bind`` attribute get ``fn.bind(graph, node)``
+        this module, the real clock. Transforms with a ``bind`` attribute get ``fn.bind(graph, node)``
         first, once."""
-        self.clock = clock = clock or RealClock()
+        if clock is None:
+            from . import graph as clock  # the real clock: this module
+        self.clock = clock
         self.started = clock.now()
         for n in self.nodes:
             if n.kind == "transform" and hasattr(n.fn, "bind"):

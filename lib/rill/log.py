@@ -90,5 +90,5 @@ class Log(DeadLetters):
         self.publish_level = publish_level
         p.record(key, list, Ring(8))
         p.source(key, name="log")
-        self._node = p._nodes[-1]
+        self._node = p.nodes[-1]
         return self

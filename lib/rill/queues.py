@@ -7,8 +7,7 @@ rill.buffers for the policies.
 import micropython
 from micropython import const
 
-from .buffers import BLOCK, DROP, EMPTY, ERROR, _Buffer
-from .wake import Signal
+from .buffers import BLOCK, DROP, EMPTY, ERROR, Signal, _Buffer
 
 _WRAP = const(0x3FFFFFFF)
 _REPLACE = const(3)  # Mailbox: the newest value replaces an unread one

@@ -55,7 +55,7 @@ class Status:
         p.record(key, dict)
         p.source(key, task=self._run, name="status")
         if timing:
-            for n in p._nodes:
+            for n in p.nodes:
                 if n.kind == "transform":
                     _time(n, self._max_us)
         if bridge is not None and topic:

@@ -13,8 +13,7 @@ when it is absent, the reference dispatch runs, silently.
 """
 import sys
 
-from .buffers import Latest
-from .wake import Signal
+from .buffers import Latest, Signal
 
 _MANY = 8  # more inputs than this: the step carries a preallocated list for the call (rill.dispatch)
 
@@ -113,15 +112,15 @@ class Wired:
 
     def __init__(self, p):
         self.name = p.name
-        self.records = p._records
-        self.nodes = p._nodes
-        self.sources = [n for n in p._nodes if n.kind == "source"]
-        self.taps = [n for n in p._nodes if n.kind == "tap"]
-        for n in p._nodes:
-            n.out_rec = p._records.get(n.out)
+        self.records = p.records
+        self.nodes = p.nodes
+        self.sources = [n for n in p.nodes if n.kind == "source"]
+        self.taps = [n for n in p.nodes if n.kind == "tap"]
+        for n in p.nodes:
+            n.out_rec = p.records.get(n.out)
         for n in self.taps:
             n.signal = Signal()
-            n.reader = p._records[n.inputs[0]].reader()
+            n.reader = p.records[n.inputs[0]].reader()
         self._writers = {}
         self.dispatch = None
 

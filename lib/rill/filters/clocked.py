@@ -1,8 +1,8 @@
 """What the filters that keep time share: ``_Clocked`` (the pipeline's clock, graph and
 node, given by ``bind``) and ``every`` (the periodic task of those that send on their
-own). Outside a pipeline the clock is ``time.ticks_ms`` (rill.graph.RealClock).
+own). Outside a pipeline the clock is ``time.ticks_ms`` (the module rill.graph, the real clock).
 """
-from ..graph import RealClock as _ticks  # the real clock: now/add/diff on time.ticks_ms
+from .. import graph as _ticks  # the real clock: now/add/diff on time.ticks_ms
 
 
 class _Clocked:

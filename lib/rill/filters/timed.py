@@ -6,7 +6,7 @@ runs one task, owned by the graph, and writes through ``graph.write``.
 Heap: a few attributes each, plus one task and (timeout, debounce) one Signal, about
 200 B. Nothing per record with small-int values.
 """
-from ..wake import Signal
+from ..buffers import Signal
 from .clocked import _Clocked, every
 from .common import NAN, number
 

@@ -184,8 +184,8 @@ def transcript(pipeline, records, clock=None, identity=None, bridges=()):
             text = {"hex": str(hexlify(payload), "ascii")}
         lines.append(dumps([t, "publish", str(topic, "utf-8"), text]))
 
-    for node in [n for n in pipeline._nodes if n.kind == "transform"]:
-        if pipeline._records[node.out].kind != "queue":
+    for node in [n for n in pipeline.nodes if n.kind == "transform"]:
+        if pipeline.records[node.out].kind != "queue":
             pipeline.tap(node.out, tap(node.out), name="replay")
     r = Replay(pipeline.build(), records, identity, bridges)
     r.on_publish = published

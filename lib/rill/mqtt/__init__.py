@@ -28,7 +28,7 @@ close), diag (stats(), error texts and dead letters; loaded by the first use), i
 (subscriptions and routing; imported only by subscribe()), codecs (JSON, struct, raw;
 the envelope), strict (strict JSON), seq (sequence numbers and the boot counter),
 discovery (Home Assistant; imported only by apps that announce themselves to it).
-Backoff and the socket wait live in rill.backoff and rill.wake. Nothing here imports
+Backoff lives in rill.backoff, the socket wait (IoWait) in rill.buffers. Nothing here imports
 umqtt.simple: see README "MQTT".
 """
 

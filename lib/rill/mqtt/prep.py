@@ -4,7 +4,7 @@ one call by ``rill.mqtt._prep`` and unloaded after (unless that call is nested i
 another), so none of it stays in the heap while the bridge runs: the classes keep only
 what runs every day. Allocates freely: it runs at setup, never per message.
 """
-from ..wake import Signal
+from ..buffers import Signal
 from .bridge import Inbox, Outbound, tap, task
 from .codecs import JSON
 from .outbox import DROP_OLDEST, Outbox

@@ -26,7 +26,7 @@ TCP_NODELAY (a QoS 1 window would otherwise wait ~40 ms per round trip on delaye
 and, with ``tls``, wraps the socket (tls.wrap); the handshake then runs inside the
 first reads and writes. The session reads and writes ``sock`` itself, never blocking (a
 write takes 0 or None bytes when the socket is full, a read gives None when nothing
-waits, 0 once the broker closed); ``sock`` is also what rill.wake.IoWait parks on.
+waits, 0 once the broker closed); ``sock`` is also what rill.buffers.IoWait parks on.
 Heap: a socket (and with TLS, mbedtls's buffers).
 """
 import asyncio
@@ -34,7 +34,7 @@ import time
 
 from micropython import const
 
-from ..wake import IoWait
+from ..buffers import IoWait
 from .packet import PINGREQ, ProtocolError, Refused, fail, header, publish_qos
 
 ticks_ms = time.ticks_ms

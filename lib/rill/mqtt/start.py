@@ -6,7 +6,7 @@ prep.py so that what is loaded while the pipeline already runs stays small.
 """
 from micropython import const
 
-from ..wake import Signal
+from ..buffers import Signal
 from .packet import PINGREQ, SUB_PID, publish_size, put_publish
 from .session import Session
 
