@@ -215,6 +215,10 @@ def test_record_with_a_non_buffer_is_a_type_error_naming_it():
     p = Pipeline()
     with raises(TypeError, match="record 'a': the third argument is its buffer, such as Ring(8), not 8"):
         p.record("a", float, 8)
+    with raises(TypeError, match="record 'b': the third argument is its buffer"):
+        p.record("b", float, Ring(4).reader())  # a reader shares the buffers' base class, not their kind
+    with raises(ValueError, match="a buffer's capacity must be at least 1, not 0"):
+        Ring(0)
 
 
 class Scaler:
