@@ -26,9 +26,9 @@ session and its packets; each loaded for its call and unloaded after), seqfile (
 sequence store's files, loaded the same way), close (stopping; loaded by the first
 close), diag (stats(), error texts and dead letters; loaded by the first use), inbound
 (subscriptions and routing; imported only by subscribe()), codecs (JSON, struct, raw;
-the envelope), strict (strict JSON), seq (sequence numbers and the boot counter),
+the envelope), seq (sequence numbers and the boot counter),
 discovery (Home Assistant; imported only by apps that announce themselves to it).
-Backoff and the socket wait live in rill.backoff and rill.wake. Nothing here imports
+Backoff, the socket wait and strict JSON live in rill.backoff, rill.wake and rill.strict. Nothing here imports
 umqtt.simple: see README "MQTT".
 """
 
