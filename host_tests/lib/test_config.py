@@ -63,3 +63,10 @@ def test_load_reads_the_file_and_load_once_unloads_the_checker():
         assert "rill.config" not in sys.modules
     finally:
         os.remove(path)
+
+
+def config_example(run, code):
+    """docs/config.md's example (test_examples.py runs it on every runtime)."""
+    scope = run()
+    assert scope["cfg"]["mqtt"] == {"host": "10.0.0.2"}
+    assert scope["error"] == 'config.json line 4 (key "every_ms"): not strict JSON: key at 46', scope["error"]
