@@ -29,7 +29,7 @@ close), diag (stats(), error texts and dead letters; loaded by the first use), i
 the envelope), seq (sequence numbers and the boot counter),
 discovery (Home Assistant; imported only by apps that announce themselves to it).
 Backoff, the socket wait and strict JSON live in rill.backoff, rill.wake and rill.strict. Nothing here imports
-umqtt.simple: see README "MQTT".
+umqtt.simple: see docs/mqtt.md.
 """
 
 
