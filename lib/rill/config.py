@@ -9,7 +9,8 @@ naming the file, the line and the key: ``config.json line 3 (key "mqtt.port"): .
 
 The host's ``rill test``, ``rill run`` and ``rill deploy`` call ``load`` before anything
 runs or ships; an app calls it at start. Heap: the file's bytes, the decoded dict, and
-this module with rill.strict (about 4 KB as .mpy) while loading; ``load_once`` unloads both.
+this module with rill.strict while loading; ``load_once`` unloads both (a running app keeps
+its settings only).
 """
 from . import strict
 
