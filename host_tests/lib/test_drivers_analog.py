@@ -114,7 +114,7 @@ def test_board_picks_the_chips_own_sensor():
         assert abs(b.mcu_temp().read() - 47.0) < 0.3, name
 
 
-def testing_example(run, code):
+def docs_testing_example(run, code):
     """docs/testing.md's test of a soil probe, called as the fixtures would call it
     (test_examples.py runs it on every runtime)."""
     from rill.clock import VirtualClock
