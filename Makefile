@@ -5,7 +5,7 @@ PY          := $(VENV)/bin/python
 RILL        := $(VENV)/bin/rill
 MICROPYTHON ?= $(abspath $(VENV)/bin/micropython)
 HOST_PYTHON ?= python3
-REQUIREMENTS := requirements-host.txt
+REQUIREMENTS := requirements-host.txt requirements-docs.txt
 
 # The setup stamp is keyed on the contents of the requirements and pyproject.toml (not
 # mtimes, which a fresh clone resets), so editing either triggers a reinstall and nothing else does.
@@ -20,7 +20,7 @@ MPY_FLAGS   ?=
 export MICROPYTHON
 
 .DEFAULT_GOAL := help
-.PHONY: help setup venv deps lint test test-mcu bench run build vboard deploy flash monitor clean distclean
+.PHONY: help setup venv deps lint docs test test-mcu bench run build vboard deploy flash monitor clean distclean
 
 help: ## list the targets
 	@echo "make targets:"
@@ -29,14 +29,15 @@ help: ## list the targets
 
 setup: venv deps ## create .venv with the pinned host tools and the rill command, fetch pinned MicroPython libs into .deps/
 
-venv: $(VENV_STAMP) ## create .venv, install requirements-host.txt and this checkout (editable: rill, its pytest plugin)
+venv: $(VENV_STAMP) ## create .venv, install requirements-host.txt, requirements-docs.txt (hash-pinned) and this checkout (editable: rill, its pytest plugin)
 
 $(VENV_STAMP):
 	@test -n "$(REQ_HASH)" || { echo "make: cannot read $(REQUIREMENTS) with $(HOST_PYTHON)" >&2; exit 1; }
 	@$(PY) -c "" 2>/dev/null || { echo "creating $(VENV)"; rm -rf $(VENV) && $(HOST_PYTHON) -m venv $(VENV); }
 	@rm -f $(VENV)/.stamp-setup-*
 	@echo "installing $(REQUIREMENTS) into $(VENV)"
-	$(PY) -m pip install -qq -r $(REQUIREMENTS)
+	$(PY) -m pip install -qq -r requirements-host.txt
+	$(PY) -m pip install -qq --require-hashes -r requirements-docs.txt
 	$(PY) -m pip install -qq -e .
 	@touch $@
 
@@ -46,9 +47,12 @@ deps: $(VENV_STAMP) ## fetch the libraries pinned in tools/deps.lock (no network
 lint: $(VENV_STAMP) ## ruff over lib, tools and host_tests (config in pyproject.toml)
 	$(VENV)/bin/ruff check lib tools host_tests
 
+docs: $(VENV_STAMP) ## build the documentation site (mkdocs.yml, docs/) into build/site with --strict: a warning fails
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
+
 # The lib suite (its files spread over TEST_JOBS workers) and the tools suite run side by side:
 # most of their time is spent waiting on MicroPython, qemu, brokers and virtual boards.
-test: setup lint ## run the host tests on CPython, the MicroPython unix port (64- and 32-bit) and, a subset, an emulated Cortex-M3/M0 (rill test)
+test: setup lint docs ## run the host tests on CPython, the MicroPython unix port (64- and 32-bit) and, a subset, an emulated Cortex-M3/M0 (rill test)
 	@mkdir -p build
 	@echo "rill test host_tests/lib -n $(TEST_JOBS) and rill test host_tests/tools, side by side (logs: build/test-*.log)"
 	@RILL_QEMU=$${RILL_QEMU:-subset} $(RILL) test host_tests/lib -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS) \

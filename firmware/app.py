@@ -20,7 +20,6 @@ import gc
 from rill.mqtt import Bridge  # noqa: I001  (first: see run())
 
 import asyncio
-import json
 
 DEFAULTS = {
     "device": None,  # default: "<board id>-<unique id>", or the board id
@@ -39,10 +38,11 @@ INTERVAL_MS = (100, 60000)  # what a command may set
 
 
 def load_config(path="config.json"):
+    from rill.config import load_once  # strict, the same on every runtime; unloaded after
+
     cfg = dict(DEFAULTS)
     try:
-        with open(path) as f:
-            cfg.update(json.load(f))
+        cfg.update(load_once(path))
     except OSError:
         pass  # no file: the defaults
     return cfg

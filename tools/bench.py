@@ -11,6 +11,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_page  # noqa: E402  (docs/benchmarks.md, from the results)
 from build import build_mpy, compile_file  # noqa: E402  (the one build step)
 from common import ROOT, CliError, Parser, cli, micropython_exe, need_micropython  # noqa: E402
 from mqtt_host import find_mosquitto  # noqa: E402
@@ -145,6 +146,7 @@ def main(argv=None):
     line = json.dumps(results, sort_keys=True)
     with open(os.path.join(ROOT, "bench", "results.json"), "w") as f:
         f.write(line + "\n")
+    bench_page.write(results)  # docs/benchmarks.md's figures
     print(line)
 
 

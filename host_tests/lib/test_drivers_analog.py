@@ -112,3 +112,12 @@ def test_board_picks_the_chips_own_sensor():
         b = board.load(name)
         b.sim.set_chip_temperature(47.0)
         assert abs(b.mcu_temp().read() - 47.0) < 0.3, name
+
+
+def docs_testing_example(run, code):
+    """docs/testing.md's test of a soil probe, called as the fixtures would call it
+    (test_examples.py runs it on every runtime)."""
+    from rill.clock import VirtualClock
+
+    clock = VirtualClock()
+    run()["test_dry_soil_then_watered"](board.load("RPI_PICO_W", sim=True, clock=clock), clock)

@@ -174,21 +174,6 @@ def test_chain_from_json_text_as_a_board_reads_it():
     assert [c(v) for v in (NAN, 4.0, 1.0, 2.0, 3.0, 9.0, 8.0)] == [None, 4.0, None, None, None, None, 3.0]
 
 
-def test_readme_filters_example_runs():
-    mark = "<!-- tested: host_tests/lib/test_filters_value.py -->"
-    lines = None  # the first python block after the mark: None until the mark is seen
-    inside = False
-    with open("README.md") as f:  # line by line: the whole README would need one ~40 KB block
-        for line in f:
-            if lines is None:
-                if mark in line:
-                    lines = []
-            elif inside:
-                if line.startswith("```"):
-                    break
-                lines.append(line)
-            elif line.startswith("```python"):
-                inside = True
-    scope = {}
-    exec("".join(lines), scope)
-    assert scope["sent"] == [22.0, None, None, 27.0]
+def chain_example(run, code):
+    """docs/filters.md's chain example (test_examples.py runs it on every runtime)."""
+    assert run()["sent"] == [22.0, None, None, 27.0]

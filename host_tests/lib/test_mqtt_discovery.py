@@ -215,28 +215,9 @@ def test_retained_with_the_birth_resent_when_ha_comes_online_removed_on_request(
     run(main())
 
 
-def _readme_block(mark):
-    """The ```python block after ``mark`` in README.md, read line by line (the whole README
-    would need one large block on a small heap)."""
-    lines, state = [], 0
-    with open("README.md") as f:
-        for line in f:
-            if state == 0 and mark in line:
-                state = 1
-            elif state == 1 and line.startswith("```python"):
-                state = 2
-            elif state == 2:
-                if line.startswith("```"):
-                    break
-                lines.append(line)
-    return "".join(lines)
-
-
-def test_readme_example_builds_its_message():
-    code = _readme_block("<!-- tested: host_tests/lib/test_mqtt_discovery.py -->")
-    scope = {"__name__": "readme"}
-    exec(code, scope)
-    doc = json.loads(scope["ha"].payload)
+def discovery_example(run, code):
+    """docs/mqtt.md's Home Assistant example (test_examples.py runs it on every runtime)."""
+    doc = json.loads(run()["ha"].payload)
     assert sorted(doc["cmps"]) == ["cmd_led", "cmd_threshold_c", "temp"], doc
     assert doc["cmps"]["temp"]["stat_t"] == "site/greenhouse-1/temp" and doc["avty_t"] == "site/greenhouse-1/status"
 

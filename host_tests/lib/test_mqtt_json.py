@@ -106,7 +106,7 @@ def test_the_table_has_the_same_verdicts_on_both_runtimes():
 
 
 def test_strict_check_allocates_nothing_on_accepted_payloads():
-    from rill.mqtt.strict import check
+    from rill.strict import check
 
     payload = b'{"led":true,"interval_ms":500,"t":[1.5,-2e3,null],"s":"\\u00e9\xc3\xa9"}'
     check(payload)

@@ -172,20 +172,9 @@ def test_no_allocation_between_records():
     assert g.dead_letters.produced == 0
 
 
-def test_readme_status_example():
-    lines, state = [], 0  # line by line: the whole README is a large string on a small heap
-    with open("README.md") as f:
-        for line in f:
-            if state == 0 and line.startswith("### Status record"):
-                state = 1
-            elif state == 1 and line.startswith("```python"):
-                state = 2
-            elif state == 2 and line.startswith("```"):
-                break
-            elif state == 2:
-                lines.append(line)
-    scope = {"__name__": "readme"}
-    exec("".join(lines), scope)
+def status_example(run, code):
+    """docs/writing-an-app.md's Status example (test_examples.py runs it on every runtime)."""
+    scope = run()
     st = scope["st"]
     snap = st.snapshot()
     assert st.published == 6 and snap["uptime_s"] == 60, snap

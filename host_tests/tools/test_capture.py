@@ -1,7 +1,7 @@
 """The host side of run evidence: tools/read_capture.py reads a generated file back as
 JSONL; `rill replay CAPTURE --app DIR` and the `replay` fixture replay a capture of a
 `rill new` project through its pipeline, giving what the original run's transforms wrote
-(the README's ``replay`` fixture example runs in host_tests/lib/test_io_readme.py)."""
+(docs/evidence.md's ``replay`` fixture example runs in host_tests/lib/test_examples.py)."""
 import asyncio
 import importlib.util
 import json

@@ -4,8 +4,7 @@ file on its flash; the host reads that file from the board's filesystem and repl
 through the same pipeline in virtual time. Every tap's output is identical, byte for
 byte. The same with a capture over MQTT, received by ``rill capture``: the host's
 replay also gives every payload the board published, byte for byte. (Integer values: a
-board's float text can parse to a neighbouring double on CPython; see README "Reproduce
-a run".)"""
+board's float text can parse to a neighbouring double on CPython; see docs/evidence.md.)"""
 import asyncio
 import os
 import subprocess

@@ -10,7 +10,7 @@ checks that every one of them is a reported gap. With persistent sessions the br
 them, and the instance restarted under the same name receives them: nothing is lost, and
 what it had stored but not yet acknowledged comes again and is dropped as a duplicate: the
 "crash" case kills it exactly there (after a commit, before the acks).
-The test prints what it saw (stored, gaps, duplicates) for the README's account."""
+The test prints what it saw (stored, gaps, duplicates) for docs/cloud.md's account."""
 import json
 import os
 import signal
@@ -137,7 +137,7 @@ def test_three_gateways_one_killed_every_message_once_or_a_gap(broker, tmp_path,
     for i in (0, 1, 2):
         seen_dups += json.load(open(tmp_path / ("m%d.json" % i)))["duplicates"]
     if session == "clean":
-        assert lost > 0, "mosquitto now hands a dead shared subscriber's messages over: update README"
+        assert lost > 0, "mosquitto now hands a dead shared subscriber's messages over: update docs/cloud.md"
     else:
         assert lost == 0
     if session == "crash":

@@ -1,4 +1,4 @@
-"""README "Quick start" as a user walks it: `rill new`; `rill run --app .` runs the new
+"""docs/getting-started.md "Quick start" as a user walks it: `rill new`; `rill run --app .` runs the new
 project's app on a virtual board of config.json's board at that board's default heap,
 and its readings reach a real broker (or the console, on a board without networking);
 `rill deploy --app .` puts it on a (virtual) board, where main.py starts it at the next

@@ -35,14 +35,17 @@ def test_new_refuses_an_unknown_board_and_a_folder_with_files(tmp_path):
     assert os.listdir(tmp_path / "full") == ["keep.txt"]
 
 
-def test_readmes_unix_port_command_runs_the_readme_example(tmp_path):
-    """README's command line for a pipeline on the unix port, run as written (from the checkout)."""
+def test_the_docs_unix_port_command_runs_the_readme_example(tmp_path):
+    """docs/testing.md's command line for a pipeline on the unix port, run as written (from
+    the checkout) on the README's pipeline (found by examples.py, as the collector finds it)."""
+    import examples
+
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    with open(os.path.join(root, "README.md")) as f:
-        text = f.read()
-    command = [line for line in text.splitlines() if line.startswith("MICROPYPATH=")][0].split("#")[0]
-    start = text.index("```python", text.index("<!-- tested: host_tests/lib/test_readme.py -->")) + len("```python")
-    (tmp_path / "example.py").write_text(text[start:text.index("```", start)] + "print(alarms)\n")
+    with open(os.path.join(root, "docs", "testing.md")) as f:
+        command = [line for line in f.read().splitlines() if line.startswith("MICROPYPATH=")][0].split("#")[0]
+    readme = os.path.join(root, "README.md")
+    code = examples.source(readme, examples.find(readme, "test_readme.pipeline_in_20_lines"))
+    (tmp_path / "example.py").write_text(code + "print(alarms)\n")
     assert rill("build", cwd=root).returncode == 0
     command = command.replace(":. ", ":%s " % tmp_path).replace(" example.py", " %s" % (tmp_path / "example.py"))
     r = subprocess.run(command, shell=True, cwd=root, capture_output=True, text=True, timeout=60)

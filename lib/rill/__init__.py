@@ -1,7 +1,7 @@
 """rill: reactive sensor pipelines for MicroPython.
 
 Records live in fixed buffers; sources push, transforms fire on their inputs, taps
-observe. See README.md for the concepts.
+observe. See docs/writing-an-app.md for the concepts.
 
 Declaring a pipeline: records, sources, transforms and taps, wired by record key.
 

@@ -259,7 +259,7 @@ class IoWait:
 
 def json_loads(b):
     """json.loads for a memoryview (MicroPython's takes one without a copy). Only called
-    on a payload rill.mqtt.strict has accepted, so both runtimes parse the same text."""
+    on a payload rill.strict has accepted, so both runtimes parse the same text."""
     return json.loads(bytes(b))
 
 

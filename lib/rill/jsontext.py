@@ -4,8 +4,8 @@ Captures (rill.io.frame) and MQTT payloads (rill.mqtt.codecs) are compared byte 
 byte between a board and a host replay, so they are written by ``dumps``: compact
 (``SEP``: no spaces) and with text as MicroPython writes it (UTF-8 as is; control
 characters other than ``\\t``, ``\\n``, ``\\r`` as ``\\u00XX``), which CPython's json is
-told through rill.cpython_compat. Floats stay each runtime's own text (README
-"Reproduce a run"). Heap: the text.
+told through rill.cpython_compat. Floats stay each runtime's own text
+(docs/evidence.md). Heap: the text.
 """
 SEP = (",", ":")
 

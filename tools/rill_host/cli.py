@@ -53,6 +53,12 @@ def main(argv=None):
         print(usage())
         return 0 if argv else 2
     sub, args = argv[0], argv[1:]
+    from .config_check import check
+
+    problem = check(sub, args)  # test, run, deploy: config.json read strictly before anything runs or ships
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     try:
         if sub == "new":
             from . import scaffold

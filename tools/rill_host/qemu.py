@@ -35,7 +35,7 @@ SUBSET = ("test_alloc", "test_buffers", "test_codegen", "test_core", "test_filte
 M0_MODULES = ("test_buffers", "test_codegen", "test_core", "test_graph")  # dispatch and buffers
 HELPERS = ("fastpath",)  # host_tests/lib modules that are not tests: frozen for every runtime
 NO_FS = "writes and reads files (the firmware has no writable filesystem)"
-TREE = "reads the repository's files (boards/, README.md, lib/): the MCU has only what is frozen"
+TREE = "reads the repository's files (boards/, README.md, docs/, lib/): the MCU has only what is frozen"
 EXCLUDED = {  # "module" or "module::test": why it cannot run on the emulated MCU
     "test_io_source": NO_FS,
     "test_io_readme": NO_FS,
@@ -44,9 +44,8 @@ EXCLUDED = {  # "module" or "module::test": why it cannot run on the emulated MC
     "test_boards::test_the_validator_catches_bad_pins": TREE,
     "test_boards::test_loader_facts_agree_with_the_mcu_table": TREE,
     "test_core::test_the_core_has_no_import_cycles": TREE,
-    "test_filters_value::test_readme_filters_example_runs": TREE,
-    "test_status::test_readme_status_example": TREE,
-    "test_mqtt_discovery::test_readme_example_builds_its_message": TREE,
+    "test_examples": TREE,
+    "test_config::test_load_reads_the_file_and_load_once_unloads_the_checker": NO_FS + ": a config.json",
     "test_mqtt_discovery::test_the_build_identity_is_in_the_software_version": NO_FS + ": build.json",
     "test_identity::test_missing_or_broken_build_json_is_unknown": NO_FS + ": build.json",
     "test_identity::test_load_short_and_differs": NO_FS + ": build.json",

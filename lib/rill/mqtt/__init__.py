@@ -26,10 +26,10 @@ session and its packets; each loaded for its call and unloaded after), seqfile (
 sequence store's files, loaded the same way), close (stopping; loaded by the first
 close), diag (stats(), error texts and dead letters; loaded by the first use), inbound
 (subscriptions and routing; imported only by subscribe()), codecs (JSON, struct, raw;
-the envelope), strict (strict JSON), seq (sequence numbers and the boot counter),
+the envelope), seq (sequence numbers and the boot counter),
 discovery (Home Assistant; imported only by apps that announce themselves to it).
-Backoff lives in rill.backoff, the socket wait (IoWait) in rill.buffers. Nothing here imports
-umqtt.simple: see README "MQTT".
+Backoff lives in rill.backoff, the socket wait (IoWait) in rill.buffers, strict JSON in
+rill.strict. Nothing here imports umqtt.simple: see docs/mqtt.md.
 """
 
 

@@ -61,12 +61,12 @@ class Json:
         return out
 
     def decode(self, payload):
-        from .strict import loads  # decoding: only once JSON arrives (a publish-only device never pays)
+        from ..strict import loads  # decoding: only once JSON arrives (a publish-only device never pays)
 
         return loads(payload)
 
     def unwrap(self, payload):
-        from .strict import loads, unwrap
+        from ..strict import loads, unwrap
 
         return unwrap(loads(payload))
 

@@ -10,7 +10,6 @@ makes the bridge: its buffers are the largest blocks, and need the heap's longes
 """
 import asyncio
 import gc
-import json
 
 from rill import Pipeline, Ring
 from rill.drivers.sht3x import SHT3x
@@ -18,9 +17,12 @@ from rill.filters import sliding_window_moving_average
 
 
 def load_config(path="config.json"):
-    """The settings: board, device, every_ms, window, mqtt {host, port, topic}, wifi."""
-    with open(path) as f:
-        return json.load(f)
+    """The settings: board, device, every_ms, window, mqtt {host, port, topic}, wifi. Read
+    strictly (rill.config): a malformed file is one error naming its line and key, the same
+    on the board and in the tests."""
+    from rill.config import load_once
+
+    return load_once(path)
 
 
 def _celsius(air):

@@ -175,7 +175,7 @@ try:
 except ImportError:
     from json import loads as _loads
 else:
-    from ..cpython_compat import json_loads as _loads
+    from .cpython_compat import json_loads as _loads
 
 
 def unwrap(d):
