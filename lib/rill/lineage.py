@@ -81,14 +81,30 @@ def merge(dst, d, src, s, w, widen):
 @micropython.native
 def take(acc, buf, n, widen):
     """The accumulator ``acc`` takes the origin of ``buf``'s newest value: in place of
-    what it held, or (``widen``) as well."""
-    merge(acc, 0, buf.origin, newest(buf) * n * 2, 2 * n, widen)
+    what it held, or (``widen``) as well. (merge's loops, inlined: once per input per record.)"""
+    o = buf.origin
+    base = newest(buf) * n * 2
+    if not widen:
+        for j in range(2 * n):
+            acc[j] = o[base + j]
+        return
+    for j in range(0, 2 * n, 2):
+        lo = o[base + j]
+        if lo >= 0:
+            if acc[j] < 0 or lo < acc[j]:
+                acc[j] = lo
+            hi = o[base + j + 1]
+            if hi > acc[j + 1]:
+                acc[j + 1] = hi
 
 
 @micropython.native
 def give(acc, buf, n):
     """A transform wrote ``buf``: its newest slot gets ``acc``."""
-    merge(buf.origin, newest(buf) * n * 2, acc, 0, 2 * n, 0)
+    o = buf.origin
+    base = newest(buf) * n * 2
+    for j in range(2 * n):
+        o[base + j] = acc[j]
 
 
 class Lineage:
@@ -109,7 +125,7 @@ class Lineage:
                 if hasattr(node.fn, "lineage_kind"):
                     from .lineage_ops import adapt
 
-                    self.call[node] = adapt(node.fn, acc, n, len(node.inputs) + len(node.watch))
+                    self.call[node] = adapt(node.fn, acc, n)
         self._buf = None
         self._slot = 0
 

@@ -4,7 +4,7 @@ Loaded by rill.lineage only when a pipeline built with ``lineage=True`` has such
 filter (one with a ``lineage_kind``); the filters themselves carry no lineage code, so
 a graph without lineage runs them as before.
 
-``adapt(fn, acc, n, nargs)`` gives what dispatch calls in place of the filter: an
+``adapt(fn, acc, n)`` gives what dispatch calls in place of the filter: an
 object that calls it, reading the origin of its input from ``acc`` (the transform's
 accumulator, which dispatch fills from the inputs before the call) and, when the filter
 sends a value, leaving that value's origin in ``acc`` (which dispatch gives the output).
@@ -22,37 +22,24 @@ at build(); nothing per record.
 from .lineage import merge, newest
 
 
-def adapt(fn, acc, n, nargs=1):
+def adapt(fn, acc, n):
     """What dispatch calls in place of ``fn`` (``fn`` itself if it has no state)."""
     kind = getattr(fn, "lineage_kind", None)
     if kind is None:
         return fn
-    return _KINDS[kind](fn, acc, 2 * n, nargs)
+    return _KINDS[kind](fn, acc, 2 * n)
 
 
 class _Op:
-    def __init__(self, f, acc, w, nargs):
+    def __init__(self, f, acc, w):
         self.f = f
         self.acc = acc
         self.w = w
-        self.nargs = nargs
 
     def bind(self, graph, node):  # inside a chain or or_, the list binds its filters through this
         b = getattr(self.f, "bind", None)
         if b is not None:
             b(graph, node)
-
-    def _call(self, a, b, c, d, e, f, g, h):
-        """The filter called with as many arguments as dispatch gave (no star call: it allocates)."""
-        fn = self.f
-        n = self.nargs
-        if n == 1:
-            return fn(a)
-        if n == 2:
-            return fn(a, b)
-        if n == 3:
-            return fn(a, b, c)
-        return fn(a, b, c, d, e, f, g, h)
 
     def _hook(self, name):
         """Wrap the filter's method ``name`` (it sends from a timer): the value it returns
@@ -68,8 +55,8 @@ class _Op:
 
 
 class _Window(_Op):
-    def __init__(self, f, acc, w, nargs):
-        super().__init__(f, acc, w, nargs)
+    def __init__(self, f, acc, w):
+        super().__init__(f, acc, w)
         self.ring = [-1] * (f.size * w)
 
     def __call__(self, x):
@@ -86,8 +73,8 @@ class _Window(_Op):
 
 
 class _All(_Op):
-    def __init__(self, f, acc, w, nargs):
-        super().__init__(f, acc, w, nargs)
+    def __init__(self, f, acc, w):
+        super().__init__(f, acc, w)
         self.held = [-1] * w
 
     def __call__(self, x):
@@ -101,8 +88,8 @@ class _All(_Op):
 class _Since(_Op):
     """tumbling (its ``_emit``, also called from a timer) and throttle_average (``_flush``)."""
 
-    def __init__(self, f, acc, w, nargs):
-        super().__init__(f, acc, w, nargs)
+    def __init__(self, f, acc, w):
+        super().__init__(f, acc, w)
         self.held = [-1] * w
         self._hook("_flush" if hasattr(f, "_flush") else "_emit")
 
@@ -123,14 +110,14 @@ class _Since(_Op):
                     merge(self.held, 0, buf.origin, newest(buf) * self.w, self.w, 1)
         else:
             merge(self.held, 0, self.acc, 0, self.w, 1)
-        return self._call(a, b, c, d, e, f, g, h)
+        return fn(a)  # with several inputs tumbling reads their records, not its arguments
 
 
 class _Fifo(_Op):
     """zip_seq: each input's queue of origins, in the filter's own slots."""
 
-    def __init__(self, f, acc, w, nargs):
-        super().__init__(f, acc, w, nargs)
+    def __init__(self, f, acc, w):
+        super().__init__(f, acc, w)
         self.q = [-1] * (len(f.out) * f.depth * w)
 
     def __call__(self, a=None, b=None, c=None, d=None, e=None, f=None, g=None, h=None):
@@ -144,7 +131,7 @@ class _Fifo(_Op):
                 c_ = z.count[i]
                 slot = z.head[i] if c_ == depth else (z.head[i] + c_) % depth
                 merge(q, (i * depth + slot) * w, buf.origin, newest(buf) * w, w, 0)
-        r = self._call(a, b, c, d, e, f, g, h)
+        r = z()  # it reads its inputs' records, not its arguments
         if r is not None:
             acc = self.acc
             for i in range(len(z.recs)):  # the heads it popped
@@ -155,8 +142,8 @@ class _Fifo(_Op):
 class _Held(_Op):
     """heartbeat (``_beat``), debounce and timeout (``fire``): they send the last value."""
 
-    def __init__(self, f, acc, w, nargs):
-        super().__init__(f, acc, w, nargs)
+    def __init__(self, f, acc, w):
+        super().__init__(f, acc, w)
         self.held = [-1] * w
         self._hook("_beat" if hasattr(f, "_beat") else "fire")
 
@@ -168,7 +155,7 @@ class _Held(_Op):
         return self.f(x)
 
 
-def _chain(f, acc, w, nargs):
+def _chain(f, acc, w):
     """A chain runs as it is, its filters adapted."""
     f.filters = tuple(adapt(g, acc, w // 2) for g in f.filters)
     return f
@@ -177,8 +164,8 @@ def _chain(f, acc, w, nargs):
 class _Or(_Op):
     """Every filter takes the value's origin; the result names the first one's that sent."""
 
-    def __init__(self, f, acc, w, nargs):
-        super().__init__(f, acc, w, nargs)
+    def __init__(self, f, acc, w):
+        super().__init__(f, acc, w)
         self.came = [-1] * w  # the origin of the value being handed to each filter
         self.went = [-1] * w  # the origin of the first result
         self.got = False
