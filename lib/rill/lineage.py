@@ -19,7 +19,8 @@ every value since its first, heartbeat, debounce and timeout the value they hold
 timeout's NaN: the last value before the silence); inside ``chain`` and ``or_`` each
 filter takes the origin the one before it sent. A span may include records a filter
 upstream dropped (only its ends are certainly used). host_tests/lib/
-test_lineage_reference.py checks each kind against a brute-force reference.
+test_lineage_reference.py and test_lineage_timed.py check each kind against a
+brute-force reference (lineage_ref.py).
 
 Cost: off, nothing: the compiled dispatch has no lineage code and no buffer has
 origins. On, each buffer holds 2 small ints per source per slot (a list, allocated at
