@@ -81,9 +81,10 @@ def deploy(fs, board, app, config, source, exe=None):
     for the unix port ``exe`` (default: the one the virtual board runs, ``board_micropython``)."""
     shutil.rmtree(fs, ignore_errors=True)
     os.makedirs(fs)
-    stage(fs, plan(app, board, mpy_arch(board_micropython(exe)), source=source))
-    with open(os.path.join(fs, "config.json"), "w") as f:
+    path = fs.rstrip(os.sep) + ".config.json"  # planned as the board's config.json: build.json hashes it
+    with open(path, "w") as f:
         json.dump(config, f)
+    stage(fs, plan(app, board, mpy_arch(board_micropython(exe)), source=source, config=path))
 
 
 def own_config(app):

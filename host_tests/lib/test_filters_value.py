@@ -108,7 +108,7 @@ def test_delta_absolute_percentage_and_bounds():
 def test_calibrate_linear_least_squares_and_exact():
     # https://esphome.io/components/sensor/filter/calibrate_linear/ : 0.0 -> 1.0, 10.0 -> 12.1
     check(calibrate_linear([(0.0, 1.0), (10.0, 12.1)]), [(0.0, 1.0), (10.0, 12.1), (5.0, 6.55), (NAN, NAN)])
-    exact = calibrate_linear([(10.0, 20.0), (0.0, 0.0), (20.0, 25.0)], method="exact")
+    exact = calibrate_linear([(0.0, 0.0), (10.0, 20.0), (20.0, 25.0)], method="exact")
     check(exact, [(5.0, 10.0), (10.0, 20.0), (15.0, 22.5), (30.0, 30.0), (-5.0, -10.0), (NAN, NAN)])
     with raises(ValueError):
         calibrate_linear([(1, 1)])
@@ -116,6 +116,24 @@ def test_calibrate_linear_least_squares_and_exact():
         calibrate_linear([(1, 1), (1, 2)], method="exact")
     with raises(ValueError):
         calibrate_linear([(1, 1), (2, 2)], method="cubic")
+
+
+def test_esphome_validations_refuse_what_esphome_refuses():
+    # ESPHome refuses these configurations; rill used to accept them (issue 18): exact
+    # calibration of unsorted points (it sorted them), a clamp with min > max, a delta with no bound
+    with raises(ValueError, match="sorted by measured value"):
+        calibrate_linear([(10.0, 20.0), (0.0, 0.0), (20.0, 25.0)], method="exact")
+    with raises(ValueError, match="clamp's min_value (5) is larger than its max_value (1)"):
+        clamp(5, 1)
+    with raises(ValueError, match="delta needs min_value or max_value"):
+        delta()
+    clamp(1, 1)  # equal bounds are a constant, which ESPHome accepts
+    calibrate_linear([(10.0, 20.0), (0.0, 0.0)])  # least squares takes any order
+    check(delta(max_value=5), [(0, 0), (0, None), (3, 3), (20, None)])  # max alone: min 0
+    for spec, name in (({"calibrate_linear": {"datapoints": [[1, 1], [0, 0]], "method": "exact"}}, "calibrate_linear"),
+                       ({"clamp": {"min_value": 5, "max_value": 1}}, "clamp"), ({"delta": {}}, "delta")):
+        with raises(ValueError, match="filter '%s': " % name):  # from chain data: one sentence naming the filter
+            chain([spec])
 
 
 def test_calibrate_polynomial():

@@ -40,3 +40,19 @@ def test_without_a_32_bit_micropython_the_board_runs_on_64_bits_scaled(tmp_path,
     r = tool("run_example.py", "--app", proj, "--seconds", "2", timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "(heap 240K: 160K budget x1.5 on 64-bit MicroPython)" in r.stdout, r.stdout
+
+
+def test_the_deployed_build_names_the_config_the_board_has(tmp_path):
+    # issue 18: the example's birth said "config": "none" although the board has a config.json
+    import hashlib
+    import json
+
+    import run_example
+    from deploy_plan import FIRMWARE, App
+
+    fs = str(tmp_path / "fs")
+    run_example.deploy(fs, "RPI_PICO_W", App(FIRMWARE), {"device": "d1", "broker": "127.0.0.1"}, True)
+    with open(tmp_path / "fs" / "config.json", "rb") as f:
+        want = hashlib.sha256(f.read()).hexdigest()
+    with open(tmp_path / "fs" / "build.json") as f:
+        assert json.load(f)["config"] == want

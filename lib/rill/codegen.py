@@ -102,7 +102,7 @@ def _body(table, k, add, lineage):
             if type(lin) is int:  # a source's write
                 add(d + "%s(%s, %d, N)" % (k(lineage[0], "L[0]"), o, lin))
             else:  # a transform's result, or its own write (write(), from its timers)
-                add(d + "%s(%s, %s, N, %d)" % (k(lineage[2], "L[2]"), k(lin[0], at(i, 9) + "[0]"), o, lin[1]))
+                add(d + "%s(%s, %s, N)" % (k(lineage[2], "L[2]"), k(lin, at(i, 9)), o))
         if bit & used:
             add(d + "w |= %d" % bit)
         kw = k(wake, at(i, 7), False)  # the taps on out, however many the device has: None, a Signal, a Fanout
@@ -120,11 +120,9 @@ def _body(table, k, add, lineage):
         call = ", ".join(value_of(i, j) for j in range(n))
         nd = k(node, at(i, 8))
         if lin is not None:
-            widen = lin[1]
-            for j in range(n):
-                add(d + "%s(%s, %s, N, %d)" % (k(lineage[1], "L[1]"), k(lin[0], at(i, 9) + "[0]"),
-                                                k(args[j], "%s[%d]" % (at(i, 4), j)), widen))
-                widen = 1
+            for j in range(n):  # the first input's origin, widened by the others'
+                add(d + "%s(%s, %s, N, %d)" % (k(lineage[1], "L[1]"), k(lin, at(i, 9)),
+                                                k(args[j], "%s[%d]" % (at(i, 4), j)), j))
         add(d + "try:")
         add(d + " r%d = %s(%s)" % (i, k(fn, at(i, 0), False), call))
         add(d + " if r%d is None:" % i)

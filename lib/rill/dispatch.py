@@ -9,8 +9,8 @@ A *step* is a plain tuple, made by rill.wiring:
 - out: the buffer written; put: its put(), or None for exactly a Latest (stored into).
 - wake: what wakes the taps on out: None (no tap), the tap's Signal, or a
   rill.fanout.Fanout of their Signals; node: the Node, for counters and Node.fail.
-- lin: None without lineage; a source's index for a source's write; else
-  (accumulator, accumulates) for rill.lineage's bookkeeping.
+- lin: None without lineage; a source's index for a source's write; else the
+  transform's accumulator, for rill.lineage's bookkeeping.
 
 Each step runs only if a step in its trigger mask wrote (a diamond joins once), in
 depth order; None counts ``filtered``; a raise in a transform or in its write is that
@@ -57,10 +57,8 @@ def run(steps, v, fail, L):
                 continue
             try:
                 if lin is not None:
-                    acc, widen = lin
                     for j in range(n):
-                        L[1](acc, args[j], L[3], widen)
-                        widen = 1
+                        L[1](lin, args[j], L[3], j)  # the first input's origin, widened by the others'
                 if n == 1:
                     r = fn(args[0].value)
                 elif n == 2:
@@ -78,7 +76,7 @@ def run(steps, v, fail, L):
                 elif not put(r):
                     continue  # a full DROP queue refused it (counted there): nothing downstream
                 if lin is not None:
-                    L[2](lin[0], o, L[3], lin[1])
+                    L[2](lin, o, L[3])
             except Exception as e:
                 fail(node, args[0].value, e)
                 continue
@@ -92,7 +90,7 @@ def run(steps, v, fail, L):
                 if node.kind == "source":
                     L[0](o, lin, L[3])
                 else:  # a transform's own write (graph.write, from its timers)
-                    L[2](lin[0], o, L[3], lin[1])
+                    L[2](lin, o, L[3])
         w |= bit
         if wake is not None and not wake.pending:
             wake.set()

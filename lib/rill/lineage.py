@@ -5,21 +5,27 @@
 
 A source record is named by its source's record key and its sequence number there:
 the record's ``produced`` count once written (1 for the first, wrapping at 2**30 as
-every counter does). Every value a transform writes carries, per source, the range
-``[first, last]`` of the source records behind it: the origins of every record the
-transform read (inputs and watched) in the call that returned it. A diamond names the
-one source record both branches came from; a join names the newest record of each of
-its inputs; two different records of one source reaching a value (a diamond where one
-branch did not fire this time) give a range that spans both. A transform whose
-callable has ``accumulates = True`` (rill.filters' windows, exponential_moving_average,
-throttle_average, tumbling) also names the records of its calls since its previous
-output that returned None: a window's average names the records averaged since the
-one before. A value a transform writes from a timer (``graph.write``: debounce,
-timeout, heartbeat) carries the origin of its last call.
+every counter does). Every value carries, per source, the span ``[first, last]`` of
+the source records it was computed from. A transform's callable without state names
+what it read in the call that returned the value (inputs and watched): a diamond
+names the one source record both branches came from; a join (``latest``, a function
+of several records) the newest record of each input; two records of one source
+reaching a value (a diamond where one branch did not fire this time) give a span of
+both. A filter with state names what that state held, kept alongside it by
+rill.lineage_ops (loaded only when a pipeline has one): a window (sliding, median,
+min, max, quantile) the values in it, ``zip_seq`` the values it paired, ``tumbling``
+and ``throttle_average`` the values of the window or period, an exponential average
+every value since its first, heartbeat, debounce and timeout the value they hold (a
+timeout's NaN: the last value before the silence); inside ``chain`` and ``or_`` each
+filter takes the origin the one before it sent. A span may include records a filter
+upstream dropped (only its ends are certainly used). host_tests/lib/
+test_lineage_reference.py and test_lineage_timed.py check each kind against a
+brute-force reference (lineage_ref.py).
 
 Cost: off, nothing: the compiled dispatch has no lineage code and no buffer has
 origins. On, each buffer holds 2 small ints per source per slot (a list, allocated at
-build()), each transform an accumulator as big, and each write and read in dispatch
+build()), each transform an accumulator as big (a filter with state: one per value
+it holds), and each write and read in dispatch
 calls these helpers: a fixed cost per record, allocating nothing (test_lineage.py
 proves it under heap_lock; ``make bench``: lineage_cost_ratio). Taps read one record
 at a time, so that ``current()`` can name the record being handed over (the MQTT
@@ -55,9 +61,28 @@ def wrote(buf, s, n):
 
 
 @micropython.native
+def merge(dst, d, src, s, w, widen):
+    """The origin at ``dst[d:d+w]`` becomes the one at ``src[s:s+w]``: in place of what
+    it was, or (``widen``) as well (each source's span covers both)."""
+    if not widen:
+        for j in range(w):
+            dst[d + j] = src[s + j]
+        return
+    for j in range(0, w, 2):
+        lo = src[s + j]
+        if lo >= 0:
+            k = d + j
+            if dst[k] < 0 or lo < dst[k]:
+                dst[k] = lo
+            hi = src[s + j + 1]
+            if hi > dst[k + 1]:
+                dst[k + 1] = hi
+
+
+@micropython.native
 def take(acc, buf, n, widen):
     """The accumulator ``acc`` takes the origin of ``buf``'s newest value: in place of
-    what it held, or (``widen``) as well."""
+    what it held, or (``widen``) as well. (merge's loops, inlined: once per input per record.)"""
     o = buf.origin
     base = newest(buf) * n * 2
     if not widen:
@@ -75,14 +100,12 @@ def take(acc, buf, n, widen):
 
 
 @micropython.native
-def give(acc, buf, n, reset):
-    """A transform wrote ``buf``: its newest slot gets ``acc`` (which, ``reset``, starts anew)."""
+def give(acc, buf, n):
+    """A transform wrote ``buf``: its newest slot gets ``acc``."""
     o = buf.origin
     base = newest(buf) * n * 2
     for j in range(2 * n):
         o[base + j] = acc[j]
-        if reset:
-            acc[j] = -1
 
 
 class Lineage:
@@ -96,9 +119,14 @@ class Lineage:
             slots = 1 if buf.kind == "latest" else buf.capacity
             buf.origin = [-1] * (slots * 2 * n)
         self.acc = {}  # transform node -> its accumulator
+        self.call = {}  # transform node -> what dispatch calls in place of a filter with state
         for node in graph.nodes:
             if node.kind == "transform":
-                self.acc[node] = [-1] * (2 * n)
+                self.acc[node] = acc = [-1] * (2 * n)
+                if hasattr(node.fn, "lineage_kind"):
+                    from .lineage_ops import adapt
+
+                    self.call[node] = adapt(node.fn, acc, n)
         self._buf = None
         self._slot = 0
 

@@ -52,12 +52,15 @@ def steps(graph, node):
             wake = wake[0] if wake else None
         put = None if type(out) is Latest else out.put  # exactly a Latest: stored into; any other: its put()
         lin = None
+        fn = t.fn if i else None
         if lineage is not None:
             if i == 0 and t.kind == "source":
                 lin = lineage.sources.index(t.out)
             else:
-                lin = (lineage.acc[t], 1 if getattr(t.fn, "accumulates", False) else 0)
-        table.append((t.fn if i else None, n, trig, 1 << i, args, out, put, wake, t, lin))
+                lin = lineage.acc[t]
+                if i:
+                    fn = lineage.call.get(t, fn)  # a filter with state: rill.lineage_ops keeps its origins
+        table.append((fn, n, trig, 1 << i, args, out, put, wake, t, lin))
     return tuple(table)
 
 
@@ -81,7 +84,7 @@ def fingerprint(graph, table):
     h = _mix(5381, graph.name)
     for _fn, n, trig, _bit, args, out, _put, _wake, node, lin in table:
         if lin is not None:
-            lin = lin if type(lin) is int else 100 + lin[1]
+            lin = lin if type(lin) is int else 100
         h = _mix(h, "%s|%s|%s|%s|%d|%d|%d|%r" % (node.kind, node.name, out.key, type(out).__name__,
                                                   out.capacity, n, trig, lin))
         for j in range(n):

@@ -18,10 +18,13 @@ class delta:
     passed) by more than ``min_value`` and at most ``max_value``. Each bound is a
     number, or a percentage of the baseline as a string: ``delta("10%")``. The first
     value always passes; later NaN values are dropped. ``baseline`` may be a number or
-    a function of the last passed value. Whole percentages keep int arithmetic."""
+    a function of the last passed value. Whole percentages keep int arithmetic. At least
+    one bound is given, as ESPHome requires (``delta(0)`` drops repeats)."""
 
-    def __init__(self, min_value=0, max_value=None, baseline=None):
-        self.lo, self.lo_pct = _bound(min_value)
+    def __init__(self, min_value=None, max_value=None, baseline=None):
+        if min_value is None and max_value is None:
+            raise ValueError("delta needs min_value or max_value")
+        self.lo, self.lo_pct = _bound(0 if min_value is None else min_value)
         self.hi, self.hi_pct = _bound(INF if max_value is None else max_value)
         self.baseline = baseline
         self.last = NAN

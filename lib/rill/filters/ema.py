@@ -6,7 +6,7 @@ class exponential_moving_average:
     """``alpha * x + (1 - alpha) * average``, starting at the first value. A NaN value
     leaves the average as it was and, when a result is due, sends NaN."""
 
-    accumulates = True  # rill.lineage: a result's origin spans the values since the last result
+    lineage_kind = "all"  # rill.lineage_ops: a result names every value since the first
 
     def __init__(self, alpha=0.1, send_every=15, send_first_at=1):
         if send_every < 1 or not 1 <= send_first_at <= send_every:

@@ -39,19 +39,22 @@ def _line(pts):
 
 def linear(datapoints, method):
     """calibrate_linear's (slope, bias, segments): segments None for least squares, else
-    a tuple of (upper measured limit, slope, bias), the last limit INF."""
+    a tuple of (upper measured limit, slope, bias), the last limit INF. Exact mode takes
+    the datapoints sorted by measured value, as ESPHome does."""
     try:
         pts = _pairs(datapoints, 2, "calibrate_linear")
         if method == "least_squares":
             return _line(pts) + (None,)
         if method != "exact":
             raise ValueError("calibrate_linear method is least_squares or exact, not %r" % (method,))
-        pts.sort()
         segs = []
-        for i in range(len(pts) - 1):
+        for i in range(len(pts) - 1):  # in the order given: ESPHome refuses unsorted ones, so does rill
             (x1, y1), (x2, y2) = pts[i], pts[i + 1]
             if x1 == x2:
                 raise ValueError("calibrate_linear exact needs distinct measured values")
+            if x2 < x1:
+                raise ValueError("calibrate_linear exact needs its datapoints sorted by measured value, "
+                                 "ascending (%r comes after %r)" % (x2, x1))
             k = (y2 - y1) / (x2 - x1)
             segs.append((x2 if i < len(pts) - 2 else INF, k, y1 - k * x1))
         return None, None, tuple(segs)

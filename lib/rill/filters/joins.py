@@ -62,6 +62,8 @@ class zip_seq(_Inputs):
     oldest is dropped and counted in ``dropped``. It reads its inputs' records, not its
     arguments: up to 8 inputs, a call allocates nothing (more are gathered into a tuple)."""
 
+    lineage_kind = "fifo"  # rill.lineage_ops: a result names the values it paired
+
     def __init__(self, n, depth=8):
         if n < 2 or depth < 1:
             raise ValueError("zip_seq pairs at least two inputs, with a depth of at least 1")
@@ -106,7 +108,7 @@ class tumbling(_Inputs):
     "min", "max"}``, emitted every ``count`` values or every ``ms`` of pipeline time
     (a period without values emits nothing), then start afresh."""
 
-    accumulates = True  # rill.lineage: a result's origin spans the values it aggregated
+    lineage_kind = "since"  # rill.lineage_ops: a result names the values it aggregated
 
     def __init__(self, count=None, ms=None):
         if (count is None) == (ms is None) or (count is not None and count < 1):

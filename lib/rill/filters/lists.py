@@ -45,6 +45,8 @@ class _List:
 class chain(_List):
     """Run ``filters`` in order; a None from any of them sends nothing."""
 
+    lineage_kind = "chain"  # rill.lineage_ops: each filter takes the origin the one before sent
+
     def __call__(self, x):
         for f in self.filters:
             x = f(x)
@@ -66,6 +68,8 @@ class chain(_List):
 class or_(_List):
     """ESPHome's ``or``: every filter gets each value; the first result a filter sends
     for it passes, the others are dropped until the next value arrives."""
+
+    lineage_kind = "or"  # rill.lineage_ops: the result names what the filter that sent it used
 
     sent = False
 

@@ -50,7 +50,7 @@ class throttle_average(_Clocked):
     value is sent as it is). A period with no values sends nothing; one with only NaN
     values sends NaN."""
 
-    accumulates = True  # rill.lineage: a result's origin spans the period's values
+    lineage_kind = "since"  # rill.lineage_ops: a result names the period's values
 
     def __init__(self, ms):
         self.ms = ms

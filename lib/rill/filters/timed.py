@@ -15,6 +15,8 @@ class heartbeat(_Clocked):
     """Every ``ms``, send the last value received (nothing before the first). With
     ``optimistic``, every value also passes at once."""
 
+    lineage_kind = "held"  # rill.lineage_ops: a beat names the value it repeats
+
     def __init__(self, ms, optimistic=False):
         self.ms = ms
         self.optimistic = optimistic
@@ -34,6 +36,8 @@ class heartbeat(_Clocked):
 
 class _Deadline(_Clocked):
     """A timer that each value restarts: ``fire()`` runs once ``ms`` pass without a value."""
+
+    lineage_kind = "held"  # rill.lineage_ops: what fire() sends names the last value received
 
     def __init__(self, ms):
         self.ms = ms

@@ -43,6 +43,8 @@ class clamp:
     def __init__(self, min_value=None, max_value=None, ignore_out_of_range=False):
         if min_value is None and max_value is None:
             raise ValueError("clamp needs min_value or max_value")
+        if min_value is not None and max_value is not None and min_value > max_value:
+            raise ValueError("clamp's min_value (%r) is larger than its max_value (%r)" % (min_value, max_value))
         self.lo = min_value
         self.hi = max_value
         self.ignore = ignore_out_of_range

@@ -14,7 +14,7 @@ NAN = float("nan")
 
 
 class _Window:
-    accumulates = True  # rill.lineage: a result's origin spans the values since the last result
+    lineage_kind = "window"  # rill.lineage_ops: a result names the values in the window
 
     def __init__(self, window_size=15, send_every=15, send_first_at=1):  # the average's defaults
         if window_size < 1 or send_every < 1 or not 1 <= send_first_at <= send_every:

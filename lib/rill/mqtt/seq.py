@@ -9,10 +9,14 @@ lost from RAM at a power cut are attributable to it.
 
 Crash safety: two slot files, ``path.0`` and ``path.1``, written alternately, each 20
 bytes (generation, boot, limit, checksum; seqfile.py reads and writes them, loaded only
-for that). A power cut while one is written leaves the
-other intact; the valid slot with the highest generation wins. A store whose slots are
-all corrupt or empty never restarts at 0: it raises ``SequenceError``. (Only a first
-write cut short, with no other slot ever written, starts afresh: nothing was used yet.)
+for that). A new store writes slot 0 (boot 0, no number reserved) before slot 1's first
+reservation, so from then on both exist. Both valid: the higher generation wins. One
+valid, the other damaged (truncated, garbage, empty, missing; or a write the power cut
+short): the damaged one may have been the newest reservation, used, so the store resumes
+two boots and one block past the valid one: a boot number and numbers no earlier boot
+used. No valid slot: the store raises ``SequenceError`` and the bridge does not start
+(only slot 0 cut short with no slot 1, the new store's first write, starts afresh:
+nothing was used yet). (A ``block`` made larger between boots defeats the one-block skip.)
 Without a path, numbering starts at ``start`` on every boot and ``boot`` is 0.
 """
 from . import _prep

@@ -30,13 +30,21 @@ def load(self, path=None, start=0, block=1000):
     if path is not None:
         found = [_read(path, i) for i in (0, 1)]
         valid = [s for s in found if isinstance(s, tuple)]
-        if valid:
+        if len(valid) == 2:
             self.gen, self.boot, limit = max(valid)
             self.n = max(start, limit)
             self.boot += 1
-        elif found[0] is not None and found[1] is not None:
+        elif valid:  # the other slot is damaged or gone, and may have been the newest reservation,
+            # at most one boot and one block past this one, and used: both skip past it
+            self.gen, self.boot, limit = valid[0]
+            self.n = max(start, limit + block)
+            self.boot += 2
+        elif found[1] is None:  # a new store, or its first write (slot 0) cut short: slot 0 first
+            _write(self, 0, 0, start)
+        else:  # slot 1 without a valid slot 0: numbers were used; which, unknown
             raise SequenceError("sequence store %s is corrupt: refusing to reuse numbers (remove %s.0 and "
-                                "%s.1 to start again at 0)" % (path, path, path))
+                                "%s.1 only if this device's earlier messages may be dropped as duplicates)"
+                                % (path, path, path))
         reserve(self)
 
 
@@ -45,10 +53,14 @@ def reserve(self):
     any of them is used."""
     gen = self.gen + 1
     limit = self.n + self.block
-    head = struct.pack(_FMT, gen, self.boot, limit)
-    self.write("%s.%d" % (self.path, gen & 1), head + struct.pack(">I", _check(head)))
+    _write(self, gen, self.boot, limit)
     self.gen = gen
     self.end = limit
+
+
+def _write(self, gen, boot, limit):
+    head = struct.pack(_FMT, gen, boot, limit)
+    self.write("%s.%d" % (self.path, gen & 1), head + struct.pack(">I", _check(head)))
 
 
 def _read(path, i):
