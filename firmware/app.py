@@ -15,11 +15,8 @@ writes one for the virtual board). On simulated hardware (the virtual board, the
 a slow "weather" task swings the simulated BME280 around the threshold, so the alarm
 has something to do; on a real board the sensor reads the real room.
 """
-import gc
-
-from rill.mqtt import Bridge  # noqa: I001  (first: see run())
-
 import asyncio
+import gc
 
 DEFAULTS = {
     "device": None,  # default: "<board id>-<unique id>", or the board id
@@ -165,6 +162,8 @@ def bridge(cfg, device, **kw):
     numbers and the boot counter persist in ``<device>.seq.0/.1`` on the board's
     filesystem (the Bridge's default), so a reboot never reuses a number; ``kw`` goes to
     the Bridge (``seq=None`` keeps them in RAM: the host, which only builds the graph)."""
+    from rill.mqtt import Bridge
+
     m = cfg["mqtt"]
     root = "%s/{device}/" % cfg["topic_root"]
     mq = Bridge(m["host"], device=device, port=m.get("port", 1883), user=m.get("user"),
@@ -246,9 +245,11 @@ async def weather(sim, base=24.0, swing=2.0, period_s=40):
 
 
 async def run(cfg=None):
-    # The bridge comes first, right after its import: its buffers are the biggest blocks
-    # this program allocates, and an MCU heap is least fragmented now. Everything else
-    # is imported after it (see the imports inside the functions).
+    # The config is read first (main() does it before anything else is loaded: the
+    # parser, unloaded after, leaves no hole between what stays). The bridge comes next,
+    # with its import: its buffers are the biggest blocks this program allocates, and an
+    # MCU heap is least fragmented now. Everything else is imported after it (see the
+    # imports inside the functions).
     cfg = cfg or load_config()
     device = device_id(cfg, board_id(cfg))
     gc.collect()
@@ -271,7 +272,8 @@ async def run(cfg=None):
 
 
 def main():
+    cfg = load_config()
     try:
-        asyncio.run(run())
+        asyncio.run(run(cfg))
     finally:
         asyncio.new_event_loop()  # a clean loop for whatever runs next at the REPL
