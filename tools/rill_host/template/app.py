@@ -5,8 +5,8 @@
 
 Settings are in config.json. On a board, main.py calls ``main()``; the tests build
 ``pipeline()`` on a simulated board, and ``bridge()`` against a local broker.
-``main()`` imports everything first and collects the garbage importing leaves, then
-makes the bridge: its buffers are the largest blocks, and need the heap's longest runs.
+``main()`` reads the config first, imports everything and collects the garbage importing
+leaves, then makes the bridge: its buffers are the largest blocks, and need the heap's longest runs.
 """
 import asyncio
 import gc
@@ -67,9 +67,9 @@ def _say_temp(t):
 
 
 def main(cfg=None):
+    cfg = cfg or load_config()  # first: the parser, unloaded after, leaves no hole between what stays
     from rill import board as boards
 
-    cfg = cfg or load_config()
     bd = boards.load(cfg["board"])
     net = bd.has("network")
     if net:
