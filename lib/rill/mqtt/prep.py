@@ -21,7 +21,7 @@ def b(s):
 def bridge(self, server, device, port=0, user=None, password=None, tls=None,
            keepalive=30, client_id=None, clean=True, outbox=64, outbox_bytes=None,
            policy=DROP_OLDEST, window=16, status_topic="devices/{device}/status",
-           connect_timeout_ms=5000, backoff_ms=(250, 30000), auth_retries=3,
+           connect_timeout_ms=5000, backoff_ms=(250, 30000, 300000), auth_retries=3,
            seq="{device}.seq", name="mqtt", ping_timeout_ms=None, ack_timeout_ms=None):
     from ..backoff import Backoff
 
@@ -30,7 +30,7 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
     self.status_topic = status_topic.replace("{device}", device).encode()
     self.clean = clean
     self.connect_timeout_ms = connect_timeout_ms
-    self.backoff = Backoff(*backoff_ms)
+    self.backoff = Backoff(backoff_ms[0], backoff_ms[1], True, backoff_ms[2] if len(backoff_ms) > 2 else 300000)
     self.auth_retries = auth_retries
     if isinstance(seq, str):
         path = seq.replace("{device}", device)
