@@ -28,20 +28,18 @@ class Backoff:
         self.young = young
         self.probe = probe
         self.n = 0
-        self.t0 = 0  # the outage's start (ticks_ms), set by the first next() after reset()
-        self.started = False
+        self.t0 = None  # the outage's start (ticks_ms), set by the first next() after reset()
         self.r = id(self) & 0xFFFF
 
     def reset(self):
         self.n = 0
-        self.started = False
+        self.t0 = None
 
     def next(self):
         d = self.base << min(self.n, 16)
         cap = self.cap
         if self.young:
-            if not self.started:
-                self.started = True
+            if self.t0 is None:
                 self.t0 = ticks_ms()
             if ticks_diff(ticks_ms(), self.t0) < self.young and cap > self.probe:
                 cap = self.probe
