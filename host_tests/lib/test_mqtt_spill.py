@@ -191,7 +191,7 @@ def test_flash_bytes_per_hour_at_1_hz_and_50_hz_in_virtual_time():
         ob = outbox(path, size=16 * 1024 * 1024)
         log = spill.Spill(ob, path, 16 * 1024 * 1024)
         now = [0]
-        log.clock = lambda: now[0]
+        log.clock = lambda now=now: now[0]
         n = hz * 3600 if hz == 1 else hz * 360  # 50 Hz: a tenth of an hour, scaled by 10 below
         for i in range(n):
             now[0] = i * 1000 // hz
