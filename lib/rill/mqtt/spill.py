@@ -29,6 +29,12 @@ from it has left the RAM outbox (acknowledged, or written for QoS 0), so a reset
 resends at most the records of the segments not yet removed: duplicates with the same
 keys, which the consumer de-duplicates, never a loss.
 
+Once made, the log wraps the outbox's ``put``, ``region``, ``pending`` and ``_release``
+(instance attributes over the class's methods), so outbox.py carries only the hook that
+spills, and a bridge whose outbox never fills runs exactly the code it ran before. Flash
+written: each spilled record's 13 + topic + payload bytes, once (host_tests/lib/
+test_mqtt_spill.py measures bytes and writes per hour at 1 Hz and 50 Hz).
+
 Heap once loaded: the batch and read buffers (``batch`` bytes each) and two arrays of
 ``_SEGS`` ints; a spilled record allocates a few small objects (a memoryview, the
 segment's name when a batch is written), never in proportion to the log.
