@@ -245,3 +245,31 @@ def test_a_30_minute_outage_at_1_hz_in_virtual_time():
         else:
             assert 64 + (64 * 1024 - 13 * 64) // 65 <= kept <= 64 + 64 * 1024 // 58, kept
             print("64 KB log: %d of 1800 readings kept at %d bytes each on flash" % (kept, 13 + len(T) + 45))
+
+
+def test_close_writes_the_batch_for_the_next_boot():
+    """A bridge that cannot reach its broker closes: what its spill log held in RAM (a
+    batch not yet due) is on flash, and the next boot's outbox finds it."""
+    import asyncio
+
+    from rill.mqtt import Bridge
+    from testkit import run, until
+
+    path = _path("close")
+    _clean(path)
+    mq = Bridge("127.0.0.1", "cl", 1, outbox=4, seq=None, spill=64 * 1024, spill_path=path,
+                backoff_ms=(50, 100), connect_timeout_ms=200)
+
+    async def main():
+        task = asyncio.create_task(mq.run())
+        assert await until(lambda: mq.attempts >= 1)
+        for i in range(20):
+            mq.put(T, payload(i), 1, False)
+        assert mq.outbox.spill.blen > 0 and mq.outbox.spill.writes == 0  # a batch in RAM only
+        left = await mq.close(100)
+        assert left == 20, left
+        await task
+
+    run(main())
+    ob = outbox(path, clean=False)
+    assert ob.spill.n == 16 and send_all(ob) == list(range(4, 20))
