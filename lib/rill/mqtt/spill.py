@@ -78,10 +78,13 @@ class Spill:
         self.spilled = self.written = self.writes = self.corrupt = self.refused = 0
         self.error = None
         found = _segments(path)
+        while found and found[-1] + 1 - found[0] >= _SEGS:  # no room for this boot's segment (boots
+            n, _ = _count(self, found[0])  # in a loop through an outage): the oldest goes, counted
+            ob.dropped = (ob.dropped + n) & _WRAP
+            self.refused += n
+            os.remove("%s.%d" % (path, found.pop(0)))
         self.lo = found[0] if found else 1  # the oldest segment on flash
         self.wr = (found[-1] + 1) if found else 1  # the one being written: a new one each boot
-        if len(found) >= _SEGS or found and found[-1] - found[0] >= _SEGS:
-            raise ValueError("spill log %s: more than %d segments" % (path, _SEGS))
         self.used = 0
         for k in found:
             n, nbytes = _count(self, k)
