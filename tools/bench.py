@@ -138,6 +138,7 @@ def main(argv=None):
     else:
         results.update(host_json("bench_mqtt.py"))
         results.update(host_json("bench_gateway.py"))  # the gateway (CPython) against a bare paho subscriber
+        results.update(host_json("bench_outage.py"))  # issue 21's outage: spill log vs RAM only (32-bit port)
     os.makedirs(os.path.join(ROOT, "bench"), exist_ok=True)
     try:  # the heap figures on the 32-bit MicroPython (tools/bench_heap32.py; it writes tools/heap_figures.json)
         results.update(host_json("bench_heap32.py"))

@@ -4,6 +4,7 @@
     python tools/monitor.py --port /dev/ttyACM0          # or --port vboard
     python tools/monitor.py --port vboard --seconds 5    # stop after 5 s
     python tools/monitor.py --port vboard --repl         # interactive: runs `mpremote connect P repl`
+    python tools/monitor.py --status 127.0.0.1:1883      # each device's status record: backlog, drops
 
 Streaming opens the port read-only in spirit: nothing is sent, so a running main.py
 keeps running (mpremote, ampy and deploy interrupt it). --reset first sends Ctrl-C
@@ -20,12 +21,17 @@ from common import CliError, Parser, cli, need_tool, resolve_port  # noqa: E402
 
 def parse_args(argv):
     p = Parser(prog="monitor.py", description="Stream a board's console output.")
-    p.add_argument("--port", required=True, help="serial port, or 'vboard' for the running virtual board")
+    p.add_argument("--port", help="serial port, or 'vboard' for the running virtual board")
+    p.add_argument("--status", metavar="HOST:PORT", help="instead: print each device's status record from this "
+                   "broker (RAM and flash backlog, oldest pending age, drops; monitor_status.py)")
+    p.add_argument("--device", default="+", help="with --status: one device (default: all)")
     p.add_argument("--seconds", type=float, help="stop after this many seconds (default: until Ctrl-C)")
     p.add_argument("--reset", action="store_true", help="soft-reset the board first (boot.py and main.py run)")
     p.add_argument("--repl", action="store_true", help="interactive REPL through mpremote instead")
     p.add_argument("--baud", type=int, default=115200, help="baud rate (default %(default)s)")
     args = p.parse_args(argv)
+    if not args.port and not args.status:
+        p.error("give --port (a board's console) or --status HOST:PORT (status records)")
     if args.seconds is not None and args.seconds <= 0:
         p.error("--seconds must be positive")
     return args
@@ -60,6 +66,17 @@ def stream(port, baud, seconds, reset, out=sys.stdout):
 
 def main(argv):
     args = parse_args(argv)
+    if args.status:
+        from monitor_status import watch
+
+        host, _, port = args.status.rpartition(":")
+        try:
+            watch(host or "127.0.0.1", int(port), args.device, args.seconds)
+        except (OSError, ValueError) as e:
+            raise CliError("cannot watch status records on %s (%s)" % (args.status, e))
+        except KeyboardInterrupt:
+            print()
+        return 0
     port = resolve_port(args.port)
     if not os.path.exists(port) and not port.startswith(("rfc2217:", "socket:", "COM")):
         raise CliError("no serial port %s (is the board plugged in, or the virtual board running?)" % port)

@@ -110,7 +110,7 @@ def test_an_offline_capture_is_bounded_and_counted():
     p.source("s")
     seen = []
     p.tap("s", seen.append)
-    mq = Bridge("127.0.0.1", "dev", 1, outbox=4, policy=DROP_NEWEST, seq=None)  # not running
+    mq = Bridge("127.0.0.1", "dev", 1, outbox=4, policy=DROP_NEWEST, seq=None, spill=0)  # not running; RAM only
     g = p.build()
     sink = MqttSink(mq, seq=None)
     rec = Recorder(sink).attach(g)

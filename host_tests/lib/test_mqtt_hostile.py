@@ -24,6 +24,7 @@ class Ticker:
 
 async def against(host, port, ms, keepalive=5, **kw):
     """Run a bridge against host:port for ``ms``; return it, closed, and the ticks seen."""
+    kw.setdefault("spill", 0)  # RAM only: the heap is what is measured here (test_mqtt_spill.py has the log)
     mq = Bridge(host, "h1", port, keepalive=keepalive, backoff_ms=(100, 200), seq=None, **kw)
     mq.publish("x", "h/{device}/x")
     mq.subscribe("h/{device}/cmd", "cmd")

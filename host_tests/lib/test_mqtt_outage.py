@@ -34,7 +34,8 @@ class Echo:
         return [s for s in want if not self.has(s)]
 
 
-def rig(broker, capacity):
+def rig(broker, capacity, spill=0):
+    """A bridge whose outbox holds ``capacity`` records, RAM only unless ``spill`` (bytes)."""
     p = Pipeline("outage")
     p.record("x", float, Ring(32))
     p.source("x")
@@ -42,7 +43,7 @@ def rig(broker, capacity):
     echo = Echo()
     p.tap("echo", echo)
     mq = Bridge(broker.host, "dev9", broker.port, outbox=capacity, outbox_bytes=capacity * 56,
-                keepalive=5, backoff_ms=(100, 400), connect_timeout_ms=1000, seq=None)
+                keepalive=5, backoff_ms=(100, 400), connect_timeout_ms=1000, seq=None, spill=spill)
     mq.publish("x", "o/{device}/x", qos=1)
     mq.subscribe("o/{device}/x", "echo")  # the raw envelope, seq included
     mq.attach(p)

@@ -267,6 +267,52 @@ def test_backoff_grows_with_jitter_and_is_capped():
     assert 50 <= b.next() <= 100
 
 
+def test_backoff_probes_a_young_outage_every_probe_ms_then_grows():
+    """While the outage is younger than ``young`` the delay stops at ``probe`` (jittered to
+    [probe/2, probe]); after that it doubles on to the cap; reset() starts a new outage."""
+    import time
+
+    b = Backoff(50, 3200, True, 300, 200)
+    young = [b.next() for _ in range(8)]
+    assert all(25 <= d <= 200 for d in young) and all(100 <= d for d in young[2:]), young
+    time.sleep(0.35)
+    old = [b.next() for _ in range(5)]
+    for d, nominal in zip(old, (400, 800, 1600, 3200, 3200)):
+        assert nominal // 2 <= d <= nominal, (old, nominal)
+    b.reset()
+    assert [b.next() <= 200 for _ in range(5)] == [True] * 5
+
+
+def test_backoff_jitter_spreads_a_fleet_that_lost_its_broker_at_once():
+    """100 bridges' backoffs (the defaults: young outage, probe 1 s), one shared clock as in
+    ``rill fleet``: the broker dies at 0 and is back at 7.5 s. Each device's first attempt
+    after the return comes within 1 s (prompt), and they are spread over that second, not
+    one burst: no 100 ms slot takes more than a quarter of the fleet. (A unit test of the
+    schedule rather than ``rill fleet`` against a stopped mosquitto: 100 real bridges would
+    time the loop, not the rule; the shared clock is the harder case for the jitter.)"""
+    back = 7500
+    firsts = []
+    for _ in range(100):
+        b = Backoff(250, 30000, True, 300000)
+        t = 0
+        while t < back:
+            t += b.next()
+        firsts.append(t - back)
+    assert max(firsts) <= 1000, max(firsts)
+    slots = [0] * 10
+    for f in firsts:
+        slots[min(f // 100, 9)] += 1
+    assert max(slots) <= 25 and max(firsts) - min(firsts) >= 500, (slots, sorted(firsts))
+    lockstep = []
+    for _ in range(100):  # without jitter every device comes at once: the test can tell
+        b = Backoff(250, 30000, False, 300000)
+        t = 0
+        while t < back:
+            t += b.next()
+        lockstep.append(t)
+    assert len(set(lockstep)) == 1
+
+
 def test_packet_encoders_write_what_the_outbox_and_session_send():
     buf = bytearray(32)
     j = put_publish(buf, 0, b"a/b", b"hi", 1 << 1 | 1)  # QoS 1, retained

@@ -220,3 +220,41 @@ def test_dead_letters_are_counted_by_class_name_without_making_text():
     for v in (3, 4):
         dead.add("replay", v, "replay: no source writes 'k'")
     assert reasons(dead) == {"Unprintable": 1, "ValueError": 1, "replay: no source writes 'k'": 2}
+
+
+def test_the_outbox_part_shows_ram_and_flash_backlog_oldest_age_and_drops():
+    """A bridge whose broker is away (never connected): records pile up in its RAM outbox
+    (4), then in its spill log; the status record says so, with the oldest record's age in
+    virtual time; once delivered (the test plays the broker) the backlog reads empty."""
+    from rill.status import Status
+    from test_mqtt_spill import _clean, _path, payload, send_all
+
+    path = _path("status")
+    _clean(path)
+    p = Pipeline("backlog")
+    mq = Bridge("127.0.0.1", "st2", 1, outbox=4, seq=None, spill=64 * 1024, spill_path=path)
+    st = Status(p, every_ms=0, probe_ms=100, bridge=mq)
+    g = p.build()
+    snaps = []
+
+    async def main():
+        clock = VirtualClock()
+        g.start(clock)
+        await clock.advance(500)  # nothing pending yet
+        snaps.append(st.snapshot()["outbox"])
+        for i in range(30):  # 3 s of records at 10 Hz
+            mq.put(b"o/st2/x", payload(i))
+            await clock.advance(100)
+        snaps.append(st.snapshot()["outbox"])
+        assert send_all(mq.outbox) == list(range(30))
+        await clock.advance(200)
+        snaps.append(st.snapshot()["outbox"])
+        g.stop()
+
+    run(main())
+    empty, full, drained = snaps
+    assert empty == {"depth": 0, "pending": 0, "flash": 0, "flash_bytes": 0, "drops": 0, "oldest_ms": 0}, empty
+    assert full["depth"] == 4 and full["pending"] == 30 and full["flash"] == 26 and full["drops"] == 0, full
+    assert full["flash_bytes"] == sum(13 + 7 + len(payload(i)) for i in range(4, 30)), full
+    assert 2900 <= full["oldest_ms"] <= 3100, full
+    assert drained["pending"] == 0 and drained["flash"] == 0 and drained["oldest_ms"] == 0, drained

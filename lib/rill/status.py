@@ -10,7 +10,11 @@ readable locally.
 preallocated histogram), samples the free heap for its low-water mark, counts uptime,
 and every ``every_ms`` (in whole probes) emits ``snapshot()`` into the record
 (``every_ms=0``: never; the record then stays empty and ``snapshot()`` still works). With ``bridge`` the record is
-published to ``topic`` with retain.
+published to ``topic`` with retain. With a bridge, ``outbox`` says what the device holds:
+``depth`` (entries in the RAM outbox), ``pending`` (records not yet delivered, RAM and
+flash), ``flash`` and ``flash_bytes`` (the spill log's records and bytes, rill.mqtt.spill),
+``drops``, and ``oldest_ms``, the oldest pending record's age to within a probe (a
+checkpoint of the records produced, moved on each probe once they have all left).
 
 The snapshot reads counters the graph and the bridge keep anyway, so the dispatch
 path pays nothing for it: per stage and per record as rill.describe reads them
@@ -49,6 +53,7 @@ class Status:
         self.stall_max = 0
         self.uptime_s = self._ms = 0
         self.heap_low = None
+        self.backlog_t = self.backlog_p = None  # a checkpoint: (time, records produced by then)
         self.published = 0
         self._build = None
         self._max_us = {}
@@ -93,6 +98,8 @@ class Status:
                 ms %= 1000
             self._ms = ms
             self._sample()
+            if self.bridge is not None:
+                self._backlog(now, clock)
             if every:
                 n += 1
                 if n >= every:
@@ -105,6 +112,15 @@ class Status:
             free = mem_free()
             if self.heap_low is None or free < self.heap_low:
                 self.heap_low = free
+
+    def _backlog(self, now, clock):
+        """Keep the checkpoint behind the oldest pending record: once every record produced
+        before it has left the outbox (acknowledged, written or dropped), it moves to now.
+        So ``now - backlog_t`` is the oldest pending record's age, to within a probe."""
+        ob = self.bridge.outbox
+        p = ob.produced
+        if self.backlog_t is None or (p - ob.pending() - self.backlog_p) & 0x3FFFFFFF < 0x20000000:
+            self.backlog_t, self.backlog_p = now, p
 
     def stall_p99(self):
         """The loop's stall at the 99th percentile, in ms: the upper edge of its
@@ -144,7 +160,12 @@ class Status:
         mq = self.bridge
         if mq is not None:
             ob = mq.outbox
-            out["outbox"] = {"depth": ob.occupancy(), "drops": ob.dropped}
+            log = ob.spill if ob.spill is not None and not isinstance(ob.spill, tuple) else None  # rill.mqtt.spill
+            pending = ob.pending()
+            out["outbox"] = {"depth": ob.occupancy(), "pending": pending, "flash": log.n if log else 0,
+                             "flash_bytes": log.used if log else 0, "drops": ob.dropped,
+                             "oldest_ms": g.clock.diff(g.clock.now(), self.backlog_t)
+                             if pending and self.backlog_t is not None else 0}
             out["reconnects"] = mq.connects - 1 if mq.connects > 1 else 0
             out["memory_errors"] = mq.memory_errors
             out["boot"] = mq.seq.boot

@@ -21,15 +21,17 @@ Modules, one job each: bridge (Bridge: the declarative surface, reconnects; Outb
 links; the Inbox: inbound messages, dead letters, counters), session (one connection:
 rx, tx, keepalive, liveness, the QoS 1 window; and its Transport, non-blocking TCP), tls
 (verification; imported only with TLS), packet (the MQTT wire format, no I/O), outbox
-(store and forward), prep and start (the setup code: constructors, attach(); the
-session and its packets; each loaded for its call and unloaded after), seqfile (the
-sequence store's files, loaded the same way), close (stopping; loaded by the first
-close), diag (stats(), error texts and dead letters; loaded by the first use), inbound
-(subscriptions and routing; imported only by subscribe()), codecs (JSON, struct, raw;
-the envelope), seq (sequence numbers and the boot counter),
-discovery (Home Assistant; imported only by apps that announce themselves to it).
-Backoff lives in rill.backoff, the socket wait (IoWait) in rill.buffers, strict JSON in
-rill.strict. Nothing here imports umqtt.simple: see docs/mqtt.md.
+(store and forward), spill (the outbox's overflow on flash; loaded by the first record a
+full outbox cannot take, or at setup by a previous boot's log), prep and start (the
+setup code: constructors, attach(); the session and its packets; each loaded for its
+call and unloaded after), seqfile (the sequence store's files, loaded the same way),
+close (stopping; loaded by the first close), diag (stats(), error texts and dead
+letters; loaded by the first use), inbound (subscriptions and routing; imported only by
+subscribe()), codecs (JSON, struct, raw; the envelope), seq (sequence numbers and the
+boot counter), discovery (Home Assistant; imported only by apps that announce
+themselves to it). Backoff lives in rill.backoff, the socket wait (IoWait) in
+rill.buffers, strict JSON in rill.strict. Nothing here imports umqtt.simple: see
+docs/mqtt.md.
 """
 
 

@@ -30,7 +30,10 @@ on each publish (``"site/{device}/{room}/temp"``). Inbound links (topic -> recor
 in inbound.py, loaded by the first subscribe().
 
 Connection lifecycle: connect with a deadline; the session (session.py) pings and
-declares a broker dead that stops answering; reconnect with capped, jittered backoff;
+declares a broker dead that stops answering; reconnect with capped, jittered backoff
+(``backoff_ms=(base, cap, young)``: while the outage is younger than ``young`` ms, five
+minutes by default, a probe every 0.5-1 s, so the bridge is back within about a second
+of the broker's return; then the delay doubles on to ``cap``: rill.backoff has the rule);
 re-subscribe; birth ``{"status":"online","boot":N}`` and last will (``offline``), both
 retained, on the status topic (the birth adds ``"build":{...}``, rill.identity's short
 form, when the board has a build.json; ``bridge.birth`` holds the added bytes);
@@ -62,15 +65,18 @@ class Bridge:
     ``seq``: where sequence numbers persist: a path (default ``{device}.seq`` in the
     current directory), a Sequence, or None (RAM only: numbering restarts at 0 on every
     boot); ``status_topic``: retained birth and last will; ``ping_timeout_ms`` /
-    ``ack_timeout_ms``: liveness deadlines (default: half a keepalive / a keepalive).
+    ``ack_timeout_ms``: liveness deadlines (default: half a keepalive / a keepalive);
+    ``spill``/``spill_path``: what a full outbox spills to flash (spill.py has the rules;
+    bytes, default a quarter of the free flash up to 256 KB; 0: none, it drops).
     """
 
     def __init__(self, *a, **k):
         """Bridge(server, device, port=0, user=None, password=None, tls=None, keepalive=30,
         client_id=None, clean=True, outbox=64, outbox_bytes=None, policy=DROP_OLDEST,
         window=16, status_topic="devices/{device}/status", connect_timeout_ms=5000,
-        backoff_ms=(250, 30000), auth_retries=3, seq="{device}.seq", name="mqtt",
-        ping_timeout_ms=None, ack_timeout_ms=None): built by prep.bridge."""
+        backoff_ms=(250, 30000, 300000), auth_retries=3, seq="{device}.seq", name="mqtt",
+        ping_timeout_ms=None, ack_timeout_ms=None, spill=None, spill_path="{device}.spill"): built by
+        prep.bridge."""
         _prep("bridge", self, *a, **k)
 
     # -- declaration ---------------------------------------------------------------------

@@ -3,7 +3,8 @@ goodbye and kept: a bridge that never stops pays no heap for it.
 
 ``await stop(s, timeout_ms, ended)`` lets the tx task deliver what the outbox holds
 until the deadline, then queue the goodbye (retained ``offline`` and DISCONNECT) and
-flush it; past the deadline and a grace period the session is ended regardless.
+flush it; past the deadline and a grace period the session is ended regardless. What
+the spill log (spill.py) still holds in RAM is written to flash, for the next boot.
 """
 import asyncio
 import time
@@ -28,6 +29,9 @@ async def stop(self, timeout_ms, ended):
             self.end.set()
         self.tx.set()
         await asyncio.sleep_ms(10)
+    log = self.outbox.spill
+    if log is not None and not isinstance(log, tuple):  # the spill log's batch: to flash, for the next boot
+        log.flush()
 
 
 def reject(self, what, topic):

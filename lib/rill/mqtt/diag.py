@@ -55,9 +55,13 @@ def reject(inbox, kind, key, value, why):
 
 
 def outbox_stats(ob):
-    return {"capacity": ob.capacity, "size": ob.size, "occupancy": ob.count,
-            "produced": ob.produced, "dropped": ob.dropped, "dropped_sent": ob.dropped_sent,
-            "acked": ob.acked, "inflight": ob.inflight, "replaced": ob.replaced}
+    d = {"capacity": ob.capacity, "size": ob.size, "occupancy": ob.count,
+         "produced": ob.produced, "dropped": ob.dropped, "dropped_sent": ob.dropped_sent,
+         "acked": ob.acked, "inflight": ob.inflight, "replaced": ob.replaced}
+    log = ob.spill
+    if log is not None and not isinstance(log, tuple):  # the spill log, once made (spill.py)
+        d.update(log.stats())
+    return d
 
 
 def stats(mq):

@@ -7,7 +7,8 @@ consecutive entries go out in one socket write, a QoS 1 retransmission only patc
 the packet id and sets DUP in place. Bounds are declared: ``capacity`` entries and
 ``size`` bytes. When either is exhausted the policy applies: DROP_OLDEST (default)
 evicts the oldest entries, DROP_NEWEST refuses the new one; every loss is counted
-in ``dropped``. An evicted entry that was already sent and not yet acknowledged may
+in ``dropped``; with ``spill`` set (a flash log: spill.py), a full outbox spills
+instead and drops only once the log is full. An evicted entry that was already sent and not yet acknowledged may
 still arrive; ``dropped_sent`` counts those (so ``dropped`` is an upper bound of the
 loss, and the gap shows in the sequence numbers). Bytes already handed to the socket
 cannot be recalled, so if the oldest entry is mid-write the new entry is refused
@@ -47,6 +48,17 @@ def supersede(self, topic, n):  # noqa: F811  (replaced by retained.supersede)
     from .retained import supersede
 
     return supersede(self, topic, n)
+
+
+def spill(*a):  # noqa: F811  (replaced by spill.put)
+    """spill.put, loaded by the first record a full outbox with a spill log cannot take: it
+    replaces this function as the module's ``spill``. The log (spill.py) then takes over
+    the outbox's put, region, pending and _release, so none of it costs a bridge that
+    never fills its outbox."""
+    global spill
+    from .spill import put as spill
+
+    return spill(*a)
 
 
 class Outbox:
@@ -104,6 +116,8 @@ class Outbox:
                     elif rd - wr >= n:
                         at = wr
                         break
+                if self.spill is not None and not replace:
+                    return spill(self, topic, payload, qos, retain)  # full: to flash, nothing evicted
                 if self.policy != DROP_OLDEST or self._busy and self._sent == self._rgn:
                     break  # refused, or the oldest entry is being written right now: no eviction
                 st = self.state[self.tail]

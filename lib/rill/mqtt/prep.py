@@ -21,8 +21,9 @@ def b(s):
 def bridge(self, server, device, port=0, user=None, password=None, tls=None,
            keepalive=30, client_id=None, clean=True, outbox=64, outbox_bytes=None,
            policy=DROP_OLDEST, window=16, status_topic="devices/{device}/status",
-           connect_timeout_ms=5000, backoff_ms=(250, 30000), auth_retries=3,
-           seq="{device}.seq", name="mqtt", ping_timeout_ms=None, ack_timeout_ms=None):
+           connect_timeout_ms=5000, backoff_ms=(250, 30000, 300000), auth_retries=3,
+           seq="{device}.seq", name="mqtt", ping_timeout_ms=None, ack_timeout_ms=None,
+           spill=None, spill_path="{device}.spill"):
     from ..backoff import Backoff
 
     self.device = device
@@ -30,7 +31,7 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
     self.status_topic = status_topic.replace("{device}", device).encode()
     self.clean = clean
     self.connect_timeout_ms = connect_timeout_ms
-    self.backoff = Backoff(*backoff_ms)
+    self.backoff = Backoff(backoff_ms[0], backoff_ms[1], True, backoff_ms[2] if len(backoff_ms) > 2 else 300000)
     self.auth_retries = auth_retries
     if isinstance(seq, str):
         path = seq.replace("{device}", device)
@@ -41,6 +42,7 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
             seq = None
     self.seq = seq if seq is not None else Sequence()
     self.outbox = Outbox(outbox, outbox_bytes or outbox * 96, policy, window)
+    spill_log(self.outbox, spill_path.replace("{device}", device), spill)
     t = self.transport = Transport()
     if tls is not None:
         from . import tls as _tls
@@ -67,6 +69,35 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
     self.birth = None  # bytes added to the birth's JSON; None: the build's identity, at the first run()
     self.tx = Signal()  # the session's: set when the outbox has something to send
     self.closed = None
+
+
+def spill_log(ob, path, size):
+    """Where the full outbox ``ob`` spills (spill.py): ``size`` bytes of flash at ``path``;
+    None: a quarter of the free flash, at most 256 KB (none if that is under 8 KB); 0:
+    none (a full outbox drops per its policy). A log left by a previous boot is opened
+    now, so its records go first."""
+    if size is None:
+        import os
+
+        try:
+            st = os.statvfs(path[:path.rfind("/")] or "/" if "/" in path else ".")
+            size = min(st[1] * st[4] // 4, 256 * 1024)
+        except (OSError, AttributeError):  # no filesystem
+            size = 0
+        if size < 8192:
+            size = 0
+    if not size:
+        return
+    ob.spill = (path, size)
+    import sys
+
+    from . import spill
+
+    if spill._segments(path):
+        spill.Spill(ob, path, size)  # a previous boot's records: sent first
+    else:  # no log yet: spill.py stays out of the heap until the outbox first fills
+        sys.modules.pop(spill.__name__, None)
+        sys.modules["rill.mqtt"].__dict__.pop("spill", None)
 
 
 def attach(self, p, state=None):
@@ -118,6 +149,7 @@ def outbox(self, capacity=64, size=8192, policy=DROP_OLDEST, window=32, chunk=40
     self.dropped_sent = 0  # of which already sent (not acknowledged): these may still arrive
     self.acked = 0
     self.replaced = 0  # queued retained entries superseded by a newer one (put(replace=True))
+    self.spill = None  # (path, bytes): where a full outbox spills; then its Spill (spill.py); None: it drops
 
 
 def inbox(self, name, links):
