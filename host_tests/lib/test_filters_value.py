@@ -1,5 +1,6 @@
 """Tables for the one-value-at-a-time and calibration filters, from ESPHome's pages:
 https://esphome.io/components/sensor/filter/<name>/ (each test names its page)."""
+from floats import same
 from rill.filters import (
     calibrate_linear,
     calibrate_polynomial,
@@ -21,20 +22,6 @@ from testkit import raises
 
 NAN = float("nan")
 INF = float("inf")
-
-
-TOL = 1e-6 if 1.0 + 1e-9 != 1.0 else 1e-5  # single-precision floats (ESP32, RP2040, Cortex-M): ~7 digits
-
-
-def same(a, b, tol=TOL):
-    """Equal, NaN equal to NaN, floats within ``tol`` (relative for big values)."""
-    if a is None or b is None:
-        return a is b
-    if a == b:
-        return True
-    if a != a or b != b:
-        return a != a and b != b
-    return abs(a - b) <= tol * (1 if abs(b) < 1 else abs(b))
 
 
 def check(f, table):

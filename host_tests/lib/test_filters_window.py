@@ -1,5 +1,6 @@
 """Windowed filters: tables from ESPHome's pages (cited per test), and a long randomized
 run of each against a naive reference written here."""
+from floats import same
 from rill.filters import (
     exponential_moving_average,
     max,
@@ -8,7 +9,6 @@ from rill.filters import (
     quantile,
     sliding_window_moving_average,
 )
-from test_filters_value import same
 from testkit import raises
 
 NAN = float("nan")

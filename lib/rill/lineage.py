@@ -61,28 +61,10 @@ def wrote(buf, s, n):
 
 
 @micropython.native
-def merge(dst, d, src, s, w, widen):
-    """The origin at ``dst[d:d+w]`` becomes the one at ``src[s:s+w]``: in place of what
-    it was, or (``widen``) as well (each source's span covers both)."""
-    if not widen:
-        for j in range(w):
-            dst[d + j] = src[s + j]
-        return
-    for j in range(0, w, 2):
-        lo = src[s + j]
-        if lo >= 0:
-            k = d + j
-            if dst[k] < 0 or lo < dst[k]:
-                dst[k] = lo
-            hi = src[s + j + 1]
-            if hi > dst[k + 1]:
-                dst[k + 1] = hi
-
-
 @micropython.native
 def take(acc, buf, n, widen):
     """The accumulator ``acc`` takes the origin of ``buf``'s newest value: in place of
-    what it held, or (``widen``) as well. (merge's loops, inlined: once per input per record.)"""
+    what it held, or (``widen``) as well. (rill.lineage_ops's merge, its loops inlined: once per input per record.)"""
     o = buf.origin
     base = newest(buf) * n * 2
     if not widen:
@@ -126,7 +108,7 @@ class Lineage:
                 if hasattr(node.fn, "lineage_kind"):
                     from .lineage_ops import adapt
 
-                    self.call[node] = adapt(node.fn, acc, n)
+                    self.call[node] = adapt(node.fn, acc, n, newest)
         self._buf = None
         self._slot = 0
 

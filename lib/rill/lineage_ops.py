@@ -4,7 +4,7 @@ Loaded by rill.lineage only when a pipeline built with ``lineage=True`` has such
 filter (one with a ``lineage_kind``); the filters themselves carry no lineage code, so
 a graph without lineage runs them as before.
 
-``adapt(fn, acc, n)`` gives what dispatch calls in place of the filter: an
+``adapt(fn, acc, n, newest)`` gives what dispatch calls in place of the filter: an
 object that calls it, reading the origin of its input from ``acc`` (the transform's
 accumulator, which dispatch fills from the inputs before the call) and, when the filter
 sends a value, leaving that value's origin in ``acc`` (which dispatch gives the output).
@@ -19,11 +19,32 @@ input, as the filter's), "held" (heartbeat, debounce, timeout: the last value), 
 "or". Heap: per filter, an origin (2 small ints per source) per value it holds, made
 at build(); nothing per record.
 """
-from .lineage import merge, newest
+_newest = None  # rill.lineage's newest(buf), given to adapt(): rill.lineage imports this module
 
 
-def adapt(fn, acc, n):
-    """What dispatch calls in place of ``fn`` (``fn`` itself if it has no state)."""
+def merge(dst, d, src, s, w, widen):
+    """The origin at ``dst[d:d+w]`` becomes the one at ``src[s:s+w]``: in place of what
+    it was, or (``widen``) as well (each source's span covers both)."""
+    if not widen:
+        for j in range(w):
+            dst[d + j] = src[s + j]
+        return
+    for j in range(0, w, 2):
+        lo = src[s + j]
+        if lo >= 0:
+            k = d + j
+            if dst[k] < 0 or lo < dst[k]:
+                dst[k] = lo
+            hi = src[s + j + 1]
+            if hi > dst[k + 1]:
+                dst[k + 1] = hi
+
+
+def adapt(fn, acc, n, newest):
+    """What dispatch calls in place of ``fn`` (``fn`` itself if it has no state);
+    ``newest`` is rill.lineage's (passed, not imported: rill.lineage imports this module)."""
+    global _newest
+    _newest = newest
     kind = getattr(fn, "lineage_kind", None)
     if kind is None:
         return fn
@@ -107,7 +128,7 @@ class _Since(_Op):
             for i in range(len(recs)):
                 buf = recs[i]
                 if buf.produced != seen[i]:
-                    merge(self.held, 0, buf.origin, newest(buf) * self.w, self.w, 1)
+                    merge(self.held, 0, buf.origin, _newest(buf) * self.w, self.w, 1)
         else:
             merge(self.held, 0, self.acc, 0, self.w, 1)
         return fn(a)  # with several inputs tumbling reads their records, not its arguments
@@ -130,7 +151,7 @@ class _Fifo(_Op):
             if buf.produced != z.seen[i]:  # zip_seq queues it: where (a full queue drops its head)
                 c_ = z.count[i]
                 slot = z.head[i] if c_ == depth else (z.head[i] + c_) % depth
-                merge(q, (i * depth + slot) * w, buf.origin, newest(buf) * w, w, 0)
+                merge(q, (i * depth + slot) * w, buf.origin, _newest(buf) * w, w, 0)
         r = z()  # it reads its inputs' records, not its arguments
         if r is not None:
             acc = self.acc
@@ -157,7 +178,7 @@ class _Held(_Op):
 
 def _chain(f, acc, w):
     """A chain runs as it is, its filters adapted."""
-    f.filters = tuple(adapt(g, acc, w // 2) for g in f.filters)
+    f.filters = tuple(adapt(g, acc, w // 2, _newest) for g in f.filters)
     return f
 
 
@@ -169,7 +190,7 @@ class _Or(_Op):
         self.came = [-1] * w  # the origin of the value being handed to each filter
         self.went = [-1] * w  # the origin of the first result
         self.got = False
-        f.filters = tuple(_Member(self, adapt(g, acc, w // 2)) for g in f.filters)
+        f.filters = tuple(_Member(self, adapt(g, acc, w // 2, _newest)) for g in f.filters)
 
     def __call__(self, x):
         merge(self.came, 0, self.acc, 0, self.w, 0)
