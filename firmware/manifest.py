@@ -6,7 +6,7 @@
 #   make -C ports/rp2 BOARD=RPI_PICO_W FROZEN_MANIFEST=/path/to/repo/firmware/manifest.py
 # Frozen modules run from flash, so importing them costs no heap for the code. boot.py,
 # main.py, config.json and the board file still go on the board's filesystem:
-#   python tools/deploy.py --port PORT --board BOARD   (ships only what is not frozen)
+#   rill deploy --port PORT --board BOARD   (ships only what is not frozen)
 # A FROZEN_MANIFEST replaces the port's own, so it is included first: esp32 and rp2 keep
 # asyncio and their filesystem setup (_boot.py) in boards/manifest.py. The unix and qemu
 # ports have none; there asyncio is frozen from extmod, with task.py (qemu has no _asyncio).

@@ -5,8 +5,9 @@ import json
 import os
 import subprocess
 
-from common import need_micropython
-from tooltest import ROOT, TOOLS
+from rill_host.bench import MP as TOOLS
+from rill_host.common import need_micropython
+from tooltest import ROOT
 
 SCRIPT = """
 import asyncio, json

@@ -17,7 +17,7 @@ from rill.io import frame
 from rill.io.recorder import Recorder
 from rill.io.sink import FileSink
 from rill.jsontext import dumps
-from tooltest import tool
+from tooltest import prog, tool
 
 RILL = os.path.join(os.path.dirname(sys.executable), "rill")
 
@@ -51,7 +51,7 @@ ERRORS = [("read_capture.py", ["--bogus"]), ("read_capture.py", ["/nonexistent/c
 def test_errors_in_one_sentence(name, args):
     r = tool(name, *args)
     assert r.returncode != 0 and "Traceback" not in r.stderr
-    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith(name + ": error: ")
+    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith(prog(name) + ": error: ")
 
 
 @pytest.fixture

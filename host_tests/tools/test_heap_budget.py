@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-import heap_budget
-from deploy_plan import FIRMWARE, App
+from rill_host.build import heap_budget
+from rill_host.deploy.plan import FIRMWARE, App
 from tooltest import tool
 
 

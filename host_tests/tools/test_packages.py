@@ -9,14 +9,14 @@ import subprocess
 
 import pytest
 
-from common import need_micropython
+from rill_host.common import need_micropython
 from tooltest import ROOT, tool
 
 PACKAGES = os.path.join(ROOT, "firmware", "packages")
 
 
 def _lock():
-    with open(os.path.join(ROOT, "tools", "deps.lock")) as f:
+    with open(os.path.join(ROOT, "tools", "rill_host", "build", "deps.lock")) as f:
         return {p["name"].split("micropython-", 1)[-1]: p for p in json.load(f)["packages"]}
 
 
@@ -26,7 +26,7 @@ def _package_names():
 
 def test_generated_files_are_up_to_date():
     r = tool("packages.py", "--check")
-    assert r.returncode == 0, r.stderr + "\nrun: python tools/packages.py"
+    assert r.returncode == 0, r.stderr + "\nrun: python -m rill_host.build.packages"
 
 
 def test_rule_gives_core_mqtt_sim_and_one_package_per_driver():

@@ -8,9 +8,9 @@ import os
 import re
 
 import pytest
-from test_rill_project import rill
 
-from mqtt_host import Broker, BrokerError, Client
+from rill_host.mqtt_host import Broker, BrokerError, Client
+from test_rill_project import rill
 from tooltest import ROOT, tool
 
 
@@ -85,7 +85,7 @@ def test_a_new_project_deploys_and_starts_at_the_next_reset(tmp_path, fresh_vboa
 
 def test_a_second_run_on_the_same_virtual_board_is_refused_before_it_deploys(tmp_path):
     project = new_project(tmp_path, "RPI_PICO")
-    work = os.path.join(ROOT, ".vboard", "example", "RPI_PICO")
+    work = os.path.join(ROOT, ".rill", "vboard", "example", "RPI_PICO")
     info = os.path.join(work, "vboard.json")
     if os.path.exists(info):
         pytest.skip("a virtual RPI_PICO runs in %s" % work)

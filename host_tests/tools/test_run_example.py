@@ -1,7 +1,7 @@
 """`make run` end to end: broker, virtual board with the deployed firmware, MQTT both ways."""
 import re
 
-import common
+from rill_host import common
 from tooltest import make_project, tool
 
 # The board's own budget on a 32-bit MicroPython when there is one, else x1.5 on the 64-bit port.

@@ -7,9 +7,8 @@ import types
 
 import pytest
 
-import common
-import vboard
-from rill_host import runtimes
+from rill_host import common, runtimes
+from rill_host.vboard import cli as vboard
 from tooltest import ROOT
 
 MP64 = common.tool("micropython")

@@ -2,9 +2,8 @@
 so), a one-line port file and `vboard --port`, no fallback to the host's lib/ unless
 asked, and `df` reports the virtual flash."""
 import os
-import sys
 
-from tooltest import TOOLS, VBoard, run, tool
+from tooltest import VBoard, command, run, tool
 
 
 def test_one_board_per_state_folder(tmp_path):
@@ -14,10 +13,10 @@ def test_one_board_per_state_folder(tmp_path):
             assert f.read() == a.port + "\n"  # one line: mpremote connect $(cat .vboard/port)
         r = tool("vboard.py", "--state", a.dir, "--port")
         assert r.returncode == 0 and r.stdout == a.port + "\n", r.stderr
-        r = run([sys.executable, os.path.join(TOOLS, "vboard.py"), "--board", "RPI_PICO_W", "--port-file",
+        r = run(command("vboard.py") + ["--board", "RPI_PICO_W", "--port-file",
                  a.port_file, "--fs", str(tmp_path / "fs2")], timeout=30)
         assert r.returncode == 1
-        assert r.stderr.startswith("vboard.py: error: a virtual board already runs in ")
+        assert r.stderr.startswith("rill vboard: error: a virtual board already runs in ")
         assert "RPI_PICO on %s" % a.port in r.stderr and r.stderr.count("\n") == 1
         with open(a.port_file) as f:  # the failed start left the running board's files alone
             assert f.read() == a.port + "\n"
@@ -36,7 +35,7 @@ def test_no_host_lib_unless_asked(tmp_path):
         assert r.returncode == 1 and "no module named 'rill'" in r.stdout
     finally:
         b.stop()
-    r = run([sys.executable, os.path.join(TOOLS, "vboard.py"), "--help"])
+    r = run(command("vboard.py") + ["--help"])
     assert "--host-lib" in r.stdout
 
 

@@ -22,7 +22,7 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
            keepalive=30, client_id=None, clean=True, outbox=64, outbox_bytes=None,
            policy=DROP_OLDEST, window=16, status_topic="devices/{device}/status",
            connect_timeout_ms=5000, backoff_ms=(250, 30000), auth_retries=3,
-           seq="{device}.seq", name="mqtt", ping_timeout_ms=None, ack_timeout_ms=None):
+           seq=".rill/{device}.seq", name="mqtt", ping_timeout_ms=None, ack_timeout_ms=None):
     from ..backoff import Backoff
 
     self.device = device

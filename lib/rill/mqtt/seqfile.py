@@ -28,6 +28,7 @@ def load(self, path=None, start=0, block=1000):
     self.gen = 0
     self.end = None
     if path is not None:
+        _state_dir(path)
         found = [_read(path, i) for i in (0, 1)]
         valid = [s for s in found if isinstance(s, tuple)]
         if valid:
@@ -38,6 +39,19 @@ def load(self, path=None, start=0, block=1000):
             raise SequenceError("sequence store %s is corrupt: refusing to reuse numbers (remove %s.0 and "
                                 "%s.1 to start again at 0)" % (path, path, path))
         reserve(self)
+
+
+def _state_dir(path):
+    """The folder of a state file (``.rill/``), made when missing (one level: a missing
+    parent is the caller's OSError)."""
+    d = path.rpartition("/")[0]
+    if d:
+        import os
+
+        try:
+            os.mkdir(d)
+        except OSError:  # there already, or no filesystem (then the open fails and says so)
+            pass
 
 
 def reserve(self):
