@@ -25,6 +25,7 @@ def _lib():
 
 LIB = _lib()
 BOARDS = os.path.join(CHECKOUT, "boards") if CHECKOUT else os.path.join(PKG, "boards")
+BOARDS_ROOT = os.path.dirname(BOARDS)  # $RILL_ROOT for rill.board: the folder that holds boards/
 EXAMPLE = os.path.join(CHECKOUT, "firmware") if CHECKOUT else os.path.join(PKG, "example")  # the example app
 ROOT = CHECKOUT or os.getcwd()
 # the pinned MicroPython libraries (build/deps.lock): the checkout's .deps/, else a per-user cache

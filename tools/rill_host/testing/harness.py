@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from rill_host import DEPS, MP_DIR, ROOT, common
+from rill_host import BOARDS_ROOT, DEPS, MP_DIR, common
 from rill_host.build import deps
 from rill_host.build.mpy import build_mpy, compile_file
 
@@ -134,7 +134,7 @@ def run_on_micropython(item, name, exe, heap, why, mpy_lib, project, board_id):
     timeout = getattr(item.module, "MP_TIMEOUT_S", DEFAULT_TIMEOUT_S)
     cmd = [exe, "-X", "heapsize=" + heap, "-m", RUNNER, str(item.path), item.originalname,
            json.dumps(_spec(names, objects, board_id))]
-    env = dict(os.environ, MICROPYPATH=micropython_path(mpy_lib, project), RILL_ROOT=ROOT)
+    env = dict(os.environ, MICROPYPATH=micropython_path(mpy_lib, project), RILL_ROOT=BOARDS_ROOT)
     proc = subprocess.Popen(cmd, cwd=str(item.config.rootpath), env=env, text=True, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
     try:

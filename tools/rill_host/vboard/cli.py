@@ -6,9 +6,9 @@ speaks MicroPython's REPL protocol, so the real mpremote and ampy work against i
     mpremote connect $(rill vboard --port) exec "print(1+1)"
     ampy --port $(cat .rill/vboard/port) ls
 
-What runs is real MicroPython: one unix-port process (the agent, tools/vboard_agent.py)
+What runs is real MicroPython: one unix-port process (the agent, rill_host/vboard/vboard_agent.py)
 started with the board's heap and restarted by every soft reset; the REPL protocol is
-tools/vboard_repl.py, the pty and the process tools/vboard_proc.py. The port is the
+rill_host/vboard/repl.py, the pty and the process rill_host/vboard/proc.py. The port is the
 32-bit one when there is one ($RILL_MICROPYTHON32, or ../shared/micropython/micropython32
 beside the checkout), else the 64-bit one ($MICROPYTHON, the venv's); --micropython
 picks another. The heap is ``heap_budget_kb`` of boards/<BOARD>/board.json times

@@ -1,6 +1,6 @@
 """The virtual board's moving parts: the MicroPython process (``Agent``, the host side of
-tools/vboard_agent.py) and the serial port (``Board``: a pty, the output queue and the
-loop that joins both to the protocol in tools/vboard_repl.py).
+rill_host/vboard/vboard_agent.py) and the serial port (``Board``: a pty, the output queue and the
+loop that joins both to the protocol in rill_host/vboard/repl.py).
 
 Output is cooked (\\n -> \\r\\n) and is dropped when nobody reads the port, as a USB
 board does; while it piles up the program's prints block, like a UART's.

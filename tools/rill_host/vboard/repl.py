@@ -6,7 +6,7 @@ Ctrl-C interrupt, Ctrl-D soft reset or end of raw input.
 
 ``Repl`` is a state machine with no I/O of its own: bytes from the port go in with
 ``feed``, the agent's reply frames with ``on_reply``; what the port shows goes out
-through ``emit`` and the code to run through the ``Agent`` it is given (tools/vboard_proc.py).
+through ``emit`` and the code to run through the ``Agent`` it is given (rill_host/vboard/proc.py).
 Each state is an object whose ``byte`` method handles one input byte and returns the
 next state; the states that wait for the agent (``BOOT``, ``RUN``, ``DRAIN``) take no
 bytes from the port, which keep waiting in ``pending``.
@@ -220,7 +220,7 @@ class AgentGone(Exception):
 
 
 class Repl:
-    """The protocol of one board. ``spawn()`` returns a fresh agent (tools/vboard_proc.Agent);
+    """The protocol of one board. ``spawn()`` returns a fresh agent (rill_host.vboard.proc.Agent);
     ``emit(bytes)`` is the serial output; ``machine`` names the board in the banner."""
 
     def __init__(self, spawn, emit, machine):

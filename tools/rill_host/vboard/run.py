@@ -197,10 +197,17 @@ class Tally:
 
 
 def last_words(lines):
-    """The line that best explains a failure: the last exception line, else the last line."""
-    lines = [ln.strip() for ln in lines if ln.strip() and not ln.startswith(("MicroPython ", "Type \"help", ">>>"))]
-    errors = [ln for ln in lines if ln.split(":")[0].endswith(("Error", "Exception", "Interrupt"))]
-    said = (errors or lines or ["nothing"])[-1]
+    """What best explains a failure: the last exception line, else the last line. An exception
+    that lists problems (``GraphError: 2 problem(s) in pipeline:`` then ``  - ...`` lines)
+    comes with them, one a line, so they are the last lines the user sees."""
+    lines = [ln.rstrip() for ln in lines if ln.strip() and not ln.startswith(("MicroPython ", "Type \"help", ">>>"))]
+    errors = [i for i, ln in enumerate(lines) if ln.split(":")[0].strip().endswith(("Error", "Exception", "Interrupt"))]
+    if not errors:
+        return (lines or ["nothing"])[-1].strip()
+    said = lines[errors[-1]].strip()
+    if said.endswith(":"):
+        listed = [ln.strip() for ln in lines[errors[-1] + 1:] if ln.lstrip().startswith("- ")]
+        said += "".join("\n  " + ln for ln in listed)
     if "MemoryError" in said:
         said += " (the board's heap is too small for this: deploy as .mpy, the default, or try --heap)"
     return said
@@ -212,7 +219,7 @@ def no_network(board, lines, elapsed):
     if not said or any(ln.startswith("Traceback") for ln in said):
         raise CliError("the app on %s (no network, so no MQTT) stopped or said nothing in %.0f s; the board said: %s"
                        % (board, elapsed, last_words(lines)))
-    print("run_example: %s has no network, so no MQTT: %d console lines in %.1f s" % (board, len(said), elapsed),
+    print("rill run: %s has no network, so no MQTT: %d console lines in %.1f s" % (board, len(said), elapsed),
           flush=True)
     return 0
 
@@ -241,7 +248,7 @@ def run(args):
             broker.start()
         except BrokerError as e:
             raise CliError(str(e))
-        say("run_example: broker %s on 127.0.0.1:%d" % (broker.kind, broker.port))
+        say("rill run: broker %s on 127.0.0.1:%d" % (broker.kind, broker.port))
         config = app_config(app, device, args.board, broker.port, args.console)
         deploy(fs, args.board, app, config, args.source, exe)
         client = Client(broker.port, "run-example")
@@ -250,7 +257,7 @@ def run(args):
         board, port, log = start_board(args.board, fs, work, args.heap, exe)
         heap = (running_vboard(work) or {}).get("heap", "?")  # and where it comes from
         procs.append(board)
-        say("run_example: virtual board %s on %s (heap %s), %s deployed %s; listening on %s %s"
+        say("rill run: virtual board %s on %s (heap %s), %s deployed %s; listening on %s %s"
             % (args.board, port, heap, shown_path(app.root) + "/", "as .py sources" if args.source else "as .mpy",
                topics, "until Ctrl-C" if args.forever else "for %g s" % args.seconds))
         console = Console(log)
@@ -298,7 +305,7 @@ def run(args):
         if tally.count == 0 or (example and not tally.seqs):
             raise CliError("no pipeline messages arrived in %.0f s (%s); the board said: %s"
                            % (elapsed, summary, last_words(console.lines)))
-        print("run_example: " + summary, flush=True)
+        print("rill run: " + summary, flush=True)
         return 0
     finally:
         for p in procs:
