@@ -82,16 +82,24 @@ def boards():
     return found
 
 
-def scaffold(folder, board):
+def scaffold(folder, board, port):
+    """A new project for ``board`` whose config names the bench's own broker (``port``), so
+    nothing built from it (its frozen firmware too) reaches for a broker on 1883."""
     from rill_host.scaffold import create
 
     create(folder, board)
+    path = os.path.join(folder, "config.json")
+    with open(path) as f:
+        cfg = json.load(f)
+    cfg["mqtt"].update(host="127.0.0.1", port=port)
+    with open(path, "w") as f:
+        json.dump(cfg, f)
     return App(folder)
 
 
 def deploy(out, kind, board, port):
     """The app ``kind`` deployed for ``board`` into ``out``/fs (heap32.mpy beside it); the fs path."""
-    app = App(FIRMWARE) if kind == "example" else scaffold(os.path.join(out, "project-" + board), board)
+    app = App(FIRMWARE) if kind == "example" else scaffold(os.path.join(out, "project-" + board), board, port)
     fs = os.path.join(out, "fs-%s-%s" % (kind, board))
     stage(fs, plan(app, board, ARCH, out=os.path.join(out, "build")))
     compile_file(os.path.join(TOOLS, "heap32_mp.py"), os.path.join(fs, "heap32.mpy"), ARCH)

@@ -67,10 +67,10 @@ _KEY = pytest.StashKey()
 
 def pytest_configure(config):
     state = config.stash[_KEY] = State(config)
+    harness.ensure_deps()  # first: a folder put on sys.path before it exists is skipped for good
     for p in [LIB, DEPS, MP_DIR] + state.project:
         if p not in sys.path:
             sys.path.insert(0, p)
-    harness.ensure_deps()
     if not config.pluginmanager.is_registered(brokers):
         config.pluginmanager.register(brokers, "rill-brokers")
     config.pluginmanager.register(Summary(state), "rill-summary")
