@@ -1,4 +1,4 @@
-"""The MQTT soak (tools/bench_soak.py): one round against a real mosquitto, restarted
+"""The MQTT soak (tools/rill_host/bench/soak.py): one round against a real mosquitto, restarted
 halfway: a roomy heap passes (it reconnected, ends online, had acks), a tight one
 fails on a MemoryError, and the verdict reads the report line."""
 import os

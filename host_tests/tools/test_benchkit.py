@@ -1,4 +1,4 @@
-"""tools/benchkit_mp.py, the MicroPython-side benches' shared rounds and heap count, on
+"""tools/rill_host/bench/mp/benchkit_mp.py, the MicroPython-side benches' shared rounds and heap count, on
 the unix port: a coroutine run is timed to its end on the loop, every run is in every
 round, and an allocating run is counted."""
 import json

@@ -1,4 +1,4 @@
-"""Build identity on the host: tools/build_identity.py hashes lib, app and config in one
+"""Build identity on the host: tools/rill_host/build/identity.py hashes lib, app and config in one
 place; `rill build` writes build/…/build.json and a deploy ships /build.json with the
 firmware version the board reports."""
 import json

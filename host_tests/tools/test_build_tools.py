@@ -1,4 +1,4 @@
-"""tools/build.py refuses an output folder that overlaps lib/ (the build empties
+"""tools/rill_host/build/mpy.py refuses an output folder that overlaps lib/ (the build empties
 ``out``/rill first), and the tools find the MicroPython unix port in one place."""
 import os
 import shutil

@@ -1,4 +1,4 @@
-"""The host side of run evidence: tools/read_capture.py reads a generated file back as
+"""The host side of run evidence: tools/rill_host/evidence/read.py reads a generated file back as
 JSONL; `rill replay CAPTURE --app DIR` and the `replay` fixture replay a capture of a
 `rill new` project through its pipeline, giving what the original run's transforms wrote
 (the README's ``replay`` fixture example runs in host_tests/lib/test_io_readme.py)."""

@@ -49,7 +49,7 @@ def test_the_core_loads_only_its_modules_and_the_rest_on_demand():
 
 
 def _runs_in(tmp_path, exe, arch, kb):
-    """tools/small_heap_mp.py (import the core, build and run a 3-stage pipeline) with
+    """tools/rill_host/bench/mp/small_heap_mp.py (import the core, build and run a 3-stage pipeline) with
     rill's top-level modules as .mpy for ``arch``, in a ``kb`` KB heap: what it said."""
     from rill_host.build.mpy import compile_file
 
@@ -60,7 +60,7 @@ def _runs_in(tmp_path, exe, arch, kb):
             compile_file("rill/" + name, str(out / "rill" / (name[:-3] + ".mpy")), arch, cwd=lib)
     compile_file("small_heap_mp.py", str(out / "small_heap.mpy"), arch, cwd=MP)
     r = subprocess.run([exe, "-X", "heapsize=%dK" % kb, "-c", "import small_heap"], cwd=str(out), capture_output=True,
-                       text=True, timeout=60, env=dict(os.environ, MICROPYPATH=".frozen:"))  # as tools/bench.py runs it
+                       text=True, timeout=60, env=dict(os.environ, MICROPYPATH=".frozen:"))  # as rill bench runs it
     return (r.stdout + r.stderr).strip().splitlines()[-1:]
 
 

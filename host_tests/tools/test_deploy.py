@@ -1,4 +1,4 @@
-"""tools/deploy.py onto virtual boards that import only what was deployed, as real boards:
+"""tools/rill_host/deploy/cli.py onto virtual boards that import only what was deployed, as real boards:
 a small project (a fixture app in a temp folder) deploys with mpremote and with ampy,
 its messages reach a real broker, a second deploy uploads nothing, and a board that is
 not the one asked for is refused."""

@@ -90,7 +90,7 @@ print("dispatch", p.build(board=bd).dispatch)
 
 
 def deployed(tmp_path, app, board, config, script):
-    """``app`` deployed as tools/run_example.py deploys it to a virtual ``board`` (.mpy
+    """``app`` deployed as tools/rill_host/vboard/run.py deploys it to a virtual ``board`` (.mpy
     for the unix port it runs, the dispatch module beside them); what building its
     graph there says."""
     from rill_host.common import board_micropython

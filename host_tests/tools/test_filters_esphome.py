@@ -1,4 +1,4 @@
-"""tools/esphome_filters.py: an ESPHome sensor's filters: list becomes rill chain data that
+"""tools/rill_host/esphome.py: an ESPHome sensor's filters: list becomes rill chain data that
 builds the same filters; what cannot be converted is reported by name."""
 import json
 

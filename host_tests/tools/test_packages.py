@@ -1,4 +1,4 @@
-"""The per-feature packages (tools/packages.py): generated from the lib/ tree by rule and up
+"""The per-feature packages (tools/rill_host/build/packages.py): generated from the lib/ tree by rule and up
 to date; each installs alone (its package.json and the pinned deps) and imports on the
 MicroPython unix port; the example's package.json and manifest carry no simulator and
 pin umqtt.simple at the version make test uses."""

@@ -1,4 +1,4 @@
-"""The emulated-MCU runtime of rill test (tools/rill_host/qemu.py): its declared lists
+"""The emulated-MCU runtime of rill test (tools/rill_host/testing/qemu.py): its declared lists
 name real tests, and without a MicroPython source the run says so in one line and passes."""
 import os
 import re

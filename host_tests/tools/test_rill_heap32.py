@@ -1,4 +1,4 @@
-"""The 32-bit heap bench (tools/bench_heap32.py) on the 32-bit MicroPython: a deployed
+"""The 32-bit heap bench (tools/rill_host/bench/heap32.py) on the 32-bit MicroPython: a deployed
 app passes a probe in a roomy heap and fails one in a tight heap (the MemoryError is
 seen), and the import figures meet issue 17's targets."""
 import os

@@ -82,7 +82,7 @@ def tool(name, *args, timeout=30):
 
 
 class VBoard:
-    """A running tools/vboard.py; ``port`` is its pty, ``fs`` its filesystem folder, ``dir``
+    """A running tools/rill_host/vboard/cli.py; ``port`` is its pty, ``fs`` its filesystem folder, ``dir``
     its state folder. It imports the repository's lib/ (--host-lib) unless ``host_lib`` is
     False or ``extra`` has --no-host-lib."""
 
@@ -169,7 +169,7 @@ def main():
 '''
 HELPERS = '''\
 def counter():
-    # A user's own import of a pinned micropython-lib package: deploy ships it (tools/deps.lock).
+    # A user's own import of a pinned micropython-lib package: deploy ships it (tools/rill_host/build/deps.lock).
     from umqtt.simple import MQTTException  # noqa: F401
 
     box = [0]

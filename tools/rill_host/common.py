@@ -167,7 +167,7 @@ def load_board(board_id):
 
 def running_vboard(state=VBOARD_DIR):
     """{"port", "board", "pid", "fs"} of the virtual board running in a state folder
-    (tools/vboard.py writes vboard.json there), or None."""
+    (tools/rill_host/vboard/cli.py writes vboard.json there), or None."""
     try:
         with open(os.path.join(state, "vboard.json")) as f:
             info = json.load(f)

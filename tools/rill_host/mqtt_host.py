@@ -1,7 +1,7 @@
 """Host-side MQTT for the demo, the bench and the tests: a throwaway broker and a tiny client.
 
-``Broker`` is the one launcher of a local broker (host_tests/brokers.py and
-tools/bench_mqtt.py build on it): mosquitto with a generated config, else amqtt from
+``Broker`` is the one launcher of a local broker (tools/rill_host/testing/brokers.py and
+tools/rill_host/bench/mqtt.py build on it): mosquitto with a generated config, else amqtt from
 the venv, on a free loopback port. ``Client`` is a minimal blocking MQTT 3.1.1 client
 (stdlib only): subscribe, receive QoS 0/1 PUBLISH with their retain flag, publish QoS 0.
 Everything here talks to 127.0.0.1 only.
@@ -211,7 +211,7 @@ def stop_group(proc, timeout=5.0):
 
 
 def varint(n):
-    """MQTT's variable byte integer (a remaining length); host_tests/brokers.py uses it too."""
+    """MQTT's variable byte integer (a remaining length); tools/rill_host/testing/brokers.py uses it too."""
     out = bytearray()
     while True:
         b, n = n & 0x7F, n >> 7

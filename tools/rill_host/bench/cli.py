@@ -40,7 +40,7 @@ def build_lib(out):
 
 
 def core_dispatch(mpy):
-    """The fast dispatch of tools/bench_core_mp.py's pipelines as a deployed app gets it:
+    """The fast dispatch of tools/rill_host/bench/mp/bench_core_mp.py's pipelines as a deployed app gets it:
     written on the host (rill.codegen), compiled by mpy-cross -march=x64 into ``mpy``."""
     with tempfile.TemporaryDirectory() as src:
         script = "import sys, runpy, rill; sys.argv.pop(0); runpy.run_path(sys.argv[0], run_name='__main__')"
@@ -54,7 +54,7 @@ def core_dispatch(mpy):
 
 
 def small_heap(mpy, exe=None, arch="x64", start=32, stop=64):
-    """Compile tools/small_heap_mp.py as .mpy too (as on a board) into ``mpy`` (rill's
+    """Compile tools/rill_host/bench/mp/small_heap_mp.py as .mpy too (as on a board) into ``mpy`` (rill's
     .mpy for ``arch``) and run it on ``exe`` (default: the 64-bit port) in heaps from
     ``start`` KB up, 1 KB at a time: the smallest heap (KB) it runs in, or None up to ``stop``."""
     compile_file("small_heap_mp.py", os.path.join(mpy, "small_heap.mpy"), arch, cwd=TOOLS)
@@ -68,7 +68,7 @@ def small_heap(mpy, exe=None, arch="x64", start=32, stop=64):
 
 
 def small_heap_32bit():
-    """``small_heap`` on the 32-bit port (tools/common.py finds it; rill built for x86),
+    """``small_heap`` on the 32-bit port (tools/rill_host/common.py finds it; rill built for x86),
     from 16 KB up; None without that port."""
     from rill_host.common import micropython32_exe
 
@@ -118,16 +118,16 @@ def main(argv=None):
             modules["rill.mqtt"] = heap_cost(mpy, ["rill.mqtt"], after=CORE)
             modules["rill.mqtt.discovery"] = heap_cost(mpy, ["rill.mqtt.discovery"], after=CORE + ["rill.mqtt"])
         results["module_import_bytes_beyond_core"] = modules
-        # filters: cost per record vs inline code (tools/bench_filters_mp.py), heap per module
+        # filters: cost per record vs inline code (tools/rill_host/bench/mp/bench_filters_mp.py), heap per module
         results.update(json.loads(micropython(os.path.join(TOOLS, "bench_filters_mp.py"), path=[mpy])))
         results["filters_import_bytes_beyond_core"] = {
             m[:-4]: heap_cost(mpy, ["rill.filters." + m[:-4]], after=CORE + ["rill.filters"])
             for m in sorted(os.listdir(mpy + "/rill/filters")) if m.endswith(".mpy") and m != "__init__.mpy"}
         results["filters_import_bytes_beyond_core"]["__init__"] = heap_cost(mpy, ["rill.filters"], after=CORE)
-        # the recorder: cost per record vs the same pipeline without it (tools/bench_io_mp.py), and its heap
+        # the recorder: cost per record vs the same pipeline without it (bench/mp/bench_io_mp.py), and its heap
         results.update(json.loads(micropython(os.path.join(TOOLS, "bench_io_mp.py"), path=[mpy])))
         results["recorder_import_bytes_beyond_core"] = heap_cost(mpy, ["rill.io.recorder", "rill.io.sink"], after=CORE)
-        # the status record: one publish vs publishing g.stats() (tools/bench_status_mp.py), and its heap
+        # the status record: one publish vs publishing g.stats() (bench/mp/bench_status_mp.py), and its heap
         results.update(json.loads(micropython(os.path.join(TOOLS, "bench_status_mp.py"), path=[mpy])))
         results["status_import_bytes_beyond_core"] = heap_cost(mpy, ["rill.status"], after=CORE)
         results["identity_import_bytes_beyond_core"] = heap_cost(mpy, ["rill.identity"], after=CORE)
@@ -137,7 +137,7 @@ def main(argv=None):
         results.update(host_json("mqtt"))
         results.update(host_json("gateway"))  # the gateway (CPython) against a bare paho subscriber
     os.makedirs(os.path.join(ROOT, "bench"), exist_ok=True)
-    try:  # the heap figures on the 32-bit MicroPython (tools/bench_heap32.py; it writes tools/heap_figures.json)
+    try:  # the heap figures on the 32-bit MicroPython (bench/heap32.py; it writes build/heap_figures.json)
         results.update(host_json("heap32"))
     except BenchError as e:
         results["heap32_skipped"] = str(e)

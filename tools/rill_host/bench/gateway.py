@@ -11,7 +11,7 @@ frozen (SIGSTOP) while ``rill fleet`` (real rill.mqtt Bridges) publishes; the ra
 from SIGCONT to the last commit, so it is the consumer's rate, not the fleet's. Then each runs live
 under the fleet at a fixed rate, for the end-to-end latency (device emit to commit).
 
-Prints one JSON object as its last line (tools/bench.py merges it into `make bench`):
+Prints one JSON object as its last line (tools/rill_host/bench/cli.py merges it into `make bench`):
 
   gateway_rate_1, gateway_rate_3     msgs/s through 1 and 3 gateways sharing $share/bench/...
   baseline_rate_1, baseline_rate_3   the bare subscriber's msgs/s in the same run

@@ -6,16 +6,16 @@ needs, and the import cost of the core and of rill.mqtt.
                                                   # last stdout line: one JSON object
 
 ``app_min_heap_kb_32bit`` {board: {example, scaffold}}: the smallest ``-X heapsize``
-(KB, bisected to 1 KB) at which the app, deployed as a board gets it (tools/deploy_plan.py:
+(KB, bisected to 1 KB) at which the app, deployed as a board gets it (tools/rill_host/deploy/plan.py:
 the .mpy files for ``-march=x86``, main.py, config.json pointed at a real mosquitto on a
 free loopback port, the board file), runs ``--seconds`` with no MemoryError anywhere:
 none raised or printed, none dead-lettered, none counted by the bridge, the app's task
-still alive and, on a networked board, the bridge connected (tools/heap32_mp.py runs
+still alive and, on a networked board, the bridge connected (tools/rill_host/bench/mp/heap32_mp.py runs
 the board's main.py and checks). ``example`` is firmware/app.py (networked boards only:
 it publishes over MQTT), ``scaffold`` a `rill new` project. The probes of all apps run
 at once (they mostly sleep), a few per app per round. The simulator (rill.sim) stands for
 what a board has in ROM, its ``machine`` and its chips: the probes run on the unix32
-firmware with rill frozen into it (tools/firmware.py) and take only rill.sim from the
+firmware with rill frozen into it (tools/rill_host/build/firmware.py) and take only rill.sim from the
 firmware, everything else from the deployed .mpy files (heap32_mp.py reports which rill
 modules came from the firmware, and a probe that took any other fails the bench);
 ``app_min_heap_sim`` says "frozen". Where that firmware cannot be built, the simulator
@@ -25,17 +25,17 @@ as this bench measured them before.
 
 ``app_min_heap_kb_frozen``: the same for the example app and a project on ESP32_GENERIC and a
 project on RPI_PICO, on the 32-bit unix firmware with rill and the app frozen into it by
-MicroPython's own manifest tooling (tools/firmware.py, ``rill firmware --target unix32``):
+MicroPython's own manifest tooling (tools/rill_host/build/firmware.py, ``rill firmware --target unix32``):
 what a board whose firmware freezes them needs (``--no-frozen`` leaves it out).
 
 ``core_import_bytes_32bit``, ``mqtt_import_bytes_32bit`` (rill.mqtt beyond the core) and
 ``module_import_bytes_32bit`` (each on-demand module beyond the core, measured with room in
 the interned-name pool: its own code, data and names, not the 2 KB pool table whichever
-module crosses a boundary pays for, so the figures add up): tools/heap_cost_mp.py
+module crosses a boundary pays for, so the figures add up): tools/rill_host/bench/mp/heap_cost_mp.py
 on the same binary and .mpy files; ``sim_frozen_import_bytes_32bit`` the simulator's
 heap when frozen (what the app figures hold of it). ``mqtt_soak_min_heap_kb_64bit``/``_32bit``: the MQTT
-soak with a broker restart (tools/bench_soak.py), in a full run. A full run writes tools/heap_figures.json, the
-figures tools/heap_budget.py estimates an app's heap from (commit it).
+soak with a broker restart (bench/soak.py), in a full run. A full run writes build/heap_figures.json, the
+figures tools/rill_host/build/heap_budget.py estimates an app's heap from (commit it).
 
 The binary: $RILL_MICROPYTHON32, else ../shared/micropython/micropython32 beside the
 checkout. Without one it reports why instead of figures.
@@ -57,7 +57,7 @@ from rill_host.deploy.plan import FIRMWARE, App, plan, stage
 from rill_host.mqtt_host import Broker, stop_group
 
 ARCH = "x86"
-CORE = ["rill", "rill.graph"]  # as tools/bench.py
+CORE = ["rill", "rill.graph"]  # as tools/rill_host/bench/cli.py
 TOP_KB, LOW_KB = 320, 8
 PROBES = 3  # per app per round: the interval shrinks 4x a round
 # app_min_heap_kb_frozen: the apps measured frozen too
@@ -68,7 +68,7 @@ BenchError = CliError
 
 
 def micropython32():
-    """The 32-bit unix port's path, or None (tools/common.py finds it, as for rill test)."""
+    """The 32-bit unix port's path, or None (tools/rill_host/common.py finds it, as for rill test)."""
     return micropython32_exe()[0]
 
 
@@ -182,7 +182,7 @@ def bisect(exe, fs, net, seconds, tag, pool, mode="mpy"):
 
 
 def heap_cost(exe, mpy, modules, after=(), room=False):
-    """Heap bytes importing ``modules`` costs after ``after`` (tools/heap_cost_mp.py); ``room``:
+    """Heap bytes importing ``modules`` costs after ``after`` (tools/rill_host/bench/mp/heap_cost_mp.py); ``room``:
     with an interned-name pool grown first, so no module pays for a pool table."""
     args = (["--after", ",".join(after)] if after else []) + (["--grow-names"] if room else []) + list(modules)
     env = dict(os.environ, MICROPYPATH=".frozen:" + mpy)
@@ -217,12 +217,12 @@ def imports(exe, mpy):
 
 
 def figures(results):
-    """tools/heap_figures.json, what tools/heap_budget.py estimates from."""
+    """tools/rill_host/build/heap_figures.json, what tools/rill_host/build/heap_budget.py estimates from."""
     info = boards()
     mods = dict(results["module_import_bytes_32bit"], **{"rill.mqtt": results["mqtt_import_bytes_32bit"]})
     from rill_host.build.heap_budget import EXAMPLE, TEMPLATE, app_bytes
 
-    return {"about": "32-bit MicroPython v1.28 (micropython32), deployed .mpy files: tools/bench_heap32.py",
+    return {"about": "32-bit MicroPython v1.28 (micropython32), deployed .mpy files: tools/rill_host/bench/heap32.py",
             "core": results["core_import_bytes_32bit"], "modules": mods,
             # what the simulator holds in the app figures (frozen, or as .mpy): the estimate leaves it out
             "sim": results["sim_frozen_import_bytes_32bit" if results.get("app_min_heap_sim") == "frozen"
@@ -234,7 +234,7 @@ def figures(results):
 
 
 def frozen(out, kind, board, fs):
-    """(the 32-bit unix firmware with rill and the app frozen (tools/firmware.py, MicroPython's
+    """(the 32-bit unix firmware with rill and the app frozen (tools/rill_host/build/firmware.py, MicroPython's
     own manifest tooling), a copy of ``fs`` holding only what stays on a board's filesystem
     then: main.py, boot.py, config.json, build.json, the board file; the app's dispatch module
     is frozen with the app)."""
@@ -249,7 +249,7 @@ def frozen(out, kind, board, fs):
 
 
 def sim_firmware():
-    """The unix32 firmware with rill frozen and no app (tools/firmware.py, cached): the binary
+    """The unix32 firmware with rill frozen and no app (tools/rill_host/build/firmware.py, cached): the binary
     of the "sim-frozen" probes, which take only rill.sim from it."""
     from rill_host.build.firmware import build
 

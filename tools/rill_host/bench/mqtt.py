@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """MQTT benchmark: rill.mqtt against stock umqtt.simple, on the MicroPython unix port.
 
-Starts its own mosquitto (tools/mqtt_host.py's launcher, with no per-client queue
+Starts its own mosquitto (tools/rill_host/mqtt_host.py's launcher, with no per-client queue
 limits), compiles the library and umqtt.simple to .mpy as a board would load
-them, runs tools/bench_mqtt_mp.py while mosquitto_sub subscribes to the QoS 1 topic, and
+them, runs tools/rill_host/bench/mp/bench_mqtt_mp.py while mosquitto_sub subscribes to the QoS 1 topic, and
 checks that the subscriber received every QoS 1 message (so the QoS 1 figures are
 delivered to a subscriber and acknowledged to the device). Prints one
-JSON object as its last line (tools/bench.py merges it into `make bench`):
+JSON object as its last line (tools/rill_host/bench/cli.py merges it into `make bench`):
 
   mqtt_qos1_rate          rill.mqtt QoS 1, delivered and acknowledged, msg/s (target >= 20000),
                           tuned: window 256, outbox 512, 32 KB arena, broker without queue limits

@@ -9,8 +9,8 @@ raised or printed, none counted by the bridge, none dead-lettered; and it reconn
 
 ``mqtt_soak_min_heap_kb_64bit``: the project's MicroPython (.venv/bin/micropython) with
 the library as .mpy for ``-march=x64``; ``mqtt_soak_min_heap_kb_32bit``: the 32-bit
-unix port (tools/bench_heap32.py's binary) with ``-march=x86``. The script is
-tools/soak_mp.py, compiled to .mpy as well. All probes of a round run at once against
+unix port (tools/rill_host/bench/heap32.py's binary) with ``-march=x86``. The script is
+tools/rill_host/bench/mp/soak_mp.py, compiled to .mpy as well. All probes of a round run at once against
 one broker, restarted for all of them halfway through.
 """
 import json

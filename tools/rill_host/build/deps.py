@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fetch the pinned MicroPython libraries listed in tools/deps.lock into .deps/.
+"""Fetch the pinned MicroPython libraries listed in tools/rill_host/build/deps.lock into .deps/.
 
 Some micropython-lib packages (e.g. micropython-umqtt.simple 1.3.4) are published
 only as an sdist without setup.py, so pip cannot install them. This script finds
@@ -256,12 +256,12 @@ def install(settings, pkg):
                         % (name, version, redact(settings.index_url)))
     filename, url, listed = found
     if listed and listed != pinned:
-        raise DepsError("the index lists sha256 %s for %s but tools/deps.lock pins %s"
+        raise DepsError("the index lists sha256 %s for %s but tools/rill_host/build/deps.lock pins %s"
                         % (listed, filename, pinned))
     data, _, _ = fetch(settings, url)
     actual = sha256_bytes(data)
     if actual != pinned:
-        raise DepsError("hash mismatch for %s: downloaded sha256 %s, tools/deps.lock pins %s"
+        raise DepsError("hash mismatch for %s: downloaded sha256 %s, tools/rill_host/build/deps.lock pins %s"
                         % (filename, actual, pinned))
     try:
         members = read_members(filename, data)
@@ -272,14 +272,14 @@ def install(settings, pkg):
         if content is None:
             raise DepsError("%s has no member %s" % (filename, f["member"]))
         if sha256_bytes(content) != f["sha256"]:
-            raise DepsError("hash mismatch for %s in %s: tools/deps.lock pins %s"
+            raise DepsError("hash mismatch for %s in %s: tools/rill_host/build/deps.lock pins %s"
                             % (f["member"], filename, f["sha256"]))
         write_atomic(os.path.join(DEPS_HOME, f["dest"]), content)
     print("deps: installed %s %s -> %s" % (name, version, ", ".join(f["dest"] for f in pkg["files"])))
 
 
 def locked():
-    """tools/deps.lock's packages: [{name, version, sha256, files: [{member, dest, sha256}]}]."""
+    """tools/rill_host/build/deps.lock's packages: [{name, version, sha256, files: [{member, dest, sha256}]}]."""
     try:
         with open(LOCK) as f:
             return json.load(f)["packages"]
@@ -288,7 +288,7 @@ def locked():
 
 
 def main(argv):
-    p = Parser(prog="python -m rill_host.build.deps", description="Fetch the MicroPython libraries pinned in tools/deps.lock into .deps/.")
+    p = Parser(prog="python -m rill_host.build.deps", description="Fetch the MicroPython libraries pinned in tools/rill_host/build/deps.lock into .deps/.")
     p.add_argument("--check", action="store_true", help="verify only, never touch the network")
     check_only = p.parse_args(argv).check
     settings = None

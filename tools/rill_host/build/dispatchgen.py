@@ -5,7 +5,7 @@ for ``rill build --app`` and ``rill deploy`` to compile with mpy-cross for the b
     python -m rill_host.build.dispatchgen --app DIR --out DIR [--board ID] [--bytecode]
 
 The pipeline is the app's ``pipeline(board, cfg)`` (app.py beside its config.json, as
-tools/host_app.py loads it: the board simulated), built here with the reference
+tools/rill_host/evidence/host_app.py loads it: the board simulated), built here with the reference
 dispatch; the module carries the fingerprint of that graph, and the device uses it
 only when the graph it builds has the same one (rill.wiring). ``--bytecode`` leaves
 out ``@micropython.native`` (a port without the native emitter). An app without

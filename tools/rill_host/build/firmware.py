@@ -13,7 +13,7 @@ firmware/packages) and runs the port's make with FROZEN_MANIFEST=..., as a user 
 The MicroPython source: ``--micropython-src`` (a checkout), else $RILL_MICROPYTHON_SRC,
 else ../shared/micropython's tarball beside this repository, unpacked once into the cache
 (keyed by its sha256). A target without a native emitter (the Cortex-M0) freezes the
-library with its @micropython.native lines blanked (tools/build.py ``bytecode_source``).
+library with its @micropython.native lines blanked (tools/rill_host/build/mpy.py ``bytecode_source``).
 Builds are cached under $RILL_CACHE (default ~/.cache/rill) by the source, the target,
 the manifest's text and the sha256 of every file it freezes: a re-run costs about 1 s.
 ``build(target, app_dir)`` is the same for other tools (the benchmarks); it returns the binary.
@@ -153,7 +153,7 @@ def stage(root, native, app_dir=None, extra=()):
 
 def manifest_text(target, root, names, app, extra):
     spec = TARGETS[target]
-    lines = ["# Written by rill firmware (tools/firmware.py) for %s: do not edit." % target,
+    lines = ["# Written by rill firmware (tools/rill_host/build/firmware.py) for %s: do not edit." % target,
              "# ruff: noqa: F821", spec["base"],
              'add_library("rill", "%s")' % os.path.join(root, "firmware", "packages")]
     lines += ['require("%s", library="rill")' % n for n in names]
@@ -187,7 +187,7 @@ def _make(tree, spec, build_dir, manifest, heap):
 
 
 def app_dispatch(app_dir, native, board_id=None, log=None):
-    """[(source, module file)] of the app's host-built dispatch (tools/dispatchgen.py), frozen
+    """[(source, module file)] of the app's host-built dispatch (tools/rill_host/build/dispatchgen.py), frozen
     with it; none, with one line saying so, when the host cannot build the app's pipeline."""
     from rill_host.build import dispatchgen
 

@@ -5,7 +5,7 @@
     print(heap_budget.report(app, "ESP32_GENERIC"))     # app: a deploy_plan.App
 
 The figures are 32-bit MicroPython measurements that ``make bench`` writes to
-tools/heap_figures.json (tools/bench_heap32.py): the import cost of the core, of each
+tools/rill_host/build/heap_figures.json (tools/rill_host/bench/heap32.py): the import cost of the core, of each
 library module beyond it (rill.mqtt.* beyond rill.mqtt too), of the simulator, and per
 board the smallest heap a `rill new` project really ran in for 30 s against a broker.
 The estimate is

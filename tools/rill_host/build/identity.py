@@ -2,8 +2,8 @@
 
     {"lib": sha256, "app": sha256, "config": sha256, "arch": "armv6m", "firmware": "1.25.0"}
 
-The one place these hashes are computed: ``rill build`` (tools/build.py) writes
-build/mpy/build.json, ``rill deploy`` (tools/deploy_plan.py) ships /build.json, and
+The one place these hashes are computed: ``rill build`` (tools/rill_host/build/mpy.py) writes
+build/mpy/build.json, ``rill deploy`` (tools/rill_host/deploy/plan.py) ships /build.json, and
 ``rill replay`` compares a capture's identity with the code it replays. On the board,
 rill.identity reads it.
 

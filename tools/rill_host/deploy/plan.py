@@ -1,22 +1,22 @@
-"""What a deploy puts on a board: the file plan of tools/deploy.py and tools/run_example.py.
+"""What a deploy puts on a board: the file plan of tools/rill_host/deploy/cli.py and tools/rill_host/vboard/run.py.
 
 An app is a folder (its top-level .py modules and packages, minus tests and conftest.py,
 and its config.json) or one module file. The plan, as (board path, host file, group):
 
-    /lib/rill/...               the rill packages the app imports (tools/packages.py), as
+    /lib/rill/...               the rill packages the app imports (tools/rill_host/build/packages.py), as
                                 .mpy for the board's architecture (or .py with source=True);
                                 the simulator only for the unix port (a virtual board)
-    /lib/umqtt/simple.mpy       the pinned dependencies the app needs (tools/deps.lock)
+    /lib/umqtt/simple.mpy       the pinned dependencies the app needs (tools/rill_host/build/deps.lock)
     /<module>.mpy ...           the app's modules (``main.py``/``boot.py`` stay source)
     /rill_dispatch_<p>.mpy      the fast dispatch of the app's pipeline(board, cfg), made on
-                                the host (tools/dispatchgen.py), native code for the arch
+                                the host (tools/rill_host/build/dispatchgen.py), native code for the arch
     /boot.py /main.py           the app's own, else firmware/'s, whose main.py imports the
                                 app module as ``app`` and calls ``app.main()``
     /config.json                --config, else the app folder's config.json
     /boards/<BOARD>/board.json  read by rill.board on the device: boards/<BOARD>/board.json
                                 completed on the host (``device_board``), so the device
                                 need not load rill.boardhelp to complete it
-    /build.json                 the build's identity (tools/build_identity.py), read by
+    /build.json                 the build's identity (tools/rill_host/build/identity.py), read by
                                 rill.identity: hashes of lib, app and config, the
                                 architecture and the firmware version the board reported
 """

@@ -9,7 +9,7 @@ The app is a ``rill new`` project: ``app.py`` with ``pipeline(board, cfg)``, and
 links would publish is printed where it happens, ``[t, "publish", topic, payload]``,
 numbered as the capture's header says the original run's were.
 When the capture's build identity (rill.identity, in its header) is not this code's
-(tools/build_identity.py: lib, the app's modules, its config), one warning line goes
+(tools/rill_host/build/identity.py: lib, the app's modules, its config), one warning line goes
 to stderr and the replay goes on.
 """
 import os

@@ -4,7 +4,7 @@ The library and the harness's own MicroPython side (mp/) are compiled to .mpy on
 session and port (``compile_lib``, native code for the port's -march), so the port loads
 bytecode as a board does instead of compiling on its small heap. Each test then runs in its own
 ``micropython -X heapsize=H -m _rill_runner FILE TEST`` process (the heap is the
-runtime's choice, tools/rill_host/runtimes.py) whose
+runtime's choice, tools/rill_host/testing/runtimes.py) whose
 fixtures are made there (``clock``, ``board``, ``replay``) or proxied to the host's objects (the
 rest: their plain attributes as a snapshot, method calls as JSON lines).
 """
@@ -37,7 +37,7 @@ _found = []
 
 
 def micropython_exe():
-    """The unix port, found where every tool finds it (tools/common.py), once a session."""
+    """The unix port, found where every tool finds it (tools/rill_host/common.py), once a session."""
     if not _found:
         common = tools_common()
         try:

@@ -10,7 +10,7 @@
 - rill, its pinned dependencies, testkit and the project's root folder import on each.
 - Fixtures: ``clock`` (a VirtualClock), ``board`` (a simulated ``rill_board`` whose
   devices keep ``clock``'s time), ``replay`` (a capture through a pipeline), and the
-  MQTT brokers of host_tests/brokers.py (``broker``: mosquitto, or amqtt).
+  MQTT brokers of tools/rill_host/testing/brokers.py (``broker``: mosquitto, or amqtt).
 - The run ends with one line per runtime (or the line saying why it did not run),
   counting only the tests run on every runtime, and one line per other suite (named by
   its folder), before pytest's own last line.
@@ -46,7 +46,7 @@ class State:
         self.cpython_only = [os.path.join(base, p) for p in config.getini("rill_cpython_only")]
         self.labels = {}  # nodeid -> "runtime=..." or "suite=..."
         self.counts = {}  # label -> [passed, failed, skipped]
-        self.qemu = qemu.Session(self.board)  # RILL_QEMU=subset|all: the emulated MCU (rill_host/qemu.py)
+        self.qemu = qemu.Session(self.board)  # RILL_QEMU=subset|all: the emulated MCU (rill_host/testing/qemu.py)
 
     def dual(self, path, module, fn):
         """The names of the runtimes this test runs on, or [] when it is CPython's alone."""

@@ -3,7 +3,7 @@
 ``RILL_QEMU=subset`` (``make test``) runs the modules of ``SUBSET`` on the Cortex-M3
 (MPS2_AN385, thumb-2 native emitter) and ``M0_MODULES`` on the Cortex-M0 (MICROBIT, no
 native emitter); ``RILL_QEMU=all`` (``make test-mcu``) every lib test module on the M3.
-The firmware (tools/firmware.py, cached) has rill, testkit, the runner and the test
+The firmware (tools/rill_host/build/firmware.py, cached) has rill, testkit, the runner and the test
 modules frozen; its heap (MICROPY_HEAP_SIZE) is the budget of the tests' board (ini
 ``rill_board``), or a module's own ``MP_HEAPSIZE`` (a firmware and a qemu of its own). One qemu
 process per runtime serves the session; each test is a soft reset (Ctrl-D) and a
@@ -173,7 +173,7 @@ class Session:
         path = os.path.join(ROOT, "build", "qemu", "_rill_files.py")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
-            f.write("# Written by rill_host/qemu.py for the qemu firmware: do not edit.\nFILES = %r\n" % files)
+            f.write("# Written by rill_host/testing/qemu.py for the qemu firmware: do not edit.\nFILES = %r\n" % files)
         return path
 
     def heap(self, module=None):

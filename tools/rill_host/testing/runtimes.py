@@ -10,7 +10,7 @@ emulated MCU with a runner module of its own) is one more entry in ``table()``.
 Heaps on the unix ports (``heap(config, module, board)``: the size and where it comes from):
 - ``micropython``, the 64-bit port: the module's ``MP_HEAPSIZE``, else ini ``rill_heap``,
   else the board's ``heap_budget_kb`` (ini ``rill_board``) x the binary's heap scale
-  (1.5 when it is 64-bit: tools/common.py asks its ``sys.maxsize``), else 128K.
+  (1.5 when it is 64-bit: tools/rill_host/common.py asks its ``sys.maxsize``), else 128K.
 - ``micropython32``, the 32-bit port, where boards' figures hold as they are: the module's
   ``MP_HEAPSIZE32`` with ``MP_HEAPSIZE32_WHY`` (one line: why the board's budget is not
   enough, and the measured need), else ini ``rill_heap32``, else the board's

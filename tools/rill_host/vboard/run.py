@@ -9,9 +9,9 @@
    as a real board gets it: lib/rill and umqtt compiled to .mpy in /lib, app.mpy,
    boot.py, main.py, the board file and a config.json pointing at that broker
    (``--source`` runs the .py sources from the repository instead);
-3. starts tools/vboard.py, whose power-on runs main.py, i.e. the pipeline of
+3. starts tools/rill_host/vboard/cli.py, whose power-on runs main.py, i.e. the pipeline of
    firmware/app.py: simulated BME280 -> moving average -> threshold alarm -> MQTT.
-   The board runs the 32-bit MicroPython when there is one (tools/common.py's
+   The board runs the 32-bit MicroPython when there is one (tools/rill_host/common.py's
    ``board_micropython``), at the board's own heap budget, else the 64-bit one at the
    budget x1.5; the .mpy files are compiled for that port (x86 or x64);
 4. subscribes to rill/# and prints what arrives; partway it publishes a command
@@ -19,7 +19,7 @@
 5. stops everything and prints one summary line: messages received, sequence gaps
    (for an app on a board without networking, RPI_PICO: the lines its console printed).
 
-``--app DIR_OR_MODULE`` runs a project's app instead (tools/deploy_plan.py says what an
+``--app DIR_OR_MODULE`` runs a project's app instead (tools/rill_host/deploy/plan.py says what an
 app is): deployed the same way, with its own config.json (if any) pointed at the
 broker (``mqtt.host``/``mqtt.port``); every topic is shown, and no command is sent.
 The virtual board is its config's ``board`` unless --board says otherwise (then the
@@ -76,7 +76,7 @@ def parse_args(argv):
 
 
 def deploy(fs, board, app, config, source, exe=None):
-    """Fill a fresh board filesystem exactly as tools/deploy.py fills a real board, with .mpy
+    """Fill a fresh board filesystem exactly as tools/rill_host/deploy/cli.py fills a real board, with .mpy
     for the unix port ``exe`` (default: the one the virtual board runs, ``board_micropython``)."""
     shutil.rmtree(fs, ignore_errors=True)
     os.makedirs(fs)

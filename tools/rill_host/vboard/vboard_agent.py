@@ -1,4 +1,4 @@
-"""The agent: board side of the virtual board (tools/vboard.py), under the MicroPython unix port.
+"""The agent: board side of the virtual board (tools/rill_host/vboard/cli.py), under the MicroPython unix port.
 
 The host process owns the serial protocol (REPL modes, raw paste, prompts) and sends
 this agent one command at a time; the agent executes it in one persistent ``__main__``

@@ -1,4 +1,4 @@
-"""Core benchmark, run on the MicroPython unix port by tools/bench.py. Prints one JSON line.
+"""Core benchmark, run on the MicroPython unix port by tools/rill_host/bench/cli.py. Prints one JSON line.
 
 The same records go through the same three functions (map -> filter -> tap), timed in
 the same run, rounds interleaved, best of ROUNDS:
@@ -15,8 +15,8 @@ the same run, rounds interleaved, best of ROUNDS:
   rill reference  the push pipeline on the reference dispatch (rill.dispatch)
 Every producer hands over BATCH records, then yields to the loop. The rill pipelines
 run the fast dispatch a deployed app gets: written on the host (``python3
-tools/bench_core_mp.py --dispatch DIR``, rill.codegen) and compiled by mpy-cross
--march=x64 (tools/bench.py); the reference pipeline is named so that it has none.
+tools/rill_host/bench/mp/bench_core_mp.py --dispatch DIR``, rill.codegen) and compiled by mpy-cross
+-march=x64 (tools/rill_host/bench/cli.py); the reference pipeline is named so that it has none.
 """
 import asyncio
 import gc
@@ -340,7 +340,7 @@ def main():
     }))
 
 
-if __name__ == "__main__":  # tools/bench_io_mp.py imports its pipeline
+if __name__ == "__main__":  # tools/rill_host/bench/mp/bench_io_mp.py imports its pipeline
     if sys.argv[1:2] == ["--dispatch"]:
         write_dispatch(sys.argv[2])
     else:

@@ -1,4 +1,4 @@
-"""Filter benchmark, run on the MicroPython unix port by tools/bench.py. Prints one JSON line.
+"""Filter benchmark, run on the MicroPython unix port by tools/rill_host/bench/cli.py. Prints one JSON line.
 
 For every filter: its cost per record relative to a direct call of a plain function that
 does the same work inline (the strongest honest baseline: a hand-written running sum for

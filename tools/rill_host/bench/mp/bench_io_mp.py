@@ -1,4 +1,4 @@
-"""Recorder cost, run on the MicroPython unix port by tools/bench.py. Prints one JSON line.
+"""Recorder cost, run on the MicroPython unix port by tools/rill_host/bench/cli.py. Prints one JSON line.
 
 The core bench's pipeline (map -> filter -> tap, pushed in batches of 64), timed with
 and without a Recorder writing every source record into a FileSink (a file in /tmp,

@@ -1,4 +1,4 @@
-"""MQTT benchmark, run on the MicroPython unix port by tools/bench_mqtt.py. Prints one JSON line.
+"""MQTT benchmark, run on the MicroPython unix port by tools/rill_host/bench/mqtt.py. Prints one JSON line.
 
 usage: micropython bench_mqtt_mp.py PORT [N [ROUNDS [DEFAULT_PORT]]]
 (a tuned broker listens on 127.0.0.1:PORT, mosquitto with its default configuration on DEFAULT_PORT)

@@ -1,4 +1,4 @@
-"""Status record cost, run on the MicroPython unix port by tools/bench.py. Prints one JSON line.
+"""Status record cost, run on the MicroPython unix port by tools/rill_host/bench/cli.py. Prints one JSON line.
 
 The core bench's pipeline with a Status (and its bridge, not connected), after 2,000
 records. One publish is what the bridge's tap does with each status record: take

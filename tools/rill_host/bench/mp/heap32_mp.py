@@ -1,5 +1,5 @@
 """Run a deployed app for a while and say whether it met a MemoryError anywhere (run by
-tools/bench_heap32.py on the 32-bit unix port, as ``heap32.mpy`` beside the app).
+tools/rill_host/bench/heap32.py on the 32-bit unix port, as ``heap32.mpy`` beside the app).
 
     HEAP32_MAIN=<fs>/main.py HEAP32_SECONDS=30 HEAP32_NET=1 micropython32 -X heapsize=60K -c "import heap32"
 
@@ -17,7 +17,7 @@ is wrapped so that after HEAP32_SECONDS it prints one line and exits:
 Raised or printed MemoryErrors show in the output, which the host reads too.
 
 With HEAP32_SIM=frozen (the binary is a unix32 firmware with rill frozen into it,
-tools/firmware.py) only the simulator is taken from the frozen copy: it stands for what a
+tools/rill_host/build/firmware.py) only the simulator is taken from the frozen copy: it stands for what a
 board has in ROM (its ``machine``, the chips), and the app and the rest of rill still
 load as the deployed .mpy files.
 """

@@ -1,4 +1,4 @@
-"""Heap bytes an import costs on MicroPython. Run by tools/bench.py on the unix port:
+"""Heap bytes an import costs on MicroPython. Run by tools/rill_host/bench/cli.py on the unix port:
 
     micropython heap_cost_mp.py [--after MOD,MOD] [--grow-names] MODULE [MODULE ...]
 

@@ -1,4 +1,4 @@
-"""The MQTT soak (tools/bench_soak.py): a Bridge publishing one QoS 1 record every
+"""The MQTT soak (tools/rill_host/bench/soak.py): a Bridge publishing one QoS 1 record every
 50 ms to a real broker for SOAK_SECONDS; the host restarts the broker in the middle.
 
     SOAK_PORT=1883 SOAK_SECONDS=20 micropython -X heapsize=80K -c "import soak"
