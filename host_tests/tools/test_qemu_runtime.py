@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from rill_host import qemu
+from rill_host.testing import qemu
 from tooltest import ROOT
 
 LIB = os.path.join(ROOT, "host_tests", "lib")

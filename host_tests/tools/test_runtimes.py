@@ -7,7 +7,8 @@ import types
 
 import pytest
 
-from rill_host import common, runtimes
+from rill_host import common
+from rill_host.testing import runtimes
 from rill_host.vboard import cli as vboard
 from tooltest import ROOT
 

@@ -1,4 +1,4 @@
-"""Run one frozen test on a qemu MicroPython firmware (frozen as ``_rill_qemu``; rill_host.qemu
+"""Run one frozen test on a qemu MicroPython firmware (frozen as ``_rill_qemu``; rill_host.testing.qemu
 sends ``import _rill_qemu; _rill_qemu.run(...)`` over the raw REPL, after a soft reset).
 
 The fixtures are made here as runner.py makes them on the unix port (its ``_fixtures``).

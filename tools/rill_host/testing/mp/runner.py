@@ -1,4 +1,4 @@
-"""Run one test function on the MicroPython unix port (started by rill_host.harness).
+"""Run one test function on the MicroPython unix port (started by rill_host.testing.harness).
 
 usage: micropython -m _rill_runner TEST_FILE TEST_NAME [FIXTURES_JSON]   (compiled to .mpy)
 
