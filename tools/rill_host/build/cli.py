@@ -20,7 +20,7 @@ def parse(argv):
     ap.add_argument("--out", default=OUT, help="output folder (default: build/mpy)")
     ap.add_argument("--deps", action="store_true", help="also compile the pinned dependencies (umqtt.simple)")
     ap.add_argument("--app", help="an app folder or module, hashed into build.json with its config.json; a folder's "
-                    "pipeline(board, cfg) also gets its dispatch module (tools/rill_host/build/dispatchgen.py)")
+                    "pipeline(board, cfg) also gets its dispatch module")
     args, flags = ap.parse_known_args(argv)
     bad = [f for f in flags if not f.startswith(PASS_THROUGH)]
     if bad:
@@ -47,7 +47,7 @@ def main(argv):
     args, flags = parse(argv)
     count = build_mpy(args.out, args.arch, flags, deps=args.deps)
     print("build: compiled %d module(s) for %s into %s" % (count, args.arch, os.path.relpath(args.out, ROOT)))
-    if args.app and os.path.isdir(args.app):  # the app's fast dispatch, generated here (tools/rill_host/build/dispatchgen.py)
+    if args.app and os.path.isdir(args.app):  # the app's fast dispatch (build/dispatchgen.py)
         for name, _ in dispatch(os.path.abspath(args.app), args.out, args.arch, args.board):
             print("build: the app's dispatch in %s" % os.path.relpath(os.path.join(args.out, name), ROOT))
     print("build: identity in %s" % os.path.relpath(write_identity(args), ROOT))

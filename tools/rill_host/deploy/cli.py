@@ -90,7 +90,7 @@ def parse_args(argv):
     p = Parser(prog="rill deploy", description="Deploy an app, rill and its dependencies onto a MicroPython board.")
     p.add_argument("--port", required=True, help="serial port, or 'vboard' for the running virtual board")
     p.add_argument("--board", help="board id under boards/ (default for a virtual board: the one it runs)")
-    p.add_argument("--app", default=FIRMWARE, help="the app: a folder or a .py module (default: firmware/)")
+    p.add_argument("--app", default=FIRMWARE, help="the app: a folder or a .py module (default: rill's example app)")
     p.add_argument("--config", help="config.json to upload (default: the app folder's config.json)")
     p.add_argument("--source", action="store_true", help="ship .py sources instead of .mpy")
     p.add_argument("--mpy", action="store_true", help=argparse.SUPPRESS)  # the old switch: .mpy is the default

@@ -17,7 +17,7 @@ picks another. The heap is ``heap_budget_kb`` of boards/<BOARD>/board.json times
 words); --heap sets it exactly. The board filesystem is a folder (.rill/vboard/<BOARD>/fs) mounted at ``/``, with
 a flash size for ``df`` (--flash-kb). boot.py and main.py run at power-on and soft
 reset (main.py only in the friendly REPL, as on a board), and /lib is on sys.path.
-Only what was deployed imports: --host-lib adds the repository's lib/ and .deps
+Only what was deployed imports: --host-lib adds rill's lib/ and the pinned MicroPython libs
 (read-only under /.host) behind /lib, for trying code without deploying it.
 rill.board uses its simulated hardware by itself (sys.platform is 'linux');
 $RILL_BOARD names the board for the firmware.
@@ -99,7 +99,7 @@ def build_parser():
                    help="factor for the board's heap budget (default: 1.0 on a 32-bit port, 1.5 on a 64-bit one)")
     p.add_argument("--flash-kb", type=int, help="the filesystem size df reports (default: the MCU's usual)")
     p.add_argument("--port-file", help="write the port path here (default STATE/port; its folder is the state)")
-    p.add_argument("--host-lib", action="store_true", help="also import the repository's lib/ and .deps")
+    p.add_argument("--host-lib", action="store_true", help="also import rill's lib/ and the pinned MicroPython libs")
     p.add_argument("--no-host-lib", action="store_true", help=argparse.SUPPRESS)  # the old default, still accepted
     p.add_argument("--log", help="append everything the board prints to this file")
     p.add_argument("--micropython", help="MicroPython unix port executable (default: the 32-bit one, "

@@ -59,10 +59,10 @@ def parse_args(argv):
                description="Run an app (default: the example app) on a virtual board against a local broker.")
     p.add_argument("--board", help="board id under boards/ (default: the app config's board, else %s)"
                    % DEFAULT_BOARD)
-    p.add_argument("--app", help="a project's app: a folder or a .py module (default: the example, firmware/)")
+    p.add_argument("--app", help="a project's app: a folder or a .py module (default: rill's example app)")
     p.add_argument("--seconds", type=float, default=10.0, help="how long to listen (default %(default)s)")
     p.add_argument("--forever", action="store_true", help="listen until Ctrl-C")
-    p.add_argument("--source", action="store_true", help="run lib/ and firmware/ as .py from the repository (no .mpy)")
+    p.add_argument("--source", action="store_true", help="run rill and the app as .py sources (no .mpy)")
     p.add_argument("--broker", choices=("mosquitto", "amqtt"), help="which broker (default: mosquitto if installed)")
     p.add_argument("--no-command", action="store_true", help="do not send the demo command")
     p.add_argument("--console", action="store_true", help="also show each sample on the board console")
