@@ -11,7 +11,7 @@ import pytest
 
 from rill_host.mqtt_host import Broker, BrokerError, Client
 from test_rill_project import rill
-from tooltest import ROOT, tool
+from tooltest import tool
 
 
 def new_project(tmp_path, board="RPI_PICO_W"):
@@ -85,10 +85,8 @@ def test_a_new_project_deploys_and_starts_at_the_next_reset(tmp_path, fresh_vboa
 
 def test_a_second_run_on_the_same_virtual_board_is_refused_before_it_deploys(tmp_path):
     project = new_project(tmp_path, "RPI_PICO")
-    work = os.path.join(ROOT, ".rill", "vboard", "example", "RPI_PICO")
+    work = os.path.join(str(project), ".rill", "vboard", "example", "RPI_PICO")  # the run's state: in the project
     info = os.path.join(work, "vboard.json")
-    if os.path.exists(info):
-        pytest.skip("a virtual RPI_PICO runs in %s" % work)
     os.makedirs(os.path.join(work, "fs"), exist_ok=True)
     marker = os.path.join(work, "fs", "still-here")
     with open(marker, "w"), open(info, "w") as f:  # a run in progress: this process, on some device

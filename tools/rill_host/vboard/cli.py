@@ -152,7 +152,7 @@ def prepare(args):
         heap_why = ": %dK budget x%g on %s" % (heap_kb, args.heap_scale, port)
     if note:
         print("vboard: note: %s (heap %s)" % (note, heap))
-    board_dir = os.path.join(VBOARD_DIR, args.board)
+    board_dir = os.path.abspath(os.path.join(VBOARD_DIR, args.board))  # the agent runs in the board folder
     fs = os.path.abspath(args.fs or os.path.join(board_dir, "fs"))
     if args.clean and os.path.isdir(fs):
         shutil.rmtree(fs)

@@ -234,7 +234,7 @@ def run(args):
         args.no_command = True
     exe = board_micropython()  # the 32-bit port when there is one: the board's budget as it is
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
-    work = os.path.join(VBOARD_DIR, "example", args.board)
+    work = os.path.abspath(os.path.join(VBOARD_DIR, "example", args.board))
     fs = os.path.join(work, "fs")
     held = running_vboard(work)
     if held:  # checked before deploy() empties the folder under it
