@@ -41,8 +41,8 @@ $(VENV_STAMP):
 	$(PY) -m pip install -qq -e .
 	@touch $@
 
-deps: $(VENV_STAMP) ## fetch the libraries pinned in tools/deps.lock (no network when present)
-	@$(PY) tools/deps.py
+deps: $(VENV_STAMP) ## fetch the libraries pinned in tools/rill_host/build/deps.lock (no network when present)
+	@$(PY) -m rill_host.build.deps
 
 lint: $(VENV_STAMP) ## ruff over lib, tools and host_tests (config in pyproject.toml)
 	$(VENV)/bin/ruff check lib tools host_tests

@@ -10,7 +10,7 @@
     temperatures and the alarm as sensors, the LED as a switch, the threshold and the
     interval as numbers, all sending to the cmd topic above
 
-Settings come from config.json on the board (see ``DEFAULTS``; tools/run_example.py
+Settings come from config.json on the board (see ``DEFAULTS``; `rill run`
 writes one for the virtual board). On simulated hardware (the virtual board, the host)
 a slow "weather" task swings the simulated BME280 around the threshold, so the alarm
 has something to do; on a real board the sensor reads the real room.
@@ -28,7 +28,7 @@ DEFAULTS = {
     "smooth_n": 5,
     "threshold_c": 25.0,
     "hysteresis_c": 0.3,
-    "console": True,  # print each smoothed value (see it with tools/monitor.py)
+    "console": True,  # print each smoothed value (see it with rill monitor)
     "homeassistant": "homeassistant",  # the discovery prefix; null: not announced to Home Assistant
 }
 INTERVAL_MS = (100, 60000)  # what a command may set

@@ -3,7 +3,7 @@ argument parsers themselves, so it cannot drift from the code.
 
 Each command named by ``rill --help`` is asked for its own ``--help`` (the parser's usage
 and options, as a user sees them); ``rill test`` is pytest, so its page lists the options
-and ini keys the rill plugin adds to pytest's parser (``rill_host.pytest_plugin``), read
+and ini keys the rill plugin adds to pytest's parser (``rill_host.testing.plugin``), read
 from the plugin's ``pytest_addoption`` itself. A command whose help fails fails the build.
 """
 import os
@@ -50,7 +50,7 @@ class _Recorder:
 
 
 def _test_section():
-    from rill_host import pytest_plugin
+    from rill_host.testing import plugin as pytest_plugin
 
     rec = _Recorder()
     pytest_plugin.pytest_addoption(rec)

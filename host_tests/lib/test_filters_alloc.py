@@ -1,7 +1,7 @@
 """With small-int values, the filters allocate nothing per record: proven under
 micropython.heap_lock() on the unix port (on CPython these run unlocked). Results that are
 floats (a mean, a calibration, an NTC conversion) are new float objects on MicroPython;
-tools/bench_filters_mp.py reports those bytes per record."""
+tools/rill_host/bench/mp/bench_filters_mp.py reports those bytes per record."""
 from rill import Pipeline
 from rill.filters import (
     chain,

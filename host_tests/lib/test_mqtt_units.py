@@ -426,13 +426,19 @@ def test_the_bridge_persists_sequence_numbers_by_default():
     from rill.mqtt import Bridge
 
     dev = "dflt-%s" % ("mp" if MICROPYTHON else "cpy")
-    _fresh(dev + ".seq")
+    _fresh(".rill/" + dev + ".seq")
     try:
         small = {"outbox": 4}  # this is about numbers; three 6 KB arenas fragment the 128 KB heap here
         assert Bridge("127.0.0.1", dev, **small).seq.boot == 0
-        assert os.stat(dev + ".seq.1")  # the first boot's reservation, in the current directory
+        assert os.stat(".rill/" + dev + ".seq.1")  # the first boot's reservation, in the state folder (made)
+        for name in (dev + ".seq.0", dev + ".seq.1"):  # nothing in the current directory itself
+            try:
+                os.stat(name)
+                raise AssertionError(name + " is in the current directory")
+            except OSError:
+                pass
         mq = Bridge("127.0.0.1", dev, **small)  # a reboot
         assert mq.seq.boot == 1 and mq.seq.next() >= 1000
         assert Bridge("127.0.0.1", dev, seq="/no/such/dir/{device}.seq", **small).seq.boot == 0  # no filesystem: RAM
     finally:
-        _fresh(dev + ".seq")
+        _fresh(".rill/" + dev + ".seq")

@@ -1,11 +1,7 @@
-"""docs/benchmarks.md is rewritten by make bench (tools/bench_page.py) from the run's results:
+"""docs/benchmarks.md is rewritten by make bench (rill_host.bench.page) from the run's results:
 the text above its mark stays as written, and every figure of the results appears below it,
 the heap each app needs per board as its own table."""
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools"))
-import bench_page  # noqa: E402
+from rill_host.bench import page as bench_page
 
 RESULTS = {"hop_rate": 1394311, "ratio_vs_tasks_batched": 1.11, "runs_in_32k_heap": True, "mqtt_skipped": None,
            "app_min_heap_kb_32bit": {"ESP32_GENERIC": {"example": 88, "heap_budget_kb": 110, "scaffold": 59}},

@@ -1,4 +1,4 @@
-"""The MQTT soak (tools/bench_soak.py): one round against a real mosquitto, restarted
+"""The MQTT soak (tools/rill_host/bench/soak.py): one round against a real mosquitto, restarted
 halfway: a roomy heap passes (it reconnected, ends online, had acks), a tight one
 fails on a MemoryError, and the verdict reads the report line."""
 import os
@@ -6,10 +6,10 @@ import tempfile
 
 import pytest
 
-import bench_soak
-from build import build_mpy, compile_file
-from common import micropython_exe
-from mqtt_host import Broker, find_mosquitto
+from rill_host.bench import soak as bench_soak
+from rill_host.build.mpy import build_mpy, compile_file
+from rill_host.common import micropython_exe
+from rill_host.mqtt_host import Broker, find_mosquitto
 
 
 def test_the_verdict_needs_no_memory_error_a_reconnect_and_acks():

@@ -1,12 +1,13 @@
-"""tools/benchkit_mp.py, the MicroPython-side benches' shared rounds and heap count, on
+"""tools/rill_host/bench/mp/benchkit_mp.py, the MicroPython-side benches' shared rounds and heap count, on
 the unix port: a coroutine run is timed to its end on the loop, every run is in every
 round, and an allocating run is counted."""
 import json
 import os
 import subprocess
 
-from common import need_micropython
-from tooltest import ROOT, TOOLS
+from rill_host.bench import MP as TOOLS
+from rill_host.common import need_micropython
+from tooltest import ROOT
 
 SCRIPT = """
 import asyncio, json

@@ -1,4 +1,4 @@
-"""Build identity on the host: tools/build_identity.py hashes lib, app and config in one
+"""Build identity on the host: tools/rill_host/build/identity.py hashes lib, app and config in one
 place; `rill build` writes build/…/build.json and a deploy ships /build.json with the
 firmware version the board reports."""
 import json
@@ -6,10 +6,9 @@ import os
 import subprocess
 
 import test_capture
+from rill_host.build import identity as build_identity
+from rill_host.deploy.plan import App, plan
 from test_capture import RILL, original_run
-
-import build_identity
-from deploy_plan import App, plan
 from tooltest import make_project, tool
 
 project = test_capture.project  # the fixture: a `rill new` project and its app module
@@ -69,7 +68,7 @@ def test_deploy_records_the_firmware_the_board_reports(fresh_vboard, tmp_path):
 
 
 def test_rill_replay_compares_with_what_a_deploy_ships(tmp_path):
-    from replay_capture import running_identity
+    from rill_host.evidence.replay import running_identity
 
     proj = make_project(tmp_path, 9)
     items = plan(App(proj), "RPI_PICO", "armv6m", source=True, out=str(tmp_path / "out"))
@@ -80,7 +79,7 @@ def test_rill_replay_compares_with_what_a_deploy_ships(tmp_path):
 
 
 def test_rill_replay_warns_in_one_line_when_the_build_differs(project, tmp_path, monkeypatch):
-    from replay_capture import running_identity
+    from rill_host.evidence.replay import running_identity
 
     folder, app, cfg = project
     unknown = str(tmp_path / "unknown.capture")

@@ -1,15 +1,15 @@
-"""tools/build.py refuses an output folder that overlaps lib/ (the build empties
+"""tools/rill_host/build/mpy.py refuses an output folder that overlaps lib/ (the build empties
 ``out``/rill first), and the tools find the MicroPython unix port in one place."""
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-import build
-import common
-from tooltest import ROOT, TOOLS
+from rill_host import common
+from rill_host.build import cli as build_cli
+from rill_host.build import mpy as build
+from tooltest import ROOT, command
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_build_refuses_an_out_that_overlaps_lib(fake_lib, where, capsys):
     with pytest.raises(common.CliError, match="overlaps the source tree"):
         build.build_mpy(str(out))
     with pytest.raises(SystemExit) as e:
-        common.cli(lambda argv: build.main(["--out", str(out)]))
+        common.cli(lambda argv: build_cli.main(["--out", str(out)]))
     err = capsys.readouterr().err.strip()
     assert e.value.code == 1 and err.count("\n") == 0 and "overlaps the source tree" in err, err
     assert sorted(os.listdir(str(fake_lib / "rill"))) == before
@@ -49,9 +49,9 @@ def test_micropython_is_looked_up_in_one_place(monkeypatch, tmp_path):
     assert common.micropython_exe() == "/nonexistent/micropython"
     with pytest.raises(common.CliError, match="no MicroPython unix port at /nonexistent/micropython"):
         common.need_micropython()
-    r = subprocess.run([sys.executable, os.path.join(TOOLS, "run_example.py"), "--seconds", "1"], cwd=str(tmp_path),
+    r = subprocess.run(command("run_example.py") + ["--seconds", "1"], cwd=str(tmp_path),
                        capture_output=True, text=True, timeout=60)
-    assert r.returncode == 1 and r.stderr.strip().startswith("run_example.py: error: no MicroPython unix port at "), \
+    assert r.returncode == 1 and r.stderr.strip().startswith("rill run: error: no MicroPython unix port at "), \
         r.stderr
     monkeypatch.delenv("MICROPYTHON")
     assert common.micropython_exe() == common.tool("micropython")

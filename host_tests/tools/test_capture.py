@@ -1,4 +1,4 @@
-"""The host side of run evidence: tools/read_capture.py reads a generated file back as
+"""The host side of run evidence: tools/rill_host/evidence/read.py reads a generated file back as
 JSONL; `rill replay CAPTURE --app DIR` and the `replay` fixture replay a capture of a
 `rill new` project through its pipeline, giving what the original run's transforms wrote
 (docs/evidence.md's ``replay`` fixture example runs in host_tests/lib/test_examples.py)."""
@@ -17,7 +17,7 @@ from rill.io import frame
 from rill.io.recorder import Recorder
 from rill.io.sink import FileSink
 from rill.jsontext import dumps
-from tooltest import tool
+from tooltest import prog, tool
 
 RILL = os.path.join(os.path.dirname(sys.executable), "rill")
 
@@ -51,7 +51,7 @@ ERRORS = [("read_capture.py", ["--bogus"]), ("read_capture.py", ["/nonexistent/c
 def test_errors_in_one_sentence(name, args):
     r = tool(name, *args)
     assert r.returncode != 0 and "Traceback" not in r.stderr
-    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith(name + ": error: ")
+    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith(prog(name) + ": error: ")
 
 
 @pytest.fixture

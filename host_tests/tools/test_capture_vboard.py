@@ -87,7 +87,7 @@ import gc
 from rill.mqtt import Sequence
 
 gc.collect()  # the outbox's arena is the largest block
-Sequence("porch-1.seq")  # an earlier boot: the run numbers from boot 1, seq 1000
+Sequence(".rill/porch-1.seq")  # an earlier boot (the default store): the run numbers from boot 1, seq 1000
 p = porch(read, jitter, out)
 mq = bridge(PORT, outbox=48, outbox_bytes=4096).attach(p)
 g = p.build()

@@ -2,7 +2,7 @@
 stderr and a non-zero exit status, never a traceback."""
 import pytest
 
-from tooltest import tool
+from tooltest import prog, tool
 
 CASES = [
     ("vboard.py", ["--bogus"]),
@@ -32,7 +32,7 @@ def test_one_sentence_and_nonzero_exit(name, args):
     err = r.stderr.strip()
     assert "Traceback" not in r.stderr + r.stdout
     assert err.count("\n") == 0, err  # one line
-    assert err.startswith(name + ": error: "), err
+    assert err.startswith(prog(name) + ": error: "), err  # the command the user typed
 
 
 MORE = [

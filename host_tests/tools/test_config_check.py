@@ -2,9 +2,9 @@
 anything runs or ships: a trailing comma (which MicroPython's json would take) stops each
 with one line naming the file, the line and the key, and nothing starts."""
 import pytest
-from test_rill_project import rill
 
 from rill_host.config_check import check
+from test_rill_project import rill
 
 BAD = '{\n  "board": "RPI_PICO_W",\n  "device": "gh-1",\n  "every_ms": 700,\n  "window": 3,\n}\n'
 

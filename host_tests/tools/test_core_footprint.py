@@ -6,7 +6,8 @@ import subprocess
 
 import pytest
 
-from common import need_micropython
+from rill_host.bench import MP
+from rill_host.common import need_micropython
 from tooltest import ROOT
 
 SCRIPT = """
@@ -48,18 +49,18 @@ def test_the_core_loads_only_its_modules_and_the_rest_on_demand():
 
 
 def _runs_in(tmp_path, exe, arch, kb):
-    """tools/small_heap_mp.py (import the core, build and run a 3-stage pipeline) with
+    """tools/rill_host/bench/mp/small_heap_mp.py (import the core, build and run a 3-stage pipeline) with
     rill's top-level modules as .mpy for ``arch``, in a ``kb`` KB heap: what it said."""
-    from build import compile_file
+    from rill_host.build.mpy import compile_file
 
     out = tmp_path / arch
     lib = os.path.join(ROOT, "lib")
     for name in sorted(os.listdir(os.path.join(lib, "rill"))):
         if name.endswith(".py"):
             compile_file("rill/" + name, str(out / "rill" / (name[:-3] + ".mpy")), arch, cwd=lib)
-    compile_file("small_heap_mp.py", str(out / "small_heap.mpy"), arch, cwd=os.path.join(ROOT, "tools"))
+    compile_file("small_heap_mp.py", str(out / "small_heap.mpy"), arch, cwd=MP)
     r = subprocess.run([exe, "-X", "heapsize=%dK" % kb, "-c", "import small_heap"], cwd=str(out), capture_output=True,
-                       text=True, timeout=60, env=dict(os.environ, MICROPYPATH=".frozen:"))  # as tools/bench.py runs it
+                       text=True, timeout=60, env=dict(os.environ, MICROPYPATH=".frozen:"))  # as rill bench runs it
     return (r.stdout + r.stderr).strip().splitlines()[-1:]
 
 
@@ -70,7 +71,7 @@ def test_a_3_stage_pipeline_builds_and_runs_in_32k_on_the_64_bit_port(tmp_path):
 
 def test_a_3_stage_pipeline_builds_and_runs_in_20k_on_the_32_bit_port(tmp_path):
     """make bench's min_heap_kb_32bit, the target of issue 17."""
-    from common import micropython32_exe
+    from rill_host.common import micropython32_exe
 
     exe = micropython32_exe()[0]
     if exe is None:

@@ -1,4 +1,4 @@
-"""tools/deploy.py onto virtual boards that import only what was deployed, as real boards:
+"""tools/rill_host/deploy/cli.py onto virtual boards that import only what was deployed, as real boards:
 a small project (a fixture app in a temp folder) deploys with mpremote and with ampy,
 its messages reach a real broker, a second deploy uploads nothing, and a board that is
 not the one asked for is refused."""
@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from common import ROOT, micropython_exe
-from mqtt_host import Broker, BrokerError, Client
+from rill_host.common import ROOT, micropython_exe
+from rill_host.mqtt_host import Broker, BrokerError, Client
 from tooltest import make_project, tool
 
 
@@ -98,7 +98,7 @@ def test_board_mismatch_is_refused(fresh_vboard, tmp_path):
     b = fresh_vboard("RPI_PICO", extra=["--no-host-lib"]).start()
     r = tool("deploy.py", "--port", b.port, "--board", "ESP32_GENERIC", "--app", make_project(tmp_path, 9))
     assert r.returncode == 1
-    assert r.stderr.strip().startswith("deploy.py: error: refusing to deploy for ESP32_GENERIC: the virtual board")
+    assert r.stderr.strip().startswith("rill deploy: error: refusing to deploy for ESP32_GENERIC: the virtual board")
     assert r.stderr.strip().count("\n") == 0
     assert os.listdir(os.path.join(b.fs, "lib")) == []  # nothing was written
 
@@ -115,7 +115,7 @@ def test_dry_run_prints_and_touches_nothing():
 
 
 def test_a_module_app_gets_a_main_that_starts_it(tmp_path):
-    import deploy_plan
+    from rill_host.deploy import plan as deploy_plan
 
     mod = tmp_path / "greenhouse.py"
     mod.write_text("def main():\n    print('hi')\n")
@@ -140,7 +140,7 @@ with open("%s") as f:
 
 @pytest.mark.skipif(not micropython_exe(), reason="needs MicroPython")
 def test_the_board_file_is_deployed_completed_and_the_device_reads_it_alone(tmp_path):
-    import deploy_plan
+    from rill_host.deploy import plan as deploy_plan
 
     for name in sorted(os.listdir(os.path.join(ROOT, "boards"))):
         full = os.path.join(ROOT, "boards", name, "board.json")

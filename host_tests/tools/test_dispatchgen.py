@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 
-import deploy_plan
-from common import micropython_exe
+from rill_host.common import micropython_exe
+from rill_host.deploy import plan as deploy_plan
 from tooltest import ROOT, venv_tool
 
 RUN = """import json
@@ -45,7 +45,7 @@ def run_app(tmp_path, app, built):
 def test_build_app_ships_a_native_module_the_app_uses_until_its_graph_changes(tmp_path):
     app = new_app(tmp_path)
     out = tmp_path / "build"
-    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build.py"), "--app", str(app), "--arch", "x64",
+    subprocess.run([sys.executable, "-m", "rill_host.build.cli", "--app", str(app), "--arch", "x64",
                     "--out", str(out)], check=True, capture_output=True, cwd=ROOT)
     mpy = (out / "rill_dispatch_app.mpy").read_bytes()
     assert mpy[:1] == b"M" and mpy[2] >> 2 == 2  # native code for x64 (py/persistentcode.h MP_NATIVE_ARCH_X64)
@@ -90,11 +90,11 @@ print("dispatch", p.build(board=bd).dispatch)
 
 
 def deployed(tmp_path, app, board, config, script):
-    """``app`` deployed as tools/run_example.py deploys it to a virtual ``board`` (.mpy
+    """``app`` deployed as tools/rill_host/vboard/run.py deploys it to a virtual ``board`` (.mpy
     for the unix port it runs, the dispatch module beside them); what building its
     graph there says."""
-    from common import board_micropython
-    from run_example import deploy
+    from rill_host.common import board_micropython
+    from rill_host.vboard.run import deploy
 
     exe = board_micropython()
     fs = tmp_path / "fs"

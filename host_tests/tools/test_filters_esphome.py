@@ -1,4 +1,4 @@
-"""tools/esphome_filters.py: an ESPHome sensor's filters: list becomes rill chain data that
+"""tools/rill_host/esphome.py: an ESPHome sensor's filters: list becomes rill chain data that
 builds the same filters; what cannot be converted is reported by name."""
 import json
 
@@ -90,4 +90,4 @@ def test_bad_arguments_get_one_sentence(tmp_path):
     for args in (["--bogus"], ["--sensor", "nobody"], []):
         r = convert(tmp_path, *args) if args else tool("esphome_filters.py", str(tmp_path / "missing.yaml"))
         assert r.returncode != 0
-        assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("esphome_filters.py: error: ")
+        assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("rill esphome: error: ")

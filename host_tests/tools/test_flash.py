@@ -1,4 +1,4 @@
-"""tools/flash.py --dry-run: the esptool and UF2 plans from the board files, and the
+"""tools/rill_host/deploy/flash.py --dry-run: the esptool and UF2 plans from the board files, and the
 sha256 checks that stand between a wrong download and a board."""
 import hashlib
 import json

@@ -20,8 +20,8 @@ import time
 
 import pytest
 
-from mqtt_host import Broker, BrokerError, find_mosquitto
 from rill_host.gateway.store import Store
+from rill_host.mqtt_host import Broker, BrokerError, find_mosquitto
 from tooltest import stop
 
 DEVICES, COUNT, RATE = 8, 150, 25  # 1200 messages over 6 s

@@ -5,9 +5,9 @@ command topic with the payloads and template the message gives."""
 import json
 import time
 
-from deploy_plan import FIRMWARE, App
-from mqtt_host import Broker, Client, stop_group
-from run_example import Console, app_config, deploy, start_board
+from rill_host.deploy.plan import FIRMWARE, App
+from rill_host.mqtt_host import Broker, Client, stop_group
+from rill_host.vboard.run import Console, app_config, deploy, start_board
 
 BOARD = "RPI_PICO_W"
 DEVICE = "ha-e2e"

@@ -1,13 +1,13 @@
-"""tools/heap_budget.py: `rill build --app`/`rill deploy` print an app's estimated heap
+"""tools/rill_host/build/heap_budget.py: `rill build --app`/`rill deploy` print an app's estimated heap
 against its board's budget, from the 32-bit figures make bench writes
-(tools/heap_figures.json), and warn before an app that will not fit ships."""
+(tools/rill_host/build/heap_figures.json), and warn before an app that will not fit ships."""
 import copy
 import os
 
 import pytest
 
-import heap_budget
-from deploy_plan import FIRMWARE, App
+from rill_host.build import heap_budget
+from rill_host.deploy.plan import FIRMWARE, App
 from tooltest import tool
 
 
@@ -15,7 +15,7 @@ from tooltest import tool
 def figures():
     f = heap_budget.load_figures()
     if not f or not f.get("apps"):
-        pytest.skip("no measured figures in tools/heap_figures.json (make bench writes them)")
+        pytest.skip("no measured figures in tools/rill_host/build/heap_figures.json (make bench writes them)")
     return f
 
 

@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
-import firmware
-from build import bytecode_source
-from packages import Model, lib_version, needed
+from rill_host.build import firmware
+from rill_host.build.mpy import bytecode_source
+from rill_host.build.packages import Model, lib_version, needed
 from tooltest import ROOT
 
 FIRMWARE = os.path.join(ROOT, "firmware")

@@ -2,11 +2,10 @@
 rill.status, printed as one line with its RAM and flash backlog, oldest age and drops."""
 import json
 
-from brokers import broker  # noqa: F401  (the fixture)
 from tooltest import tool
 
 
-def test_monitor_status_prints_the_backlog_line(broker):  # noqa: F811
+def test_monitor_status_prints_the_backlog_line(broker):
     v = {"uptime_s": 812, "heap": {"free": 50000, "low": 41230},
          "outbox": {"depth": 64, "pending": 250, "flash": 186, "flash_bytes": 12595, "drops": 3, "oldest_ms": 4900}}
     broker.publish("rill/gh-1/status/metrics", json.dumps({"dev": "gh-1", "boot": 0, "seq": 1, "v": v}), retain=True)

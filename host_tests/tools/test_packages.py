@@ -1,4 +1,4 @@
-"""The per-feature packages (tools/packages.py): generated from the lib/ tree by rule and up
+"""The per-feature packages (tools/rill_host/build/packages.py): generated from the lib/ tree by rule and up
 to date; each installs alone (its package.json and the pinned deps) and imports on the
 MicroPython unix port; the example's package.json and manifest carry no simulator and
 pin umqtt.simple at the version make test uses."""
@@ -9,14 +9,14 @@ import subprocess
 
 import pytest
 
-from common import need_micropython
+from rill_host.common import need_micropython
 from tooltest import ROOT, tool
 
 PACKAGES = os.path.join(ROOT, "firmware", "packages")
 
 
 def _lock():
-    with open(os.path.join(ROOT, "tools", "deps.lock")) as f:
+    with open(os.path.join(ROOT, "tools", "rill_host", "build", "deps.lock")) as f:
         return {p["name"].split("micropython-", 1)[-1]: p for p in json.load(f)["packages"]}
 
 
@@ -26,7 +26,7 @@ def _package_names():
 
 def test_generated_files_are_up_to_date():
     r = tool("packages.py", "--check")
-    assert r.returncode == 0, r.stderr + "\nrun: python tools/packages.py"
+    assert r.returncode == 0, r.stderr + "\nrun: python -m rill_host.build.packages"
 
 
 def test_rule_gives_core_mqtt_sim_and_one_package_per_driver():

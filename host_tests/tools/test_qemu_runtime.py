@@ -1,11 +1,11 @@
-"""The emulated-MCU runtime of rill test (tools/rill_host/qemu.py): its declared lists
+"""The emulated-MCU runtime of rill test (tools/rill_host/testing/qemu.py): its declared lists
 name real tests, and without a MicroPython source the run says so in one line and passes."""
 import os
 import re
 import subprocess
 import sys
 
-from rill_host import qemu
+from rill_host.testing import qemu
 from tooltest import ROOT
 
 LIB = os.path.join(ROOT, "host_tests", "lib")

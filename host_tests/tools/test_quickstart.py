@@ -8,10 +8,10 @@ import os
 import re
 
 import pytest
-from test_rill_project import rill
 
-from mqtt_host import Broker, BrokerError, Client
-from tooltest import ROOT, tool
+from rill_host.mqtt_host import Broker, BrokerError, Client
+from test_rill_project import rill
+from tooltest import tool
 
 
 def new_project(tmp_path, board="RPI_PICO_W"):
@@ -34,7 +34,7 @@ def test_a_new_project_runs_on_its_virtual_board_at_the_default_heap(tmp_path, b
     temps = re.findall(r"mqtt  \| greenhouse/greenhouse-1/temp +seq=(\d+) +(\d+\.\d+)", out)
     assert temps and abs(float(temps[-1][1]) - 22.0) < 1.0, out
     summary = r.stdout.strip().splitlines()[-1]
-    assert re.match(r"run_example: \d+ messages in [\d.]+ s \(status \d+, temp \d+\); seq \d+\.\.\d+, 0 gaps",
+    assert re.match(r"rill run: \d+ messages in [\d.]+ s \(status \d+, temp \d+\); seq \d+\.\.\d+, 0 gaps",
                     summary), summary
 
 
@@ -43,7 +43,7 @@ def test_on_a_board_without_network_the_readings_go_to_the_console(tmp_path):
     r = rill("run", "--app", ".", "--seconds", "5", cwd=str(project), timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(r"board \| app: temp 2\d\.\d\d C", r.stdout), r.stdout
-    assert re.search(r"run_example: RPI_PICO has no network, so no MQTT: \d+ console lines", r.stdout), r.stdout
+    assert re.search(r"rill run: RPI_PICO has no network, so no MQTT: \d+ console lines", r.stdout), r.stdout
 
 
 @pytest.mark.parametrize("client_tool", ["mpremote", "ampy"])
@@ -85,10 +85,8 @@ def test_a_new_project_deploys_and_starts_at_the_next_reset(tmp_path, fresh_vboa
 
 def test_a_second_run_on_the_same_virtual_board_is_refused_before_it_deploys(tmp_path):
     project = new_project(tmp_path, "RPI_PICO")
-    work = os.path.join(ROOT, ".vboard", "example", "RPI_PICO")
+    work = os.path.join(str(project), ".rill", "vboard", "example", "RPI_PICO")  # the run's state: in the project
     info = os.path.join(work, "vboard.json")
-    if os.path.exists(info):
-        pytest.skip("a virtual RPI_PICO runs in %s" % work)
     os.makedirs(os.path.join(work, "fs"), exist_ok=True)
     marker = os.path.join(work, "fs", "still-here")
     with open(marker, "w"), open(info, "w") as f:  # a run in progress: this process, on some device

@@ -20,7 +20,7 @@ def test_an_unknown_command_is_one_sentence():
 
 def test_tools_get_the_same_arguments():
     r = rill("build", "--help")
-    assert r.returncode == 0 and r.stdout.startswith("usage:")
+    assert r.returncode == 0 and r.stdout.startswith("usage: rill build ")
     r = rill("monitor", "--port", "/dev/nonexistent-tty")
     assert r.returncode != 0 and "Traceback" not in r.stderr
 

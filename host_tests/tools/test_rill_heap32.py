@@ -1,4 +1,4 @@
-"""The 32-bit heap bench (tools/bench_heap32.py) on the 32-bit MicroPython: a deployed
+"""The 32-bit heap bench (tools/rill_host/bench/heap32.py) on the 32-bit MicroPython: a deployed
 app passes a probe in a roomy heap and fails one in a tight heap (the MemoryError is
 seen), and the import figures meet issue 17's targets."""
 import os
@@ -7,8 +7,8 @@ import tempfile
 
 import pytest
 
-import bench_heap32
-from build import build_mpy
+from rill_host.bench import heap32 as bench_heap32
+from rill_host.build.mpy import build_mpy
 
 EXE = bench_heap32.micropython32()
 needs32 = pytest.mark.skipif(EXE is None, reason="no 32-bit MicroPython (RILL_MICROPYTHON32 or "
@@ -53,7 +53,7 @@ def test_the_app_figures_take_only_the_simulator_from_the_firmware(tmp_path):
     """The board-like probe: rill.sim frozen (a board's machine and chips are in ROM), the
     app and the rest of rill from the deployed .mpy files; a probe that took any other rill
     module from the firmware fails the bench instead of measuring it."""
-    import firmware
+    from rill_host.build import firmware
 
     if firmware.missing_tools("unix32"):
         pytest.skip("cannot build unix32 here: missing %s" % ", ".join(firmware.missing_tools("unix32")))

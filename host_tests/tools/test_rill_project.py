@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-import common
+from rill_host import common
 
 RILL = os.path.join(os.path.dirname(sys.executable), "rill")
 

@@ -1,4 +1,4 @@
-"""The runtimes of `rill test` (tools/rill_host/runtimes.py) and the word size behind every
+"""The runtimes of `rill test` (tools/rill_host/testing/runtimes.py) and the word size behind every
 heap figure: the 32-bit port's lookup, each binary's heap scale asked of the binary itself
 (never of this CPython), each runtime's heap rule, and the virtual board's heap."""
 import os
@@ -7,9 +7,9 @@ import types
 
 import pytest
 
-import common
-import vboard
-from rill_host import runtimes
+from rill_host import common
+from rill_host.testing import runtimes
+from rill_host.vboard import cli as vboard
 from tooltest import ROOT
 
 MP64 = common.tool("micropython")

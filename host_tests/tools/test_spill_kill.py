@@ -6,7 +6,6 @@ to the end. Every record the log had written to flash before the first kill is d
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -59,8 +58,7 @@ else:
 
 
 def micropython():
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    from common import micropython_exe
+    from rill_host.common import micropython_exe
 
     return micropython_exe()
 

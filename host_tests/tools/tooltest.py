@@ -14,10 +14,27 @@ import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TOOLS = os.path.join(ROOT, "tools")
 BIN = os.path.dirname(sys.executable)
-if TOOLS not in sys.path:
-    sys.path.insert(0, TOOLS)
+# the old script names the tests use -> the rill_host module each one now is
+MODULES = {"build.py": "rill_host.build.cli", "deploy.py": "rill_host.deploy.cli", "flash.py": "rill_host.deploy.flash",
+           "monitor.py": "rill_host.deploy.monitor", "vboard.py": "rill_host.vboard.cli",
+           "run_example.py": "rill_host.vboard.run", "read_capture.py": "rill_host.evidence.read",
+           "capture_mqtt.py": "rill_host.evidence.capture", "replay_capture.py": "rill_host.evidence.replay",
+           "trace.py": "rill_host.evidence.trace", "esphome_filters.py": "rill_host.esphome",
+           "packages.py": "rill_host.build.packages", "firmware.py": "rill_host.build.firmware",
+           "deps.py": "rill_host.build.deps", "dispatchgen.py": "rill_host.build.dispatchgen",
+           "bench.py": "rill_host.bench.cli"}
+# the module -> the command a user types, which its messages name
+PROGS = {m: "python -m " + m for m in ("rill_host.build.packages", "rill_host.build.deps",
+                                       "rill_host.build.dispatchgen")}
+
+
+def prog(name):
+    """What a tool's usage and errors call it: ``rill <sub>`` (``python -m ...`` for the checkout's own)."""
+    from rill_host.cli import COMMANDS
+
+    module = MODULES[name]
+    return PROGS.get(module) or next("rill " + sub for sub, (mod, _) in COMMANDS.items() if mod == module)
 
 
 def venv_tool(name):
@@ -55,12 +72,17 @@ def run(cmd, timeout=30, **kw):
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
+def command(name):
+    """The command line of a tool: ``python -m rill_host...`` (its old script name maps to its module)."""
+    return [sys.executable, "-m", MODULES[name]]
+
+
 def tool(name, *args, timeout=30):
-    return run([sys.executable, os.path.join(TOOLS, name)] + list(args), timeout=timeout)
+    return run(command(name) + list(args), timeout=timeout)
 
 
 class VBoard:
-    """A running tools/vboard.py; ``port`` is its pty, ``fs`` its filesystem folder, ``dir``
+    """A running tools/rill_host/vboard/cli.py; ``port`` is its pty, ``fs`` its filesystem folder, ``dir``
     its state folder. It imports the repository's lib/ (--host-lib) unless ``host_lib`` is
     False or ``extra`` has --no-host-lib."""
 
@@ -80,7 +102,7 @@ class VBoard:
         os.makedirs(self.dir, exist_ok=True)
         with open(self.out, "w") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, os.path.join(TOOLS, "vboard.py"), "--board", self.board, "--fs", self.fs,
+                command("vboard.py") + ["--board", self.board, "--fs", self.fs,
                  "--port-file", self.port_file, "--log", self.log] + self.extra
                 + (["--host-lib"] if self.host_lib else []),
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
@@ -147,7 +169,7 @@ def main():
 '''
 HELPERS = '''\
 def counter():
-    # A user's own import of a pinned micropython-lib package: deploy ships it (tools/deps.lock).
+    # A user's own import of a pinned micropython-lib package: deploy ships it (tools/rill_host/build/deps.lock).
     from umqtt.simple import MQTTException  # noqa: F401
 
     box = [0]

@@ -41,12 +41,17 @@ def _error(name, *args):
 
 
 # Where boards/ is: $RILL_ROOT (hosts that run compiled copies), else the checkout that
-# holds this lib/, else / (a device). Worked out once, at import: module-level code is
-# freed after it runs, a function would stay.
+# holds this lib/, else the rill_host package installed beside this one (pip), else / (a
+# device). Worked out once, at import: module-level code is freed after it runs, a function would stay.
 _ROOT = getattr(os, "getenv", lambda name: None)("RILL_ROOT")  # the unix port and CPython have getenv
 if not _ROOT:
     _ROOT = globals().get("__file__", "").replace("\\", "/")  # a port may leave __file__ out
-    _ROOT = _ROOT[:_ROOT.rfind("/lib/rill/")] if "/lib/rill/" in _ROOT else ("." if _ROOT.startswith("lib/") else "")
+    if "/site-packages/rill/" in _ROOT:
+        _ROOT = _ROOT[:_ROOT.rfind("/rill/")] + "/rill_host"
+    elif "/lib/rill/" in _ROOT:
+        _ROOT = _ROOT[:_ROOT.rfind("/lib/rill/")]
+    else:
+        _ROOT = "." if _ROOT.startswith("lib/") else ""
 
 
 def board_file(board_id):

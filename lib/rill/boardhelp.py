@@ -3,7 +3,7 @@
 ``available()`` and ``detect()`` (``rill.board`` hands them out as its own), the texts
 of BoardErrors, and ``complete(info)``: a board file as the repository keeps it made
 into what a device reads (the MCU's facts written in, host-only fields left out).
-``rill deploy`` stages board files completed on the host (tools/deploy_plan.py), so a
+``rill deploy`` stages board files completed on the host (tools/rill_host/deploy/plan.py), so a
 device loads this module only to detect its board or to say what is wrong. It reads
 rill.board's names through ``_board()``: rill.board loads this module, never the other
 way round, so the two form no import cycle.

@@ -1,6 +1,6 @@
 """The fast path's text: a graph's dispatch written as a module, one straight-line
 function per writer. Runs on the host (``rill build --app``, ``rill deploy``:
-tools/dispatchgen.py) and in tests, never on the device by default: mpy-cross compiles
+tools/rill_host/build/dispatchgen.py) and in tests, never on the device by default: mpy-cross compiles
 the module for the board (``-march``), so its native code arrives in the ``.mpy``.
 
 A writer's step table (rill.dispatch) is known once the graph is wired: how many

@@ -1,5 +1,5 @@
 """The build this code came from: ``build.json``, written by ``rill build`` and shipped
-by ``rill deploy`` (tools/build_identity.py computes it, in one place, for both).
+by ``rill deploy`` (tools/rill_host/build/identity.py computes it, in one place, for both).
 
     {"lib": sha256, "app": sha256, "config": sha256, "arch": "armv6m", "firmware": "1.25.0"}
 

@@ -1,10 +1,34 @@
-"""rill's host package: the ``rill`` command (``cli``), a project scaffold (``scaffold``)
-and the pytest plugin (``pytest_plugin``) that runs every test on CPython and on the
-MicroPython unix ports, 64- and 32-bit (``runtimes``). Installed editable from the
-checkout (``pip install -e .``), so ``ROOT`` is the checkout whose ``lib/``, ``boards/``
-and ``tools/`` it uses."""
+"""rill's host package: the ``rill`` command (``cli``) and everything it runs: a project
+scaffold (``scaffold``), ``build``, ``deploy``, ``vboard``, ``evidence``, ``bench``,
+``gateway``, ``fleet``, and the pytest plugin and fixtures (``testing``).
+
+Where its data lives: in a checkout (``pip install -e .``), the checkout's ``lib/``,
+``boards/`` and ``firmware/``; installed from a wheel, the same folders inside the package
+(``boards``, ``example``) and the ``rill`` package beside it. ``ROOT`` is the folder
+whose ``build/`` receives output: the checkout, else the current folder (the project).
+"""
+import importlib.util
 import os
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mp")  # runs on MicroPython: runner, testkit
-DEPS = os.path.join(ROOT, ".deps", "micropython")
+PKG = os.path.dirname(os.path.abspath(__file__))
+_up = os.path.dirname(os.path.dirname(PKG))
+CHECKOUT = _up if os.path.isfile(os.path.join(_up, "lib", "rill", "__init__.py")) else None
+
+
+def _lib():
+    """The folder holding the ``rill`` package: the checkout's lib/, else where it is installed."""
+    if CHECKOUT:
+        return os.path.join(CHECKOUT, "lib")
+    spec = importlib.util.find_spec("rill")
+    return os.path.dirname(list(spec.submodule_search_locations)[0])
+
+
+LIB = _lib()
+BOARDS = os.path.join(CHECKOUT, "boards") if CHECKOUT else os.path.join(PKG, "boards")
+BOARDS_ROOT = os.path.dirname(BOARDS)  # $RILL_ROOT for rill.board: the folder that holds boards/
+EXAMPLE = os.path.join(CHECKOUT, "firmware") if CHECKOUT else os.path.join(PKG, "example")  # the example app
+ROOT = CHECKOUT or os.getcwd()
+# the pinned MicroPython libraries (build/deps.lock): the checkout's .deps/, else a per-user cache
+DEPS_HOME = CHECKOUT or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rill")
+DEPS = os.path.join(DEPS_HOME, ".deps", "micropython")
+MP_DIR = os.path.join(PKG, "testing", "mp")  # runs on MicroPython: runner, testkit

@@ -1,50 +1,38 @@
 """The ``rill`` command: ``rill <sub> ARGS``.
 
-``new`` and ``test`` live here; the others run the checkout's tool with the same
-arguments (``python tools/<tool>.py ARGS``), from the current folder.
+Every subcommand is a module of this package whose ``main(argv)`` runs in this process;
+a user error is one line naming ``rill <sub>`` (rill_host.common.run).
 """
-import os
-import subprocess
+import importlib
 import sys
 
-from . import ROOT
-
-TOOLS = {
-    "build": ("build.py", "compile rill (and an app) to .mpy for a board"),
-    "firmware": ("firmware.py", "freeze rill and an app into a MicroPython firmware (make FROZEN_MANIFEST=...)"),
-    "deploy": ("deploy.py", "copy rill, the app, its config and board file onto a board"),
-    "vboard": ("vboard.py", "run a virtual board"),
-    "run": ("run_example.py", "run an app on a virtual board against a local MQTT broker"),
-    "flash": ("flash.py", "flash MicroPython onto a board"),
-    "monitor": ("monitor.py", "stream a board's console"),
-    "bench": ("bench.py", "measure speed and memory"),
-    "replay": ("replay_capture.py", "replay a capture through an app's pipeline in virtual time"),
-    "capture": ("capture_mqtt.py", "write a device's capture, received over MQTT, to a capture file"),
-    "trace": ("trace.py", "the source records behind a published message or a replayed value"),
-}
-OWN = {
-    "new": "scaffold a project: rill new DIR --board B",
-    "test": "run the project's tests on CPython and on MicroPython (pytest ARGS)",
-    "gateway": "run an app's pipelines on MQTT envelopes from many devices, into SQLite",
-    "fleet": "run N simulated devices (real rill.mqtt bridges) that feed a gateway",
+COMMANDS = {
+    "new": ("rill_host.scaffold", "scaffold a project: rill new DIR --board B"),
+    "test": ("rill_host.testing.command", "run the project's tests on CPython and on MicroPython (pytest ARGS)"),
+    "build": ("rill_host.build.cli", "compile rill (and an app) to .mpy for a board"),
+    "firmware": ("rill_host.build.firmware", "freeze rill and an app into a MicroPython firmware"),
+    "deploy": ("rill_host.deploy.cli", "copy rill, the app, its config and board file onto a board"),
+    "vboard": ("rill_host.vboard.cli", "run a virtual board"),
+    "run": ("rill_host.vboard.run", "run an app on a virtual board against a local MQTT broker"),
+    "flash": ("rill_host.deploy.flash", "flash MicroPython onto a board"),
+    "monitor": ("rill_host.deploy.monitor", "stream a board's console"),
+    "bench": ("rill_host.bench.cli", "measure speed and memory"),
+    "replay": ("rill_host.evidence.replay", "replay a capture through an app's pipeline in virtual time"),
+    "capture": ("rill_host.evidence.capture", "write a device's capture, received over MQTT, to a capture file"),
+    "read": ("rill_host.evidence.read", "read a capture or a generated file back as JSON lines"),
+    "trace": ("rill_host.evidence.trace", "the source records behind a published or replayed value"),
+    "esphome": ("rill_host.esphome", "turn an ESPHome sensor's filters: list into rill chain data"),
+    "gateway": ("rill_host.gateway.__main__", "run an app's pipelines on many devices' MQTT envelopes, into SQLite"),
+    "fleet": ("rill_host.fleet", "run N simulated devices (real rill.mqtt bridges) that feed a gateway"),
 }
 
 
 def usage():
     lines = ["usage: rill <command> [ARGS]", "", "commands:"]
-    for name, what in list(OWN.items()) + [(k, v[1]) for k, v in TOOLS.items()]:
+    for name, (_, what) in COMMANDS.items():
         lines.append("  %-8s %s" % (name, what))
     lines.append("\n'rill <command> --help' shows a command's arguments.")
     return "\n".join(lines)
-
-
-def run_tool(script, args):
-    return subprocess.call([sys.executable, os.path.join(ROOT, "tools", script)] + list(args))
-
-
-def run_tests(args):
-    """pytest in the current folder; the rill plugin is active through its entry point."""
-    return subprocess.call([sys.executable, "-m", "pytest", "-q", "-rfE"] + list(args))
 
 
 def main(argv=None):
@@ -53,28 +41,19 @@ def main(argv=None):
         print(usage())
         return 0 if argv else 2
     sub, args = argv[0], argv[1:]
-    from .config_check import check
+    if sub not in COMMANDS:
+        print("rill: unknown command %r; commands: %s" % (sub, ", ".join(COMMANDS)), file=sys.stderr)
+        return 2
+    from rill_host.config_check import check
 
     problem = check(sub, args)  # test, run, deploy: config.json read strictly before anything runs or ships
     if problem:
         print(problem, file=sys.stderr)
         return 1
-    try:
-        if sub == "new":
-            from . import scaffold
+    from rill_host.common import run
 
-            return scaffold.main(args)
-        if sub == "test":
-            return run_tests(args)
-        if sub in ("gateway", "fleet"):
-            mod = __import__("rill_host." + ("gateway.__main__" if sub == "gateway" else "fleet"), fromlist=["main"])
-            return mod.main(args)
-        if sub in TOOLS:
-            return run_tool(TOOLS[sub][0], args)
-    except KeyboardInterrupt:
-        return 130
-    print("rill: unknown command %r; commands: %s" % (sub, ", ".join(list(OWN) + list(TOOLS))), file=sys.stderr)
-    return 2
+    module = importlib.import_module(COMMANDS[sub][0])
+    return run(module.main, args, "rill " + sub)
 
 
 if __name__ == "__main__":

@@ -4,20 +4,9 @@ anything runs or ships (called from ``cli.main``): the project's config.json rea
 refuse stops here with one line naming the file, the line and the key."""
 import os
 
-from . import ROOT
+from rill import config  # the on-device library, installed with rill_host
 
 CHECKED = ("test", "run", "deploy")
-
-
-def _rill_config():
-    try:
-        from rill import config
-    except ImportError:  # the checkout's lib/, when the plugin has not put it on the path
-        import sys
-
-        sys.path.insert(0, os.path.join(ROOT, "lib"))
-        from rill import config
-    return config
 
 
 def _option(args, name):
@@ -53,7 +42,7 @@ def check(sub, args):
     if path is None:
         return None
     try:
-        _rill_config().load(os.path.relpath(path))
+        config.load(os.path.relpath(path))
     except OSError as e:
         return "rill %s: cannot read %s (%s)" % (sub, path, e.strerror or e)
     except ValueError as e:

@@ -15,13 +15,8 @@ import os
 import sys
 import time
 
-from . import ROOT
-
-if os.path.join(ROOT, "lib") not in sys.path:
-    sys.path.insert(0, os.path.join(ROOT, "lib"))
-
-from rill import Pipeline, Ring  # noqa: E402
-from rill.mqtt import Bridge  # noqa: E402
+from rill import Pipeline, Ring
+from rill.mqtt import Bridge
 
 TOPIC = "fleet/{device}/reading"
 

@@ -11,14 +11,14 @@ import shutil
 import string
 import sys
 
-from . import ROOT
+from rill_host import BOARDS
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "template")
 COPIED = ("app.py", "main.py", "tests/test_app.py", "tests/test_mqtt.py")
 
 
 def boards():
-    folder = os.path.join(ROOT, "boards")
+    folder = BOARDS
     return sorted(b for b in os.listdir(folder) if os.path.exists(os.path.join(folder, b, "board.json")))
 
 
@@ -47,7 +47,7 @@ def create(folder, board):
     files = {
         "config.json": json.dumps(config, indent=2) + "\n",
         "pytest.ini": "[pytest]\ntestpaths = tests\naddopts = -p no:cacheprovider\nrill_board = %s\n" % board,
-        ".gitignore": "build/\n__pycache__/\n",
+        ".gitignore": "build/\n__pycache__/\n.rill/\n",  # .rill: runtime state (sequence files, virtual boards)
     }
     with open(os.path.join(TEMPLATE, "README.md")) as f:
         files["README.md"] = string.Template(f.read()).substitute(name=name, board=board)

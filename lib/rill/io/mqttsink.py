@@ -7,7 +7,7 @@ Each capture record is one QoS 1 message in rill's JSON envelope (rill.mqtt.code
 ``{"dev":D,"boot":B,"seq":S,"v":RECORD}``, where RECORD is the JSON a FileSink frames
 for that record, the same bytes (rill.jsontext): ``rill capture`` writes it back as
 a capture file. ``seq`` numbers capture messages only, in a Sequence of their own
-(``{device}.capture.seq`` by default, kept like the bridge's: never reused across
+(``.rill/{device}.capture.seq`` by default, kept like the bridge's: never reused across
 reboots; None: RAM only, from 0), so a consumer de-duplicates by (dev, seq) and sees a
 gap for each record lost, and the app's envelopes keep the numbers they have without
 a capture, which a replay reproduces.
@@ -25,7 +25,7 @@ has copied it into its arena.
 
 
 class MqttSink:
-    def __init__(self, bridge, topic="rill/{device}/capture", seq="{device}.capture.seq", max_line=512):
+    def __init__(self, bridge, topic="rill/{device}/capture", seq=".rill/{device}.capture.seq", max_line=512):
         from ..mqtt.codecs import Json  # here: only a board with a Bridge, hence rill.mqtt, makes one
         from ..mqtt.seq import Sequence
 

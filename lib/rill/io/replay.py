@@ -9,7 +9,7 @@ transforms see the same times and order. Tap outputs are then the original run's
 byte for byte (host_tests/lib/test_io_replay.py shows it on both runtimes).
 
 With ``identity`` (the replayed code's build identity, as rill.identity or
-tools/build_identity.py give it), a capture made by another build (its header's
+tools/rill_host/build/identity.py give it), a capture made by another build (its header's
 ``build``, see rill.identity.differs) prints one warning line on stderr, kept in
 ``Replay.warning``; the replay goes on.
 

@@ -62,21 +62,22 @@ class Bridge:
     ``outbox``/``outbox_bytes``/``policy``: store-and-forward bounds (entries, arena
     bytes; default 96 per entry) and overflow policy; ``window``: QoS 1 packets in
     flight; ``tls``: None or a dict (see tls.py: verified unless ``insecure=True``);
-    ``seq``: where sequence numbers persist: a path (default ``{device}.seq`` in the
-    current directory), a Sequence, or None (RAM only: numbering restarts at 0 on every
-    boot); ``status_topic``: retained birth and last will; ``ping_timeout_ms`` /
-    ``ack_timeout_ms``: liveness deadlines (default: half a keepalive / a keepalive);
-    ``spill``/``spill_path``: what a full outbox spills to flash (spill.py has the rules;
-    bytes, default a quarter of the free flash up to 256 KB; 0: none, it drops).
+    ``seq``: where sequence numbers persist: a path (default ``.rill/{device}.seq``:
+    the state folder in the current directory, made when missing), a Sequence, or None
+    (RAM only: numbering restarts at 0 on every boot); ``status_topic``: retained birth
+    and last will; ``ping_timeout_ms`` / ``ack_timeout_ms``: liveness deadlines (default:
+    half a keepalive / a keepalive); ``spill``/``spill_path``: what a full outbox spills
+    to flash (spill.py has the rules; bytes, default a quarter of the free flash up to
+    256 KB; 0: none, it drops; the path in the same state folder).
     """
 
     def __init__(self, *a, **k):
         """Bridge(server, device, port=0, user=None, password=None, tls=None, keepalive=30,
         client_id=None, clean=True, outbox=64, outbox_bytes=None, policy=DROP_OLDEST,
         window=16, status_topic="devices/{device}/status", connect_timeout_ms=5000,
-        backoff_ms=(250, 30000, 300000), auth_retries=3, seq="{device}.seq", name="mqtt",
-        ping_timeout_ms=None, ack_timeout_ms=None, spill=None, spill_path="{device}.spill"): built by
-        prep.bridge."""
+        backoff_ms=(250, 30000, 300000), auth_retries=3, seq=".rill/{device}.seq", name="mqtt",
+        ping_timeout_ms=None, ack_timeout_ms=None, spill=None, spill_path=".rill/{device}.spill"): built
+        by prep.bridge."""
         _prep("bridge", self, *a, **k)
 
     # -- declaration ---------------------------------------------------------------------

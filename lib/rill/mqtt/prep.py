@@ -22,8 +22,8 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
            keepalive=30, client_id=None, clean=True, outbox=64, outbox_bytes=None,
            policy=DROP_OLDEST, window=16, status_topic="devices/{device}/status",
            connect_timeout_ms=5000, backoff_ms=(250, 30000, 300000), auth_retries=3,
-           seq="{device}.seq", name="mqtt", ping_timeout_ms=None, ack_timeout_ms=None,
-           spill=None, spill_path="{device}.spill"):
+           seq=".rill/{device}.seq", name="mqtt", ping_timeout_ms=None, ack_timeout_ms=None,
+           spill=None, spill_path=".rill/{device}.spill"):
     from ..backoff import Backoff
 
     self.device = device
@@ -76,6 +76,9 @@ def spill_log(ob, path, size):
     None: a quarter of the free flash, at most 256 KB (none if that is under 8 KB); 0:
     none (a full outbox drops per its policy). A log left by a previous boot is opened
     now, so its records go first."""
+    from . import _prep
+
+    _prep("seqfile.state_dir", path)  # the state folder (.rill/), made as for the sequence store
     if size is None:
         import os
 

@@ -28,6 +28,7 @@ def load(self, path=None, start=0, block=1000):
     self.gen = 0
     self.end = None
     if path is not None:
+        state_dir(path)
         found = [_read(path, i) for i in (0, 1)]
         valid = [s for s in found if isinstance(s, tuple)]
         if len(valid) == 2:
@@ -46,6 +47,19 @@ def load(self, path=None, start=0, block=1000):
                                 "%s.1 only if this device's earlier messages may be dropped as duplicates)"
                                 % (path, path, path))
         reserve(self)
+
+
+def state_dir(path):
+    """The folder of a state file (``.rill/``), made when missing (one level: a missing
+    parent is the caller's OSError)."""
+    d = path.rpartition("/")[0]
+    if d:
+        import os
+
+        try:
+            os.mkdir(d)
+        except OSError:  # there already, or no filesystem (then the open fails and says so)
+            pass
 
 
 def reserve(self):

@@ -9,15 +9,14 @@ import importlib.util
 import os
 
 from rill.filters import lambda_, sliding_window_moving_average
-
-from .. import ROOT
+from rill_host import EXAMPLE
 
 INPUTS = ("reading",)
 OUTPUTS = ("temp", "smooth", "alarm")
 
 
 def _firmware_app():
-    spec = importlib.util.spec_from_file_location("rill_example_app", os.path.join(ROOT, "firmware", "app.py"))
+    spec = importlib.util.spec_from_file_location("rill_example_app", os.path.join(EXAMPLE, "app.py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
