@@ -294,3 +294,33 @@ def test_boots_in_a_loop_through_an_outage_never_overrun_the_segment_table():
     # boot 0 kept 4 in RAM (lost with it) and spilled 4; a later boot finds the log, so all
     # 8 of its records go behind it: 4 + 19 * 8 on flash, each delivered in order or counted
     assert sent == sorted(sent) and len(sent) + dropped == 4 + 19 * 8 and dropped > 0, (len(sent), dropped)
+
+
+def test_the_default_log_is_sized_before_its_folder_exists_and_made_when_first_used():
+    # the default spill_path is .rill/<device>.spill: a bridge made where .rill/ is not there
+    # yet still gets its log (sized from the filesystem it will be on), and the folder appears
+    # only when the outbox first spills
+    base = _path("fresh")
+    _rmtree(base)
+    os.mkdir(base)
+    ob = Outbox(2, 128)
+    _prep("spill_log", ob, base + "/.rill/dev.spill", None)
+    assert ob.spill and ob.spill[1] >= 8192, ob.spill  # (path, bytes): a log, not RAM only
+    assert os.listdir(base) == []  # nothing made yet
+    for i in range(4):
+        ob.put(T, b"%d" % i, 1, False)
+    assert os.listdir(base) == [".rill"]
+    _rmtree(base)
+
+
+def _rmtree(path):
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.remove(path + "/" + name)
+        except OSError:
+            _rmtree(path + "/" + name)
+    os.rmdir(path)

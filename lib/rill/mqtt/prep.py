@@ -76,14 +76,15 @@ def spill_log(ob, path, size):
     None: a quarter of the free flash, at most 256 KB (none if that is under 8 KB); 0:
     none (a full outbox drops per its policy). A log left by a previous boot is opened
     now, so its records go first."""
-    from . import _prep
-
-    _prep("seqfile.state_dir", path)  # the state folder (.rill/), made as for the sequence store
     if size is None:
         import os
 
+        d = path.rpartition("/")[0]
         try:
-            st = os.statvfs(path[:path.rfind("/")] or "/" if "/" in path else ".")
+            try:
+                st = os.statvfs(d or ".")
+            except OSError:  # its folder (.rill/) not made yet: the filesystem it will be on
+                st = os.statvfs("/" if path[:1] == "/" else ".")
             size = min(st[1] * st[4] // 4, 256 * 1024)
         except (OSError, AttributeError):  # no filesystem
             size = 0

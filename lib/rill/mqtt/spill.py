@@ -77,6 +77,9 @@ class Spill:
         self.refilling = False
         self.spilled = self.written = self.writes = self.corrupt = self.refused = 0
         self.error = None
+        from . import _prep
+
+        _prep("seqfile.state_dir", path)  # its folder (.rill/), made as for the sequence store
         found = _segments(path)
         while found and found[-1] + 1 - found[0] >= _SEGS:  # no room for this boot's segment (boots
             n, _ = _count(self, found[0])  # in a loop through an outage): the oldest goes, counted
@@ -324,10 +327,8 @@ def _segments(path):
     folder, base = (path[:i] or "/", path[i + 1:]) if i >= 0 else (".", path)
     found = []
     try:
-        names = [e[0] for e in os.ilistdir(folder)]
-    except AttributeError:
-        names = os.listdir(folder)
-    except OSError:
+        names = [e[0] for e in os.ilistdir(folder)] if hasattr(os, "ilistdir") else os.listdir(folder)
+    except OSError:  # no folder yet: no log
         return found
     for name in names:
         n = name[len(base) + 1:]
