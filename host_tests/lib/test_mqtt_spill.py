@@ -324,3 +324,17 @@ def _rmtree(path):
         except OSError:
             _rmtree(path + "/" + name)
     os.rmdir(path)
+
+
+def test_a_superseded_entry_at_the_tail_makes_room_in_ram_not_a_spill():
+    # the spill is for records that would otherwise be lost: an outbox full only because its
+    # oldest entry was superseded (never to be sent) frees that entry, as without a log
+    path = _path("dead")
+    ob = outbox(path, capacity=4)
+    ob.put(b"o/dev/state", payload(100), 1, True, True)
+    ob.put(T, payload(0), 1, False)
+    ob.put(T, payload(1), 1, False)
+    ob.put(b"o/dev/state", payload(101), 1, True, True)  # the first state is superseded: dead at the tail
+    assert ob.put(T, payload(2), 1, False)
+    assert isinstance(ob.spill, tuple) and ob.dropped == 0, ob.spill  # no log made, nothing lost
+    assert send_all(ob) == [101, 0, 1, 2]  # (the new state took the old one's place)

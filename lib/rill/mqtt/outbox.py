@@ -116,11 +116,11 @@ class Outbox:
                     elif rd - wr >= n:
                         at = wr
                         break
-                if self.spill is not None and not replace:
-                    return spill(self, topic, payload, qos, retain)  # full: to flash, nothing evicted
+                st = self.state[self.tail]
+                if st < _DONE and self.spill is not None and not replace:
+                    return spill(self, topic, payload, qos, retain)  # full of undelivered: to flash, nothing evicted
                 if self.policy != DROP_OLDEST or self._busy and self._sent == self._rgn:
                     break  # refused, or the oldest entry is being written right now: no eviction
-                st = self.state[self.tail]
                 if st < _DONE:
                     self.dropped = (self.dropped + 1) & _WRAP
                 if st == _INFLIGHT:
