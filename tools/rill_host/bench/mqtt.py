@@ -29,7 +29,7 @@ import time
 
 from rill_host.bench import MP as TOOLS
 from rill_host.build.mpy import build_mpy, compile_file
-from rill_host.common import ROOT, CliError, need_micropython
+from rill_host.common import CliError, need_micropython
 from rill_host.mqtt_host import HOST, Broker, BrokerError
 
 
@@ -72,7 +72,7 @@ def main():
             env = dict(os.environ, MICROPYPATH=".frozen:" + mpy)
             args = [str(port), n, rounds, str(plain_port)]
             proc = subprocess.run([exe, "-X", "heapsize=256K", "-c", "import bench_mqtt_mp"] + args,
-                                  env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+                                  env=env, cwd=tmp, capture_output=True, text=True, timeout=600)  # its .rill/ there
             if proc.returncode != 0:
                 raise SystemExit("bench_mqtt: device side failed:\n" + proc.stdout + proc.stderr)
             out = json.loads(proc.stdout.strip().splitlines()[-1])
