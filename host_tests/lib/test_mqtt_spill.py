@@ -4,6 +4,7 @@ and writes flash in batches (bytes per hour measured here, in virtual time)."""
 import os
 import sys
 
+from packets import publish_packets
 from rill.mqtt import _prep
 from rill.mqtt.outbox import Outbox
 from testkit import MICROPYTHON
@@ -60,24 +61,10 @@ def send_all(ob, limit=100000, counted=False):
             return out.n if counted else out
         data = bytes(mv)
         ob.wrote(len(mv))
-        i = 0
-        while i < len(data):
-            op = data[i]
-            rem, shift, i = 0, 0, i + 1
-            while True:
-                b = data[i]
-                i += 1
-                rem |= (b & 0x7F) << shift
-                shift += 7
-                if not b & 0x80:
-                    break
-            tl = data[i] << 8 | data[i + 1]
-            j = i + 2 + tl
+        for op, _, pid, body in publish_packets(data):
             if op & 6:
-                ob.ack(data[j] << 8 | data[j + 1])
-                j += 2
-            out.append(seq_of(data[j:i + rem]))
-            i += rem
+                ob.ack(pid)
+            out.append(seq_of(body))
     raise AssertionError("the outbox never ran dry")
 
 

@@ -33,7 +33,7 @@ LOCAL = ("clock", "board", "replay")
 SUBSET = ("test_alloc", "test_buffers", "test_codegen", "test_core", "test_filters", "test_filters_alloc",
           "test_filters_value", "test_filters_window", "test_graph", "test_mqtt_units")
 M0_MODULES = ("test_buffers", "test_codegen", "test_core", "test_graph")  # dispatch and buffers
-HELPERS = ("fastpath", "floats")  # host_tests/lib modules that are not tests: frozen for every runtime
+HELPERS = ("fastpath", "floats", "packets")  # host_tests/lib modules that are not tests: frozen for every runtime
 NO_FS = "writes and reads files (the firmware has no writable filesystem)"
 TREE = "reads the repository's files (boards/, README.md, docs/, lib/): the MCU has only what is frozen"
 EXCLUDED = {  # "module" or "module::test": why it cannot run on the emulated MCU
