@@ -262,7 +262,8 @@ def test_backoff_jitter_spreads_a_fleet_that_lost_its_broker_at_once():
     """100 bridges' backoffs (the defaults: young outage, probe 1 s), one shared clock as in
     ``rill fleet``: the broker dies at 0 and is back at 7.5 s. Each device's first attempt
     after the return comes within 1 s (prompt), and they are spread over that second, not
-    one burst: no 100 ms slot takes more than a quarter of the fleet. (A unit test of the
+    one burst: no 100 ms slot takes more than a third of the fleet (uniform random draws put at
+most 26 of 100 in one slot in 2,000 simulated outages; lockstep puts all 100 there). (A unit test of the
     schedule rather than ``rill fleet`` against a stopped mosquitto: 100 real bridges would
     time the loop, not the rule; the shared clock is the harder case for the jitter.)"""
     back = 7500
@@ -277,7 +278,7 @@ def test_backoff_jitter_spreads_a_fleet_that_lost_its_broker_at_once():
     slots = [0] * 10
     for f in firsts:
         slots[min(f // 100, 9)] += 1
-    assert max(slots) <= 25 and max(firsts) - min(firsts) >= 500, (slots, sorted(firsts))
+    assert max(slots) <= 33 and max(firsts) - min(firsts) >= 500, (slots, sorted(firsts))
     lockstep = []
     for _ in range(100):  # without jitter every device comes at once: the test can tell
         b = Backoff(250, 30000, False, 300000)
