@@ -5,6 +5,7 @@ never a traceback: raise ``CliError`` anywhere and start the tool with ``cli(mai
 Stdlib only, so the tools run on any Python 3.8+ (the project venv adds the clients).
 """
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -203,3 +204,13 @@ def sha256_file(path):
         for chunk in iter(lambda: f.read(1 << 16), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def file_lock(path):
+    """An exclusive lock on ``path`` (made with its folder if missing), held until the returned
+    file is closed (``with file_lock(p):``): serialises builds into one shared folder, across
+    processes (pytest-xdist workers, two terminals)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    f = open(path, "w")
+    fcntl.flock(f, fcntl.LOCK_EX)
+    return f

@@ -18,7 +18,6 @@ Builds are cached under $RILL_CACHE (default ~/.cache/rill) by the source, the t
 the manifest's text and the sha256 of every file it freezes: a re-run costs about 1 s.
 ``build(target, app_dir)`` is the same for other tools (the benchmarks); it returns the binary.
 """
-import fcntl
 import hashlib
 import importlib.util
 import json
@@ -29,7 +28,7 @@ import sys
 import tarfile
 from rill_host.build.mpy import SRC, sources, stage_files
 from rill_host import EXAMPLE
-from rill_host.common import ROOT, CliError, Parser, cli, sha256_file
+from rill_host.common import ROOT, CliError, Parser, cli, file_lock, sha256_file
 
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "micropython")
 TARBALL = os.path.join(SHARED, "micropython-src-v1.28.0.tar.xz")
@@ -74,13 +73,6 @@ def missing_tools(target):
     return ["%s (%s)" % (cmd, pkg) for cmd, pkg in need if not shutil.which(cmd)]
 
 
-def _lock(path):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    f = open(path, "w")
-    fcntl.flock(f, fcntl.LOCK_EX)
-    return f
-
-
 def source(src=None):
     """(MicroPython source tree, its cache key): ``src``, $RILL_MICROPYTHON_SRC, else the
     shared tarball unpacked once into the cache."""
@@ -97,7 +89,7 @@ def source(src=None):
     key = sha256_file(TARBALL)[:16]
     where = cache_dir("src", key)
     tree = os.path.join(where, "micropython-" + TARBALL_TAG[0])
-    with _lock(where + ".lock"):
+    with file_lock(where + ".lock"):
         if not os.path.exists(os.path.join(where, ".done")):
             shutil.rmtree(where, ignore_errors=True)
             os.makedirs(where)
@@ -217,7 +209,7 @@ def build(target, app_dir=None, src=None, heap=None, packages=None, extra=(), lo
     if app_dir:
         extra = list(extra) + app_dispatch(app_dir, spec["native"], board_id, log)
     root = cache_dir("stage", "native" if spec["native"] else "bytecode")
-    with _lock(root + ".lock"):
+    with file_lock(root + ".lock"):
         app = stage(root, spec["native"], app_dir, extra)
         if packages is None:
             model = Model()
@@ -240,7 +232,7 @@ def build(target, app_dir=None, src=None, heap=None, packages=None, extra=(), lo
         if missing_tools(target):
             raise CliError("cannot build %s: missing %s" % (target, ", ".join(missing_tools(target))))
         build_dir = cache_dir("build", src_key, target + ("-h%d" % heap if heap else ""))
-        with _lock(build_dir + ".lock"):
+        with file_lock(build_dir + ".lock"):
             # a new manifest regenerates the frozen content; only it and the link are redone
             for stale in ("frozen_content.c", "frozen_content.o"):
                 if os.path.exists(os.path.join(build_dir, stale)):

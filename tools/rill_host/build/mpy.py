@@ -25,7 +25,7 @@ import sys
 
 from rill_host import DEPS_HOME, LIB
 from rill_host.build.deps import locked
-from rill_host.common import ROOT, CliError, Parser, cli, load_board, tool
+from rill_host.common import ROOT, CliError, Parser, cli, file_lock, load_board, tool
 
 SRC = LIB
 PACKAGES = ["rill"]
@@ -146,18 +146,30 @@ def check_out(out):
 def build_mpy(out=OUT, arch="x64", flags=(), deps=False, cached=False):
     """The build step: lib/rill (and with ``deps`` the pinned dependencies) as .mpy
     for ``arch`` under ``out``; returns the number of modules. ``cached`` skips the
-    work when ``out`` already holds a build of the same sources. An ``out`` that
-    overlaps lib/ is refused (``check_out``)."""
+    work when ``out`` already holds a build of the same sources, and holds a lock on ``out``
+    meanwhile (two deploys at once share build/deploy). An ``out`` that overlaps lib/ is
+    refused (``check_out``)."""
     check_out(out)
+    if not cached:
+        return _build(out, arch, flags, deps)
     stamp = os.path.join(out, ".stamp")
-    want = _stamp(arch, flags, deps) if cached else None
-    if cached:
+    want = _stamp(arch, flags, deps)
+    with file_lock(out.rstrip(os.sep) + ".lock"):
         try:
             with open(stamp) as f:
                 if f.read() == want:
                     return -1
         except OSError:
             pass
+        if os.path.exists(stamp):
+            os.remove(stamp)
+        count = _build(out, arch, flags, deps)
+        with open(stamp, "w") as f:
+            f.write(want)
+    return count
+
+
+def _build(out, arch, flags, deps):
     for package in PACKAGES:
         shutil.rmtree(os.path.join(out, package), ignore_errors=True)
     count = 0
@@ -173,7 +185,4 @@ def build_mpy(out=OUT, arch="x64", flags=(), deps=False, cached=False):
         compile_file(member, os.path.join(out, member[:-3] + ".mpy"), arch, flags,
                      cwd=path[: -len(member)] or None)
         count += 1
-    if cached:
-        with open(stamp, "w") as f:
-            f.write(want)
     return count

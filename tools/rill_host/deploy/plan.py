@@ -21,6 +21,7 @@ and its config.json) or one module file. The plan, as (board path, host file, gr
                                 architecture and the firmware version the board reported
 """
 import ast
+import hashlib
 import json
 import os
 import shutil
@@ -106,7 +107,9 @@ def plan(app, board, arch, source=False, config=None, deps=True, out=None, firmw
             raise CliError("no pinned %s in .deps; run 'make setup'" % member)
         items.append(("/lib/" + member, path, "deps") if source else
                      ("/lib/" + member[:-3] + ".mpy", os.path.join(out, "lib", member[:-3] + ".mpy"), "deps"))
-    app_out = os.path.join(out, "app", board)
+    # one folder per app and board: two deploys of different apps at once do not share it
+    app_key = hashlib.sha256(os.path.realpath(app.root).encode()).hexdigest()[:12]
+    app_out = os.path.join(out, "app", app_key, board)
     shutil.rmtree(app_out, ignore_errors=True)
     os.makedirs(app_out)
     for rel, path in sorted(app.modules.items()):
