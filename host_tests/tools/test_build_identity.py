@@ -99,3 +99,15 @@ def test_rill_replay_warns_in_one_line_when_the_build_differs(project, tmp_path,
         f.write("\n# changed\n")
     r = subprocess.run([RILL, "replay", same, "--app", str(folder)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stderr.count("\n") == 1 and "(app=" in r.stderr and "lib=" not in r.stderr, r.stderr
+
+
+def test_two_apps_planned_into_one_build_folder_keep_their_own_files(tmp_path):
+    """Deploys of two apps at once (two terminals, two test workers) share build/deploy: each
+    app's staged files (build.json, board.json, main.py) live in a folder of its own."""
+    out = str(tmp_path / "out")
+    first = plan(App(make_project(tmp_path / "a", 1)), "RPI_PICO", "armv6m", source=True, out=out)
+    second = plan(App(make_project(tmp_path / "b", 2)), "RPI_PICO", "armv6m", source=True, out=out)
+    mine = {remote: local for remote, local, _ in first}
+    theirs = {remote: local for remote, local, _ in second}
+    assert mine["/build.json"] != theirs["/build.json"]
+    assert all(os.path.exists(local) for local in mine.values())
