@@ -153,3 +153,27 @@ def test_gaps_duplicates_and_lag_are_records_an_app_can_tap(tmp_path):
     assert seen["lag"][0]["a"][1] == 4 and gw.stats()["lag"]["a"]["seq"] == 4
     assert gw.counts == dict(received=0, stored=3, duplicates=1, reused=0, rejected=0, gaps=1, gaps_closed=0,
                              batches=1, status=0, app_errors=0)
+
+
+def test_the_gateways_fast_strict_json_gives_rill_stricts_verdict_on_the_devices_table():
+    import os
+    import sys
+
+    from rill import strict
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+    try:
+        from test_mqtt_json import TABLE
+    finally:
+        sys.path.pop(0)
+    extra = [b'"\\\\ud800"', b'{"a":"\\uDBFF\\uDFFF"}', b'{"a":[' + b"{" * 15 + b"}" * 15 + b"]}", b'1e400', b"\xff"]
+    for payload in [p for p, _ in TABLE] + extra:
+        try:
+            want = ("ok", strict.loads(payload))
+        except ValueError:
+            want = ("bad",)
+        try:
+            got = ("ok", core.strict_loads(payload))
+        except ValueError:
+            got = ("bad",)
+        assert got == want, payload
