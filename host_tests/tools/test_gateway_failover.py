@@ -145,5 +145,5 @@ def test_three_gateways_one_killed_every_message_once_or_a_gap(broker, tmp_path,
         assert seen_dups > 0  # its last batch came again to the restarted instance: stored once
     label = {"clean": "clean sessions", "persistent": "persistent sessions",
              "crash": "persistent, died between commit and ack"}[session]
-    print("failover (%s, %s): %d numbered, %d stored once, %d in %d reported gaps, %d duplicates dropped, by instance %s"
+    print("failover (%s, %s): %d numbered, %d stored once, %d in %d reported gaps, %d duplicates dropped, by %s"
           % (label, kind, DEVICES * COUNT, stored, lost, len(gaps), seen_dups, by))
