@@ -1,6 +1,9 @@
 """Fixtures for the host tools' tests: virtual boards that are stopped, with their
 whole process group, when the test (or module) ends. Helpers live in tooltest.py."""
+import itertools
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -29,3 +32,34 @@ def fresh_vboard(tmp_path):
     yield make
     for b in boards:
         b.stop()
+
+
+_DBS = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One throwaway PostgreSQL cluster for the session (rill_host.testing.postgres); a test
+    takes a database of its own with ``postgres.database(name)``."""
+    from rill_host.testing.postgres import Cluster, find_bindir
+
+    if not find_bindir():
+        pytest.skip("no PostgreSQL server is installed (apt-get install postgresql; .ci/run does as root)")
+    base = tempfile.mkdtemp(prefix="rill-pg-")  # not under pytest's tmp: its parents are root's alone
+    c = Cluster(base)
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A fresh gateway store of each kind: a SQLite file, a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "gw.sqlite")
+    pg = request.getfixturevalue("postgres")
+    return pg.database("t%d" % next(_DBS))
+

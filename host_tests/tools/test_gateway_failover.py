@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from rill_host.gateway.store import Store
+from rill_host.gateway.store import open_store
 from rill_host.mqtt_host import Broker, BrokerError, find_mosquitto
 from tooltest import stop
 
@@ -66,11 +66,12 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize("session", ["clean", "persistent", "crash"])
-def test_three_gateways_one_killed_every_message_once_or_a_gap(broker, tmp_path, session):
-    db = str(tmp_path / "gw.sqlite")
+@pytest.mark.parametrize("session,kind", [("clean", "sqlite"), ("persistent", "sqlite"), ("crash", "sqlite"),
+                                          ("clean", "postgresql")])
+def test_three_gateways_one_killed_every_message_once_or_a_gap(broker, tmp_path, session, kind, request):
+    db = str(tmp_path / "gw.sqlite") if kind == "sqlite" else request.getfixturevalue("postgres").database("fo")
     extra = [] if session == "clean" else ["--persistent"]
-    Store(db).close()  # the schema exists before three processes race to create it
+    open_store(db).close()  # the schema exists before three processes race to create it
     gws, fleet = [], None
 
     def gateway(i, crashing=False):
@@ -110,29 +111,29 @@ def test_three_gateways_one_killed_every_message_once_or_a_gap(broker, tmp_path,
     finally:
         for p in gws + [fleet]:
             stop(p)
-    s = Store(db)
+    s = open_store(db)
     s.scan(grace_s=0)
     gaps = s.gaps()
     stored, lost, seen_dups = 0, 0, 0
     for d in devices:
         assert d["dropped"] == 0 and d["sent"] == COUNT
         numbered = set(range(d["first"], d["last"] + 1))
-        rows = [r[0] for r in s.db.execute("SELECT seq FROM seen WHERE dev=? AND boot=?", (d["dev"], d["boot"]))]
+        rows = [r[0] for r in s.q("SELECT seq FROM seen WHERE dev=? AND boot=?", (d["dev"], d["boot"]))]
         have = set(rows)
         assert len(rows) == len(have)  # once
         missing = set()
-        for dev, boot, lo, hi in gaps:
+        for dev, _, boot, lo, hi in gaps:
             if (dev, boot) == (d["dev"], d["boot"]):
                 missing.update(range(lo, hi + 1))
         assert not have & missing
         assert have | missing == numbered, "%s: %s neither stored nor reported" % (d["dev"], numbered - have - missing)
         stored += len(have)
         lost += len(missing)
-    results = s.db.execute("SELECT COUNT(*) FROM results WHERE key='temp'").fetchone()[0]
+    results = s.q("SELECT COUNT(*) FROM results WHERE key='temp'")[0][0]
     assert results == stored  # the pipeline's output, once per stored message
-    by = dict(s.db.execute("SELECT instance, COUNT(*) FROM seen GROUP BY instance").fetchall())
+    by = dict(s.q("SELECT instance, COUNT(*) FROM seen GROUP BY instance"))
     assert by.get("gw-1", 0) > 0, "the killed instance stored nothing before it died"
-    after = s.db.execute("SELECT COUNT(*) FROM seen WHERE t_commit > ?", (killed_at + 0.5,)).fetchone()[0]
+    after = s.q("SELECT COUNT(*) FROM seen WHERE t_commit > ?", (killed_at + 0.5,))[0][0]
     assert after > 0 and sorted(by) == ["gw-0", "gw-1", "gw-2"]
     for i in (0, 1, 2):
         seen_dups += json.load(open(tmp_path / ("m%d.json" % i)))["duplicates"]
@@ -144,5 +145,5 @@ def test_three_gateways_one_killed_every_message_once_or_a_gap(broker, tmp_path,
         assert seen_dups > 0  # its last batch came again to the restarted instance: stored once
     label = {"clean": "clean sessions", "persistent": "persistent sessions",
              "crash": "persistent, died between commit and ack"}[session]
-    print("failover (%s): %d numbered, %d stored once, %d in %d reported gaps, %d duplicates dropped, by instance %s"
-          % (label, DEVICES * COUNT, stored, lost, len(gaps), seen_dups, by))
+    print("failover (%s, %s): %d numbered, %d stored once, %d in %d reported gaps, %d duplicates dropped, by %s"
+          % (label, kind, DEVICES * COUNT, stored, lost, len(gaps), seen_dups, by))

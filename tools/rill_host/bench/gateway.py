@@ -3,7 +3,7 @@
 
 The baseline (``--baseline``, below) is the least a consumer can do with the same
 guarantees: a paho subscriber that parses the JSON envelope with ``json.loads``, inserts
-(dev, boot, seq) with INSERT OR IGNORE into SQLite, commits whatever has arrived as one
+(dev, boot, seq) with ON CONFLICT DO NOTHING, a batch in one statement, commits whatever has arrived as one
 transaction and then acknowledges it: the gateway's transaction policy, without its strict
 JSON, per-device pipelines, results and gap scans. Both run as separate processes on one
 mosquitto (its default limits, except no queue limit), connected and subscribed, then
@@ -16,6 +16,8 @@ Prints one JSON object as its last line (tools/rill_host/bench/cli.py merges it 
   gateway_rate_1, gateway_rate_3     msgs/s through 1 and 3 gateways sharing $share/bench/...
   baseline_rate_1, baseline_rate_3   the bare subscriber's msgs/s in the same run
   gateway_ratio_vs_baseline_1, _3    gateway / baseline
+  gateway_rate_pg_1, baseline_rate_pg_1, gateway_ratio_vs_baseline_pg_1
+                                     the same with one instance each, into PostgreSQL
   gateway_latency_ms_p50, _p99       live, 3 gateways, 10 devices at 50 Hz; baseline_latency_ms_* beside it
   gateway_latency_ms_p99_warm        the same without each device's first 10 messages: a device's first
                                      message at an instance waits for its pipeline to be built
@@ -24,6 +26,7 @@ usage: python -m rill_host.bench.gateway [DEVICES [COUNT]]
 """
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -37,40 +40,66 @@ FILTER = "fleet/+/+"
 
 
 def baseline(port, group, db, instance):
-    """The bare subscriber: run until SIGTERM."""
-    import queue
+    """The bare subscriber, written to be fast: run until SIGTERM. paho's thread appends to
+    a deque (one wake-up per batch); the main thread decodes with json.loads, inserts the
+    whole batch in one statement (SQLite: executemany; PostgreSQL: unnest arrays), both with
+    ON CONFLICT DO NOTHING, commits, then acknowledges."""
+    import collections
+    import threading
 
     import paho.mqtt.client as paho
 
-    q = queue.Queue()
-    con = sqlite3.connect(db, timeout=30, isolation_level=None)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=NORMAL")
-    con.execute("CREATE TABLE IF NOT EXISTS seen (dev TEXT, boot INTEGER, seq INTEGER, t_recv REAL, t_commit REAL,"
-                " sent REAL, PRIMARY KEY (dev, boot, seq)) WITHOUT ROWID")
+    buf, wake = collections.deque(), threading.Event()
+    pg = db.startswith("postgresql://")
+    if pg:
+        import psycopg
+
+        con = psycopg.connect(db, autocommit=True)
+        con.execute("CREATE TABLE IF NOT EXISTS seen (dev TEXT, boot BIGINT, seq BIGINT, t_recv FLOAT8,"
+                    " t_commit FLOAT8, sent FLOAT8, PRIMARY KEY (dev, boot, seq))")
+    else:
+        con = sqlite3.connect(db, timeout=30, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.execute("CREATE TABLE IF NOT EXISTS seen (dev TEXT, boot INTEGER, seq INTEGER, t_recv REAL, t_commit REAL,"
+                    " sent REAL, PRIMARY KEY (dev, boot, seq)) WITHOUT ROWID")
+
+    def on_message(cl, u, m):
+        buf.append((m.payload, m.mid, m.qos, time.time()))
+        if len(buf) == 1:
+            wake.set()
+
     c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=instance, clean_session=False, manual_ack=True)
     c.on_connect = lambda cl, u, f, rc, p=None: cl.subscribe("$share/%s/%s" % (group, FILTER), 1)
-    c.on_message = lambda cl, u, m: q.put((m.payload, m.mid, m.qos, time.time()))
+    c.on_message = on_message
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     c.connect("127.0.0.1", port)
     c.loop_start()
+    loads, pop, ack = json.loads, buf.popleft, c.ack
     while not stop:
-        try:
-            items = [q.get(timeout=0.1)]
-        except queue.Empty:
+        if not buf:
+            wake.wait(0.1)
+        wake.clear()
+        if not buf:
             continue
-        while not q.empty():
-            items.append(q.get_nowait())
+        items = [pop() for _ in range(min(len(buf), 1000))]
         now = time.time()
-        con.execute("BEGIN IMMEDIATE")
+        rows = []
         for payload, _, _, t_recv in items:
-            d = json.loads(payload)
-            con.execute("INSERT OR IGNORE INTO seen VALUES (?,?,?,?,?,?)",
-                        (d["dev"], d["boot"], d["seq"], t_recv, now, d["v"].get("ts")))
-        con.execute("COMMIT")
+            d = loads(payload)
+            rows.append((d["dev"], d["boot"], d["seq"], t_recv, now, d["v"].get("ts")))
+        if pg:
+            con.execute("BEGIN")
+            con.execute("INSERT INTO seen SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::float8[],"
+                        " %s::float8[], %s::float8[]) ON CONFLICT DO NOTHING", [list(x) for x in zip(*rows)])
+            con.execute("COMMIT")
+        else:
+            con.execute("BEGIN IMMEDIATE")
+            con.executemany("INSERT INTO seen VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING", rows)
+            con.execute("COMMIT")
         for _, mid, qos, _ in items:
-            c.ack(mid, qos)
+            ack(mid, qos)
     c.disconnect()
     c.loop_stop()
 
@@ -88,15 +117,28 @@ def consumers(kind, n, port, db, tmp):
     return procs
 
 
-def count(db):
+def query(db, sql):
+    """One value from the store (SQLite file or PostgreSQL URL); None if no table yet."""
+    if db.startswith("postgresql://"):
+        import psycopg
+
+        try:
+            with psycopg.connect(db) as con:
+                return con.execute(sql).fetchone()[0]
+        except psycopg.errors.UndefinedTable:
+            return None
     try:
         con = sqlite3.connect(db, timeout=30)
         try:
-            return con.execute("SELECT COUNT(*) FROM seen").fetchone()[0]
+            return con.execute(sql).fetchone()[0]
         finally:
             con.close()
     except sqlite3.OperationalError:
-        return 0
+        return None
+
+
+def count(db):
+    return query(db, "SELECT COUNT(*) FROM seen") or 0
 
 
 def stop_all(procs):
@@ -123,10 +165,11 @@ def wait_count(db, total, timeout=300):
         time.sleep(0.1)
 
 
-def drain(kind, n, devices, per, tmp):
+def drain(kind, n, devices, per, tmp, pg=None):
     """msgs/s over a backlog: the consumers connect, subscribe and are then frozen
-    (SIGSTOP) while the fleet publishes; timed from SIGCONT to the last commit."""
-    db = os.path.join(tmp, "%s%d.sqlite" % (kind, n))
+    (SIGSTOP) while the fleet publishes; timed from SIGCONT to the last commit. ``pg``: a
+    PostgreSQL cluster (rill_host.testing.postgres) to store into, else SQLite."""
+    db = pg.database("%s%d" % (kind, n)) if pg else os.path.join(tmp, "%s%d.sqlite" % (kind, n))
     broker = Broker("mosquitto", mosquitto_conf=("max_queued_messages 0",))
     procs = []
     try:
@@ -140,10 +183,7 @@ def drain(kind, n, devices, per, tmp):
         for p in procs:
             os.killpg(p.pid, signal.SIGCONT)
         wait_count(db, devices * per)
-        con = sqlite3.connect(db)
-        last = con.execute("SELECT MAX(t_commit) FROM seen").fetchone()[0]
-        con.close()
-        return devices * per / (last - t0)
+        return devices * per / (query(db, "SELECT MAX(t_commit) FROM seen") - t0)
     finally:
         for p in procs:
             os.killpg(p.pid, signal.SIGCONT)
@@ -185,6 +225,19 @@ def main():
             for kind in ("baseline", "gateway"):  # interleaved: both see the same machine
                 out["%s_rate_%d" % (kind, n)] = round(drain(kind, n, devices, per, tmp))
             out["gateway_ratio_vs_baseline_%d" % n] = round(out["gateway_rate_%d" % n] / out["baseline_rate_%d" % n], 3)
+        from rill_host.testing.postgres import Cluster, find_bindir
+
+        if find_bindir():  # PostgreSQL, one instance each
+            base = tempfile.mkdtemp(prefix="rill-pg-")  # its own folder: the server may run as another user
+            pg = Cluster(base)
+            try:
+                pg.start()
+                for kind in ("baseline", "gateway"):
+                    out["%s_rate_pg_1" % kind] = round(drain(kind, 1, devices, per, tmp, pg))
+                out["gateway_ratio_vs_baseline_pg_1"] = round(out["gateway_rate_pg_1"] / out["baseline_rate_pg_1"], 3)
+            finally:
+                pg.stop()
+                shutil.rmtree(base, ignore_errors=True)
         for kind in ("baseline", "gateway"):
             lat = live(kind, 3, 10, 600, 50, tmp)  # 10 devices at 50 Hz for 12 s
             for name, v in zip(("p50", "p99", "p99_warm"), lat):

@@ -11,6 +11,11 @@ import sys
 
 from . import core
 
+try:
+    from psycopg import Error as _PgError
+except ImportError:  # no PostgreSQL driver: only SQLite stores
+    _PgError = sqlite3.Error
+
 
 def load_app(name):
     """An app module by import name, or by the path of a .py file."""
@@ -40,12 +45,15 @@ def parse(argv):
     a.add_argument("--port", type=int, default=1883)
     a.add_argument("--filter", default="fleet/+/+", help="topic filter (last level = input record)")
     a.add_argument("--group", help="share the subscription: $share/GROUP/FILTER")
-    a.add_argument("--db", default="gateway.sqlite", help="SQLite store (may be shared by instances)")
+    a.add_argument("--db", default="gateway.sqlite", help="the store: a SQLite file (instances on one host "
+                   "may share it) or a postgresql://... URL (any number of instances, anywhere)")
     a.add_argument("--instance", help="client id and name (default gw-PID)")
     a.add_argument("--metrics", help="write stats() as JSON here every scan")
     a.add_argument("--grace", type=float, default=2.0, help="seconds before a hole counts as a gap")
     a.add_argument("--persistent", action="store_true",
                    help="keep the broker session (clean session off): restart under the same --instance")
+    a.add_argument("--status", default="devices/+/status",
+                   help="births and goodbyes (<prefix>/<dev>/status): where each boot began and ended; '' for none")
     a.add_argument("--seconds", type=float, help="stop after this long")
     return a.parse_args(argv)
 
@@ -59,8 +67,9 @@ def main(argv=None):
         app = load_app(args.app)
     try:
         gw = core.Gateway(app, args.host, args.port, args.filter, args.db, args.group, args.instance,
-                          grace_s=args.grace, metrics=args.metrics, persistent=args.persistent)
-    except (OSError, sqlite3.Error) as e:
+                          grace_s=args.grace, metrics=args.metrics, persistent=args.persistent,
+                          status=args.status or None)
+    except (OSError, sqlite3.Error, _PgError) as e:
         raise SystemExit("rill gateway: cannot open the store %s: %s" % (args.db, e))
 
     async def go():
@@ -73,7 +82,7 @@ def main(argv=None):
 
     try:
         asyncio.run(go())
-    except (OSError, sqlite3.Error) as e:
+    except (OSError, sqlite3.Error, _PgError) as e:
         raise SystemExit("rill gateway: broker %s:%d or store %s: %s" % (args.host, args.port, args.db, e))
     print(json.dumps(gw.counts, sort_keys=True))
     return 0

@@ -29,34 +29,66 @@ reboot skips are not losses; a loss after a device's newest stored message shows
 later message of the same boot arrives, and a loss at the end of a boot never does.
 """
 import asyncio
+import collections
 import json
 import os
+import re
 import struct
 import time
+from zlib import crc32
 
 import paho.mqtt.client as paho
 
-from rill import Pipeline, Ring
+from rill import Pipeline, Ring, strict
 from rill.mqtt.codecs import JSON, Struct
 
-from .store import Store
+from .store import open_store
+
+
+def _constant(name):
+    raise ValueError("not strict JSON: %s" % name)
+
+
+_decoder = json.JSONDecoder(parse_constant=_constant)
+_escape = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def strict_loads(payload):
+    """rill.strict.loads, for CPython at C speed (the gateway's hot path): CPython's json is
+    RFC 8259 once NaN/Infinity are refused and the bytes are UTF-8 (decoded strictly); the
+    two things rill.strict refuses beyond the grammar, surrogate escapes and nesting deeper
+    than MAX_DEPTH, are looked for only when the payload could hold them (test_gateway
+    checks every verdict of the device's table against rill.strict)."""
+    if b"\\u" in payload and _escape.search(payload) or payload.count(b"[") + payload.count(b"{") > strict.MAX_DEPTH:
+        return strict.loads(payload)
+    try:
+        return _decoder.decode(payload.decode())
+    except UnicodeDecodeError as e:
+        raise ValueError("not strict JSON: %s" % e.reason) from None
 
 
 def unwrap(codec, payload):
     """(dev, boot, seq, value) of an envelope; ValueError if it is not one."""
     if isinstance(codec, Struct):
         dev, seq, v = codec.unwrap(payload)
+        if seq >= 1 << 63:
+            raise ValueError("seq beyond 2**63")
         return dev, struct.unpack_from(">I", payload, 2 + payload[1])[0], seq, v
-    d = codec.decode(payload)
-    if not isinstance(d, dict) or not all(k in d for k in ("dev", "boot", "seq", "v")):
+    d = strict_loads(payload) if codec is JSON else codec.decode(payload)
+    if type(d) is not dict or not all(k in d for k in ("dev", "boot", "seq", "v")):
         raise ValueError("not an envelope")
     dev, boot, seq = d["dev"], d["boot"], d["seq"]
     for n in (boot, seq):
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        if type(n) is not int or n < 0 or n >= 1 << 63:
             raise ValueError("bad boot or seq")
     if not isinstance(dev, str) or not dev:
         raise ValueError("bad dev")
     return dev, boot, seq, d["v"]
+
+
+# input key -> the sequence its numbers come from, when not the bridge's: rill.io.mqttsink's
+# capture (``rill/{device}/capture``) numbers its messages in a Sequence of its own
+STREAMS = {"capture": "capture"}
 
 
 class _Identity:
@@ -108,24 +140,30 @@ class Gateway:
 
     def __init__(self, app=None, host="127.0.0.1", port=1883, filter="#", db="gateway.sqlite", group=None,
                  instance=None, qos=1, grace_s=2.0, scan_s=1.0, metrics=None, max_batch=1000, keepalive=30,
-                 persistent=False):
+                 persistent=False, status="devices/+/status"):
         self.app = app or _Identity
         self.persistent = persistent
         self.host, self.port, self.qos, self.keepalive = host, port, qos, keepalive
         self.topic = "$share/%s/%s" % (group, filter) if group else filter
         self.instance = instance or "gw-%d" % os.getpid()
-        self.store = Store(db, self.instance)
+        self.store = open_store(db, self.instance)
+        self.status = status  # births and goodbyes: where each boot began and ended
+        self._status_key = status.rsplit("/", 1)[-1] if status else None
+        self._todo = []
         self.grace_s, self.scan_s, self.metrics, self.max_batch = grace_s, scan_s, metrics, max_batch
         self.codecs = getattr(self.app, "CODECS", None) or {}
+        self.streams = getattr(self.app, "STREAMS", None) or STREAMS
         self.devices = {}
-        self.counts = dict(received=0, stored=0, duplicates=0, rejected=0, gaps=0, gaps_closed=0, batches=0)
+        self.counts = dict(received=0, stored=0, duplicates=0, reused=0, rejected=0, gaps=0, gaps_closed=0,
+                           batches=0, status=0, app_errors=0)
         self.errors = []  # newest reasons, bounded
         self._stop = None
         p = Pipeline("gateway")
         p.record("gap", dict, Ring(64))
         p.record("duplicate", tuple, Ring(64))
+        p.record("reused", tuple, Ring(64))
         p.record("lag", dict)
-        for key in ("gap", "duplicate", "lag"):
+        for key in ("gap", "duplicate", "reused", "lag"):
             p.source(key)
         if hasattr(self.app, "monitor"):
             self.app.monitor(p)  # the app's taps (or transforms) on gap, duplicate, lag
@@ -151,56 +189,84 @@ class Gateway:
         return d
 
     def process(self, items):
-        """Decode, de-duplicate and run a batch of (topic, payload, t_recv): the entries
-        to commit."""
-        entries = []
-        batch_keys = set()
-        for topic, payload, t_recv in items:
+        """Decode a batch of (topic, payload, t_recv, ...): the rows to commit (store.commit's),
+        with (device, input key, value) per row for ``results``. Status messages (birth,
+        goodbye) are a boot's bounds, written at once."""
+        rows, self._todo = [], todo = [], []
+        inputs, codecs, streams = self.app.INPUTS, self.codecs, self.streams
+        for it in items:  # (topic, payload, t_recv[, mid, qos])
+            topic, payload = it[0], it[1]
             key = topic.rsplit("/", 1)[-1]
-            inputs = self.app.INPUTS
+            if key == self._status_key and self.status and paho.topic_matches_sub(self.status, topic):
+                self._bound(topic, payload)
+                continue
             if inputs is not None and key not in inputs:
                 self._reject(topic, "no input record %r in the app" % key)
                 continue
             try:
-                dev, boot, seq, v = unwrap(self.codecs.get(key, JSON), payload)
+                dev, boot, seq, v = unwrap(codecs.get(key, JSON), payload)
             except (ValueError, struct.error, TypeError) as e:
                 self._reject(topic, e)
                 continue
-            ident = (dev, boot, seq)
-            if ident in batch_keys or self.store.is_seen(*ident):
-                self._duplicate(ident)
-                continue
-            batch_keys.add(ident)
-            sent = v.get("ts") if isinstance(v, dict) else None
-            if inputs is None:
-                outs = {key: json.dumps(v)}
-            else:
-                try:
-                    outs = self._device(dev).run(key, v)
-                except Exception as e:  # the app's own declaration failed: that message is rejected
-                    self._reject(topic, "%s: %s" % (type(e).__name__, e))
-                    continue
-            entries.append((dev, boot, seq, topic, t_recv, sent if isinstance(sent, (int, float)) else None, outs))
-        return entries
+            sent = v.get("ts") if type(v) is dict else None
+            rows.append((dev, streams.get(key, ""), boot, seq, crc32(payload), topic, it[2],
+                         sent if isinstance(sent, (int, float)) and sent is not True and sent is not False else None))
+            todo.append((dev, key, v))
+        return rows
+
+    def results(self, i):
+        """The app's results ({output key: JSON text}) of row ``i`` of the last process()."""
+        dev, key, v = self._todo[i]
+        if self.app.INPUTS is None:
+            return {key: json.dumps(v)}
+        try:
+            return self._device(dev).run(key, v)
+        except Exception as e:  # the app's own declaration failed: stored, without results
+            self.counts["app_errors"] += 1
+            self.errors = (self.errors + ["%s: %s: %s" % (dev, type(e).__name__, e)])[-16:]
+            return {}
+
+    def _bound(self, topic, payload):
+        """A birth ``{"status":"online","boot":B[,"first":F]}`` or goodbye (``"offline"``,
+        ``"next":N``) on ``<prefix>/<dev>/status``: where boot B began or ended."""
+        self.counts["status"] += 1
+        try:
+            d = JSON.decode(payload)
+            boot, first, nxt = d.get("boot"), d.get("first"), d.get("next")
+            for n in (boot, first, nxt):
+                if n is not None and (type(n) is not int or n < 0):
+                    raise ValueError("bad boot, first or next")
+        except (ValueError, AttributeError, TypeError) as e:
+            return self._reject(topic, "status: %s" % e)
+        if boot is not None and (first is not None or nxt is not None):
+            self.store.bound(topic.rsplit("/", 2)[-2], "", boot, first, nxt)
 
     def _duplicate(self, ident):
         self.counts["duplicates"] += 1
         self.graph.push("duplicate", ident)
 
-    def commit(self, entries):
-        for ident in self.store.commit(entries):  # a racing instance committed it first
-            self._duplicate(ident)
-            self.counts["stored"] -= 1
-        self.counts["stored"] += len(entries)
+    def commit(self, rows):
+        """Store a processed batch (running the pipeline of each new message); count what
+        was stored, what was a duplicate and what reused a key (stored, flagged)."""
+        stored, dups, reused = self.store.commit(rows, self.results)
+        for i in dups:
+            self._duplicate(rows[i][:4])
+        for i in reused:
+            self.counts["reused"] += 1
+            self.graph.push("reused", rows[i][:4])
+            print("gateway %s: %s stream %r boot %d seq %d came again with other bytes: stored, flagged reused"
+                  % ((self.instance,) + rows[i][:4]))
+        self.counts["stored"] += len(stored)
         self.counts["batches"] += 1
 
     def scan(self, grace_s=None):
         new, closed = self.store.scan(self.grace_s if grace_s is None else grace_s)
         self.counts["gaps"] += len(new)
         self.counts["gaps_closed"] += len(closed)
-        for dev, boot, lo, hi in new:
-            print("gateway %s: gap %s boot %d: seq %d..%d missing" % (self.instance, dev, boot, lo, hi))
-            self.graph.push("gap", {"dev": dev, "boot": boot, "lo": lo, "hi": hi})
+        for dev, stream, boot, lo, hi in new:
+            print("gateway %s: gap %s%s boot %d: seq %d..%d missing"
+                  % (self.instance, dev, " stream " + stream if stream else "", boot, lo, hi))
+            self.graph.push("gap", {"dev": dev, "stream": stream, "boot": boot, "lo": lo, "hi": hi})
         lag = self.store.lag()
         self.graph.push("lag", lag)
         if self.metrics:
@@ -218,16 +284,18 @@ class Gateway:
 
     # -- connection ----------------------------------------------------------------
 
-    def _client(self, loop, q):
+    def _client(self, loop, buf, wake):
         c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=self.instance, clean_session=not self.persistent,
                         manual_ack=True)
 
         def on_connect(client, userdata, flags, rc, props=None):
             if not rc.is_failure:
-                client.subscribe(self.topic, self.qos)
+                client.subscribe([(self.topic, self.qos)] + ([(self.status, self.qos)] if self.status else []))
 
         def on_message(client, userdata, m):
-            loop.call_soon_threadsafe(q.put_nowait, (m.topic, m.payload, m.mid, m.qos, time.time()))
+            buf.append((m.topic, m.payload, time.time(), m.mid, m.qos))
+            if len(buf) == 1:  # the loop drains all it finds: one wake-up per batch, not per message
+                loop.call_soon_threadsafe(wake.set)
 
         c.on_connect = on_connect
         c.on_message = on_message
@@ -235,33 +303,36 @@ class Gateway:
 
     async def run(self):
         loop = asyncio.get_running_loop()
-        q = asyncio.Queue()
+        buf = collections.deque()  # paho's thread appends, the loop pops (both atomic)
+        wake = asyncio.Event()
         self._stop = asyncio.Event()
         self.graph.start()
         self.warm_up()
-        client = self._client(loop, q)
+        client = self._client(loop, buf, wake)
         client.connect(self.host, self.port, self.keepalive)
         client.loop_start()
         next_scan = time.monotonic() + self.scan_s
+        pop = buf.popleft
         try:
             while True:
-                try:
-                    first = await asyncio.wait_for(q.get(), max(0.01, next_scan - time.monotonic()))
-                except asyncio.TimeoutError:
-                    first = None
-                if first is not None:
-                    items = [first]
-                    while len(items) < self.max_batch and not q.empty():
-                        items.append(q.get_nowait())
+                if not buf:
+                    try:
+                        await asyncio.wait_for(wake.wait(), max(0.01, next_scan - time.monotonic()))
+                    except asyncio.TimeoutError:
+                        pass
+                wake.clear()
+                if buf:
+                    items = [pop() for _ in range(min(len(buf), self.max_batch))]
                     self.counts["received"] += len(items)
-                    self.commit(self.process([(t, p, r) for t, p, _, _, r in items]))
-                    for _, _, mid, qos, _ in items:
-                        if qos:
-                            client.ack(mid, qos)
+                    self.commit(self.process(items))
+                    ack = client.ack
+                    for it in items:
+                        if it[4]:
+                            ack(it[3], it[4])
                 if time.monotonic() >= next_scan:
                     self.scan()
                     next_scan = time.monotonic() + self.scan_s
-                if self._stop.is_set() and q.empty():
+                if self._stop.is_set() and not buf:
                     break
         finally:
             client.disconnect()

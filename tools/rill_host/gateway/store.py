@@ -1,132 +1,227 @@
-"""The gateway's SQLite store: de-duplication, results and gaps in one file.
+"""The gateway's store: de-duplication, results and gaps; SQLite here, PostgreSQL in pg.py.
 
-Tables (one database may be shared by several gateway processes on one host; WAL mode):
+Tables (the same in both; one database may be shared by several gateway processes):
 
-- ``seen(dev, boot, seq, topic, t_recv, t_commit, sent, instance)``: one row per envelope
-  ever committed; its primary key (dev, boot, seq) *is* the de-duplication state, so it
-  survives restarts and is shared by every instance that writes to the file. ``sent`` is
-  the value's ``ts`` field when it has one (end-to-end latency).
-- ``results(dev, boot, seq, key, value)``: what the app's pipeline produced for that
-  envelope, one row per output record (JSON text, serialised when produced).
-- ``gaps(dev, boot, lo, hi)``: sequence ranges missing inside one boot epoch, found by
-  ``scan()``; ``streams(dev, boot, upto)``: how far each epoch has been scanned, so a scan
-  reads only what arrived since (plus the reported gaps, in case a late message fills one).
+- ``seen(dev, stream, boot, seq, digest, topic, t_recv, t_commit, sent, instance, flag)``:
+  one row per envelope ever committed; its primary key (dev, stream, boot, seq) *is* the
+  de-duplication state, so it survives restarts and is shared by every instance. ``stream``
+  is the sequence the number comes from: "" for the bridge's own, "capture" for an
+  MqttSink's (core.py says which topics). ``digest`` (CRC-32 of the payload) tells a
+  redelivery (the same bytes: a duplicate) from a *reused* key (other bytes under a number
+  already stored: a device whose sequence restarted, as ``seq=None`` does at every boot):
+  that message is stored under stream ``<stream>~<digest>`` with ``flag`` = "reused",
+  never dropped. ``sent`` is the value's ``ts`` field when it has one.
+- ``results(dev, stream, boot, seq, key, value)``: what the app's pipeline produced for
+  that envelope, one row per output record (JSON text).
+- ``gaps(dev, stream, boot, lo, hi, found)``: numbers missing from one boot of one stream,
+  found by ``scan()``; ``streams(dev, stream, boot, upto, first, next)``: how far each was
+  scanned, and where the boot began and ended when that is known (boot 0 begins at 0, a
+  birth's ``first``, a goodbye's ``next``), so a loss at either end is a gap too.
 
-A message's rows are written in the same transaction as its ``seen`` row, so a message is
-in the store with all of its results or not at all, and a redelivery finds it there.
+``commit(rows, run)`` writes one batch in one transaction: the ``seen`` rows, then
+``run(i)`` (the pipeline) for each row that was new, and its results, so a message is in
+the store with all of its results or not at all, and a redelivery finds it there.
 """
 import sqlite3
 import time
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS seen (dev TEXT NOT NULL, boot INTEGER NOT NULL, seq INTEGER NOT NULL, topic TEXT,
-    t_recv REAL, t_commit REAL, sent REAL, instance TEXT, PRIMARY KEY (dev, boot, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS results (dev TEXT NOT NULL, boot INTEGER NOT NULL, seq INTEGER NOT NULL,
-    key TEXT NOT NULL, value TEXT, PRIMARY KEY (dev, boot, seq, key)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS gaps (dev TEXT NOT NULL, boot INTEGER NOT NULL, lo INTEGER NOT NULL,
-    hi INTEGER NOT NULL, found REAL, PRIMARY KEY (dev, boot, lo)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS streams (dev TEXT NOT NULL, boot INTEGER NOT NULL, upto INTEGER,
-    PRIMARY KEY (dev, boot)) WITHOUT ROWID;
-"""
-
-def connect(path):
-    db = sqlite3.connect(path, timeout=30, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.executescript(SCHEMA)
-    return db
+SEEN = ("dev", "stream", "boot", "seq", "digest", "topic", "t_recv", "t_commit", "sent", "instance", "flag")
+KEY4 = "dev TEXT NOT NULL, stream TEXT NOT NULL, boot BIGINT NOT NULL"
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS seen (%s, seq BIGINT NOT NULL, digest BIGINT, topic TEXT, t_recv DOUBLE PRECISION,"
+    " t_commit DOUBLE PRECISION, sent DOUBLE PRECISION, instance TEXT, flag TEXT,"
+    " PRIMARY KEY (dev, stream, boot, seq))%%s" % KEY4,
+    "CREATE TABLE IF NOT EXISTS results (%s, seq BIGINT NOT NULL, key TEXT NOT NULL, value TEXT,"
+    " PRIMARY KEY (dev, stream, boot, seq, key))%%s" % KEY4,
+    "CREATE TABLE IF NOT EXISTS gaps (%s, lo BIGINT NOT NULL, hi BIGINT NOT NULL, found DOUBLE PRECISION,"
+    " PRIMARY KEY (dev, stream, boot, lo))%%s" % KEY4,
+    "CREATE TABLE IF NOT EXISTS streams (%s, upto BIGINT, first BIGINT, next BIGINT,"
+    " PRIMARY KEY (dev, stream, boot))%%s" % KEY4,
+)
 
 
 class Store:
-    """One connection to the store. ``commit(batch)`` writes a batch in one transaction
-    and returns the duplicates it found; ``scan()`` recomputes the gaps."""
+    """One connection to a SQLite store (WAL mode; instances on one host may share the file)."""
+
+    P = "?"  # the driver's placeholder
+    SUFFIX = " WITHOUT ROWID"
 
     def __init__(self, path, instance="gw"):
         self.path = path
         self.instance = instance
-        self.db = connect(path)
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        for stmt in SCHEMA:
+            self.db.execute(stmt % self.SUFFIX)
+        self._sql = {}
 
-    def commit(self, batch):
-        """``batch``: [(dev, boot, seq, topic, t_recv, sent, {key: JSON text})]. Returns the
-        entries already in the store (duplicates); their results are not written again."""
-        dups = []
-        streams = set()
+    # -- the dialect (pg.py overrides these) ---------------------------------------------
+
+    def q(self, sql, args=()):
+        return self.db.execute(sql.replace("?", self.P), args).fetchall()
+
+    def begin(self, exclusive=False):
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def end(self, ok):
+        self.db.execute("COMMIT" if ok else "ROLLBACK")
+
+    def insert_seen(self, rows):
+        """Insert ``rows`` (tuples in SEEN's order) unless their key is stored: the set of
+        (dev, stream, boot, seq) inserted."""
+        if not rows:
+            return set()
+        sql = self._sql.get(len(rows))
+        if sql is None:
+            sql = self._sql[len(rows)] = ("INSERT INTO seen VALUES %s ON CONFLICT DO NOTHING RETURNING dev, stream,"
+                                          " boot, seq" % ",".join(["(?,?,?,?,?,?,?,?,?,?,?)"] * len(rows)))
+            if len(self._sql) > 64:
+                self._sql.clear()
+        return set(self.db.execute(sql, [x for r in rows for x in r]).fetchall())
+
+    def insert_results(self, rows):
+        self.db.executemany("INSERT INTO results VALUES (?,?,?,?,?,?)", rows)
+
+    def insert_streams(self, keys):
+        self.db.executemany("INSERT INTO streams VALUES (?,?,?,NULL,?,NULL) ON CONFLICT DO NOTHING",
+                            [k + ((0 if k[2] == 0 else None),) for k in keys])
+
+    # -- the batch ------------------------------------------------------------------------
+
+    def commit(self, rows, run=None):
+        """``rows``: [(dev, stream, boot, seq, digest, topic, t_recv, sent)]; ``run(i)``:
+        the results ({key: JSON text}) of row i, called once for each row stored now, in
+        order. Returns (stored, duplicates, reused): indices of ``rows``; a reused one was
+        stored under its ``~digest`` stream (flag "reused")."""
         now = time.time()
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
+        full = [r[:7] + (now, r[7], self.instance, None) for r in rows]
+        stored, dups, reused = [], [], []
+        self.begin()
         try:
-            for dev, boot, seq, topic, t_recv, sent, outs in batch:
-                cur = db.execute("INSERT OR IGNORE INTO seen VALUES (?,?,?,?,?,?,?,?)",
-                                 (dev, boot, seq, topic, t_recv, now, sent, self.instance))
-                if cur.rowcount == 0:
-                    dups.append((dev, boot, seq))
-                    continue
-                if (dev, boot) not in streams:
-                    streams.add((dev, boot))
-                    db.execute("INSERT OR IGNORE INTO streams VALUES (?,?,NULL)", (dev, boot))
-                for key, value in outs.items():
-                    db.execute("INSERT INTO results VALUES (?,?,?,?,?)", (dev, boot, seq, key, value))
-            db.execute("COMMIT")
+            got = self.insert_seen(full)
+            again = []
+            for i, r in enumerate(full):
+                k = r[:4]
+                if k in got:
+                    got.discard(k)  # the first of a key the batch holds twice: the second is not new
+                    stored.append(i)
+                else:
+                    again.append(i)
+            if again:  # a redelivery (the same bytes), or a number used again for other bytes
+                alt = []
+                for i in again:
+                    r = full[i]
+                    d = self.q("SELECT digest FROM seen WHERE dev=? AND stream=? AND boot=? AND seq=?", r[:4])
+                    if d and d[0][0] == r[4]:
+                        dups.append(i)
+                    else:
+                        alt.append(i)
+                        full[i] = r = (r[0], "%s~%08x" % (r[1], r[4])) + r[2:10] + ("reused",)
+                got = self.insert_seen([full[i] for i in alt])
+                for i in alt:
+                    k = full[i][:4]
+                    (reused if k in got else dups).append(i)
+                    got.discard(k)
+                stored = sorted(stored + reused) if reused else stored
+            self.insert_streams({full[i][:3] for i in stored if "~" not in full[i][1]})
+            if run is not None:
+                res = []
+                for i in stored:
+                    k = full[i][:4]
+                    for key, value in run(i).items():
+                        res.append(k + (key, value))
+                self.insert_results(res)
+            self.end(True)
         except BaseException:
-            db.execute("ROLLBACK")
+            self.end(False)
             raise
-        return dups
+        return stored, dups, reused
 
-    def is_seen(self, dev, boot, seq):
-        return self.db.execute("SELECT 1 FROM seen WHERE dev=? AND boot=? AND seq=?", (dev, boot, seq)).fetchone()
+    def bound(self, dev, stream, boot, first=None, next=None):
+        """Where boot ``boot`` of (dev, stream) began (``first``) or ended (``next``: the
+        first number it did not use), from its birth or goodbye."""
+        self.begin()
+        try:
+            self.q("INSERT INTO streams VALUES (?,?,?,NULL,?,?) ON CONFLICT DO NOTHING",
+                   (dev, stream, boot, first, next))
+            if first is not None:
+                self.q("UPDATE streams SET first=? WHERE dev=? AND stream=? AND boot=?", (first, dev, stream, boot))
+            if next is not None:
+                self.q("UPDATE streams SET next=? WHERE dev=? AND stream=? AND boot=?", (next, dev, stream, boot))
+            self.end(True)
+        except BaseException:
+            self.end(False)
+            raise
 
     def scan(self, grace_s=2.0):
-        """Find the holes between consecutive stored seqs of each (dev, boot), once the
-        message above a hole is ``grace_s`` old (a late one may still be on its way through
-        another instance). Returns (new, closed): ranges reported now, and reported ranges
-        that late messages have (partly) filled since; what remains of those is new."""
+        """Find the numbers missing from each (dev, stream, boot): between consecutive stored
+        seqs, before the first stored one (when the boot's first number is known) and after
+        the last (when its end is), once the message above a hole is ``grace_s`` old (a late
+        one may still be on its way through another instance). Returns (new, closed): ranges
+        reported now, and reported ranges that late messages have (partly) filled since;
+        what remains of those is new."""
         cutoff = time.time() - grace_s
-        db = self.db
         new, closed = [], []
-        db.execute("BEGIN IMMEDIATE")
+        self.begin(exclusive=True)
         try:
-            for dev, boot, lo, hi in db.execute("SELECT dev, boot, lo, hi FROM gaps").fetchall():
-                late = [r[0] for r in db.execute("SELECT seq FROM seen WHERE dev=? AND boot=? AND seq BETWEEN ? AND ?"
-                                                 " ORDER BY seq", (dev, boot, lo, hi))]
+            for dev, stream, boot, lo, hi in self.q("SELECT dev, stream, boot, lo, hi FROM gaps"):
+                late = [r[0] for r in self.q("SELECT seq FROM seen WHERE dev=? AND stream=? AND boot=? AND seq"
+                                             " BETWEEN ? AND ? ORDER BY seq", (dev, stream, boot, lo, hi))]
                 if late:
-                    closed.append((dev, boot, lo, hi))
-                    db.execute("DELETE FROM gaps WHERE dev=? AND boot=? AND lo=?", (dev, boot, lo))
+                    closed.append((dev, stream, boot, lo, hi))
+                    self.q("DELETE FROM gaps WHERE dev=? AND stream=? AND boot=? AND lo=?", (dev, stream, boot, lo))
                     for a, b in zip([lo - 1] + late, late + [hi + 1]):
                         if b > a + 1:
-                            new.append((dev, boot, a + 1, b - 1))
-            for dev, boot, upto in db.execute("SELECT dev, boot, upto FROM streams").fetchall():
-                prev = upto
-                rows = db.execute("SELECT seq, t_commit FROM seen WHERE dev=? AND boot=? AND seq>=? ORDER BY seq",
-                                  (dev, boot, -1 if upto is None else upto))
+                            new.append((dev, stream, boot, a + 1, b - 1))
+            for dev, stream, boot, upto, first, nxt in self.q("SELECT * FROM streams"):
+                prev = upto if upto is not None else None if first is None else first - 1
+                rows = self.q("SELECT seq, t_commit FROM seen WHERE dev=? AND stream=? AND boot=? AND seq>?"
+                              " ORDER BY seq", (dev, stream, boot, -1 if prev is None else prev))
+                done = True
                 for seq, t in rows:
                     if t > cutoff:
+                        done = False
                         break
                     if prev is not None and seq > prev + 1:
-                        new.append((dev, boot, prev + 1, seq - 1))
+                        new.append((dev, stream, boot, prev + 1, seq - 1))
                     prev = seq
+                if done and nxt is not None and prev is not None and nxt > prev + 1:
+                    new.append((dev, stream, boot, prev + 1, nxt - 1))  # lost at the end of the boot
+                    prev = nxt - 1
                 if prev != upto:
-                    db.execute("UPDATE streams SET upto=? WHERE dev=? AND boot=?", (prev, dev, boot))
+                    self.q("UPDATE streams SET upto=? WHERE dev=? AND stream=? AND boot=?", (prev, dev, stream, boot))
             now = time.time()
             for g in new:
-                db.execute("INSERT OR REPLACE INTO gaps VALUES (?,?,?,?,?)", g + (now,))
-            db.execute("COMMIT")
+                self.q("DELETE FROM gaps WHERE dev=? AND stream=? AND boot=? AND lo=?", g[:4])
+                self.q("INSERT INTO gaps VALUES (?,?,?,?,?,?)", g + (now,))
+            self.end(True)
         except BaseException:
-            db.execute("ROLLBACK")
+            self.end(False)
             raise
         return sorted(new), sorted(closed)
 
     def gaps(self):
-        return self.db.execute("SELECT dev, boot, lo, hi FROM gaps ORDER BY dev, boot, lo").fetchall()
+        return self.q("SELECT dev, stream, boot, lo, hi FROM gaps ORDER BY dev, stream, boot, lo")
 
     def lag(self):
         """Per device: seconds since its newest message was committed, and its newest seq."""
         now = time.time()
         return {dev: (now - t, seq) for dev, t, seq in
-                self.db.execute("SELECT dev, MAX(t_commit), MAX(seq) FROM seen GROUP BY dev")}
+                self.q("SELECT dev, MAX(t_commit), MAX(seq) FROM seen WHERE stream = '' GROUP BY dev")}
 
     def latencies(self):
         """End-to-end seconds (commit minus the value's ``ts``) of every message that had one."""
-        return [r[0] for r in self.db.execute("SELECT t_commit - sent FROM seen WHERE sent IS NOT NULL")]
+        return [r[0] for r in self.q("SELECT t_commit - sent FROM seen WHERE sent IS NOT NULL")]
 
     def close(self):
         self.db.close()
+
+
+def open_store(url, instance="gw"):
+    """A store by URL: ``postgresql://...`` (pg.py), else a SQLite file's path."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from .pg import PgStore
+
+        return PgStore(url, instance)
+    return Store(url, instance)

@@ -169,7 +169,7 @@ class Tally:
     def __init__(self):
         self.count = 0
         self.topics = {}
-        self.seqs = []
+        self.seqs = {}  # (stream, dev, boot) -> seqs: a capture numbers its messages in a sequence of its own
 
     def add(self, msg):
         self.count += 1
@@ -183,17 +183,20 @@ class Tally:
             return "%s boot=%s" % (env["status"], env.get("boot")) + ("  (retained)" if msg.retain else "")
         if isinstance(env, dict) and "seq" in env and "v" in env:
             if not msg.retain:
-                self.seqs.append(env["seq"])
+                from rill_host.gateway.core import STREAMS
+
+                self.seqs.setdefault((STREAMS.get(leaf, ""), env.get("dev"), env.get("boot")), []).append(env["seq"])
             return "seq=%-4s %s" % (env["seq"], json.dumps(env["v"]))
         return msg.payload.decode(errors="replace") + ("  (retained)" if msg.retain else "")
 
     def summary(self, seconds):
         parts = ", ".join("%s %d" % kv for kv in sorted(self.topics.items()))
         s = "%d messages in %.1f s" % (self.count, seconds) + (" (%s)" % parts if parts else "")
-        if self.seqs:
-            uniq = sorted(set(self.seqs))
+        for (stream, _, _), seqs in sorted(self.seqs.items(), key=str):
+            uniq = sorted(set(seqs))
             gaps = (uniq[-1] - uniq[0] + 1) - len(uniq)
-            s += "; seq %d..%d, %d gaps, %d duplicates" % (uniq[0], uniq[-1], gaps, len(self.seqs) - len(uniq))
+            s += "; %sseq %d..%d, %d gaps, %d duplicates" % (stream + " " if stream else "", uniq[0], uniq[-1], gaps,
+                                                            len(seqs) - len(uniq))
         return s
 
 
