@@ -5,7 +5,7 @@ PY          := $(VENV)/bin/python
 RILL        := $(VENV)/bin/rill
 MICROPYTHON ?= $(abspath $(VENV)/bin/micropython)
 HOST_PYTHON ?= python3
-REQUIREMENTS := requirements-host.txt requirements-docs.txt
+REQUIREMENTS := requirements-host.txt requirements-host.lock requirements-docs.txt
 
 # The setup stamp is keyed on the contents of the requirements and pyproject.toml (not
 # mtimes, which a fresh clone resets), so editing either triggers a reinstall and nothing else does.
@@ -30,14 +30,14 @@ help: ## list the targets
 
 setup: venv deps ## create .venv with the pinned host tools and the rill command, fetch pinned MicroPython libs into .deps/
 
-venv: $(VENV_STAMP) ## create .venv, install requirements-host.txt, requirements-docs.txt (hash-pinned) and this checkout (editable: rill, its pytest plugin)
+venv: $(VENV_STAMP) ## create .venv, install requirements-host.lock and requirements-docs.txt (hash-pinned) and this checkout (editable: rill, its pytest plugin)
 
 $(VENV_STAMP):
 	@test -n "$(REQ_HASH)" || { echo "make: cannot read $(REQUIREMENTS) with $(HOST_PYTHON)" >&2; exit 1; }
 	@$(PY) -c "" 2>/dev/null || { echo "creating $(VENV)"; rm -rf $(VENV) && $(HOST_PYTHON) -m venv $(VENV); }
 	@rm -f $(VENV)/.stamp-setup-*
 	@echo "installing $(REQUIREMENTS) into $(VENV)"
-	$(PY) -m pip install -qq -r requirements-host.txt
+	$(PY) -m pip install -qq --require-hashes -r requirements-host.lock
 	$(PY) -m pip install -qq --require-hashes -r requirements-docs.txt
 	$(PY) -m pip install -qq -e .
 	@touch $@
