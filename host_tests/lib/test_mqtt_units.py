@@ -263,9 +263,9 @@ def test_backoff_jitter_spreads_a_fleet_that_lost_its_broker_at_once():
     ``rill fleet``: the broker dies at 0 and is back at 7.5 s. Each device's first attempt
     after the return comes within 1 s (prompt), and they are spread over that second, not
     one burst: no 100 ms slot takes more than a third of the fleet (uniform random draws put at
-most 26 of 100 in one slot in 2,000 simulated outages; lockstep puts all 100 there). (A unit test of the
-    schedule rather than ``rill fleet`` against a stopped mosquitto: 100 real bridges would
-    time the loop, not the rule; the shared clock is the harder case for the jitter.)"""
+most 26 of 100 in one slot in 2,000 simulated outages; lockstep puts all 100 there). (The schedule alone,
+    on a shared clock, the harder case for the jitter; host_tests/tools/
+    test_fleet_reconnect.py has ``rill fleet``'s 100 bridges against a stopped mosquitto.)"""
     back = 7500
     firsts = []
     for _ in range(100):

@@ -5,8 +5,10 @@ Device ``fleet-<i>`` publishes record ``reading`` = ``{"t": celsius, "ts": unix 
 ``fleet/<device>/reading``, QoS 1, with the envelope, ``--count`` times at ``--rate`` Hz
 (0: as fast as its outbox drains), its sequence persisted under ``--seq-dir`` (so a
 second run is a new boot epoch). Then every bridge drains and closes. The last stdout line
-is JSON: per device its boot, first and last seq, and what its outbox dropped (numbered
-but never sent: a gateway reports those as gaps).
+is JSON: per device its boot, first and last seq, what its outbox dropped (numbered
+but never sent: a gateway reports those as gaps), and ``online``: the unix times (ms)
+it connected, seen every 5 ms (a broker restart shows as each device's reconnect:
+host_tests/tools/test_fleet_reconnect.py measures how the fleet spreads them).
 """
 import argparse
 import asyncio
@@ -32,6 +34,8 @@ class Device:
         self.mq = Bridge(host, name, port=port, outbox=outbox, window=64, seq=os.path.join(seq_dir, name + ".seq"),
                          backoff_ms=(100, 2000))
         self.first = self.mq.seq.n
+        self.online = []  # unix ms of each connect (watch() below)
+        self.seen = 0
         p = Pipeline(name)
         p.record("reading", dict, Ring(32))
         p.source("reading", task=self._produce)
@@ -56,12 +60,28 @@ class Device:
     def report(self):
         st = self.mq.stats()
         return {"dev": self.name, "boot": self.mq.seq.boot, "first": self.first, "last": self.mq.seq.n - 1,
-                "sent": self.sent, "dropped": st["dropped"], "acked": st["acked"]}
+                "sent": self.sent, "dropped": st["dropped"], "acked": st["acked"], "online": self.online}
+
+
+async def watch(fleet):
+    """Each device's connects, stamped: one task for the fleet, every 5 ms. Says (one
+    stdout line) when every device has been online once."""
+    told = False
+    while True:
+        for d in fleet:
+            if d.mq.connects != d.seen:
+                d.seen = d.mq.connects
+                d.online.append(int(time.time() * 1000))
+        if not told and all(d.online for d in fleet):
+            told = True
+            print("rill fleet: %d devices online" % len(fleet), flush=True)
+        await asyncio.sleep(0.005)
 
 
 async def run(devices, host, port, count, rate, seq_dir, prefix="fleet"):
     os.makedirs(seq_dir, exist_ok=True)
     fleet = [Device("%s-%d" % (prefix, i), host, port, count, rate, seq_dir) for i in range(devices)]
+    watcher = asyncio.create_task(watch(fleet))
     for d in fleet:
         d.graph.start()
     for d in fleet:
@@ -70,6 +90,7 @@ async def run(devices, host, port, count, rate, seq_dir, prefix="fleet"):
     await asyncio.gather(*(d.mq.close(10000) for d in fleet))
     for d in fleet:
         d.graph.stop()
+    watcher.cancel()
     return [d.report() for d in fleet]
 
 

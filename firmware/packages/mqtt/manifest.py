@@ -3,4 +3,4 @@
 metadata(description="rill: the mqtt package", version="0.1.0")
 add_library("rill", "..")  # firmware/packages, where require() finds the ones this needs
 require("core", library="rill")
-package("rill", files=["mqtt/__init__.py", "mqtt/binary.py", "mqtt/bridge.py", "mqtt/close.py", "mqtt/codecs.py", "mqtt/diag.py", "mqtt/discovery.py", "mqtt/discovery_setup.py", "mqtt/inbound.py", "mqtt/outbox.py", "mqtt/packet.py", "mqtt/prep.py", "mqtt/raw.py", "mqtt/retained.py", "mqtt/seq.py", "mqtt/seqfile.py", "mqtt/session.py", "mqtt/spill.py", "mqtt/start.py", "mqtt/tls.py"], base_path="../../../lib")
+package("rill", files=["mqtt/__init__.py", "mqtt/binary.py", "mqtt/bridge.py", "mqtt/close.py", "mqtt/codecs.py", "mqtt/diag.py", "mqtt/discovery.py", "mqtt/discovery_setup.py", "mqtt/inbound.py", "mqtt/outbox.py", "mqtt/packet.py", "mqtt/prep.py", "mqtt/raw.py", "mqtt/retained.py", "mqtt/seq.py", "mqtt/seqfile.py", "mqtt/session.py", "mqtt/spill.py", "mqtt/spillread.py", "mqtt/start.py", "mqtt/tls.py"], base_path="../../../lib")

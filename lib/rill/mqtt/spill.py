@@ -14,30 +14,41 @@ with their original (device, boot, seq) keys). A log that is full (``size`` byte
 RAM outbox counts today.
 
 On flash: segment files ``path.1``, ``path.2``... (numbered upwards; a boot always starts
-a new one), each up to ``size // 4`` bytes. A record is ``>HBHI`` (topic + payload
-length, flags ``qos << 1 | retain``, topic length, time.time() in s), the topic, the
-payload, then the CRC-32 of all that (``>I``): 13 bytes of framing. The frame.py idea
-(a checksum per record, a torn tail skipped) in binary, because payloads may be binary
-(Struct). Records are written in batches: a preallocated ``batch`` (default 1 KB) is
-appended to the newest segment when the next record does not fit, when its oldest
-record is ``flush_ms`` (10 s) old, or when the sender has read up to it; one
-open-append-close per batch. A power cut loses the batch not yet written (RAM, like the
-RAM outbox) and at most tears the record being written: on reading, a record cut short
-ends its segment, one whose checksum fails is skipped (counted in ``corrupt`` and in
-``dropped``); nothing corrupt is ever sent. A segment is removed once every record read
-from it has left the RAM outbox (acknowledged, or written for QoS 0), so a reset
-resends at most the records of the segments not yet removed: duplicates with the same
-keys, which the consumer de-duplicates, never a loss.
+a new one), each up to ``size // 4`` bytes of batches. Records are written in batches: a
+preallocated ``batch`` (default 1 KB) is appended to the newest segment when the next
+record does not fit, when its oldest record is ``flush_ms`` (10 s) old, or when the
+sender has read up to it; one open-append-close per batch. A batch is framed once: a
+head ``>BHHI`` (0xB5, the records' bytes, their number, time.time() in s), the records,
+the CRC-32 of head and records (``>I``): 13 bytes a batch, not a record. A record is
+front-coded against the batch's previous one: a flags byte (``qos << 1 | retain``;
+0x08: its topic is as long as the previous record's), the topic length (varint, unless
+0x08), how many leading bytes of topic + payload it shares with the previous record
+(one byte, at most 127; 0 for a batch's first), the rest's length (varint), the rest.
+A JSON envelope shares its topic and ``{"dev":..,"boot":..,"seq":`` with the record
+before and differs from the last digits of seq on, so it costs ~14 bytes past its
+batch's first: ~19 bytes a record at 1 Hz (batches of 10), ~15 at 50 Hz (1 KB batches),
+against 13 + topic + payload (~60) framed one by one; the payload comes back byte for
+byte. In binary, because payloads may be binary (Struct). A power cut loses the batch
+not yet written (RAM, like the RAM outbox) and at most tears the batch being written:
+on reading, a batch cut short ends its segment, one whose checksum fails (or whose
+records do not add up) is skipped, its records counted in ``dropped``, the event in
+``corrupt``; a head that is not one ends its segment (counted in ``corrupt``); nothing
+corrupt is ever sent. A segment is removed once every record read from it has left the
+RAM outbox (acknowledged, or written for QoS 0), so a reset resends at most the records
+of the segments not yet removed: duplicates with the same keys, which the consumer
+de-duplicates, never a loss.
 
 Once made, the log wraps the outbox's ``put``, ``region``, ``pending`` and ``_release``
 (instance attributes over the class's methods), so outbox.py carries only the hook that
 spills, and a bridge whose outbox never fills runs exactly the code it ran before. Flash
-written: each spilled record's 13 + topic + payload bytes, once (host_tests/lib/
-test_mqtt_spill.py measures bytes and writes per hour at 1 Hz and 50 Hz).
+written: each spilled record's bytes above, once (host_tests/lib/test_mqtt_spill.py
+measures bytes and writes per hour at 1 Hz and 50 Hz).
 
-Heap once loaded: the batch and read buffers (``batch`` bytes each) and two arrays of
-``_SEGS`` ints; a spilled record allocates a few small objects (a memoryview, the
-segment's name when a batch is written), never in proportion to the log.
+Heap once loaded: the batch and read buffers (``batch`` bytes each), 127 bytes of the
+previous record and two arrays of ``_SEGS`` ints, ~2.3 KB at the default batch. Spilling
+a record allocates nothing (tested under heap_lock) but when it writes a batch (the file,
+its name) or its rest of payload is over 48 bytes (a memoryview); reading one back
+allocates its two memoryviews and the copy of its shared bytes.
 """
 import os
 import struct
@@ -48,28 +59,53 @@ from binascii import crc32
 from micropython import const
 
 from .outbox import Outbox
+from .spillread import Reader
 
-_HEAD = const(9)  # >HBHI
+_MAGIC = const(0xB5)  # a batch's first byte
+_HEAD = const(9)  # >BHHI
 _OVER = const(13)  # head + CRC-32
+_SAME = const(0x08)  # a record's flag: its topic is as long as the previous record's
+_PRE = const(127)  # leading bytes a record shares with the previous one, at most (one byte)
 _SEGS = const(16)  # segment files at most
 _WRAP = const(0x3FFFFFFF)
 
 
-class Spill:
+def _vlen(v):
+    return 1 if v < 0x80 else 2 if v < 0x4000 else 3
+
+
+def _putv(b, j, v):
+    """``v`` as a varint (7 bits a byte, low first) at ``b[j]``: where it ends."""
+    while v >= 0x80:
+        b[j] = v & 0x7F | 0x80
+        v >>= 7
+        j += 1
+    b[j] = v
+    return j + 1
+
+
+class Spill(Reader):
     def __init__(self, ob, path, size, batch=1024, flush_ms=10000):
         self.ob = ob
         self.path = path
         self.size = size
         self.seg_bytes = max(batch, size // 4)
         self.flush_ms = flush_ms
-        self.buf = bytearray(batch)  # records waiting to be appended
+        self.buf = bytearray(batch)  # the batch being made: head, records (CRC added when written)
         self._bv = memoryview(self.buf)
-        self.blen = self.bn = 0  # bytes, records
-        self.t_batch = 0  # clock() of the batch's first record
+        self.blen = self.bn = 0  # bytes (head included; 0: no batch), records
+        self.t_batch = self.t_wall = 0  # clock() and time.time() of the batch's first record
+        self.last = bytearray(_PRE)  # the batch's previous record: its first bytes of topic + payload
+        self.llen = 0
+        self.ltl = -1  # its topic length
         self.clock = time.ticks_ms
         self.rbuf = bytearray(batch)  # a chunk of the segment being read
         self._rv = memoryview(self.rbuf)
         self.rpos = self.rend = 0  # unread bytes of rbuf
+        self.left = self.bend = 0  # records still to read of the checked batch in rbuf, where they end
+        self.pd = self.plen = self.ptl = 0  # the previous record read: rbuf[pd:pd + plen], its topic length
+        self.ready = False  # a record is decoded (d, tl, ln, fl, nxt), waiting for room in the RAM outbox
+        self.d = self.tl = self.ln = self.fl = self.nxt = self._q = 0
         self.sizes = array("i", bytes(4 * _SEGS))  # per segment (k % _SEGS): bytes on flash
         self.marks = array("i", bytes(4 * _SEGS))  # per read segment: the outbox ordinal it is released at
         self.n = 0  # records in the log not yet moved to RAM
@@ -82,7 +118,7 @@ class Spill:
         _prep("seqfile.state_dir", path)  # its folder (.rill/), made as for the sequence store
         found = _segments(path)
         while found and found[-1] + 1 - found[0] >= _SEGS:  # no room for this boot's segment (boots
-            n, _ = _count(self, found[0])  # in a loop through an outage): the oldest goes, counted
+            n, _ = self._count(found[0])  # in a loop through an outage): the oldest goes, counted
             ob.dropped = (ob.dropped + n) & _WRAP
             self.refused += n
             os.remove("%s.%d" % (path, found.pop(0)))
@@ -90,14 +126,14 @@ class Spill:
         self.wr = (found[-1] + 1) if found else 1  # the one being written: a new one each boot
         self.used = 0
         for k in found:
-            n, nbytes = _count(self, k)
+            n, nbytes = self._count(k)
             self.sizes[k % _SEGS] = nbytes
             self.used += nbytes
             self.n += n
         self.sizes[self.wr % _SEGS] = 0
         self.rd = self.lo  # the segment being read, from offset roff
         self.roff = 0
-        self.work = self.n > 0
+        self.work = bool(found)  # a previous boot's segments: read through (a torn tail counted), then removed
         self.released = 0  # entries that left the RAM outbox since the log was made
         ob.spill = self
         ob.put = self.put  # the outbox's own methods, wrapped (see each)
@@ -119,27 +155,54 @@ class Spill:
     def add(self, topic, payload, qos, retain):
         """Append a record behind the log's; False (counted in the outbox's dropped) if full."""
         tl = len(topic)
-        need = _OVER + tl + len(payload)
+        ln = tl + len(payload)
         bl = self.blen
-        if bl and (bl + need > len(self.buf) or self.sizes[self.wr % _SEGS] + bl + need > self.seg_bytes
-                   or time.ticks_diff(self.clock(), self.t_batch) >= self.flush_ms):
+        if bl and time.ticks_diff(self.clock(), self.t_batch) >= self.flush_ms:
             self.flush()
             bl = 0
-        if need > len(self.buf) or self.used + need > self.size or not self._room(need):
+        pre = self._prefix(topic, payload, tl, ln) if bl else 0
+        same = bl and tl == self.ltl
+        rec = 2 + (0 if same else _vlen(tl)) + _vlen(ln - pre) + ln - pre
+        if bl and (bl + rec + 4 > len(self.buf) or self.sizes[self.wr % _SEGS] + bl + rec + 4 > self.seg_bytes):
+            self.flush()
+            bl = pre = 0
+            same = False
+            rec = 2 + _vlen(tl) + _vlen(ln) + ln
+        need = rec if bl else rec + _OVER
+        if need > len(self.buf) or self.used + need > self.size or not (bl or self._room(need)):
             self.refused += 1
             self.ob.dropped = (self.ob.dropped + 1) & _WRAP
             return False
-        bl = self.blen  # _room may have written the batch
-        if not bl:
-            self.t_batch = self.clock()
         b = self.buf
-        struct.pack_into(">HBHI", b, bl, tl + len(payload), qos << 1 | (1 if retain else 0), tl,
-                         int(time.time()) & 0xFFFFFFFF)
-        j = bl + _HEAD
-        b[j:j + tl] = topic
-        b[j + tl:bl + need - 4] = payload
-        struct.pack_into(">I", b, bl + need - 4, crc32(self._bv[bl:bl + need - 4]) & 0xFFFFFFFF)
-        self.blen = bl + need
+        if not bl:
+            bl = _HEAD
+            self.t_batch = self.clock()
+            self.t_wall = int(time.time())
+        b[bl] = qos << 1 | (1 if retain else 0) | (_SAME if same else 0)
+        j = bl + 1 if same else _putv(b, bl + 1, tl)
+        b[j] = pre
+        j = _putv(b, j + 1, ln - pre)
+        i = pre  # the rest: topic[pre:], then the payload from pre - tl
+        while i < tl:
+            b[j] = topic[i]
+            i += 1
+            j += 1
+        k = i - tl
+        r = ln - i
+        if k == 0:
+            b[j:j + r] = payload
+        elif r > 48:
+            b[j:j + r] = memoryview(payload)[k:]
+        else:
+            for i in range(r):
+                b[j + i] = payload[k + i]
+        m = min(ln, _PRE)  # the first bytes of this record, for the next one's prefix
+        last = self.last
+        for i in range(pre, m):
+            last[i] = topic[i] if i < tl else payload[i - tl]
+        self.llen = m
+        self.ltl = tl
+        self.blen = j + r
         self.bn += 1
         self.used += need
         self.n += 1
@@ -147,23 +210,39 @@ class Spill:
         self.work = True
         return True
 
+    def _prefix(self, topic, payload, tl, ln):
+        """How many leading bytes of topic + payload the batch's previous record has too."""
+        last = self.last
+        m = min(self.llen, ln)
+        t = min(m, tl)
+        i = 0
+        while i < t and last[i] == topic[i]:
+            i += 1
+        if i == tl:
+            while i < m and last[i] == payload[i - tl]:
+                i += 1
+        return i
+
     def _room(self, need):
-        """Is there a segment for ``need`` more bytes (rolling over to a new one if the
-        current one is full)? Never more than _SEGS segments."""
-        if self.sizes[self.wr % _SEGS] + self.blen + need <= self.seg_bytes:
+        """Is there room for a new batch of ``need`` bytes in the segment being written (or
+        in a next one, rolled over to)? Never more than _SEGS segments."""
+        if self.sizes[self.wr % _SEGS] + need <= self.seg_bytes:
             return True
         if self.wr + 1 - self.lo >= _SEGS:
             return False
-        self.flush()
         self.wr += 1
         self.sizes[self.wr % _SEGS] = 0
         return True
 
     def flush(self):
-        """Append the batch to the segment being written: one open, write, close."""
+        """Append the batch, framed, to the segment being written: one open, write, close."""
         bl = self.blen
         if not bl:
             return
+        b = self.buf
+        struct.pack_into(">BHHI", b, 0, _MAGIC, bl - _HEAD, self.bn, self.t_wall & 0xFFFFFFFF)
+        struct.pack_into(">I", b, bl, crc32(self._bv[:bl]) & 0xFFFFFFFF)
+        bl += 4
         try:
             with open("%s.%d" % (self.path, self.wr), "ab") as f:
                 f.write(self._bv[:bl])
@@ -196,112 +275,6 @@ class Spill:
         c = ob.count
         Outbox._release(ob, n)
         self.released = (self.released + c - ob.count) & _WRAP
-
-    def refill(self, ob):
-        """Move records, oldest first, into the RAM outbox while it has room; remove the
-        segments whose records have all left it."""
-        released = self.released
-        while self.lo < self.rd and (released - self.marks[self.lo % _SEGS]) & _WRAP < 0x20000000:
-            self._remove(self.lo)
-        while self.n and ob.count < ob.capacity:
-            rec = self._next()
-            if rec < 0:
-                break
-            rv = self._rv
-            ln, flags, tl, _ = struct.unpack_from(">HBHI", rv, rec)
-            j = rec + _HEAD
-            self.refilling = True
-            ob.produced = (ob.produced - 1) & _WRAP  # counted when it was first put
-            ok = Outbox.put(ob, rv[j:j + tl], rv[j + tl:j + ln], flags >> 1, flags & 1)
-            self.refilling = False
-            if not ok:
-                ob.produced = (ob.produced + 1) & _WRAP
-            if not ok:
-                break  # no room in the arena yet: the same record is tried again next time
-            self.rpos = rec + ln + _OVER
-            self.n -= 1
-        if not self.n and not self.blen:  # everything written was read
-            while self.rd < self.wr:
-                if self.roff + self.rpos < self.sizes[self.rd % _SEGS]:
-                    self.corrupt += 1  # what is left is a torn last record
-                self._done(self.rd)
-            if self.sizes[self.wr % _SEGS]:
-                self._done(self.wr)  # the next record starts a new segment
-                self.wr += 1
-                self.sizes[self.wr % _SEGS] = 0
-        self.work = self.n > 0 or self.lo < self.rd
-
-    def _next(self):
-        """The offset in rbuf of the next intact record to send (read from flash as needed),
-        or -1 when none is there yet."""
-        while True:
-            p = self.rpos
-            avail = self.rend - p
-            if avail >= _HEAD:
-                ln = self.rbuf[p] << 8 | self.rbuf[p + 1]
-                total = ln + _OVER
-                if total > len(self.rbuf):  # a corrupt length: the rest of the segment is unreadable
-                    self.corrupt += 1
-                    self.roff = self.sizes[self.rd % _SEGS]
-                    self.rpos = self.rend = 0
-                elif avail >= total:
-                    crc = struct.unpack_from(">I", self.rbuf, p + total - 4)[0]
-                    if crc32(self._rv[p:p + total - 4]) & 0xFFFFFFFF == crc:
-                        return p
-                    self.corrupt += 1  # skipped by its length: never sent, counted as lost
-                    self.ob.dropped = (self.ob.dropped + 1) & _WRAP
-                    self.n -= 1
-                    self.rpos = p + total
-                    continue
-            if not self._read():
-                return -1
-
-    def _read(self):
-        """Read the next chunk of the log into rbuf (keeping the unread bytes): False at the
-        end of what is on flash and in the batch."""
-        keep = self.rend - self.rpos
-        self.roff += self.rpos  # rbuf[0] is at roff in segment rd
-        self.rbuf[0:keep] = self._rv[self.rpos:self.rend]
-        self.rpos, self.rend = 0, keep
-        k = self.rd
-        size = self.sizes[k % _SEGS]
-        end = self.roff + keep
-        if end >= size:
-            if k < self.wr:  # this segment is read: a torn tail (keep) ends it
-                if keep:
-                    self.corrupt += 1
-                self._done(k)
-                return True
-            if not self.blen:
-                self.n = 0  # all read (after a corrupt length, a count at setup may be off)
-                return False
-            self.flush()  # the sender caught up with the batch: write it, then read it
-            size = self.sizes[k % _SEGS]
-        try:
-            with open("%s.%d" % (self.path, k), "rb") as f:
-                f.seek(end)
-                got = f.readinto(self._rv[keep:len(self.rbuf)]) or 0
-        except OSError:  # removed under us: read as ended
-            got = 0
-        self.rend = keep + got
-        if got == 0:  # shorter than we thought: a torn or truncated file
-            self.sizes[k % _SEGS] = end
-        return got > 0
-
-    def _done(self, k):
-        """Segment ``k`` is read: it goes once the RAM outbox has let go of its records."""
-        self.marks[k % _SEGS] = self.released + self.ob.count  # the last record read is the newest in RAM
-        self.rd = k + 1
-        self.roff = self.rpos = self.rend = 0
-
-    def _remove(self, k):
-        try:
-            os.remove("%s.%d" % (self.path, k))
-        except OSError:
-            pass
-        self.used -= self.sizes[k % _SEGS]
-        self.sizes[k % _SEGS] = 0
-        self.lo = k + 1
 
     def stats(self):
         return {"log_records": self.n, "log_error": self.error, "log_bytes": self.used, "spilled": self.spilled,
@@ -336,26 +309,3 @@ def _segments(path):
             found.append(int(n))
     found.sort()
     return found
-
-
-def _count(self, k):
-    """(intact records, bytes) of segment ``k``, read at setup through rbuf."""
-    n = 0
-    p = "%s.%d" % (self.path, k)
-    try:
-        nbytes = os.stat(p)[6]
-    except OSError:
-        return 0, 0
-    off = 0
-    with open(p, "rb") as f:
-        while off + _HEAD <= nbytes:
-            f.seek(off)
-            got = f.readinto(self._rv[:_HEAD])
-            if got != _HEAD:
-                break
-            total = (self.rbuf[0] << 8 | self.rbuf[1]) + _OVER
-            if off + total > nbytes:
-                break  # torn tail
-            n += 1
-            off += total
-    return n, nbytes

@@ -141,9 +141,9 @@ class _Watcher:
         self._t.start()
 
     def _run(self):
-        from umqtt.simple import MQTTClient
+        import rill  # noqa: F401,F811  (installs usocket & co. for umqtt on CPython: before umqtt)
 
-        import rill  # noqa: F401,F811  (installs usocket & co. for umqtt on CPython)
+        MQTTClient = __import__("umqtt.simple", None, None, ("MQTTClient",)).MQTTClient
 
         while not self._stop:
             b = self.broker
@@ -154,7 +154,9 @@ class _Watcher:
                 c.subscribe(self.topic, qos=1)
                 self.ready.set()
                 while not self._stop:
-                    if c.check_msg() is None:
+                    n = len(self.messages)
+                    c.check_msg()  # None whether or not a message came
+                    if len(self.messages) == n:
                         time.sleep(0.005)
             except (OSError, AssertionError, IndexError):
                 time.sleep(0.05)

@@ -21,13 +21,21 @@ OUT_HIGH = 16 * 1024  # output waiting for the port: above this the program's pr
 STUCK_S = 0.5  # nobody has read the port for this long: drop the output, as a USB board does
 
 
-def _die_with_parent():
-    try:  # Linux: the agent must not outlive a killed vboard (it may be publishing MQTT)
-        import ctypes
+def _die_with_parent(parent):
+    """The agent's preexec_fn: it must not outlive a killed vboard (it may be publishing
+    MQTT or writing its spill log). Linux: PR_SET_PDEATHSIG; and if the vboard died before
+    that took hold (it would never fire), the agent ends at once."""
+    def pre():
+        try:
+            import ctypes
 
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except Exception:
+            pass
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return pre
 
 
 class Agent:
@@ -40,7 +48,7 @@ class Agent:
         try:
             self.proc = subprocess.Popen([exe, "-X", "heapsize=" + heap, AGENT], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(cin_r, cout_w),
-                                         env=env, cwd=cwd, preexec_fn=_die_with_parent)
+                                         env=env, cwd=cwd, preexec_fn=_die_with_parent(os.getpid()))
         finally:
             os.close(cin_r)
             os.close(cout_w)
