@@ -38,6 +38,8 @@ NO_FS = "writes and reads files (the firmware has no writable filesystem)"
 TREE = "reads the repository's files (boards/, README.md, docs/, lib/): the MCU has only what is frozen"
 EXCLUDED = {  # "module" or "module::test": why it cannot run on the emulated MCU
     "test_io_source": NO_FS,
+    "test_mqtt_spill": NO_FS + ": the spill log",
+    "test_status::test_the_outbox_part_shows_ram_and_flash_backlog_oldest_age_and_drops": NO_FS + ": the spill log",
     "test_boards::test_every_board_folder_has_a_valid_board_file": TREE,
     "test_boards::test_the_validator_catches_bad_pins": TREE,
     "test_boards::test_loader_facts_agree_with_the_mcu_table": TREE,
