@@ -24,7 +24,7 @@ SOFT_RESET = 5
 MEMORY_MAX = 2048  # the ESP32 port's RTC user memory (MICROPY_HW_RTC_USER_MEM_MAX)
 
 sleeping = False  # deepsleep() ended the program (the virtual board then wakes it)
-_state = None  # [cause, slept_ms, memory bytes], read from $VBOARD_RTC once
+_state = None  # [cause, slept_ms, memory bytes, clock offset s or -1: never set], from $VBOARD_RTC once
 
 
 def _path():
@@ -34,14 +34,14 @@ def _path():
 def _load():
     global _state
     if _state is None:
-        _state = [PWRON_RESET, 0, b""]
+        _state = [PWRON_RESET, 0, b"", -1]
         p = _path()
         if p:
             try:
                 with open(p, "rb") as f:
                     data = f.read()
-                cause, slept, n = struct.unpack(">BQH", data[:11])
-                _state = [cause, slept, data[11:11 + n]]
+                cause, slept, off, n = struct.unpack(">BQqH", data[:19])
+                _state = [cause, slept, data[19:19 + n], off]
             except (OSError, ValueError):
                 pass
             _save(PWRON_RESET)  # a start that does not end in deepsleep() is a power-on to the next
@@ -53,7 +53,7 @@ def _save(cause):
     if p:
         s = _state
         with open(p, "wb") as f:
-            f.write(struct.pack(">BQH", cause, s[1], len(s[2])) + s[2])
+            f.write(struct.pack(">BQqH", cause, s[1], s[3], len(s[2])) + s[2])
 
 
 class RTC:
@@ -68,10 +68,29 @@ class RTC:
         _save(PWRON_RESET)
         return None
 
-    def datetime(self):
-        """(year, month, day, weekday, hours, minutes, seconds, subseconds): host time plus the time slept."""
-        t = time.gmtime(time.time() + _load()[1] // 1000)
+    def datetime(self, dt=None):
+        """(year, month, day, weekday, hours, minutes, seconds, subseconds). Under a virtual
+        board the clock starts unset, at 2000-01-01 plus the time since power-on (as a board's
+        RTC), until set; without one it is the host's. Setting it (SNTP) keeps the offset."""
+        s = _load()
+        if dt is not None:
+            s[3] = _secs(dt) - int(time.time())
+            _save(PWRON_RESET)
+            return None
+        if s[3] >= 0 or not _path():
+            secs = time.time() + max(0, s[3]) + s[1] // 1000
+        else:
+            secs = _Y2K + s[1] // 1000 + time.ticks_diff(time.ticks_ms(), _T0) // 1000
+        t = time.gmtime(secs)
         return (t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0)
+
+
+_Y2K = 946684800  # 2000-01-01 in seconds since 1970 (the unix port's epoch)
+_T0 = time.ticks_ms()
+
+
+def _secs(dt):
+    return int(time.mktime((dt[0], dt[1], dt[2], dt[4], dt[5], dt[6], 0, 0)))
 
 
 def reset_cause():
