@@ -24,6 +24,7 @@ SOFT_RESET = 5
 MEMORY_MAX = 2048  # the ESP32 port's RTC user memory (MICROPY_HW_RTC_USER_MEM_MAX)
 
 sleeping = False  # deepsleep() ended the program (the virtual board then wakes it)
+asleep_ms = 0  # for how long (the virtual board's agent reads both)
 _state = None  # [cause, slept_ms, memory bytes, clock offset s or -1: never set], from $VBOARD_RTC once
 
 
@@ -105,10 +106,10 @@ def slept_ms():
 def deepsleep(ms=0):
     """Keep the RTC domain, advance its clock by ``ms`` and end the process: the next start is a wake."""
     s = _load()
-    global sleeping
+    global sleeping, asleep_ms
     s[1] += ms
     _save(DEEPSLEEP_RESET)
-    sleeping = True
+    sleeping, asleep_ms = True, ms
     raise SystemExit(0)
 
 
