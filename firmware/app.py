@@ -22,7 +22,7 @@ DEFAULTS = {
     "device": None,  # default: "<board id>-<unique id>", or the board id
     "board": None,  # default: $RILL_BOARD (virtual board), else detected from the machine
     "mqtt": {"host": "127.0.0.1", "port": 1883, "keepalive": 30},  # also: user, password, tls (see rill.mqtt.tls)
-    "wifi": None,  # {"ssid": ..., "password": ...} on a networked board
+    "wifi": None,  # {"ssid": ..., "password": ...} on a networked board; {"ap": {...}}: rill.portal's page
     "topic_root": "rill",
     "interval_ms": 1000,
     "smooth_n": 5,
@@ -146,6 +146,10 @@ class Node:
         print("app: temp %.2f C%s" % (t, " ALARM" if self.alarm.on else ""))
 
 
+def _said(s):
+    print("app: wifi %s %s" % (s["state"], s["reason"] or s["ip"]))
+
+
 def _celsius(env):
     return env["temperature_c"]
 
@@ -229,8 +233,10 @@ def pipeline(board, cfg, mq=None):
     if cfg.get("wifi") and board.has("network"):
         from rill.wifi import WiFi
 
+        w = cfg["wifi"]
         p.record("wifi", WiFi.SHAPE)
-        p.source("wifi", task=board.wifi(cfg["wifi"]["ssid"], cfg["wifi"]["password"]).run)
+        p.source("wifi", task=board.wifi(w.get("ssid"), w.get("password", ""), ap=w.get("ap")).run)
+        p.tap("wifi", _said, name="wifi_console")
     return p
 
 

@@ -209,12 +209,22 @@ class Board:
             return mcu_temp.RP2040Temp(self._adc(4))
         return mcu_temp.ESP32Temp(self._chip())
 
-    def wifi(self, ssid, password, **kw):
-        """A ``WiFi`` connection keeper; on a board without Wi-Fi, or simulated, it says so in its status."""
+    def wifi(self, ssid, password, ap=None, **kw):
+        """A ``WiFi`` connection keeper; on a board without Wi-Fi it says so in its status. With no
+        ``ssid`` and ``ap`` (config.json's ``wifi.ap``: the access point's settings) it first serves
+        the first-configuration page (rill.portal)."""
         from .wifi import WiFi
 
         if not self.has("network"):
             return WiFi(None, ssid, password, unavailable="board %s has no networking" % self.name, **kw)
+        net = self._network()
+        if net is None:
+            return WiFi(None, ssid, password, unavailable="no wifi hardware (simulated %s)" % self.name, **kw)
+        if not ssid and ap is not None:
+            kw.update(ap=net.WLAN(net.AP_IF), portal=ap)
+        return WiFi(net.WLAN(net.STA_IF), ssid, password, **kw)
+
+    def _network(self):
         import network
 
-        return WiFi(network.WLAN(network.STA_IF), ssid, password, **kw)
+        return network

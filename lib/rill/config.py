@@ -22,7 +22,7 @@ SCHEMA = {
     "device": (str, type(None)),
     "mqtt": {"host": str, "port": int, "topic": str, "keepalive": int, "user": str, "password": str,
              "tls": (dict, type(None))},
-    "wifi": ({"ssid": str, "password": str}, type(None)),
+    "wifi": ({"ssid": str, "password": str, "ap": (dict, type(None))}, type(None)),
     "homeassistant": (str, type(None)),
 }
 

@@ -8,7 +8,14 @@ within ``check_ms``, and every change of state is emitted as a status record:
     {"state": "connecting" | "up" | "down" | "unavailable", "ip": str, "attempt": int, "reason": str}
 
 Where there is no Wi-Fi (a board without it, or the host) the one status is
-"unavailable" with the reason, and the task then idles.
+"unavailable" with the reason, and the task then idles. A join the radio refuses
+(wrong password, no such network: ``status()`` below 0, or 200-299 on the ESP32) ends
+the attempt at once, with the status in the reason.
+
+First configuration: with no ``ssid`` and an access point (``ap``, a WLAN(AP_IF), and
+``portal``, its settings) the task first serves rill.portal's page on the access point
+(state "portal", the page's address in ``reason``), loaded only then; the page's
+credentials are joined, saved to config.json, and kept as below.
 
     w = board.wifi("ssid", "secret")
     p.record("wifi", WiFi.SHAPE)
@@ -27,12 +34,18 @@ def _ip(wlan):
         return ""
 
 
+_REFUSED = {-3: "wrong password", -2: "no network of that name", 2: "wrong password",
+            1: "no network of that name"}  # CYW43; the ESP32's 202, 201
+
+
 class WiFi:
     SHAPE = {"state": str, "ip": str, "attempt": int, "reason": str}
 
     def __init__(self, wlan, ssid, password, timeout_ms=15000, backoff_ms=1000, backoff_max_ms=60000,
-                 poll_ms=100, check_ms=5000, unavailable="no wifi hardware"):
+                 poll_ms=100, check_ms=5000, unavailable="no wifi hardware", ap=None, portal=None):
         self.wlan = wlan
+        self.ap = ap  # the access point for first configuration (no ssid), with ``portal`` its settings
+        self.portal = portal
         self.ssid = ssid
         self._password = password
         self.timeout_ms = timeout_ms
@@ -60,9 +73,12 @@ class WiFi:
         except OSError as e:
             return "connect() failed: %s" % e
         start = time.ticks_ms()
+        status = getattr(wlan, "status", None)
         while not wlan.isconnected():
+            st = status() if status else 0
+            if st < 0 or 200 <= st < 300:  # refused: CYW43's negatives, the ESP32's 2xx
+                return "%s (status %d)" % (_REFUSED.get(st % 100 if st > 0 else st, "the join failed"), st)
             if time.ticks_diff(time.ticks_ms(), start) >= self.timeout_ms:
-                status = getattr(wlan, "status", None)
                 try:
                     wlan.disconnect()
                 except OSError:
@@ -71,11 +87,25 @@ class WiFi:
             await asyncio.sleep_ms(self.poll_ms)
         return None
 
+    async def join(self, ssid, password):
+        """One attempt with these credentials (the portal's); None if joined, else the reason."""
+        self.ssid, self._password = ssid, password
+        self.attempts += 1
+        reason = await self._attempt()
+        if reason is not None:
+            self.failures += 1
+            self.ssid = ""
+        return reason
+
     async def run(self, emit):
-        if self.wlan is None:
-            self._emit(emit, "unavailable", reason=self.unavailable)
+        if self.wlan is None or not (self.ssid or self.ap):
+            self._emit(emit, "unavailable", reason=self.unavailable if self.wlan is None else "no Wi-Fi credentials")
             while True:
                 await asyncio.sleep_ms(3600000)
+        if not self.ssid:
+            from .portal import Portal  # first configuration only
+
+            await Portal(self, self.ap, **(self.portal or {})).serve(emit)
         attempt = 0
         while True:
             if self.wlan.isconnected():

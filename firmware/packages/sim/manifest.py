@@ -3,4 +3,4 @@
 metadata(description="rill: sim (host only: the virtual board)", version="0.1.0")
 add_library("rill", "..")  # firmware/packages, where require() finds the ones this needs
 require("core", library="rill")
-package("rill", files=["sim/__init__.py", "sim/adc.py", "sim/bme280.py", "sim/device.py", "sim/esp32.py", "sim/extras.py", "sim/hardware.py", "sim/machine.py", "sim/pin.py", "sim/registers.py", "sim/sht3x.py"], base_path="../../../lib")
+package("rill", files=["sim/__init__.py", "sim/adc.py", "sim/bme280.py", "sim/device.py", "sim/esp32.py", "sim/extras.py", "sim/hardware.py", "sim/machine.py", "sim/network.py", "sim/pin.py", "sim/power.py", "sim/registers.py", "sim/sht3x.py"], base_path="../../../lib")

@@ -356,6 +356,10 @@ class Transport:
         import usocket as socket  # here, not at the top: rill.mqtt imports on a port without sockets
 
         t0 = ticks_ms()
+        if self.tls is not None:
+            from .tls import clock
+
+            clock(self)  # no TCP connect while the clock cannot check a certificate
         if self.addr is None:  # DNS blocks on a board; resolve once and keep it
             self.addr = socket.getaddrinfo(self.server, self.port)[0][-1]
         self.close()

@@ -31,6 +31,17 @@ def reason(e):
     return why
 
 
+def clock(t):
+    """Refuse a verified connect while the board's clock is unset (rill.timesync.is_set): the
+    bridge says why and retries; it never connects unverified instead."""
+    if not t.tls.get("insecure"):
+        from ..timesync import is_set
+
+        if not is_set():
+            raise OSError("the board's clock is not set: TLS waits for SNTP (rill.timesync) before it "
+                          "can verify the broker")
+
+
 def wrap(t):
     """Transport ``t``'s socket wrapped in TLS (the handshake runs inside the first reads
     and writes); an unverified connection is said on ``t.log`` first."""

@@ -128,9 +128,8 @@ class SimBoard(Board):
     def _chip(self):
         return self.sim.esp32
 
-    def wifi(self, ssid, password, **kw):
-        if not self.has("network"):
-            return Board.wifi(self, ssid, password, **kw)
-        from ..wifi import WiFi
+    def _network(self):
+        """rill.sim.network when the virtual board has networks in the air ($VBOARD_WIFI), else None."""
+        from . import network
 
-        return WiFi(None, ssid, password, unavailable="no wifi hardware (simulated %s)" % self.name, **kw)
+        return network if network.air() is not None else None

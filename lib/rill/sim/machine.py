@@ -8,7 +8,7 @@ runs a timer's callback, and ``I2C.attach(addr, device)`` plugs in a device mode
 ``machine.I2C`` has none), which drivers that time a conversion read by default.
 
 Heap: only I2C lives here. Pin, ADC/ADCuv and the rest (Timer, SoftI2C, idle, unique_id,
-freq) live in rill.sim.pin, .adc and .extras, loaded at first use (``__getattr__``
+freq; RTC, deepsleep, reset_cause) live in rill.sim.pin, .adc, .extras and .power, loaded at first use (``__getattr__``
 below), so a simulated board pays only for what its app touches;
 a bus's ``pending`` models are made at their first transaction (``rill.sim.hardware``).
 """
@@ -86,11 +86,14 @@ class I2C:
 
 
 _LAZY = {"Pin": "pin", "ADC": "adc", "ADCuv": "adc", "Timer": "extras", "SoftI2C": "extras", "idle": "extras",
-         "unique_id": "extras", "freq": "extras"}
+         "unique_id": "extras", "freq": "extras", "RTC": "power", "deepsleep": "power", "lightsleep": "power",
+         "reset_cause": "power", "DEEPSLEEP_RESET": "power", "PWRON_RESET": "power",
+         "slept_ms": "power"}
 
 
 def __getattr__(name):
-    """Pin, ADC, ADCuv, Timer, SoftI2C...: imported from their module (rill.sim.pin...) at first use."""
+    """Pin, ADC, ADCuv, Timer, SoftI2C, RTC, deepsleep...: imported from their module (rill.sim.pin,
+    .power...) at first use."""
     mod = _LAZY.get(name)
     if mod is None:
         raise AttributeError(name)

@@ -118,6 +118,10 @@ def main(argv=None):
         if os.path.isdir(mpy + "/rill/mqtt"):
             modules["rill.mqtt"] = heap_cost(mpy, ["rill.mqtt"], after=CORE)
             modules["rill.mqtt.discovery"] = heap_cost(mpy, ["rill.mqtt.discovery"], after=CORE + ["rill.mqtt"])
+            for mod in ("rill.sleep", "rill.timesync"):  # field operations (issue 20): only apps that use them
+                modules[mod] = heap_cost(mpy, [mod], after=CORE + ["rill.mqtt"])
+        # the first-configuration page: loaded by rill.wifi only on a board without credentials
+        modules["rill.portal"] = heap_cost(mpy, ["rill.portal"], after=CORE + ["rill.wifi"])
         results["module_import_bytes_beyond_core"] = modules
         # filters: cost per record vs inline code (tools/rill_host/bench/mp/bench_filters_mp.py), heap per module
         results.update(json.loads(micropython(os.path.join(TOOLS, "bench_filters_mp.py"), path=[mpy])))

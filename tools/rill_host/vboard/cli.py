@@ -25,6 +25,13 @@ $RILL_BOARD names the board for the firmware.
 One virtual board per state folder (default .rill/vboard, else the folder of --port-file),
 held by a lock: a second start there says which board holds it. The folder's ``port``
 file is one line, the device path; ``vboard.json`` has the port, board and pid.
+Deep sleep: the simulated ``machine.deepsleep(ms)`` (rill.sim.power) ends the firmware
+process; the board wakes at once, the virtual clock advanced by ``ms``, into boot.py and
+main.py with ``reset_cause() == DEEPSLEEP_RESET`` and the RTC memory kept: the RTC domain
+is the file STATE/rtc ($VBOARD_RTC), emptied at power-on (each start of rill vboard).
+Wi-Fi: ``--wifi SSID=KEY`` (repeatable) puts a network in the air of the simulated
+``network`` module (rill.sim.network, $VBOARD_WIFI): the board's station joins it, its
+access point serves on the host's loopback; without it the board has no Wi-Fi model.
 Not emulated: machine.reset(), `mpremote mount`, binary sys.stdout.buffer output.
 """
 import argparse
@@ -102,6 +109,8 @@ def build_parser():
     p.add_argument("--host-lib", action="store_true", help="also import rill's lib/ and the pinned MicroPython libs")
     p.add_argument("--no-host-lib", action="store_true", help=argparse.SUPPRESS)  # the old default, still accepted
     p.add_argument("--log", help="append everything the board prints to this file")
+    p.add_argument("--wifi", action="append", default=[], metavar="SSID=KEY",
+                   help="a Wi-Fi network the board can reach (repeatable; KEY empty: an open one)")
     p.add_argument("--micropython", help="MicroPython unix port executable (default: the 32-bit one, "
                    "$RILL_MICROPYTHON32 or ../shared/micropython/micropython32, else $MICROPYTHON or the venv's)")
     return p
@@ -158,8 +167,22 @@ def prepare(args):
         shutil.rmtree(fs)
     os.makedirs(os.path.join(fs, "lib"), exist_ok=True)
     env = dict(os.environ, MICROPYPATH=".frozen", RILL_BOARD=args.board, VBOARD_FS=fs, VBOARD_FLASH_KB=str(flash_kb))
-    for k in ("VBOARD_HOST", "VBOARD_PATH"):
+    for k in ("VBOARD_HOST", "VBOARD_PATH", "VBOARD_RTC", "VBOARD_RTC_DIR"):
         env.pop(k, None)
+    nets = {}
+    for net in args.wifi:
+        ssid, eq, key = net.partition("=")
+        if not eq or not 1 <= len(ssid.encode()) <= 32:
+            raise CliError("--wifi %r is not SSID=KEY with a name of 1 to 32 bytes" % net)
+        nets[ssid] = key
+    env.pop("VBOARD_WIFI", None)
+    if nets:
+        env["VBOARD_WIFI"] = json.dumps(nets)
+    if getattr(args, "rtc", None):  # the board sees the state folder at /.rtc (vboard_agent.py)
+        env["VBOARD_RTC"] = "/.rtc/" + os.path.basename(args.rtc)
+        env["VBOARD_RTC_DIR"] = os.path.dirname(args.rtc)
+        if os.path.exists(args.rtc):
+            os.remove(args.rtc)  # power-on: the RTC domain starts empty
     if args.host_lib:
         env["VBOARD_HOST"] = host_folder(board_dir)
         env["VBOARD_PATH"] = "/.host/lib:/.host/deps"
@@ -224,6 +247,7 @@ def main(argv):
         print(held["port"])
         return 0
     lock = take_lock(state)
+    args.rtc = os.path.join(state, "rtc")
     b = prepare(args)
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, _stop)

@@ -244,6 +244,7 @@ class Repl:
         self.intr_due = None
         self.result = None
         self.boot_queue = []
+        self.sleeps = self.slept_ms = 0  # deep sleeps so far, and their virtual time
 
     def go(self, state):
         if state in FRESH_LINE and state is not self.state:
@@ -329,7 +330,7 @@ class Repl:
             self.executing = True
             if self.want_intr:
                 self.interrupt()
-        elif op in (b"e", b"q"):
+        elif op in (b"e", b"q", b"z"):
             self.on_output()  # everything the code printed came before its reply
             self.executing = False
             if self.fed:  # take back what the program left unread: it is REPL input
@@ -344,6 +345,8 @@ class Repl:
             self.finish(*self.result)
 
     def finish(self, op, tb):
+        if op == b"z":
+            return self.wake(int(tb or b"0"))
         tb = tb.replace(b"\n", b"\r\n")
         if self.kind == "file":
             self.emit(tb)
@@ -355,6 +358,17 @@ class Repl:
             self.emit(b">")
             return self.go(RAW)
         return self.prompt()
+
+    def wake(self, ms):
+        """The program called machine.deepsleep(ms): the process ends (RAM is lost), the RTC
+        domain ($VBOARD_RTC) keeps its memory and the time slept, and the board wakes at once
+        (the virtual clock jumps by ``ms``) into boot.py and main.py, as after a reset."""
+        self.sleeps += 1
+        self.slept_ms += ms
+        msg = b"vboard: deep sleep %d ms; wake %d (reset cause DEEPSLEEP)\r\n" % (ms, self.sleeps)
+        self.emit(b"\x04" + msg + b"\x04" if self.kind == "raw" else msg)
+        self.mode = FRIENDLY  # a wake is a reset: the friendly REPL, main.py runs
+        return self.soft_reboot(announce=False)
 
     def crashed(self):
         status = self.agent.wait()

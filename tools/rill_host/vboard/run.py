@@ -116,7 +116,7 @@ def app_config(app, device, board, port, console):
     return config
 
 
-def start_board(board, fs, work, heap=None, exe=None):
+def start_board(board, fs, work, heap=None, exe=None, extra=()):
     port_file = os.path.join(work, "port")
     log = os.path.join(work, "console.log")
     for f in (port_file, log):
@@ -126,6 +126,7 @@ def start_board(board, fs, work, heap=None, exe=None):
            "--port-file", port_file, "--log", log, "--micropython", board_micropython(exe)]
     if heap:
         cmd += ["--heap", heap]
+    cmd += list(extra)  # more rill vboard options (--wifi ...)
     out = open(os.path.join(work, "vboard.out"), "w")
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     out.close()

@@ -43,7 +43,8 @@ def _norm(cwd, path):
 
 class BoardFS:
     """The board's root filesystem: the folder $VBOARD_FS, plus the read-only host
-    folder $VBOARD_HOST reachable (not listed) at /.host. Listings carry file sizes,
+    folder $VBOARD_HOST reachable (not listed) at /.host, and the RTC domain's folder
+$VBOARD_RTC_DIR (rill.sim.power's file, kept over deep sleep) at /.rtc. Listings carry file sizes,
     as on a board's FAT or littlefs.
 
     This is Python running on the board's heap, which a board's C filesystem is not:
@@ -52,9 +53,10 @@ class BoardFS:
     follows ``chdir``: routed, their garbage lay among the imported code and fragmented
     the heap (see host_tests/tools/test_quickstart.py)."""
 
-    def __init__(self, fs, host):
+    def __init__(self, fs, host, rtc=None):
         self.fs = os.VfsPosix(fs)
         self.host = os.VfsPosix(host) if host else None
+        self.rtc = os.VfsPosix(rtc) if rtc else None  # the RTC domain's folder, outside the flash
         self.cwd = "/"
         self.straight = True  # the cwd is in the board folder, and so is the process's
 
@@ -67,6 +69,8 @@ class BoardFS:
             if write:
                 raise OSError(30)  # EROFS
             return self.host, p[6:] or "/"
+        if self.rtc and p.startswith("/.rtc/"):
+            return self.rtc, p[5:]
         return self.fs, p
 
     def mount(self, readonly, mkfs):
@@ -152,7 +156,7 @@ def _setup():
     fs = os.getenv("VBOARD_FS")
     if fs:
         os.umount("/")
-        os.mount(BoardFS(fs, os.getenv("VBOARD_HOST")), "/")
+        os.mount(BoardFS(fs, os.getenv("VBOARD_HOST"), os.getenv("VBOARD_RTC_DIR")), "/")
         os.chdir("/")
     extra = os.getenv("VBOARD_PATH")
     sys.path[:] = ["", ".frozen", "/lib"] + (extra.split(":") if extra else [])
@@ -207,6 +211,9 @@ def _run(op, seq, data, out, g):
             exec(code, g)
         return _frame(b"e", seq)
     except SystemExit:
+        power = sys.modules.get("rill.sim.power")
+        if power is not None and power.sleeping:  # machine.deepsleep(): the host wakes the board
+            return _frame(b"z", seq, b"%d" % power.asleep_ms)
         return _frame(b"q", seq)
     except BaseException as e:  # noqa: B902 (KeyboardInterrupt, MemoryError: shown as a board shows them)
         return _frame(b"e", seq, _traceback(e))
