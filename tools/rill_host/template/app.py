@@ -86,7 +86,8 @@ def main(cfg=None):
             from rill.wifi import WiFi
 
             p.record("wifi", WiFi.SHAPE)
-            p.source("wifi", task=bd.wifi(cfg["wifi"]["ssid"], cfg["wifi"]["password"]).run)
+            w = cfg["wifi"]  # {"ssid", "password"}, or {"ap": {...}}: the first-configuration page
+            p.source("wifi", task=bd.wifi(w.get("ssid"), w.get("password", ""), ap=w.get("ap")).run)
     else:  # a board without networking: the readings go to the console
         p.tap("smooth", _say_temp, name="console")
     g = p.build(board=bd)
