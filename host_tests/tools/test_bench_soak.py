@@ -22,6 +22,8 @@ def test_the_verdict_needs_no_memory_error_a_reconnect_and_acks():
 
 @pytest.mark.skipif(not find_mosquitto() or not micropython_exe(), reason="needs mosquitto and MicroPython")
 def test_a_soak_round_passes_roomy_and_fails_tight():
+    """And passes at issue 17's target, 80 KB on the 64-bit port (76 KB in bench.soak when
+    measured; 81 KB when the report loaded rill.describe to read the dead letters)."""
     exe = micropython_exe()
     with tempfile.TemporaryDirectory() as mpy:
         build_mpy(mpy, "x64")
@@ -29,8 +31,10 @@ def test_a_soak_round_passes_roomy_and_fails_tight():
         broker = Broker(kind="mosquitto")
         broker.start()
         try:
-            seen = bench_soak.round_(broker, [(exe, mpy, 256, "roomy"), (exe, mpy, 40, "tight")], 8)
+            runs = [(exe, mpy, 256, "roomy"), (exe, mpy, 80, "target"), (exe, mpy, 40, "tight")]
+            seen = bench_soak.round_(broker, runs, 8)
         finally:
             broker.close()
     assert seen["roomy"][0], seen
+    assert seen["target"][0], seen
     assert seen["tight"] == (False, "MemoryError"), seen

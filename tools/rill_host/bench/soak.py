@@ -43,12 +43,18 @@ def verdict(text):
 
 def round_(broker, runs, seconds):
     """Start every (exe, mpy, kb, tag) of ``runs`` at once, restart the broker halfway;
-    {tag: (ok, why)}."""
+    {tag: (ok, why)}. They run in a folder of their own (the bridge's .rill/ state), so no
+    probe starts with a spill log or sequence file a run before it left behind."""
+    with tempfile.TemporaryDirectory() as cwd:
+        return _round(broker, runs, seconds, cwd)
+
+
+def _round(broker, runs, seconds, cwd):
     procs = {}
     for exe, mpy, kb, tag in runs:
-        env = dict(os.environ, MICROPYPATH=".frozen:" + mpy, SOAK_PORT=str(broker.port), SOAK_SECONDS=str(seconds),
-                   SOAK_TAG=tag)
-        procs[tag] = subprocess.Popen([exe, "-X", "heapsize=%dK" % kb, "-c", "import soak"], env=env,
+        env = dict(os.environ, MICROPYPATH=".frozen:" + os.path.abspath(mpy), SOAK_PORT=str(broker.port),
+                   SOAK_SECONDS=str(seconds), SOAK_TAG=tag)
+        procs[tag] = subprocess.Popen([exe, "-X", "heapsize=%dK" % kb, "-c", "import soak"], env=env, cwd=cwd,
                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       start_new_session=True)
     time.sleep(seconds / 2)
