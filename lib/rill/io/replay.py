@@ -1,12 +1,18 @@
 """``replay``: run a graph in virtual time, fed by a capture in place of its sources.
 
     g = pipeline(board, cfg).build()                  # the same app, a fresh graph
-    await replay(g, frame.read("capture.jsonl"))      # returns when the capture's end is reached
+    await replay(g, checked("capture.jsonl"))         # returns when the capture's end is reached
 
 The graph's sources do not run: each captured ``[t, key, value]`` is pushed at its
 time ``t`` by one task that sleeps on the clock as the sources did, so timers in
-transforms see the same times and order. Tap outputs are then the original run's,
-byte for byte (host_tests/lib/test_io_replay.py shows it on both runtimes).
+transforms see the same times and order. A record that says taps were still waiting
+on the device (``[t, key, value, waiting]``, rill.io.recorder) is pushed at once, the
+clock moved on (``VirtualClock.skip_to``) without letting them run: the device's order
+within a millisecond. ``diverged`` counts writes where the replay's waiting taps (not
+``transcript``'s own) differ in number from the device's. Tap outputs and published
+payloads are then the original run's, byte for byte (host_tests/lib/test_io_replay.py,
+test_io_replay_order.py, on every runtime). ``records`` read by rill.io.checked raise
+``Damaged`` at a damaged line: the replay stops there and ``run()`` raises it.
 
 With ``identity`` (the replayed code's build identity, as rill.identity or
 tools/rill_host/build/identity.py give it), a capture made by another build (its header's
@@ -19,7 +25,10 @@ links publish is kept instead of sent: each bridge's outbox is replaced by a
 envelope numbering resumes where the capture's header says the original run's did
 (``"mqtt": {name: [boot, seq]}``, rill.io.recorder), so every payload is the original
 run's, byte for byte, envelope included (a header without them: boot 0, seq 0). The
-bridges never connect (their connection task is a source, and sources do not run).
+bridges never connect (their connection task is a source, and sources do not run); a
+graph built with lineage gives them its lineage, so they publish the same origins
+(``"o"``). A capture whose header says ``"lineage": true`` replayed through a graph
+without lineage warns, as a build mismatch does (``transcript`` builds with it).
 
 Records of keys the graph does not have are counted in ``Replay.unknown`` and set aside
 in the dead letters (reason ``replay: no source ...``).

@@ -10,7 +10,10 @@ links would publish is printed where it happens, ``[t, "publish", topic, payload
 numbered as the capture's header says the original run's were.
 When the capture's build identity (rill.identity, in its header) is not this code's
 (tools/rill_host/build/identity.py: lib, the app's modules, its config), one warning line goes
-to stderr and the replay goes on.
+to stderr and the replay goes on. Every line of the capture is checked first
+(rill.io.checked): the first damaged one stops it, in one sentence naming the file, the
+line and what is wrong (exit 1); ``--salvage`` replays the records before it and says
+how much of the capture that was (a damaged header is never salvaged).
 """
 import os
 import sys
