@@ -3,4 +3,4 @@
 metadata(description="rill: the io package", version="0.1.0")
 add_library("rill", "..")  # firmware/packages, where require() finds the ones this needs
 require("core", library="rill")
-package("rill", files=["io/__init__.py", "io/frame.py", "io/lines.py", "io/mqttsink.py", "io/recorder.py", "io/replay.py", "io/sink.py", "io/source.py"], base_path="../../../lib")
+package("rill", files=["io/__init__.py", "io/checked.py", "io/frame.py", "io/lines.py", "io/mqttsink.py", "io/recorder.py", "io/replay.py", "io/sink.py", "io/source.py"], base_path="../../../lib")

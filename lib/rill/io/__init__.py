@@ -10,6 +10,8 @@ Nothing here is imported by the core; each module loads only when an app asks fo
 - ``rill.io.source``: ``FileSource``, a JSONL or CSV fixture as a task source.
 - ``rill.io.recorder``: ``Recorder``, every source's records into a sink.
 - ``rill.io.mqttsink``: ``MqttSink``, a capture over MQTT, to a capture topic.
+- ``rill.io.checked``: a capture read for a replay, every line checked; the first
+  damaged one named in one sentence (``Damaged``), or the good prefix (``salvage``).
 - ``rill.io.replay``: ``replay``, a graph fed by a capture in virtual time; its
   bridges' publishes kept, not sent.
 """

@@ -10,10 +10,17 @@ A capture is framed lines (rill.io.frame): first ``{"capture": graph name, "sour
 board's build.json, when it has one and the line fits the sink's ``max_line``: a
 replay warns when it is not the code replayed) and, for each MQTT bridge given to
 ``attach``, ``"mqtt": {bridge name: [boot, next seq]}``: the envelope numbers its next
-publish takes, so that a replay publishes the same bytes (rill.io.replay); then
-``[t, key, value]`` per record, where ``t`` is ms on the graph's clock since
-``start()``, then ``{"end": t}`` from ``close()``. Records pushed from outside
-(``g.push``) and a source's ``missing`` value are captured too.
+publish takes, so that a replay publishes the same bytes (rill.io.replay), and
+``"lineage": true`` from a graph built with ``lineage=True`` (a replay builds so and
+publishes the same origins); then ``[t, key, value]`` per record, where ``t`` is ms on
+the graph's clock since ``start()``, then ``{"end": t}`` from ``close()``. Records
+pushed from outside (``g.push``) and a source's ``missing`` value are captured too.
+
+Order within a millisecond: taps (a bridge's links among them) run in tasks of their
+own, so what they publish, and its sequence numbers, depend on whether they ran
+between two writes. A record written while taps woken by earlier writes had not run
+yet says how many: ``[t, key, value, waiting]`` (a 4th item only then). A replay
+writes it without letting them run first: the device's order, exactly.
 
 A record the sink refuses (too long a line, a value JSON cannot hold, a full MQTT
 outbox) still goes on into the graph; ``failed`` counts it, and the dead letters hold
@@ -23,7 +30,8 @@ it (name "recorder"); so does the end record.
 (``intercept``, which wraps the sources' dispatch: a graph without a recorder pays
 nothing, not even this code); ``close`` ends that.
 
-Heap: a wrapper per source, once. Per record: a 3-slot list and the sink's cost (FileSink: the
+Heap: a wrapper per source, once. Per record: a 3-slot list (4 when taps wait; counting
+them walks the graph's taps, allocating nothing) and the sink's cost (FileSink: the
 JSON line and its framing, held until the batch is written). ``make bench`` reports
 the time per record against the same pipeline without recording
 (``recorder_ratio_vs_plain``) and the bytes allocated per record
@@ -65,6 +73,8 @@ class Recorder:
         for src in graph.sources:
             sources[src.out] = src.name
         head = {"capture": graph.name, "sources": sources}
+        if graph.lineage is not None:
+            head["lineage"] = True
         if bridges:
             head["mqtt"] = numbers = {}
             for b in bridges:
@@ -91,7 +101,11 @@ class Recorder:
 
     def record(self, key, value):
         self.records += 1
-        self._write([self._t(), key, value], value)
+        waiting = 0  # taps woken by earlier writes that have not run yet
+        for tap in self.graph.taps:
+            if tap.signal.pending:
+                waiting += 1
+        self._write([self._t(), key, value, waiting] if waiting else [self._t(), key, value], value)
 
     def _write(self, line, value):
         try:

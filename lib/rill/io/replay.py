@@ -1,12 +1,18 @@
 """``replay``: run a graph in virtual time, fed by a capture in place of its sources.
 
     g = pipeline(board, cfg).build()                  # the same app, a fresh graph
-    await replay(g, frame.read("capture.jsonl"))      # returns when the capture's end is reached
+    await replay(g, checked("capture.jsonl"))         # returns when the capture's end is reached
 
 The graph's sources do not run: each captured ``[t, key, value]`` is pushed at its
 time ``t`` by one task that sleeps on the clock as the sources did, so timers in
-transforms see the same times and order. Tap outputs are then the original run's,
-byte for byte (host_tests/lib/test_io_replay.py shows it on both runtimes).
+transforms see the same times and order. A record that says taps were still waiting
+on the device (``[t, key, value, waiting]``, rill.io.recorder) is pushed at once, the
+clock moved on (``VirtualClock.skip_to``) without letting them run: the device's order
+within a millisecond. ``diverged`` counts writes where the replay's waiting taps (not
+``transcript``'s own) differ in number from the device's. Tap outputs and published
+payloads are then the original run's, byte for byte (host_tests/lib/test_io_replay.py,
+test_io_replay_order.py, on every runtime). ``records`` read by rill.io.checked raise
+``Damaged`` at a damaged line: the replay stops there and ``run()`` raises it.
 
 With ``identity`` (the replayed code's build identity, as rill.identity or
 tools/rill_host/build/identity.py give it), a capture made by another build (its header's
@@ -19,7 +25,10 @@ links publish is kept instead of sent: each bridge's outbox is replaced by a
 envelope numbering resumes where the capture's header says the original run's did
 (``"mqtt": {name: [boot, seq]}``, rill.io.recorder), so every payload is the original
 run's, byte for byte, envelope included (a header without them: boot 0, seq 0). The
-bridges never connect (their connection task is a source, and sources do not run).
+bridges never connect (their connection task is a source, and sources do not run); a
+graph built with lineage gives them its lineage, so they publish the same origins
+(``"o"``). A capture whose header says ``"lineage": true`` replayed through a graph
+without lineage warns, as a build mismatch does (``transcript`` builds with it).
 
 Records of keys the graph does not have are counted in ``Replay.unknown`` and set aside
 in the dead letters (reason ``replay: no source ...``).
@@ -60,12 +69,25 @@ class Replay:
         self.sources = {}
         self.next_t = 0
         self.end = None
-        self.pushed = self.unknown = 0
+        self.pushed = self.unknown = self.diverged = 0
+        self.lineage = False
+        self.error = None
 
     async def feed(self):
-        """The task standing in for the sources."""
+        """The task standing in for the sources. A raise while reading the capture (a
+        damaged record, rill.io.frame.Damaged) ends the replay there: ``run()`` raises it."""
+        try:
+            await self._feed()
+        except Exception as e:
+            self.error = e
+        if self.end is None:
+            self.end = self.next_t
+
+    async def _feed(self):
         g = self.graph
         clock = g.clock
+        skip = getattr(clock, "skip_to", None)
+        taps = [t for t in g.taps if t.name != "replay"]  # the app's (not transcript's own)
         start = clock.now()
         for rec in self.records:
             if isinstance(rec, dict):
@@ -76,14 +98,29 @@ class Replay:
                 self.sources = rec.get("sources") or {}
                 self.build = rec.get("build")
                 self._numbers(rec.get("mqtt") or {})
+                self.lineage = bool(rec.get("lineage"))
+                if self.lineage and g.lineage is None:
+                    self._warn("replay: warning: capture %s was made with lineage=True: the replayed graph has "
+                               "none, so its publishes carry no origin (build it with lineage=True)" % self.name)
                 if self.identity is not None:
                     self._check()
                 continue
-            t, key, value = rec
+            t, key, value = rec[0], rec[1], rec[2]
+            waiting = rec[3] if len(rec) > 3 else 0
             if t < self.next_t:
                 t = self.next_t  # time never runs backwards
             self.next_t = t
-            await clock.sleep_until(clock.add(start, t))
+            at = clock.add(start, t)
+            if waiting and skip is not None:  # the device wrote it before its woken taps ran
+                skip(at)
+            else:
+                await clock.sleep_until(at)
+            n = 0
+            for tap in taps:
+                if tap.signal.pending:
+                    n += 1
+            if n != waiting:
+                self.diverged += 1
             buf = g.records.get(key)
             if buf is None:
                 self.unknown += 1
@@ -96,8 +133,6 @@ class Replay:
                 self.pushed += 1
             except Exception as e:  # e.g. QueueFull from an ERROR queue, as in the original run
                 g.dead_letters.add("replay", value, e)
-        if self.end is None:
-            self.end = self.next_t
 
     def _numbers(self, numbers):
         """Each bridge's envelope numbers from where the original run's started."""
@@ -113,14 +148,18 @@ class Replay:
 
         differ = identity.differs(self.build, self.identity)
         if differ:
-            import sys
-
             got = identity.short(self.build or {})
             now = identity.short(self.identity)
-            self.warning = "replay: warning: capture %s was made by another build (%s) than the code replayed (%s)" % (
+            text = "replay: warning: capture %s was made by another build (%s) than the code replayed (%s)" % (
                 self.name, " ".join("%s=%s" % (k, got[k]) for k in differ),
                 " ".join("%s=%s" % (k, now[k]) for k in differ))
-            print(self.warning, file=sys.stderr)
+            self._warn(text)
+
+    def _warn(self, text):
+        import sys
+
+        self.warning = text
+        print(text, file=sys.stderr)
 
     async def run(self, clock=None):
         """Start the graph on ``clock`` (a new VirtualClock by default) with its sources
@@ -136,6 +175,7 @@ class Replay:
             src.fn = None  # graph.start() runs only sources with a callable
         for b in self.bridges:
             b.outbox = Published(self)
+            b.lineage = g.lineage  # what the bridge's task, which does not run, sets at its start
         g.start(clock)
         start = self.t0 = clock.now()
         task = asyncio.create_task(self.feed())
@@ -144,6 +184,8 @@ class Replay:
         await clock.advance(clock.diff(clock.add(start, self.end), clock.now()))
         task.cancel()
         g.stop()
+        if self.error is not None:
+            raise self.error
         return self
 
 
@@ -187,7 +229,21 @@ def transcript(pipeline, records, clock=None, identity=None, bridges=()):
     for node in [n for n in pipeline.nodes if n.kind == "transform"]:
         if pipeline.records[node.out].kind != "queue":
             pipeline.tap(node.out, tap(node.out), name="replay")
-    r = Replay(pipeline.build(), records, identity, bridges)
+    records = iter(records)
+    try:
+        head = next(records)
+    except StopIteration:
+        head = None
+    else:
+        records = _after(head, records)
+    lineage = isinstance(head, dict) and bool(head.get("lineage"))  # the device's, so the same origins
+    r = Replay(pipeline.build(lineage=lineage), records, identity, bridges)
     r.on_publish = published
     asyncio.run(r.run(clock))
     return lines
+
+
+def _after(first, rest):
+    yield first
+    for rec in rest:
+        yield rec

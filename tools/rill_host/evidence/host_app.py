@@ -39,9 +39,14 @@ def load(app_dir, board_id=None, clock=None):
     return app, bd, cfg
 
 
-def capture_records(path):
-    """The records of the capture at ``path`` (rill.io.frame.read); CliError if none."""
+def capture_records(path, salvage=False, prog="rill replay"):
+    """The records of the capture at ``path``, every line checked (rill.io.checked).
+    The first damaged line is a CliError naming the file, the line and what is wrong;
+    with ``salvage``, the records before it are returned and one line on stderr says
+    how much of the capture they are. A damaged header is never salvaged: it holds the
+    build identity a replay checks."""
     from rill.io import frame
+    from rill.io.checked import Checked
 
     try:
         found = frame.paths(path)
@@ -49,4 +54,29 @@ def capture_records(path):
         found = []
     if not found:
         raise CliError("no capture at %s (no segment %s.1, %s.2...)" % (path, path, path))
-    return frame.read(path)
+    c = Checked(path, salvage=True)
+    try:
+        records = list(c)
+    except OSError as e:
+        raise CliError("cannot read the capture %s: %s" % (path, e.strerror or e))
+    if c.error is None:
+        return records
+    if not records:
+        raise CliError("%s; without a whole header nothing is replayed, not even with --salvage (the header holds "
+                       "the build identity a replay checks)" % c.error)
+    n = len([r for r in records if isinstance(r, list)])
+    if not salvage:
+        raise CliError("%s; --salvage replays the %d record%s %s" % (c.error, n, "" if n == 1 else "s",
+                                                                "in it" if c.cut_short else "before it"))
+    total = 0
+    for seg in found:
+        with open(seg, "rb") as f:
+            data = f.read()
+        total += data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    if c.cut_short:
+        sys.stderr.write("%s: salvage: replaying all %d record%s, the capture's %d lines, without an end: %s\n"
+                         % (prog, n, "" if n == 1 else "s", total, c.error))
+    else:
+        sys.stderr.write("%s: salvage: replaying %d record%s, the first %d of the capture's %d lines; the rest is "
+                         "left out from %s\n" % (prog, n, "" if n == 1 else "s", c.lines, total, c.error))
+    return records

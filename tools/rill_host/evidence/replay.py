@@ -10,7 +10,10 @@ links would publish is printed where it happens, ``[t, "publish", topic, payload
 numbered as the capture's header says the original run's were.
 When the capture's build identity (rill.identity, in its header) is not this code's
 (tools/rill_host/build/identity.py: lib, the app's modules, its config), one warning line goes
-to stderr and the replay goes on.
+to stderr and the replay goes on. Every line of the capture is checked first
+(rill.io.checked): the first damaged one stops it, in one sentence naming the file, the
+line and what is wrong (exit 1); ``--salvage`` replays the records before it and says
+how much of the capture that was (a damaged header is never salvaged).
 """
 import os
 import sys
@@ -50,6 +53,8 @@ def main(argv):
     p.add_argument("--app", required=True, help="the app's folder (app.py with pipeline(board, cfg), config.json)")
     p.add_argument("--board", help="board id (default: the config's board)")
     p.add_argument("--out", help="write the JSON lines here instead of stdout")
+    p.add_argument("--salvage", action="store_true",
+                   help="replay a damaged or cut-short capture up to its first damaged line (the header must be whole)")
     args = p.parse_args(argv)
     app_dir = os.path.abspath(args.app)
     from rill.clock import VirtualClock
@@ -57,7 +62,7 @@ def main(argv):
 
     clock = VirtualClock()
     app, bd, cfg = host_app.load(app_dir, args.board, clock)
-    records = host_app.capture_records(args.capture)
+    records = host_app.capture_records(args.capture, args.salvage)
     p = app.pipeline(bd, cfg)
     bridges = [app_bridge(app, cfg).attach(p)] if hasattr(app, "bridge") else []
     lines = transcript(p, records, clock, running_identity(app_dir), bridges)

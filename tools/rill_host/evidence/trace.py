@@ -111,9 +111,11 @@ def main(argv):
     p.add_argument("what", help="a published JSON message with \"o\", or KEY#N (with --app)")
     p.add_argument("--app", help="the app's folder, for KEY#N: replayed, with the path through its transforms")
     p.add_argument("--board", help="board id (default: the config's board)")
+    p.add_argument("--salvage", action="store_true",
+                   help="use a damaged or cut-short capture up to its first damaged line (the header must be whole)")
     args = p.parse_args(argv)
     what = parse_what(args.what)
-    records = list(host_app.capture_records(args.capture))
+    records = host_app.capture_records(args.capture, args.salvage, "rill trace")
     if what[0] == "message":
         msg = what[1]
         origin = msg["o"]

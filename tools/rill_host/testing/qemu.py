@@ -52,6 +52,7 @@ EXCLUDED = {  # "module" or "module::test": why it cannot run on the emulated MC
     "test_identity::test_capture_header_carries_the_identity": NO_FS + ": build.json",
     "test_io_replay::test_replay_is_byte_identical": NO_FS + ": a capture",
     "test_io_replay::test_a_record_the_sink_refuses_still_goes_on": NO_FS + ": a capture",
+    "test_io_checked": NO_FS + ": a capture",
     "test_mqtt_lifecycle::test_a_certificate_refusal_on_a_board_without_a_clock_says_so":
         "TLS: the qemu firmware has no ssl module",
 }

@@ -64,13 +64,14 @@ def heap_locked(fn):
 def replay_on(clock):
     """The ``replay`` fixture on ``clock``: ``replay(capture, pipeline, bridges=())`` is
     the pipeline's transcript of the capture at path ``capture`` (rill.io.replay.transcript:
-    what its transforms wrote and, with ``bridges``, what they published)."""
+    what its transforms wrote and, with ``bridges``, what they published). The capture
+    is checked (rill.io.checked): a damaged line raises Damaged, naming it."""
 
     def replay(capture, pipeline, bridges=()):
-        from rill.io import frame
+        from rill.io.checked import checked
         from rill.io.replay import transcript
 
-        return transcript(pipeline, frame.read(str(capture)), clock, bridges=bridges)
+        return transcript(pipeline, checked(str(capture)), clock, bridges=bridges)
 
     return replay
 
