@@ -6,13 +6,13 @@ boot 0, seq 0; a damaged newer slot fell back to the older one and reused its nu
 import os
 
 from rill.mqtt.seq import Sequence, SequenceError
-from testkit import MICROPYTHON
+from testkit import scratch
 
 BLOCK = 4
 
 
 def _tmp(name):
-    return "/tmp/rill-%s-%s" % (name, "mp" if MICROPYTHON else "cpy")
+    return scratch("seq") + "/" + name
 
 
 def _fresh(path):

@@ -7,19 +7,14 @@ import sys
 from packets import publish_packets
 from rill.mqtt import _prep
 from rill.mqtt.outbox import Outbox
-from testkit import MICROPYTHON, heap_locked
+from testkit import heap_locked, scratch
 
 T = b"o/dev/x"
 
 
 def _path(name):
-    """A spill path in a folder of this runtime's own (the runtimes may run side by side)."""
-    folder = "/tmp/rill-spill-%s%d" % ("mp" if MICROPYTHON else "cpy", len(str(sys.maxsize)))
-    try:
-        os.mkdir(folder)
-    except OSError:
-        pass
-    return folder + "/" + name
+    """A spill path in a folder of this run's own (runtimes and runs may go side by side)."""
+    return scratch("spill") + "/" + name
 
 
 def _clean(path):

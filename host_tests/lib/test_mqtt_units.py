@@ -9,7 +9,7 @@ from rill.mqtt.outbox import DROP_NEWEST, Outbox
 from rill.mqtt.packet import ProtocolError, header, publish_size, put_publish
 from rill.mqtt.seq import Sequence, SequenceError
 from rill.mqtt.start import connect, subscribe
-from testkit import MICROPYTHON, heap_locked, raises
+from testkit import MICROPYTHON, heap_locked, raises, scratch
 
 T = b"t/x"
 
@@ -314,7 +314,7 @@ def _fresh(path):
 
 
 def _tmp(name):
-    return "/tmp/rill-%s-%s" % (name, "mp" if MICROPYTHON else "cpy")
+    return scratch("units") + "/" + name
 
 
 def test_sequence_only_increases_across_restarts_and_counts_boots():

@@ -4,24 +4,18 @@ get 400 and one sentence, wrong credentials fail with the radio's status, good o
 land in config.json and close the page. Also: the simulated network's joins."""
 import asyncio
 import json
-import os
 import random
-import sys
 
 from rill import board
 from rill.portal import MAX_REQUEST, Bad, form
 from rill.sim import network
-from testkit import MICROPYTHON, raises, run, until
+from testkit import raises, run, scratch, until
 
 AIR = {"home": "secret123", "open": ""}
 
 
 def _config():
-    folder = "/tmp/rill-portal-%s%d" % ("mp" if MICROPYTHON else "cpy", len(str(sys.maxsize)))
-    try:
-        os.mkdir(folder)
-    except OSError:
-        pass
+    folder = scratch("portal")
     path = folder + "/config.json"
     with open(path, "w") as f:
         f.write(json.dumps({"device": "n1", "wifi": {"ap": {"ssid": "n1-setup"}}}))

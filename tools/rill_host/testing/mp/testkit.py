@@ -3,10 +3,32 @@
 Tests that the rill pytest plugin runs on both runtimes are written in the subset both
 share: plain ``assert``, ``raises`` instead of ``pytest.raises``, and ``run`` for
 coroutines. ``replay_on`` is the ``replay`` fixture. ``cpython_only`` opts one test out of the MicroPython run.
+``scratch`` is a folder for files (the emulated MCU has none).
 """
 import sys
 
 MICROPYTHON = sys.implementation.name == "micropython"
+
+
+def scratch(name):
+    """/tmp/rill-<name>-<runtime>-<this process's tick>, made if missing: runs side by side
+    (the runtimes, xdist workers, two checkouts' make test) never share a test's files."""
+    import os
+    import time
+
+    global _RUN
+    if _RUN is None:
+        _RUN = "%s%d-%d" % (sys.implementation.name[:2], len(str(sys.maxsize)),
+                            time.ticks_us() if MICROPYTHON else time.time_ns() // 1000 % 1000000007)
+    folder = "/tmp/rill-%s-%s" % (name, _RUN)
+    try:
+        os.mkdir(folder)
+    except OSError:
+        pass
+    return folder
+
+
+_RUN = None
 
 
 class raises:
