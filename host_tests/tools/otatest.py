@@ -41,6 +41,7 @@ class Field:
         self.base = "rill/%s/" % DEVICE
         self.proc = self.client = None
         self.console = None
+        self.prepared = {}
 
     def deploy(self, app):
         fs = os.path.join(self.tmp, "fs")
@@ -92,8 +93,13 @@ class Field:
         got = self.messages(seconds, ok)
         return got[-1][1] if got and ok(got[-1]) else None
 
+    def prepare(self, app):
+        if app.root not in self.prepared:
+            self.prepared[app.root] = ota.prepare(app, BOARD, self.arch, self.config)
+        return self.prepared[app.root]
+
     def update(self, app, **kw):
-        return ota.update(app, DEVICE, BOARD, self.arch, "127.0.0.1", self.broker.port, self.key, self.config,
+        return ota.update(self.prepare(app), DEVICE, "127.0.0.1", self.broker.port, self.key,
                           timeout=kw.pop("timeout", 60), **kw)
 
     def said(self):

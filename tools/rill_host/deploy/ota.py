@@ -77,7 +77,7 @@ def bundle(items):
         if rel == "build.json":
             with open(local) as f:
                 ident = json.load(f)
-    uid = hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:12]
+    uid = hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:8] + secrets.token_hex(2)  # one per send
     manifest = json.dumps({"id": uid, "build": ident, "files": entries}, separators=(",", ":")).encode()
     return manifest, files, ident
 
@@ -150,7 +150,7 @@ class Sender:
         if msg.topic == self.base + "status" and doc.get("status") == "online" and not msg.retain:
             self.births.append(doc)
             return None
-        if msg.topic != self.base + "ota/status" or doc.get("id") != self.uid:
+        if msg.topic != self.base + "ota/status" or doc.get("id") != self.uid or msg.retain:
             return None
         self.status = doc
         if doc.get("state") == "receiving":
@@ -238,23 +238,28 @@ def bar(at, total, width=30):
     sys.stderr.flush()
 
 
-def update(app, device, board, arch, host, port, key, config=None, topic_root="rill", source=False,
-           timeout=120.0, progress=None, limit=None, tamper=None):
-    """Send ``app``'s build to ``device``; (final status, birth or None, bytes, seconds).
-    ``limit`` cuts the stream there; ``tamper(manifest, data) -> (manifest, data)`` changes
-    them after signing (both for tests: the board must refuse)."""
+def prepare(app, board, arch, config=None, source=False):
+    """(manifest, stream, identity) of ``app``'s build for ``board``: what update() sends."""
     import tempfile
 
     from rill_host.deploy.plan import plan
 
-    base = "%s/%s/" % (topic_root, device)
     with tempfile.TemporaryDirectory() as out:
         items = plan(app, board, arch, source, config, ota=True, out=out)
         manifest, files, ident = bundle(items)
-        data = stream(manifest, files)
+        return manifest, stream(manifest, files), ident
+
+
+def update(prepared, device, host, port, key, topic_root="rill", timeout=120.0, progress=None, limit=None,
+           tamper=None):
+    """Send ``prepared`` (prepare()) to ``device``; (final status, birth or None, bytes,
+    seconds). ``limit`` cuts the stream there; ``tamper(manifest, data) -> (manifest,
+    data)`` changes them after signing (both for tests: the board must refuse)."""
+    manifest, data, ident = prepared
     sig = sign(key, manifest)
     if tamper:
         manifest, data = tamper(manifest, data)
+    base = "%s/%s/" % (topic_root, device)
 
     def connect():
         c = Client(port, "rill-ota-" + device, host=host)
@@ -288,10 +293,11 @@ def main(argv):
         raise CliError("which board? pass --board (the app's config.json names none)")
     mqtt = cfg.get("mqtt") or {}
     key = read_key(args.key or key_path(app.root, args.device))
-    doc, birth, size, took = update(
-        app, args.device, board, args.arch or mpy_arch(board_micropython()), args.host or mqtt.get("host", "127.0.0.1"),
-        args.port or mqtt.get("port", 1883), key, config, args.topic_root or cfg.get("topic_root", "rill"),
-        args.source, args.timeout, None if args.quiet else bar)
+    prepared = prepare(app, board, args.arch or mpy_arch(board_micropython()), config, args.source)
+    doc, birth, size, took = update(prepared, args.device, args.host or mqtt.get("host", "127.0.0.1"),
+                                    args.port or mqtt.get("port", 1883), key,
+                                    args.topic_root or cfg.get("topic_root", "rill"), args.timeout,
+                                    None if args.quiet else bar)
     if doc.get("state") == "refused":
         raise CliError("the board refused the update: %s" % doc.get("reason"))
     print("rill ota: %d bytes in %.1f s (%d bytes/s); the board restarts into slot %s"
