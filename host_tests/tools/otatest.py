@@ -9,39 +9,43 @@ import time
 from rill_host.common import board_micropython, mpy_arch
 from rill_host.deploy import ota
 from rill_host.deploy.plan import FIRMWARE, App, plan, stage
-from rill_host.mqtt_host import Broker, Client, stop_group
+from rill_host.mqtt_host import Client, stop_group
 from rill_host.vboard.run import Console, app_config, start_board
 
 BOARD = "RPI_PICO_W"
 DEVICE = "ota-1"
 
 
-def app_dir(tmp, name, text=None, extra=""):
-    """An app folder: the example's app.py (or ``text``) with ``extra`` appended."""
+def app_dir(tmp, name, text=None, extra="", module="app.py"):
+    """An app folder: the example's app.py (or ``text``, as ``module``: not app.py, no
+    dispatch is generated for it, which is slow for an app that cannot be imported)
+    with ``extra`` appended."""
     d = os.path.join(str(tmp), name)
     os.makedirs(d, exist_ok=True)
     if text is None:
         with open(os.path.join(FIRMWARE, "app.py")) as f:
             text = f.read()
-    with open(os.path.join(d, "app.py"), "w") as f:
+    with open(os.path.join(d, module), "w") as f:
         f.write(text + extra)
     return App(d)
 
 
+PREPARED = {}  # (app.py text, config text) -> a prepared update: the same build in every test
+
+
 class Field:
-    def __init__(self, tmp, conf=(3, 1, 2, 30)):
+    def __init__(self, tmp, broker, conf=(3, 1, 2, 30)):
         self.tmp = str(tmp)
         self.conf = conf
-        self.broker = Broker().start()
+        self.broker = broker
         self.exe = board_micropython()
         self.arch = mpy_arch(self.exe)
         self.config = os.path.join(self.tmp, "config.json")
         with open(self.config, "w") as f:
-            json.dump(app_config(App(FIRMWARE), DEVICE, BOARD, self.broker.port, False), f)
+            json.dump(app_config(App(FIRMWARE), DEVICE, BOARD, broker.port, False), f)
         self.base = "rill/%s/" % DEVICE
         self.proc = self.client = None
         self.console = None
-        self.prepared = {}
 
     def deploy(self, app):
         fs = os.path.join(self.tmp, "fs")
@@ -94,9 +98,11 @@ class Field:
         return got[-1][1] if got and ok(got[-1]) else None
 
     def prepare(self, app):
-        if app.root not in self.prepared:
-            self.prepared[app.root] = ota.prepare(app, BOARD, self.arch, self.config)
-        return self.prepared[app.root]
+        with open(list(app.modules.values())[0]) as f, open(self.config) as g:
+            k = (f.read(), g.read())
+        if k not in PREPARED:
+            PREPARED[k] = ota.prepare(app, BOARD, self.arch, self.config)
+        return PREPARED[k]
 
     def update(self, app, **kw):
         return ota.update(self.prepare(app), DEVICE, "127.0.0.1", self.broker.port, self.key,
@@ -111,4 +117,4 @@ class Field:
             stop_group(self.proc)
         if self.client is not None:
             self.client.close()
-        self.broker.close()
+        self.broker.start()  # for the next test (one broker per module, so one config and one build)

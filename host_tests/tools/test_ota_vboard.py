@@ -12,16 +12,24 @@ import pytest
 
 from otatest import Field, app_dir
 from rill_host.build.identity import identity
+from rill_host.mqtt_host import Broker
 
 CRASH = "raise RuntimeError('broken build')\n"
 
 
+@pytest.fixture(scope="module")
+def broker():
+    b = Broker().start()
+    yield b
+    b.close()
+
+
 @pytest.fixture
-def field(tmp_path):
+def field(tmp_path, broker):
     made = []
 
     def make(**kw):
-        f = Field(tmp_path, **kw)
+        f = Field(tmp_path, broker, **kw)
         made.append(f)
         return f
 
@@ -74,8 +82,8 @@ def test_broken_update_rolls_back_after_its_boots(field, tmp_path):
     f.start()
     first = f.birth()
     assert first is not None, f.said()
-    doc, birth, _, _ = f.update(app_dir(tmp_path, "bad", text=CRASH), timeout=30)
-    assert doc["state"] == "switching" and birth is None  # it never came up with the broken build
+    doc, birth, _, _ = f.update(app_dir(tmp_path, "bad", text=CRASH, module="crash.py"), timeout=30, birth_timeout=0)
+    assert doc["state"] == "switching"
     back = f.birth(30, lambda d: d.get("build", {}).get("app") == first["build"]["app"])
     assert back is not None, f.said()
     said = f.said()
@@ -139,7 +147,7 @@ def test_update_resumes_after_a_broker_restart(field, tmp_path):
 
 def test_crashing_boots_enter_safe_mode_which_takes_an_update(field, tmp_path):
     f = field()  # K=3
-    f.deploy(app_dir(tmp_path, "bad", text=CRASH))
+    f.deploy(app_dir(tmp_path, "bad", text=CRASH, module="crash.py"))
     f.start()
     safe = f.birth(40, lambda d: d.get("safe_mode"))
     said = f.said()

@@ -251,10 +251,11 @@ def prepare(app, board, arch, config=None, source=False):
 
 
 def update(prepared, device, host, port, key, topic_root="rill", timeout=120.0, progress=None, limit=None,
-           tamper=None):
+           tamper=None, birth_timeout=None):
     """Send ``prepared`` (prepare()) to ``device``; (final status, birth or None, bytes,
     seconds). ``limit`` cuts the stream there; ``tamper(manifest, data) -> (manifest,
-    data)`` changes them after signing (both for tests: the board must refuse)."""
+    data)`` changes them after signing (both for tests: the board must refuse);
+    ``birth_timeout``: how long to wait for the birth (default ``timeout``)."""
     manifest, data, ident = prepared
     sig = sign(key, manifest)
     if tamper:
@@ -271,7 +272,8 @@ def update(prepared, device, host, port, key, topic_root="rill", timeout=120.0, 
         t0 = time.monotonic()
         doc = s.send(limit, timeout)
         took = time.monotonic() - t0
-        birth = s.wait_birth(ident, timeout) if doc.get("state") == "switching" else None
+        wait = timeout if birth_timeout is None else birth_timeout
+        birth = s.wait_birth(ident, wait) if doc.get("state") == "switching" and wait else None
         return doc, birth, len(data), took
     finally:
         s.client.close()
