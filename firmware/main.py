@@ -14,7 +14,9 @@ except OSError:
         from rill.ota.boot import check as _check
     except (OSError, ImportError):
         _check = None
-    if _check is not None and _check() == "safe":
+    else:
+        _check = _check()  # "app" or "safe" (rill.ota.boot unloads itself)
+    if _check == "safe":
         from rill.ota.safemode import main as _safe
 
         _safe()  # resets the board when its time is up

@@ -3,4 +3,4 @@
 metadata(description="rill: the ota package", version="0.1.0")
 add_library("rill", "..")  # firmware/packages, where require() finds the ones this needs
 require("core", library="rill")
-package("rill", files=["ota/__init__.py", "ota/boot.py", "ota/receiver.py", "ota/safemode.py", "ota/setup.py", "ota/sign.py"], base_path="../../../lib")
+package("rill", files=["ota/__init__.py", "ota/boot.py", "ota/receiver.py", "ota/safemode.py", "ota/setup.py", "ota/sign.py", "ota/transfer.py"], base_path="../../../lib")

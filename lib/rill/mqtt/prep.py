@@ -74,9 +74,13 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
     self.tx = Signal()  # the session's: set when the outbox has something to send
     self.closed = None
     if ota:
+        import sys
+
         from ..ota.setup import attach as ota_attach  # the OTA receiver (rill.ota.receiver)
 
         ota_attach(self, subscribe)
+        sys.modules.pop("rill.ota.setup", None)
+        sys.modules["rill.ota"].__dict__.pop("setup", None)
 
 
 def _ota():

@@ -17,9 +17,11 @@ nothing here is ever imported (the bridge and main.py pay one ``stat`` each).
                   receiver clears them once healthy; a wake from deep sleep is no boot)
     /.ota/last    one line for the status topic after a rollback
 
-Modules: boot (the decisions at boot, for main.py), sign (HMAC-SHA256), receiver (the
-bridge addon that takes an update), setup (attaches it to a bridge), safemode (what
-runs instead of the app). Heap: none until /.ota/key exists.
+Modules: boot (the decisions at boot, for main.py; unloaded after), receiver (the
+bridge addon, idle), transfer and sign (an update arriving: loaded while it does),
+setup (attaches the receiver to a bridge; unloaded after), safemode (what runs
+instead of the app). Heap: none until /.ota/key exists; then this package and the
+idle receiver, while an update arrives the transfer code too (``make bench``).
 """
 DIR = "/.ota"
 KEY = DIR + "/key"

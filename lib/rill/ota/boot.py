@@ -38,7 +38,12 @@ def crashed(e):
 
 def check():
     """"app" or "safe" for this boot; resets the board instead when a build on trial
-    has used its boots (the previous one runs after)."""
+    has used its boots (the previous one runs after). Unloads this module: main.py
+    keeps only the answer."""
+    import sys
+
+    sys.modules.pop(__name__, None)
+    sys.modules["rill.ota"].__dict__.pop("boot", None)
     k, tries, _, _ = conf()
     if woke():
         return "app"  # a wake from deep sleep is no boot: nothing counted, nothing written

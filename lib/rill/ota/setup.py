@@ -1,5 +1,5 @@
 """Attaches the OTA receiver (receiver.py) to a bridge: called by the bridge's setup
-(rill.mqtt.prep.bridge) when /.ota/key exists, and unloaded after. ``subscribe`` is
+(rill.mqtt.prep.bridge) when /.ota/key exists, and unloaded after it. ``subscribe`` is
 prep.subscribe. In safe mode (safemode.py sets ``rill.ota.safe``) the birth says so."""
 
 
