@@ -47,7 +47,9 @@ class Receiver:
         self.at = self.total = self.mlen = 0
         self.files = self._f = self._h = self.target = self.mac = self.sig = None
         self.i = self.left = 0
+        self.gap = None  # the offset a gap was last reported at (once per offset)
         self.healthy = False
+        self.taken = 0
         self._t0 = time.ticks_ms()
         self.good_ms = conf()[2] * 1000
         self._waiting = None
@@ -57,8 +59,18 @@ class Receiver:
     # -- the addon interface (rill.mqtt.bridge) -------------------------------------------
 
     def attach(self, p):
-        p.record(self.key, bytes)
-        p.tap(self.key, self.take, name="ota")
+        p.record(self.key, int)  # the state's count of messages taken (the work is done in decode)
+
+    # -- the codec interface (rill.mqtt.codecs): the link's codec is the receiver -----------
+
+    name = "ota"
+
+    def decode(self, payload):
+        """Take the message now, from the session's receive buffer (a memoryview): no copy,
+        nothing queued, each chunk on flash before the next is read."""
+        self.take(payload)
+        self.taken += 1
+        return self.taken
 
     def online(self):
         self.status()
@@ -88,6 +100,8 @@ class Receiver:
              "healthy": self.healthy, "slot": self.active, "safe_mode": self.safe}
         if self.reason:
             d["reason"] = self.reason
+        if self.gap == self.at and self.state == "receiving":
+            d["gap"] = True  # chunks after ``at`` were lost: the sender goes back to ``at``
         if self.last:
             d["last"] = self.last
         self.bridge.put(self.topic, json.dumps(d).encode(), 1, True)
@@ -107,7 +121,10 @@ class Receiver:
         self.status()
 
     async def restart(self):
-        await asyncio.sleep_ms(500)  # the status goes out first
+        for _ in range(60):  # the status goes out first: the outbox empty, or 3 s
+            await asyncio.sleep_ms(50)
+            if not self.bridge.outbox.pending():
+                break
         from .boot import reset
 
         reset()

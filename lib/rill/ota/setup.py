@@ -11,9 +11,7 @@ def attach(bridge, subscribe):
     safe = getattr(ota, "safe", False)
     base = bridge.status_topic.decode().rpartition("/")[0] + "/"
     r = Receiver(bridge, base, safe)
-    from ..mqtt import RAW
-
-    subscribe(bridge, base + "ota/in", r.key, codec=RAW, max_size=CHUNK + 16)
+    subscribe(bridge, base + "ota/in", r.key, codec=r, max_size=CHUNK + 16)  # the receiver decodes: see there
     bridge.addons.append(r)
     bridge.ota = r
     if safe:

@@ -14,7 +14,7 @@ from .receiver import CHUNK
 from .sign import Hmac, equal
 
 MAX_MANIFEST = 16384
-EVERY = 8 * CHUNK  # progress status this often
+EVERY = 8 * CHUNK  # progress status this often: the sender's acknowledgement (it keeps 32 chunks ahead)
 
 
 def take(self, op, m):
@@ -69,7 +69,7 @@ def begin(self, m):
     except ValueError:
         return refuse(self, "malformed begin message", False)
     uid = uid.decode()
-    if self.state == "receiving" and uid == self.id:
+    if uid == self.id and self.state in ("receiving", "switching"):
         return self.status()  # the sender starts over after a reconnect: go on where we are
     if len(sig) != 32 or not 2 <= mlen <= MAX_MANIFEST:
         return refuse(self, "begin: a signature of %d bytes, a manifest of %d (at most %d)"
@@ -81,7 +81,7 @@ def begin(self, m):
     _makedirs(d)
     self.mac = Hmac(unhexlify(read(KEY)))
     self.sig, self.id, self.mlen, self.total, self.at = sig, uid, mlen, mlen, 0
-    self.files, self.reason, self.state = None, None, "receiving"
+    self.files, self.reason, self.state, self.gap = None, None, "receiving", None
     self._f = open(d + "/.manifest", "wb")
     print("ota: update %s into slot %s" % (uid, self.target))
     self.status()
@@ -92,8 +92,9 @@ def data(self, m):
         return
     off = m[1] << 24 | m[2] << 16 | m[3] << 8 | m[4]
     if off != self.at:
-        if off > self.at:
-            self.status()  # a gap: say where to go on (an earlier offset is a resend)
+        if off > self.at and self.gap != self.at:  # a gap: say once where to go on (earlier: a resend)
+            self.gap = self.at
+            self.status()
         return
     mv = memoryview(m)[5:]
     while len(mv):

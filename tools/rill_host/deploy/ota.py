@@ -28,7 +28,7 @@ from rill_host.common import CliError, Parser, cli
 from rill_host.mqtt_host import BrokerError, Client
 
 CHUNK = 1024  # lib/rill/ota/receiver.py: CHUNK
-WINDOW = 16  # chunks sent ahead of what the board has reported
+WINDOW = 32  # chunks sent ahead of what the board has reported (it reports every 8: lib/rill/ota/transfer.py)
 CONF = (10, 1, 60, 300)  # lib/rill/ota/__init__.py: DEFAULTS (K, TRIES, GOOD_S, SAFE_S)
 
 
@@ -111,6 +111,7 @@ class Sender:
         self.status = None
         self.births = []  # birth messages seen meanwhile (the board restarts into the update)
         self.reconnects = 0
+        self.chunks = 0  # sent, resends included
 
     def _pub(self, payload):
         self.client.publish(self.base + "ota/in", payload)
@@ -119,6 +120,7 @@ class Sender:
         self._pub(b"B%s %s %d" % (self.sig.encode(), self.uid.encode(), len(self.manifest)))
 
     def chunk(self, off):
+        self.chunks += 1
         self._pub(b"D" + off.to_bytes(4, "big") + self.data[off:off + CHUNK])
 
     def _reconnect(self, deadline):
@@ -177,6 +179,8 @@ class Sender:
                 doc = self.poll(0.1)
                 if doc is not None:
                     quiet = time.monotonic()
+                    if doc.get("gap"):  # the board lost chunks after ``at``: go back there
+                        sent, ended = min(self.at, end), False
                     if doc.get("state") in ("switching", "refused"):
                         return doc
                 elif time.monotonic() - quiet > stall:  # silence: lost chunks or a lost connection
@@ -239,15 +243,13 @@ def bar(at, total, width=30):
 
 
 def prepare(app, board, arch, config=None, source=False):
-    """(manifest, stream, identity) of ``app``'s build for ``board``: what update() sends."""
-    import tempfile
-
+    """(manifest, stream, identity) of ``app``'s build for ``board``: what update() sends
+    (built where rill deploy builds, build/deploy/<arch>: the library's .mpy are cached there)."""
     from rill_host.deploy.plan import plan
 
-    with tempfile.TemporaryDirectory() as out:
-        items = plan(app, board, arch, source, config, ota=True, out=out)
-        manifest, files, ident = bundle(items)
-        return manifest, stream(manifest, files), ident
+    items = plan(app, board, arch, source, config, ota=True)
+    manifest, files, ident = bundle(items)
+    return manifest, stream(manifest, files), ident
 
 
 def update(prepared, device, host, port, key, topic_root="rill", timeout=120.0, progress=None, limit=None,
