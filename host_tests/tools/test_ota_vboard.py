@@ -5,12 +5,16 @@ refused with their reason while the old build keeps publishing; an update resume
 after a broker restart; K crashing boots enter safe mode, which takes an update.
 Small configured values (otatest.Field: K=3, TRIES=1, GOOD_S=2, SAFE_S=30)."""
 import os
+import subprocess
+import sys
 import time
 
 import pytest
 
-from otatest import Field, app_dir
+from otatest import DEVICE, Field, app_dir
 from rill_host.build.identity import identity
+from rill_host.common import ROOT
+from rill_host.deploy import ota
 from rill_host.mqtt_host import Broker
 
 CRASH = "raise RuntimeError('broken build')\n"
@@ -131,7 +135,7 @@ def test_refusals_leave_the_old_build_running(field, tmp_path):
     print("refused: " + "; ".join(r for _, r in cases))
     assert "ota: refused: the update was cut off in " in f.said()
     clean(f, once=False)  # the same update sent three times
-    assert not os.path.exists(os.path.join(f.fs, ".ota", "slot"))  # never switched
+    assert slot_file(f) == ["-", "-", "0"]  # never switched: the deployed build runs
 
 
 def test_update_resumes_after_a_broker_restart(field, tmp_path):
@@ -175,3 +179,38 @@ def test_crashing_boots_enter_safe_mode_which_takes_an_update(field, tmp_path):
     clean(f)
     assert status(f, lambda d: d.get("healthy") and d["slot"] == "a" and not d["safe_mode"]) is not None
     assert slot_file(f) == ["a", "-", "0"]
+
+
+def rill(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "rill_host.cli"] + list(args), capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+def test_rill_ota_shows_progress_and_reports_the_birth(field, tmp_path):
+    f = field()
+    f.deploy(app_dir(tmp_path, "v1"))
+    f.start()
+    assert f.birth() is not None, f.said()
+    v2 = app_dir(tmp_path, "v3", extra="\nVERSION = 3\n")
+    r = rill("ota", "--app", v2.root, "--device", DEVICE, "--config", f.config, "--key", ota.key_path(f.tmp, DEVICE))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "] 100% " in r.stderr and r.stderr.count("rill ota: [") > 2  # the progress bar, redrawn
+    said = r.stdout.splitlines()
+    assert said[0].startswith("rill ota: ") and " bytes/s); the board restarts into slot a" in said[0]
+    assert "%s is back with the new build" % DEVICE in said[1] and app_hash(v2) in said[1], said
+    r = rill("ota", "--app", v2.root, "--device", DEVICE, "--config", f.config, "--key", str(tmp_path / "none.key"))
+    assert r.returncode == 1 and r.stderr.startswith("rill ota: error: no usable OTA key at "), r.stderr
+
+
+def test_deploy_ota_provisions_the_device(tmp_path):
+    app = app_dir(tmp_path, "p")
+    r = rill("deploy", "--port", "/dev/ttyACM7", "--board", "ESP32_GENERIC", "--dry-run", "--app", app.root,
+             "--ota", "dev-9", "--ota-conf", "3", "1", "30", "120")
+    assert r.returncode == 0, r.stderr
+    for path in (":/.ota/key", ":/.ota/conf", ":/.ota/slot", ":/lib/rill/ota/receiver.mpy", ":/lib/rill/ota/boot.mpy"):
+        assert path in r.stdout, path
+    with open(ota.key_path(app.root, "dev-9")) as fh:
+        assert len(bytes.fromhex(fh.read().strip())) == 32  # made once, kept for rill ota
+    assert "ota 4 files" in r.stdout
+    r = rill("deploy", "--port", "/dev/ttyACM7", "--board", "ESP32_GENERIC", "--dry-run", "--app", app.root)
+    assert r.returncode == 0 and "/.ota/" not in r.stdout and "rill/ota/" not in r.stdout  # not asked: not shipped

@@ -76,9 +76,9 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
     if ota:
         import sys
 
-        from ..ota.setup import attach as ota_attach  # the OTA receiver (rill.ota.receiver)
-
-        ota_attach(self, subscribe)
+        # the OTA receiver (rill.ota.receiver), imported by name: rill.ota ships only to a board
+        # deployed with it (rill deploy --ota), not with every app that uses MQTT
+        __import__("rill.ota.setup", None, None, ("attach",)).attach(self, subscribe)
         sys.modules.pop("rill.ota.setup", None)
         sys.modules["rill.ota"].__dict__.pop("setup", None)
 

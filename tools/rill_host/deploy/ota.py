@@ -40,17 +40,22 @@ def key_path(app_root, device):
 
 def provision(app_root, device, out, conf=CONF):
     """The plan items of a board's /.ota folder: its key (made once per device, kept
-    at key_path) and conf (K TRIES GOOD_S SAFE_S), written into ``out``."""
+    at key_path), conf (K TRIES GOOD_S SAFE_S), and the slot file and boot count that
+    make the build deployed with them the one that runs; written into ``out``."""
     path = key_path(app_root, device)
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32) + "\n")
-    conf_file = os.path.join(out, "ota.conf")
-    with open(conf_file, "w") as f:
-        f.write(" ".join(str(int(v)) for v in conf) + "\n")
-    return [("/.ota/key", path, "ota"), ("/.ota/conf", conf_file, "ota")]
+    items = [("/.ota/key", path, "ota")]
+    os.makedirs(out, exist_ok=True)
+    for name, text in (("conf", " ".join(str(int(v)) for v in conf)), ("slot", "- - 0"), ("boots", "0")):
+        local = os.path.join(out, "ota." + name)
+        with open(local, "w") as f:
+            f.write(text + "\n")
+        items.append(("/.ota/" + name, local, "ota"))
+    return items
 
 
 def read_key(path):
