@@ -203,14 +203,14 @@ def test_rill_ota_shows_progress_and_reports_the_birth(field, tmp_path):
 
 
 def test_deploy_ota_provisions_the_device(tmp_path):
-    app = app_dir(tmp_path, "p")
-    r = rill("deploy", "--port", "/dev/ttyACM7", "--board", "ESP32_GENERIC", "--dry-run", "--app", app.root,
-             "--ota", "dev-9", "--ota-conf", "3", "1", "30", "120")
+    app = app_dir(tmp_path, "p", module="node.py")  # as sources, no dispatch: a quick plan
+    r = rill("deploy", "--port", "/dev/ttyACM7", "--board", "ESP32_GENERIC", "--dry-run", "--source", "--app",
+             app.root, "--ota", "dev-9", "--ota-conf", "3", "1", "30", "120")
     assert r.returncode == 0, r.stderr
-    for path in (":/.ota/key", ":/.ota/conf", ":/.ota/slot", ":/lib/rill/ota/receiver.mpy", ":/lib/rill/ota/boot.mpy"):
+    for path in (":/.ota/key", ":/.ota/conf", ":/.ota/slot", ":/lib/rill/ota/receiver.py", ":/lib/rill/ota/boot.py"):
         assert path in r.stdout, path
     with open(ota.key_path(app.root, "dev-9")) as fh:
         assert len(bytes.fromhex(fh.read().strip())) == 32  # made once, kept for rill ota
     assert "ota 4 files" in r.stdout
-    r = rill("deploy", "--port", "/dev/ttyACM7", "--board", "ESP32_GENERIC", "--dry-run", "--app", app.root)
+    r = rill("deploy", "--port", "/dev/ttyACM7", "--board", "ESP32_GENERIC", "--dry-run", "--source", "--app", app.root)
     assert r.returncode == 0 and "/.ota/" not in r.stdout and "rill/ota/" not in r.stdout  # not asked: not shipped

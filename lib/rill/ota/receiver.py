@@ -118,6 +118,13 @@ class Receiver:
             set_slot(active, previous, 0)
             print("ota: build in slot %s is healthy: kept" % active)
         self.healthy = True
+        if self.last:  # said in this boot's statuses; not again at the next boot
+            import os
+
+            try:
+                os.remove(LAST)
+            except OSError:
+                pass
         self.status()
 
     async def restart(self):
