@@ -2,9 +2,11 @@
 MQTT into the slot that is not running, checks it, and switches to it.
 
 Messages on ``<base>ota/in`` (``<base>``: the status topic's folder, e.g.
-``rill/<device>/``), raw bytes, from ``rill ota`` (tools/rill_host/deploy/ota.py):
+``rill/<device>/``), raw bytes, from ``rill ota`` (tools/rill_host/deploy/ota.py); the
+receiver is the link's codec, so each is taken in ``decode``, from the session's
+receive buffer, before the next is read:
 
-    B<sig hex> <id> <manifest bytes>   begin: the stream starts with a manifest of that
+    B<sig hex> <id> <manifest size>    begin: the stream starts with a manifest of that
                                        size, signed (HMAC-SHA256, sign.py) with the key
     D<offset: 4 bytes, big-endian><data>   the stream's bytes at that offset: first
                                        the manifest, then each file it lists, in order
@@ -17,8 +19,8 @@ at another offset than the next one is ignored (a resend after a reconnect, or a
 gap: the status says where to go on), so the sender resumes after a dropped
 connection. The status, retained on ``<base>ota/status``, JSON: ``state`` (idle,
 receiving, refused, switching), ``at``/``total`` bytes, ``refused`` (a count),
-``reason`` (one sentence), ``healthy``, ``slot``, ``safe_mode`` and ``last`` (what
-happened at boot: a rollback). A wrong signature, a wrong hash, a cut-off update or
+``reason`` (one sentence), ``healthy``, ``slot``, ``safe_mode``, ``last`` (what
+happened at boot: a rollback) and ``gap`` (chunks after ``at`` were lost: resend from there). A wrong signature, a wrong hash, a cut-off update or
 a bad message is refused with its reason; the running build never stops for it.
 
 Healthy: online (the birth sent) and GOOD_S seconds up: the boot count is cleared
