@@ -20,8 +20,9 @@ gap: the status says where to go on), so the sender resumes after a dropped
 connection. The status, retained on ``<base>ota/status``, JSON: ``state`` (idle,
 receiving, refused, switching), ``at``/``total`` bytes, ``refused`` (a count),
 ``reason`` (one sentence), ``healthy``, ``slot``, ``safe_mode``, ``last`` (what
-happened at boot: a rollback) and ``gap`` (chunks after ``at`` were lost: resend from there). A wrong signature, a wrong hash, a cut-off update or
-a bad message is refused with its reason; the running build never stops for it.
+happened at boot: a rollback) and ``gap`` (chunks after ``at`` were lost: resend from
+there). A wrong signature, a wrong hash, a cut-off update or a bad message is refused
+with its reason; the running build never stops for it.
 
 Healthy: online (the birth sent) and GOOD_S seconds up: the boot count is cleared
 and a build on trial is committed. Heap: this module while idle; the transfer code
