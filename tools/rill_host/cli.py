@@ -14,6 +14,7 @@ COMMANDS = {
     "deploy": ("rill_host.deploy.cli", "copy rill, the app, its config and board file onto a board"),
     "vboard": ("rill_host.vboard.cli", "run a virtual board"),
     "run": ("rill_host.vboard.run", "run an app on a virtual board against a local MQTT broker"),
+    "ota": ("rill_host.deploy.ota", "send an app's new build to a board over MQTT (OTA update with rollback)"),
     "flash": ("rill_host.deploy.flash", "flash MicroPython onto a board"),
     "monitor": ("rill_host.deploy.monitor", "stream a board's console"),
     "bench": ("rill_host.bench.cli", "measure speed and memory"),

@@ -28,6 +28,10 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
 
     self.device = device
     self.name = name
+    ota = _ota()
+    if ota:  # a field-updatable board (rill.ota): its state stays at the root, whichever slot runs
+        seq = "/" + seq if isinstance(seq, str) and seq[:1] != "/" else seq
+        spill_path = "/" + spill_path if spill_path[:1] != "/" else spill_path
     self.status_topic = status_topic.replace("{device}", device).encode()
     self.clean = clean
     self.connect_timeout_ms = connect_timeout_ms
@@ -69,6 +73,25 @@ def bridge(self, server, device, port=0, user=None, password=None, tls=None,
     self.birth = None  # bytes added to the birth's JSON; None: the build's identity, at the first run()
     self.tx = Signal()  # the session's: set when the outbox has something to send
     self.closed = None
+    if ota:
+        import sys
+
+        # the OTA receiver (rill.ota.receiver), imported by name: rill.ota ships only to a board
+        # deployed with it (rill deploy --ota), not with every app that uses MQTT
+        __import__("rill.ota.setup", None, None, ("attach",)).attach(self, subscribe)
+        sys.modules.pop("rill.ota.setup", None)
+        sys.modules["rill.ota"].__dict__.pop("setup", None)
+
+
+def _ota():
+    """True on a board provisioned for OTA updates (rill.ota: /.ota/key exists)."""
+    import os
+
+    try:
+        os.stat("/.ota/key")
+        return True
+    except OSError:
+        return False
 
 
 def spill_log(ob, path, size):

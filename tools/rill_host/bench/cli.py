@@ -142,6 +142,7 @@ def main(argv=None):
         results.update(host_json("mqtt"))
         results.update(host_json("gateway"))  # the gateway (CPython) against a bare paho subscriber
         results.update(host_json("outage"))  # issue 21's outage: spill log vs RAM only (32-bit port)
+        results.update(host_json("ota"))  # OTA updates: the transfer rate on the virtual board vs the broker pipe
     os.makedirs(os.path.join(ROOT, "bench"), exist_ok=True)
     try:  # the heap figures on the 32-bit MicroPython (bench/heap32.py; it writes build/heap_figures.json)
         results.update(host_json("heap32"))

@@ -29,6 +29,7 @@ MicroPython's own manifest tooling (tools/rill_host/build/firmware.py, ``rill fi
 what a board whose firmware freezes them needs (``--no-frozen`` leaves it out).
 
 ``core_import_bytes_32bit``, ``mqtt_import_bytes_32bit`` (rill.mqtt beyond the core) and
+``ota_import_bytes_32bit``: rill.ota's cost on a board provisioned for OTA (``ota_cost``).
 ``module_import_bytes_32bit`` (each on-demand module beyond the core, measured with room in
 the interned-name pool: its own code, data and names, not the 2 KB pool table whichever
 module crosses a boundary pays for, so the figures add up): tools/rill_host/bench/mp/heap_cost_mp.py
@@ -212,8 +213,22 @@ def imports(exe, mpy):
         after = CORE + (["rill.mqtt"] if mod.startswith("rill.mqtt.") else [])
         mods[mod] = max(0, heap_cost(exe, mpy, [mod], after=after, room=True))
     out["module_import_bytes_32bit"] = mods
+    out["ota_import_bytes_32bit"] = ota_cost(exe, mpy)
     out["sim_import_bytes_32bit"] = heap_cost(exe, mpy, ["rill.sim.hardware"], after=CORE + ["rill.board"])
     return out
+
+
+def ota_cost(exe, mpy):
+    """What OTA updates and safe mode (rill.ota) cost a board provisioned for them (an app
+    without /.ota/key loads none of it): ``idle`` the receiver a bridge carries, with the
+    inbound routing it brings to an app that subscribes to nothing;
+    ``updating`` the transfer code while an update arrives; ``boot`` the checks main.py
+    runs before the app (unloaded after); ``safe_mode`` what runs instead of the app."""
+    after = CORE + ["rill.mqtt"]
+    return {"idle": heap_cost(exe, mpy, ["rill.ota.receiver", "rill.mqtt.inbound"], after, True),
+            "updating": heap_cost(exe, mpy, ["rill.ota.transfer"], after + ["rill.ota.receiver"], True),
+            "boot": heap_cost(exe, mpy, ["rill.ota.boot"], CORE, True),
+            "safe_mode": heap_cost(exe, mpy, ["rill.ota.safemode"], after, True)}
 
 
 def figures(results):

@@ -24,7 +24,7 @@ import tempfile
 
 from rill_host.build.heap_budget import report as heap_report
 from rill_host.build.mpy import ARCHES
-from rill_host.common import CliError, Parser, cli, load_board, need_tool, resolve_port, vboard_board
+from rill_host.common import ROOT, CliError, Parser, cli, load_board, need_tool, resolve_port, vboard_board
 from rill_host.deploy.plan import FIRMWARE, App, hashes, plan, twins
 
 # sys.implementation._mpy bits 10..13 -> mpy-cross -march (py/persistentcode.h MP_NATIVE_ARCH_*)
@@ -98,8 +98,16 @@ def parse_args(argv):
     p.add_argument("--tool", choices=("mpremote", "ampy"), default="mpremote", help="copy with (default %(default)s)")
     p.add_argument("--umqtt", choices=("copy", "mip", "skip"), default="copy",
                    help="umqtt.simple: copy the pinned version (default), mip-install that version, or skip")
+    p.add_argument("--ota", metavar="DEVICE", help="provision OTA updates and safe mode (rill ota) for device id "
+                   "DEVICE: its key (kept in <app>/.rill/ota/DEVICE.key), rill.ota, and this build as the active one")
+    p.add_argument("--ota-conf", nargs=4, type=int, metavar=("K", "TRIES", "GOOD_S", "SAFE_S"),
+                   help="safe mode after K failed boots; TRIES boots for a new build; healthy after GOOD_S s; "
+                   "SAFE_S s in safe mode (default 10 1 60 300)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and the commands, change nothing")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.ota_conf and not args.ota:
+        p.error("--ota-conf needs --ota DEVICE")
+    return args
 
 
 def run(cmd, what, timeout=600):
@@ -226,7 +234,12 @@ def main(argv):
         if not arch and not args.source:
             raise CliError("the board did not say its architecture: pass --arch, or --source")
         items = plan(app, args.board, arch or "x64", args.source, args.config, deps=args.umqtt == "copy",
-                     firmware=found["firmware"])
+                     firmware=found["firmware"], ota=bool(args.ota))
+        if args.ota:
+            from rill_host.deploy import ota
+
+            out = os.path.join(ROOT, "build", "deploy", "ota", args.ota)  # kept: the size report reads them after
+            items += ota.provision(app.root, args.ota, out, args.ota_conf or ota.CONF)
         want = hashes(items)
         changed = sorted(r for r in want if found["files"].get(r) != want[r])
         planned = set(want)

@@ -34,6 +34,7 @@ from rill_host.build.packages import Model, needed
 from rill_host.common import BOARDS, ROOT, CliError, sha256_file
 
 FIRMWARE = EXAMPLE
+OTA_IMPORTS = os.path.join(FIRMWARE, "main.py")  # imports rill.ota (boot, safemode): the whole package ships
 SKIP_DIRS = ("tests", "test", "host_tests", "__pycache__", "build", "packages")
 SKIP_FILES = ("conftest.py", "manifest.py", "setup.py")  # host-side: pytest, the freezer, packaging
 
@@ -87,12 +88,13 @@ def main_py(app, out):
     return path
 
 
-def plan(app, board, arch, source=False, config=None, deps=True, out=None, firmware=None):
+def plan(app, board, arch, source=False, config=None, deps=True, out=None, firmware=None, ota=False):
     """[(board path, host file, group)] for ``app`` on ``board`` (a board id) built for ``arch``,
-    on MicroPython ``firmware`` (a version, for build.json)."""
+    on MicroPython ``firmware`` (a version, for build.json); ``ota``: with rill.ota (OTA
+    updates and safe mode, tools/rill_host/deploy/ota.py), which the app does not import."""
     out = out or os.path.join(ROOT, "build", "deploy", arch)
     host = arch in HOST_ARCHES
-    names, dep_names = needed(list(app.modules.values()), host=host)
+    names, dep_names = needed(list(app.modules.values()) + ([OTA_IMPORTS] if ota else []), host=host)
     items = []
     lib_files = Model().files(names)
     if source:

@@ -350,6 +350,8 @@ class Repl:
         tb = tb.replace(b"\n", b"\r\n")
         if self.kind == "file":
             self.emit(tb)
+            if op == b"q":  # SystemExit in boot.py/main.py: a soft reset, as the ports do (pyexec's forced exit)
+                return self.soft_reboot()
             return self.next_boot()
         self.emit(b"\x04" + tb + b"\x04" if self.kind == "raw" else tb)
         if op == b"q":
