@@ -3,7 +3,8 @@ goodbye and kept: a bridge that never stops pays no heap for it.
 
 ``await stop(s, timeout_ms, ended)`` lets the tx task deliver what the outbox holds
 until the deadline, then queue the goodbye (retained ``offline`` with ``"next"``, the
-first sequence number the boot did not hand out, and DISCONNECT) and flush it; past the deadline and a grace period the session is ended regardless. What
+first sequence number the boot did not hand out, and DISCONNECT) and flush it; past the
+deadline and a grace period the session is ended regardless. What
 the spill log (spill.py) still holds in RAM is written to flash, for the next boot.
 """
 import asyncio

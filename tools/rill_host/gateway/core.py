@@ -155,7 +155,7 @@ class Gateway:
         self.streams = getattr(self.app, "STREAMS", None) or STREAMS
         self.devices = {}
         self.counts = dict(received=0, stored=0, duplicates=0, reused=0, rejected=0, gaps=0, gaps_closed=0,
-                           batches=0, status=0, app_errors=0)
+                           batches=0, status=0, wills=0, app_errors=0)
         self.errors = []  # newest reasons, bounded
         self._stop = None
         p = Pipeline("gateway")
@@ -228,7 +228,11 @@ class Gateway:
 
     def _bound(self, topic, payload):
         """A birth ``{"status":"online","boot":B[,"first":F]}`` or goodbye (``"offline"``,
-        ``"next":N``) on ``<prefix>/<dev>/status``: where boot B began or ended."""
+        ``"next":N``) on ``<prefix>/<dev>/status``: where boot B began or ended. A last will
+        (``"offline"`` without ``"next"``: fixed at CONNECT, it fires on a dropped connection
+        mid-boot too) cannot say where the boot's numbers end; it is counted (``wills``)
+        and said: after a power cut, the next boot's ``first`` is past a reserved block whose
+        unused numbers are no loss, so a loss after the boot's newest message is unknowable."""
         self.counts["status"] += 1
         try:
             d = JSON.decode(payload)
@@ -238,8 +242,14 @@ class Gateway:
                     raise ValueError("bad boot, first or next")
         except (ValueError, AttributeError, TypeError) as e:
             return self._reject(topic, "status: %s" % e)
+        dev = topic.rsplit("/", 2)[-2]
         if boot is not None and (first is not None or nxt is not None):
-            self.store.bound(topic.rsplit("/", 2)[-2], "", boot, first, nxt)
+            self.store.bound(dev, "", boot, first, nxt)
+        elif d.get("status") == "offline" and boot is not None:  # a last will: no end to tell
+            self.counts["wills"] += 1
+            print("gateway %s: %s boot %d lost its connection without a goodbye (last will): a loss after its"
+                  " newest message is countable only if the boot comes back and says goodbye"
+                  % (self.instance, dev, boot))
 
     def _duplicate(self, ident):
         self.counts["duplicates"] += 1
