@@ -152,7 +152,7 @@ def test_gaps_duplicates_and_lag_are_records_an_app_can_tap(tmp_path):
     assert seen["duplicate"] == [("a", "", 1, 0)]
     assert seen["lag"][0]["a"][1] == 4 and gw.stats()["lag"]["a"]["seq"] == 4
     assert gw.counts == dict(received=0, stored=3, duplicates=1, reused=0, rejected=0, gaps=1, gaps_closed=0,
-                             batches=1, status=0, app_errors=0)
+                             batches=1, status=0, wills=0, app_errors=0)
 
 
 def test_the_gateways_fast_strict_json_gives_rill_stricts_verdict_on_the_devices_table():
