@@ -30,10 +30,12 @@ later message of the same boot arrives, and a loss at the end of a boot never do
 """
 import asyncio
 import collections
+import gc
 import json
 import os
 import re
 import struct
+import sys
 import time
 from zlib import crc32
 
@@ -67,6 +69,9 @@ def strict_loads(payload):
         raise ValueError("not strict JSON: %s" % e.reason) from None
 
 
+_TOP = 1 << 63
+
+
 def unwrap(codec, payload):
     """(dev, boot, seq, value) of an envelope; ValueError if it is not one."""
     if isinstance(codec, Struct):
@@ -75,15 +80,31 @@ def unwrap(codec, payload):
             raise ValueError("seq beyond 2**63")
         return dev, struct.unpack_from(">I", payload, 2 + payload[1])[0], seq, v
     d = strict_loads(payload) if codec is JSON else codec.decode(payload)
-    if type(d) is not dict or not all(k in d for k in ("dev", "boot", "seq", "v")):
+    if type(d) is not dict or "dev" not in d or "boot" not in d or "seq" not in d or "v" not in d:
         raise ValueError("not an envelope")
     dev, boot, seq = d["dev"], d["boot"], d["seq"]
-    for n in (boot, seq):
-        if type(n) is not int or n < 0 or n >= 1 << 63:
-            raise ValueError("bad boot or seq")
+    if type(boot) is not int or type(seq) is not int or not 0 <= boot < _TOP or not 0 <= seq < _TOP:
+        raise ValueError("bad boot or seq")
     if not isinstance(dev, str) or not dev:
         raise ValueError("bad dev")
     return dev, boot, seq, d["v"]
+
+
+_dumps = json.dumps
+_repr = float.__repr__
+
+
+def dumps(v):
+    """json.dumps(v), its scalars without the encoder's machinery (the same text: the
+    encoder writes a finite float as float.__repr__, an int as int.__repr__)."""
+    t = type(v)
+    if t is float and v - v == 0:
+        return _repr(v)
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return int.__repr__(v)
+    return _dumps(v)
 
 
 # input key -> the sequence its numbers come from, when not the bridge's: rill.io.mqttsink's
@@ -96,6 +117,33 @@ class _Identity:
 
     INPUTS = None
     OUTPUTS = None
+
+
+_BUILDERS = ("rill.check", "rill.shapes", "rill.wiring")  # what Pipeline.build loads, uses and unloads
+_builders = {}
+
+
+def build(p):
+    """``p.build()`` on a host that builds a pipeline per device: on a board, build collects
+    garbage three times and loads its checker and wiring afresh, unloading them after (a
+    small heap holds one at a time); here that is ~16 ms a device (a full collection of a
+    large heap, and the modules compiled again), so they stay loaded and no collection
+    runs. The same build, the same checks."""
+    for name, mod in _builders.items():
+        sys.modules[name] = mod
+    collect, gc.collect = gc.collect, _no_collect
+    try:
+        return p.build()
+    finally:
+        gc.collect = collect
+        if not _builders:
+            for name in _BUILDERS:
+                __import__(name)
+                _builders[name] = sys.modules[name]
+
+
+def _no_collect(generation=2):
+    return 0
 
 
 class Device:
@@ -112,7 +160,7 @@ class Device:
         for key in app.OUTPUTS:
             p.record("_gw_" + key)
             p.transform("_gw_" + key, self._sink(key), key)
-        self.graph = p.build()
+        self.graph = build(p)
         self.graph.start()
 
     def _sink(self, key):
@@ -120,7 +168,7 @@ class Device:
             if self.outs is None:
                 self.unattributed += 1
             else:
-                self.outs[key] = json.dumps(v)  # now: a join's output is rewritten in place later
+                self.outs[key] = dumps(v)  # now: a join's output is rewritten in place later
             # None: the sink's own record is never written
 
         return sink
@@ -218,7 +266,7 @@ class Gateway:
         """The app's results ({output key: JSON text}) of row ``i`` of the last process()."""
         dev, key, v = self._todo[i]
         if self.app.INPUTS is None:
-            return {key: json.dumps(v)}
+            return {key: dumps(v)}
         try:
             return self._device(dev).run(key, v)
         except Exception as e:  # the app's own declaration failed: stored, without results
