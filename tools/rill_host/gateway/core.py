@@ -52,6 +52,7 @@ def _constant(name):
 
 
 _decoder = json.JSONDecoder(parse_constant=_constant)
+_raw = _decoder.raw_decode
 _escape = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
@@ -64,9 +65,16 @@ def strict_loads(payload):
     if b"\\u" in payload and _escape.search(payload) or payload.count(b"[") + payload.count(b"{") > strict.MAX_DEPTH:
         return strict.loads(payload)
     try:
-        return _decoder.decode(payload.decode())
+        text = payload.decode()
     except UnicodeDecodeError as e:
         raise ValueError("not strict JSON: %s" % e.reason) from None
+    try:  # the usual envelope, no whitespace around it: the scanner alone, not decode()'s two regex passes
+        v, end = _raw(text)
+        if end == len(text):
+            return v
+    except ValueError:
+        pass
+    return _decoder.decode(text)  # whitespace around, or the error's own words
 
 
 _TOP = 1 << 63

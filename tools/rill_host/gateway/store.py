@@ -101,13 +101,16 @@ class Store:
         try:
             got = self.insert_seen(full)
             again = []
-            for i, r in enumerate(full):
-                k = r[:4]
-                if k in got:
-                    got.discard(k)  # the first of a key the batch holds twice: the second is not new
-                    stored.append(i)
-                else:
-                    again.append(i)
+            if len(got) == len(full):  # every row new (the usual batch)
+                stored = list(range(len(full)))
+            else:
+                for i, r in enumerate(full):
+                    k = r[:4]
+                    if k in got:
+                        got.discard(k)  # the first of a key the batch holds twice: the second is not new
+                        stored.append(i)
+                    else:
+                        again.append(i)
             if again:  # a redelivery (the same bytes), or a number used again for other bytes
                 alt = []
                 for i in again:
