@@ -218,3 +218,12 @@ def test_device_pipelines_build_with_the_same_checks_without_collecting_or_reloa
     p.transform("a", lambda v: v, "missing")
     with pytest.raises(GraphError, match="missing"):
         core.build(p)
+
+
+def test_lag_is_each_devices_newest_message_of_its_latest_boot(store_url):
+    s = open_store(store_url)
+    s.commit([entry("a", n) for n in range(5)] + [entry("a", n, boot=2) for n in (1000, 1001)] + [entry("b", 7)])
+    s.bound("a", "", 3, first=2000)  # a birth: boot 3 has no message yet
+    lag = s.lag()
+    assert sorted((dev, seq) for dev, (age, seq) in lag.items()) == [("a", 1001), ("b", 7)]
+    assert all(0 <= age < 60 for age, _ in lag.values())

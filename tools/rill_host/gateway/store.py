@@ -208,10 +208,17 @@ class Store:
         return self.q("SELECT dev, stream, boot, lo, hi FROM gaps ORDER BY dev, stream, boot, lo")
 
     def lag(self):
-        """Per device: seconds since its newest message was committed, and its newest seq."""
-        now = time.time()
-        return {dev: (now - t, seq) for dev, t, seq in
-                self.q("SELECT dev, MAX(t_commit), MAX(seq) FROM seen WHERE stream = '' GROUP BY dev")}
+        """Per device: seconds since its newest message (the highest seq of its latest boot
+        with one) was committed, and that seq. An index seek per device and boot, run at
+        every scan: not a pass over every message ever stored."""
+        now, out = time.time(), {}
+        for dev, boot in self.q("SELECT dev, boot FROM streams WHERE stream = '' ORDER BY dev, boot DESC"):
+            if dev not in out:
+                r = self.q("SELECT t_commit, seq FROM seen WHERE dev=? AND stream='' AND boot=? ORDER BY seq DESC"
+                           " LIMIT 1", (dev, boot))
+                if r:
+                    out[dev] = (now - r[0][0], r[0][1])
+        return out
 
     def latencies(self):
         """End-to-end seconds (commit minus the value's ``ts``) of every message that had one."""
