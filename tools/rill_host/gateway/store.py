@@ -184,12 +184,15 @@ class Store:
         the last (when its end is), once the message above a hole is ``grace_s`` old (a late
         one may still be on its way through another instance). Returns (new, closed): ranges
         reported now, and reported ranges that late messages have (partly) filled since;
-        what remains of those is new."""
+        what remains of those is new. Each scan's work grows with the gaps late messages
+        fell into and the boots not yet scanned to their goodbye's end, not with history."""
         cutoff = time.time() - grace_s
         new, closed = [], []
         self.begin(exclusive=True)
         try:
-            for dev, stream, boot, lo, hi in self.q("SELECT dev, stream, boot, lo, hi FROM gaps"):
+            for dev, stream, boot, lo, hi in self.q(  # the reported gaps a late message fell into: one statement
+                    "SELECT dev, stream, boot, lo, hi FROM gaps g WHERE EXISTS (SELECT 1 FROM seen s WHERE"
+                    " s.dev = g.dev AND s.stream = g.stream AND s.boot = g.boot AND s.seq BETWEEN g.lo AND g.hi)"):
                 late = [r[0] for r in self.q("SELECT seq FROM seen WHERE dev=? AND stream=? AND boot=? AND seq"
                                              " BETWEEN ? AND ? ORDER BY seq", (dev, stream, boot, lo, hi))]
                 if late:
@@ -198,7 +201,8 @@ class Store:
                     for a, b in zip([lo - 1] + late, late + [hi + 1]):
                         if b > a + 1:
                             new.append((dev, stream, boot, a + 1, b - 1))
-            for dev, stream, boot, upto, first, nxt in self.q("SELECT * FROM streams"):
+            for dev, stream, boot, upto, first, nxt in self.q(  # not the boots scanned up to their goodbye's end
+                    "SELECT * FROM streams WHERE next IS NULL OR upto IS NULL OR upto < next - 1"):
                 prev = upto if upto is not None else None if first is None else first - 1
                 rows = self.q("SELECT seq, t_commit FROM seen WHERE dev=? AND stream=? AND boot=? AND seq>?"
                               " ORDER BY seq", (dev, stream, boot, -1 if prev is None else prev))
