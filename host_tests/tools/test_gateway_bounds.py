@@ -2,7 +2,8 @@
 publishes QoS 0 to a real mosquitto while ``rill gateway`` is not subscribed, at the
 start of a boot and at its end, so the broker drops those messages (QoS 0, no
 subscriber: a true loss). The gateway reports them as gaps from the device's own retained
-birth (``"first"``) and goodbye (``"next"``), not from anything the test tells it. A device
+birth (``"first"``) and goodbye (``"next"``), not from anything the test tells it, on both
+stores. A device
 killed with SIGKILL leaves its last will: counted (``wills``), with no end it could know.
 """
 import json
@@ -124,11 +125,11 @@ class Gateway:
         return out
 
 
-def test_losses_at_both_ends_of_a_boot_are_gaps_from_the_devices_birth_and_goodbye(broker, tmp_path):
+def test_losses_at_both_ends_of_a_boot_are_gaps_from_the_devices_birth_and_goodbye(broker, tmp_path, store_url):
     folder = str(tmp_path)
     with open(os.path.join(folder, "device.py"), "w") as f:
         f.write(DEVICE)
-    db = os.path.join(folder, "gw.sqlite")
+    db = store_url  # a SQLite file or a PostgreSQL database
     d = Device(folder, broker.port)  # boot 0: says goodbye at once, so boot 1 starts past a reserved block
     assert d.online == [0, 0] and d.say("close") == [0]
     d.p.wait(10)
