@@ -3,8 +3,8 @@ publishes QoS 0 to a real mosquitto while ``rill gateway`` is not subscribed, at
 start of a boot and at its end, so the broker drops those messages (QoS 0, no
 subscriber: a true loss). The gateway reports them as gaps from the device's own retained
 birth (``"first"``) and goodbye (``"next"``), not from anything the test tells it, on both
-stores. A device
-killed with SIGKILL leaves its last will: counted (``wills``), with no end it could know.
+stores. A device killed with SIGKILL leaves its last will: counted (``wills``), with no
+end it could know.
 """
 import json
 import os
