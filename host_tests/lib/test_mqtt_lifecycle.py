@@ -9,8 +9,8 @@ from testkit import MICROPYTHON, raises, run, until
 
 MP_TIMEOUT_S = 30
 MP_HEAPSIZE = "192K"  # several bridges with default outboxes, and this module from source, on 64 bits
-ONLINE = '{"status":"online","boot":0}'  # birth and last will carry the boot counter
-OFFLINE = '{"status":"offline","boot":0}'
+ONLINE = '{"status":"online","boot":0,"first":0}'  # the birth: the boot counter and its first number
+OFFLINE = '{"status":"offline","boot":0}'  # the last will: fixed at CONNECT, no end to tell
 
 
 def test_wrong_credentials_clear_error_and_bounded_retries(auth_broker):
@@ -66,8 +66,10 @@ def test_last_will_birth_and_resubscribe_after_connection_killed(broker, proxy):
         assert mq.connects == 2
         broker.publish("lw/lw1/cmd", '"ping"')  # the subscription came back with the connection
         assert await until(lambda: got == ["ping"]), (got, mq.stats())
+        mq.seq.next(), mq.seq.next()  # two numbers handed out: the goodbye says where they end
         await mq.close()
-        assert await until(lambda: broker.seen(w)[-1:] == [OFFLINE], every=50), broker.seen(w)
+        bye = '{"status":"offline","boot":0,"next":2}'
+        assert await until(lambda: broker.seen(w)[-1:] == [bye], every=50), broker.seen(w)
         assert mq.state == "closed" and g.records["mqtt"].value == "closed"
         g.stop()
         task.cancel()

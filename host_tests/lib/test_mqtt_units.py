@@ -187,6 +187,7 @@ def test_the_control_queue_is_sized_from_the_declarations():
     for _ in range(16):
         assert s.push(b"\x40\x02\x00\x01")  # PUBACKs
     assert s.push(PINGREQ)
+    mq.seq.n = (1 << 63) - 1  # the goodbye at its longest: "next" of 19 digits
     assert bye(s) and mq.inbox.rejected["unsent"] == 0
     assert s.tail - s.head == len(s.ctl), (s.tail - s.head, len(s.ctl))  # exactly what they need
     said = []

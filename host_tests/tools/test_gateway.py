@@ -152,7 +152,7 @@ def test_gaps_duplicates_and_lag_are_records_an_app_can_tap(tmp_path):
     assert seen["duplicate"] == [("a", "", 1, 0)]
     assert seen["lag"][0]["a"][1] == 4 and gw.stats()["lag"]["a"]["seq"] == 4
     assert gw.counts == dict(received=0, stored=3, duplicates=1, reused=0, rejected=0, gaps=1, gaps_closed=0,
-                             batches=1, status=0, app_errors=0)
+                             batches=1, status=0, wills=0, app_errors=0)
 
 
 def test_the_gateways_fast_strict_json_gives_rill_stricts_verdict_on_the_devices_table():
@@ -166,7 +166,8 @@ def test_the_gateways_fast_strict_json_gives_rill_stricts_verdict_on_the_devices
         from test_mqtt_json import TABLE
     finally:
         sys.path.pop(0)
-    extra = [b'"\\\\ud800"', b'{"a":"\\uDBFF\\uDFFF"}', b'{"a":[' + b"{" * 15 + b"}" * 15 + b"]}", b'1e400', b"\xff"]
+    extra = [b'"\\\\ud800"', b'{"a":"\\uDBFF\\uDFFF"}', b'{"a":[' + b"{" * 15 + b"}" * 15 + b"]}", b'1e400', b"\xff",
+             b' {"a":1} ', b'{"a":1}x', b'{"a":NaN}', b"[1] [2]", b'{"a":-Infinity}']
     for payload in [p for p, _ in TABLE] + extra:
         try:
             want = ("ok", strict.loads(payload))
@@ -177,3 +178,52 @@ def test_the_gateways_fast_strict_json_gives_rill_stricts_verdict_on_the_devices
         except ValueError:
             got = ("bad",)
         assert got == want, payload
+
+
+def test_results_are_the_json_encoders_text():
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 2
+
+    class Celsius(float):
+        pass
+
+    values = [21.5, -0.0, 1e16, 1e-7, float("nan"), float("inf"), -float("inf"), 0, -7, 2 ** 70, True, False, None,
+              "x\u00e9\n", [1, 2.5], {"t": 1.5, "ok": True}, Level.HIGH, Celsius(1.25)]
+    assert [core.dumps(v) for v in values] == [json.dumps(v) for v in values]
+
+
+def test_device_pipelines_build_with_the_same_checks_without_collecting_or_reloading(monkeypatch):
+    """On a host, core.build keeps rill's checker and wiring loaded and collects no
+    garbage (a board's build does both, ~16 ms a device on a host); a bad declaration is
+    refused as ever."""
+    import gc
+    import sys
+
+    import pytest
+
+    from rill import GraphError, Pipeline
+
+    core.Device(demo_app, "first").graph.stop()
+    mods = {name: sys.modules.get(name) or core._builders.get(name) for name in core._BUILDERS}
+    collected = []
+    monkeypatch.setattr(gc, "collect", lambda *a: collected.append(1) or 0)
+    for i in range(3):
+        core.Device(demo_app, "d%d" % i).graph.stop()
+    assert collected == [] and gc.collect is not core._no_collect
+    assert all(core._builders[name] is mods[name] is not None for name in core._BUILDERS)
+    p = Pipeline("bad")
+    p.record("a", float)
+    p.transform("a", lambda v: v, "missing")
+    with pytest.raises(GraphError, match="missing"):
+        core.build(p)
+
+
+def test_lag_is_each_devices_newest_message_of_its_latest_boot(store_url):
+    s = open_store(store_url)
+    s.commit([entry("a", n) for n in range(5)] + [entry("a", n, boot=2) for n in (1000, 1001)] + [entry("b", 7)])
+    s.bound("a", "", 3, first=2000)  # a birth: boot 3 has no message yet
+    lag = s.lag()
+    assert sorted((dev, seq) for dev, (age, seq) in lag.items()) == [("a", 1001), ("b", 7)]
+    assert all(0 <= age < 60 for age, _ in lag.values())

@@ -34,9 +34,10 @@ declares a broker dead that stops answering; reconnect with capped, jittered bac
 (``backoff_ms=(base, cap, young)``: while the outage is younger than ``young`` ms, five
 minutes by default, a probe every 0.5-1 s, so the bridge is back within about a second
 of the broker's return; then the delay doubles on to ``cap``: rill.backoff has the rule);
-re-subscribe; birth ``{"status":"online","boot":N}`` and last will (``offline``), both
-retained, on the status topic (the birth adds ``"build":{...}``, rill.identity's short
-form, when the board has a build.json; ``bridge.birth`` holds the added bytes);
+re-subscribe; birth ``{"status":"online","boot":N,"first":F}`` and last will
+(``offline``; the goodbye adds ``"next"``, close.py), both retained, on the status topic
+(the birth adds ``"build":{...}``, rill.identity's short form, when the board has a
+build.json; ``bridge.birth`` holds the added bytes);
 ``await close()`` drains (bounded), says ``offline`` and sends DISCONNECT. Refused
 credentials and untrusted certificates are retried ``auth_retries`` times with backoff,
 then the bridge stops in state ``refused`` with the reason in ``error``. A MemoryError

@@ -2,14 +2,17 @@
 goodbye and kept: a bridge that never stops pays no heap for it.
 
 ``await stop(s, timeout_ms, ended)`` lets the tx task deliver what the outbox holds
-until the deadline, then queue the goodbye (retained ``offline`` and DISCONNECT) and
-flush it; past the deadline and a grace period the session is ended regardless. What
+until the deadline, then queue the goodbye (retained ``offline`` with ``"next"``, the
+first sequence number the boot did not hand out, and DISCONNECT) and flush it; past the
+deadline and a grace period the session is ended regardless. What
 the spill log (spill.py) still holds in RAM is written to flash, for the next boot.
 """
 import asyncio
 import time
 
 from micropython import const
+
+from .packet import publish_size, put_publish
 
 ticks_ms = time.ticks_ms
 ticks_diff = time.ticks_diff
@@ -46,7 +49,10 @@ def bye(self, now=False):
     if self.said_bye or self.outbox._busy or now and self.t.sock is None:
         return False
     self.said_bye = True
-    topic, packet = self.goodbye
+    topic, head, seq = self.goodbye  # start.py sized the control queue for it
+    msg = head + b',"next":%d}' % seq.n  # the first number this boot did not hand out
+    packet = bytearray(publish_size(len(topic), len(msg), 0))
+    put_publish(packet, 0, topic, msg, 1)
     if not (self.push(packet) and self.push(_DISCONNECT)):
         reject(self, "goodbye", topic)
     if now:

@@ -47,6 +47,7 @@ def load(self, path=None, start=0, block=1000):
                                 "%s.1 only if this device's earlier messages may be dropped as duplicates)"
                                 % (path, path, path))
         reserve(self)
+    self.first = self.n  # this boot's first number (the bridge's birth says it)
 
 
 def state_dir(path):

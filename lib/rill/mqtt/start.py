@@ -11,6 +11,7 @@ from .packet import PINGREQ, SUB_PID, publish_size, put_publish
 from .session import Session
 
 _ACKS = const(64)  # control queue room for 16 PUBACKs (inbound QoS 1; rx waits when it is full)
+_NEXT = const(27)  # the goodbye's ',"next":N' at its longest (N < 2**63, as envelopes: 19 digits)
 
 
 def start(self, node):
@@ -35,9 +36,12 @@ def bind(inbox, graph):
 
 
 def _status(self, word):
-    """(the message, its retained QoS 0 PUBLISH on the status topic) for ``word``."""
-    extra = self.birth if word == "online" and self.birth else b""
-    msg = b'{"status":"%s","boot":%d' % (word.encode(), self.seq.boot) + extra + b"}"
+    """(the message, its retained QoS 0 PUBLISH on the status topic) for ``word``: the
+    birth says where the boot's numbers began (``"first"``); the last will cannot say
+    where they end (it is fixed at CONNECT, and fires at a dropped connection too)."""
+    seq = self.seq
+    extra = b',"first":%d' % seq.first + self.birth if word == "online" else b""
+    msg = b'{"status":"%s","boot":%d' % (word.encode(), seq.boot) + extra + b"}"
     st = self.status_topic
     buf = bytearray(publish_size(len(st), len(msg), 0))
     put_publish(buf, 0, st, msg, 1)
@@ -48,8 +52,9 @@ def new_session(self):
     """The session, its receive buffer fitting the largest declared inbound message (128
     bytes without any: acknowledgements and pings), its
     control queue what may be queued at once (bridge.py), and the packets it sends on
-    each connection: built here once (the birth's build fields, the boot number and the
-    subscriptions do not change while the bridge runs)."""
+    each connection: built here once (the birth's build fields, the boot number, its first
+    sequence number and the subscriptions do not change while the bridge runs); the
+    goodbye's own is built by close.py when it is said, as it holds the next number."""
     if self.birth is None:
         self.birth = identity()
     rx = 512 if self.ins else 128  # publish-only: acks and pings (a stray PUBLISH is read through it)
@@ -58,16 +63,17 @@ def new_session(self):
     sub = subscribe([(x.filter, x.qos) for x in self.ins], SUB_PID) if self.ins else None
     st = self.status_topic
     online = _status(self, "online")[1]
-    offline, goodbye = _status(self, "offline")
+    offline = _status(self, "offline")[0]
     cid, keepalive, user, password = self._login
     hello = connect(cid, keepalive, self.clean, user, password, (st, offline, 1, True))
-    ctl = len(online) + len(goodbye) + 2 + len(PINGREQ) + _ACKS + (len(sub) if sub else 0)  # 2: the DISCONNECT
+    most = publish_size(len(st), len(offline) + _NEXT, 0)  # the goodbye (close.py), "next" at its longest
+    ctl = len(online) + most + 2 + len(PINGREQ) + _ACKS + (len(sub) if sub else 0)  # 2: the DISCONNECT
     s = session(self.transport, self.outbox, self.inbox, keepalive, rx, max(ctl, len(hello)),
                 *self._timeouts, self.tx)
     s.hello = hello
     s.birth = (st, online)
     s.sub = sub
-    s.goodbye = (st, goodbye)
+    s.goodbye = (st, offline[:-1], self.seq)  # close.py adds where the numbers ended: "next"
     return s
 
 

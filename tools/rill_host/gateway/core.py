@@ -30,10 +30,12 @@ later message of the same boot arrives, and a loss at the end of a boot never do
 """
 import asyncio
 import collections
+import gc
 import json
 import os
 import re
 import struct
+import sys
 import time
 from zlib import crc32
 
@@ -50,6 +52,7 @@ def _constant(name):
 
 
 _decoder = json.JSONDecoder(parse_constant=_constant)
+_raw = _decoder.raw_decode
 _escape = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
@@ -62,9 +65,19 @@ def strict_loads(payload):
     if b"\\u" in payload and _escape.search(payload) or payload.count(b"[") + payload.count(b"{") > strict.MAX_DEPTH:
         return strict.loads(payload)
     try:
-        return _decoder.decode(payload.decode())
+        text = payload.decode()
     except UnicodeDecodeError as e:
         raise ValueError("not strict JSON: %s" % e.reason) from None
+    try:  # the usual envelope, no whitespace around it: the scanner alone, not decode()'s two regex passes
+        v, end = _raw(text)
+        if end == len(text):
+            return v
+    except ValueError:
+        pass
+    return _decoder.decode(text)  # whitespace around, or the error's own words
+
+
+_TOP = 1 << 63
 
 
 def unwrap(codec, payload):
@@ -75,15 +88,31 @@ def unwrap(codec, payload):
             raise ValueError("seq beyond 2**63")
         return dev, struct.unpack_from(">I", payload, 2 + payload[1])[0], seq, v
     d = strict_loads(payload) if codec is JSON else codec.decode(payload)
-    if type(d) is not dict or not all(k in d for k in ("dev", "boot", "seq", "v")):
+    if type(d) is not dict or "dev" not in d or "boot" not in d or "seq" not in d or "v" not in d:
         raise ValueError("not an envelope")
     dev, boot, seq = d["dev"], d["boot"], d["seq"]
-    for n in (boot, seq):
-        if type(n) is not int or n < 0 or n >= 1 << 63:
-            raise ValueError("bad boot or seq")
+    if type(boot) is not int or type(seq) is not int or not 0 <= boot < _TOP or not 0 <= seq < _TOP:
+        raise ValueError("bad boot or seq")
     if not isinstance(dev, str) or not dev:
         raise ValueError("bad dev")
     return dev, boot, seq, d["v"]
+
+
+_dumps = json.dumps
+_repr = float.__repr__
+
+
+def dumps(v):
+    """json.dumps(v), its scalars without the encoder's machinery (the same text: the
+    encoder writes a finite float as float.__repr__, an int as int.__repr__)."""
+    t = type(v)
+    if t is float and v - v == 0:
+        return _repr(v)
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return int.__repr__(v)
+    return _dumps(v)
 
 
 # input key -> the sequence its numbers come from, when not the bridge's: rill.io.mqttsink's
@@ -96,6 +125,33 @@ class _Identity:
 
     INPUTS = None
     OUTPUTS = None
+
+
+_BUILDERS = ("rill.check", "rill.shapes", "rill.wiring")  # what Pipeline.build loads, uses and unloads
+_builders = {}
+
+
+def build(p):
+    """``p.build()`` on a host that builds a pipeline per device: on a board, build collects
+    garbage three times and loads its checker and wiring afresh, unloading them after (a
+    small heap holds one at a time); here that is ~16 ms a device (a full collection of a
+    large heap, and the modules compiled again), so they stay loaded and no collection
+    runs. The same build, the same checks."""
+    for name, mod in _builders.items():
+        sys.modules[name] = mod
+    collect, gc.collect = gc.collect, _no_collect
+    try:
+        return p.build()
+    finally:
+        gc.collect = collect
+        if not _builders:
+            for name in _BUILDERS:
+                __import__(name)
+                _builders[name] = sys.modules[name]
+
+
+def _no_collect(generation=2):
+    return 0
 
 
 class Device:
@@ -112,7 +168,7 @@ class Device:
         for key in app.OUTPUTS:
             p.record("_gw_" + key)
             p.transform("_gw_" + key, self._sink(key), key)
-        self.graph = p.build()
+        self.graph = build(p)
         self.graph.start()
 
     def _sink(self, key):
@@ -120,7 +176,7 @@ class Device:
             if self.outs is None:
                 self.unattributed += 1
             else:
-                self.outs[key] = json.dumps(v)  # now: a join's output is rewritten in place later
+                self.outs[key] = dumps(v)  # now: a join's output is rewritten in place later
             # None: the sink's own record is never written
 
         return sink
@@ -155,7 +211,7 @@ class Gateway:
         self.streams = getattr(self.app, "STREAMS", None) or STREAMS
         self.devices = {}
         self.counts = dict(received=0, stored=0, duplicates=0, reused=0, rejected=0, gaps=0, gaps_closed=0,
-                           batches=0, status=0, app_errors=0)
+                           batches=0, status=0, wills=0, app_errors=0)
         self.errors = []  # newest reasons, bounded
         self._stop = None
         p = Pipeline("gateway")
@@ -218,7 +274,7 @@ class Gateway:
         """The app's results ({output key: JSON text}) of row ``i`` of the last process()."""
         dev, key, v = self._todo[i]
         if self.app.INPUTS is None:
-            return {key: json.dumps(v)}
+            return {key: dumps(v)}
         try:
             return self._device(dev).run(key, v)
         except Exception as e:  # the app's own declaration failed: stored, without results
@@ -228,7 +284,11 @@ class Gateway:
 
     def _bound(self, topic, payload):
         """A birth ``{"status":"online","boot":B[,"first":F]}`` or goodbye (``"offline"``,
-        ``"next":N``) on ``<prefix>/<dev>/status``: where boot B began or ended."""
+        ``"next":N``) on ``<prefix>/<dev>/status``: where boot B began or ended. A last will
+        (``"offline"`` without ``"next"``: fixed at CONNECT, it fires on a dropped connection
+        mid-boot too) cannot say where the boot's numbers end; it is counted (``wills``)
+        and said: after a power cut, the next boot's ``first`` is past a reserved block whose
+        unused numbers are no loss, so a loss after the boot's newest message is unknowable."""
         self.counts["status"] += 1
         try:
             d = JSON.decode(payload)
@@ -238,8 +298,14 @@ class Gateway:
                     raise ValueError("bad boot, first or next")
         except (ValueError, AttributeError, TypeError) as e:
             return self._reject(topic, "status: %s" % e)
+        dev = topic.rsplit("/", 2)[-2]
         if boot is not None and (first is not None or nxt is not None):
-            self.store.bound(topic.rsplit("/", 2)[-2], "", boot, first, nxt)
+            self.store.bound(dev, "", boot, first, nxt)
+        elif d.get("status") == "offline" and boot is not None:  # a last will: no end to tell
+            self.counts["wills"] += 1
+            print("gateway %s: %s boot %d lost its connection without a goodbye (last will): a loss after its"
+                  " newest message is countable only if the boot comes back and says goodbye"
+                  % (self.instance, dev, boot))
 
     def _duplicate(self, ident):
         self.counts["duplicates"] += 1

@@ -3,11 +3,12 @@ outgrow one SQLite file; any number of gateway processes, on any hosts, write on
 
     rill gateway --db postgresql://gw@db.example/rill ...
 
-A batch is one transaction of three statements, each one round trip whatever the batch's
-size: the ``seen`` rows as arrays (``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO
-NOTHING RETURNING`` the keys it inserted: a racing instance's rows are not returned, so
-they count as duplicates there), then the results the same way. Rows go in key order, so
-two instances inserting the same keys wait for each other instead of deadlocking. A scan
+A batch is one transaction, a few round trips whatever the batch's size: the ``seen``
+rows by COPY into a scratch table, then ``INSERT ... SELECT ... ON CONFLICT DO NOTHING
+RETURNING`` the keys it inserted (a racing instance's rows are not returned, so they
+count as duplicates there), then the results by COPY (only new keys have results). Rows
+go in key order, so two instances inserting the same keys wait for each other instead of
+deadlocking. A scan
 holds a transaction-scoped advisory lock: one instance reports a gap once.
 """
 import psycopg
@@ -30,6 +31,7 @@ class PgStore(Store):
         for stmt in SCHEMA:
             self.db.execute(stmt % self.SUFFIX)
         self.db.execute("COMMIT")
+        self.db.execute("CREATE TEMP TABLE seen_batch (LIKE seen) ON COMMIT DELETE ROWS")  # this session's
 
     def q(self, sql, args=()):
         cur = self.db.execute(sql.replace("?", "%s"), args)
@@ -43,21 +45,25 @@ class PgStore(Store):
     def end(self, ok):
         self.db.execute("COMMIT" if ok else "ROLLBACK")
 
+    def _copy(self, table, rows):
+        with self.db.cursor().copy("COPY %s FROM STDIN" % table) as cp:
+            write = cp.write_row
+            for r in rows:
+                write(r)
+
     def insert_seen(self, rows):
+        """COPY into the session's scratch table, then one INSERT ... SELECT ... ON CONFLICT
+        DO NOTHING RETURNING: about half the time of passing the rows as arrays (unnest),
+        most of which went into writing and parsing the arrays' text."""
         if not rows:
             return set()
-        rows = sorted(rows, key=lambda r: r[:4])
-        cols = list(zip(*rows))
-        cur = self.db.execute(
-            "INSERT INTO seen SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[],"
-            " %s::text[], %s::float8[], %s::float8[], %s::float8[], %s::text[], %s::text[])"
-            " ON CONFLICT DO NOTHING RETURNING dev, stream, boot, seq", [list(c) for c in cols])
-        return set(cur.fetchall())
+        self._copy("seen_batch", rows)
+        return set(self.db.execute("INSERT INTO seen SELECT * FROM seen_batch ORDER BY dev, stream, boot, seq"
+                                   " ON CONFLICT DO NOTHING RETURNING dev, stream, boot, seq").fetchall())
 
     def insert_results(self, rows):
-        if rows:
-            self.db.execute("INSERT INTO results SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[],"
-                            " %s::bigint[], %s::text[], %s::text[])", [list(c) for c in zip(*rows)])
+        if rows:  # rows only for keys this transaction inserted: no conflict, a plain COPY
+            self._copy("results", rows)
 
     def insert_streams(self, keys):
         if keys:
