@@ -391,9 +391,11 @@ def test_the_default_log_is_sized_before_its_folder_exists_and_made_when_first_u
     _rmtree(base)
     os.mkdir(base)
     ob = Outbox(2, 128)
+    sys.modules.pop("rill.mqtt.spill", None)
     _prep("spill_log", ob, base + "/.rill/dev.spill", None)
     assert ob.spill and ob.spill[1] >= 8192, ob.spill  # (path, bytes): a log, not RAM only
     assert os.listdir(base) == []  # nothing made yet
+    assert "rill.mqtt.spill" not in sys.modules  # nor left loaded
     for i in range(4):
         ob.put(T, b"%d" % i, 1, False)
     assert os.listdir(base) == [".rill"]

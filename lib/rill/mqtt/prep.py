@@ -116,15 +116,13 @@ def spill_log(ob, path, size):
     if not size:
         return
     ob.spill = (path, size)
-    import sys
+    from . import _prep
 
-    from . import spill
+    if _prep("seqfile.segments", path):  # a previous boot's records: sent first
+        from .spill import Spill
 
-    if spill._segments(path):
-        spill.Spill(ob, path, size)  # a previous boot's records: sent first
-    else:  # no log yet: spill.py stays out of the heap until the outbox first fills
-        sys.modules.pop(spill.__name__, None)
-        sys.modules["rill.mqtt"].__dict__.pop("spill", None)
+        Spill(ob, path, size)
+    # else no log yet: spill.py is not loaded (nor its names interned) until the outbox first fills
 
 
 def attach(self, p, state=None):

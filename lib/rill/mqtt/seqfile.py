@@ -88,3 +88,24 @@ def _read(path, i):
     if len(data) != 20 or struct.unpack(">I", data[16:])[0] != _check(data[:16]):
         return False
     return struct.unpack(_FMT, data[:16])
+
+
+def segments(path):
+    """The segment numbers of spill log ``path`` on flash, oldest first (rill.mqtt.spill): here,
+    beside the other flash state files, so a bridge can look for a previous boot's log
+    without loading spill.py (and interning its names for good) when there is none."""
+    import os
+
+    i = path.rfind("/")
+    folder, base = (path[:i] or "/", path[i + 1:]) if i >= 0 else (".", path)
+    found = []
+    try:
+        names = [e[0] for e in os.ilistdir(folder)] if hasattr(os, "ilistdir") else os.listdir(folder)
+    except OSError:  # no folder yet: no log
+        return found
+    for name in names:
+        n = name[len(base) + 1:]
+        if name.startswith(base) and name[len(base):len(base) + 1] == "." and n.isdigit():
+            found.append(int(n))
+    found.sort()
+    return found

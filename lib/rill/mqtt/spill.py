@@ -116,7 +116,7 @@ class Spill(Reader):
         from . import _prep
 
         _prep("seqfile.state_dir", path)  # its folder (.rill/), made as for the sequence store
-        found = _segments(path)
+        found = _prep("seqfile.segments", path)
         while found and found[-1] + 1 - found[0] >= _SEGS:  # no room for this boot's segment (boots
             n, _ = self._count(found[0])  # in a loop through an outage): the oldest goes, counted
             ob.dropped = (ob.dropped + n) & _WRAP
@@ -292,20 +292,3 @@ def put(ob, topic, payload, qos, retain):
     if log.refilling:
         return False
     return log.add(topic, payload, qos, retain)
-
-
-def _segments(path):
-    """The segment numbers of ``path`` on flash, oldest first."""
-    i = path.rfind("/")
-    folder, base = (path[:i] or "/", path[i + 1:]) if i >= 0 else (".", path)
-    found = []
-    try:
-        names = [e[0] for e in os.ilistdir(folder)] if hasattr(os, "ilistdir") else os.listdir(folder)
-    except OSError:  # no folder yet: no log
-        return found
-    for name in names:
-        n = name[len(base) + 1:]
-        if name.startswith(base) and name[len(base):len(base) + 1] == "." and n.isdigit():
-            found.append(int(n))
-    found.sort()
-    return found
