@@ -45,13 +45,6 @@ class VirtualClock:
         self._waiters.append([deadline, signal])
         return signal
 
-    def skip_to(self, t):
-        """Move time to ``t`` at once, waking no one and letting no task run: a replay's
-        write that the device made before its waiting tasks ran (rill.io.replay). A
-        sleeper due before ``t`` wakes at the next ``advance``, late, as on the device."""
-        if t > self._now:
-            self._now = t
-
     async def _run_ready(self):
         for _ in range(self._settle):
             await asyncio.sleep_ms(0)

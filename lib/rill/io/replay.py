@@ -5,13 +5,13 @@
 
 The graph's sources do not run: each captured ``[t, key, value]`` is pushed at its
 time ``t`` by one task that sleeps on the clock as the sources did, so timers in
-transforms see the same times and order. A record that says taps were still waiting
-on the device (``[t, key, value, waiting]``, rill.io.recorder) is pushed at once, the
-clock moved on (``VirtualClock.skip_to``) without letting them run: the device's order
-within a millisecond. ``diverged`` counts writes where the replay's waiting taps (not
-``transcript``'s own) differ in number from the device's. Tap outputs and published
-payloads are then the original run's, byte for byte (host_tests/lib/test_io_replay.py,
-test_io_replay_order.py, on every runtime). ``records`` read by rill.io.checked raise
+transforms see the same times and order; taps run between the writes. A record that
+says taps were still waiting on the device (``[t, key, value, waiting]``,
+rill.io.recorder) is not reproduced: ``diverged`` counts writes where the replay's
+waiting taps (not ``transcript``'s own) differ in number from the device's (issue 18:
+two sources writing in one millisecond can publish in another order in a replay).
+Where ``diverged`` is 0, tap outputs are the original run's, byte for byte
+(host_tests/lib/test_io_replay.py, on every runtime). ``records`` read by rill.io.checked raise
 ``Damaged`` at a damaged line: the replay stops there and ``run()`` raises it.
 
 With ``identity`` (the replayed code's build identity, as rill.identity or
@@ -86,7 +86,6 @@ class Replay:
     async def _feed(self):
         g = self.graph
         clock = g.clock
-        skip = getattr(clock, "skip_to", None)
         taps = [t for t in g.taps if t.name != "replay"]  # the app's (not transcript's own)
         start = clock.now()
         for rec in self.records:
@@ -110,11 +109,9 @@ class Replay:
             if t < self.next_t:
                 t = self.next_t  # time never runs backwards
             self.next_t = t
-            at = clock.add(start, t)
-            if waiting and skip is not None:  # the device wrote it before its woken taps ran
-                skip(at)
-            else:
-                await clock.sleep_until(at)
+            # taps run between writes: a record the device wrote while taps waited (``waiting``)
+            # is counted in ``diverged`` where the replay's differ, not reproduced (issue 18)
+            await clock.sleep_until(clock.add(start, t))
             n = 0
             for tap in taps:
                 if tap.signal.pending:
