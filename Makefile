@@ -14,7 +14,6 @@ VENV_STAMP := $(VENV)/.stamp-setup-$(REQ_HASH)
 
 PYTEST_ARGS ?=
 TEST_JOBS   ?= 3
-TOOLS_JOBS  ?= 1
 ARGS        ?=
 MPY_FLAGS   ?=
 
@@ -26,7 +25,7 @@ export MICROPYTHON
 help: ## list the targets
 	@echo "make targets:"
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
-	@echo "variables: PYTEST_ARGS, TEST_JOBS, TOOLS_JOBS (test), ARGS (bench, run), MPY_FLAGS (build), HOST_PYTHON (venv)"
+	@echo "variables: PYTEST_ARGS, TEST_JOBS (test), ARGS (bench, run), MPY_FLAGS (build), HOST_PYTHON (venv)"
 
 setup: venv deps ## create .venv with the pinned host tools and the rill command, fetch pinned MicroPython libs into .deps/
 
@@ -51,15 +50,16 @@ lint: $(VENV_STAMP) ## ruff over lib, tools and host_tests (config in pyproject.
 docs: $(VENV_STAMP) ## build the documentation site (mkdocs.yml, docs/) into build/site with --strict: a warning fails
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
 
-# The lib suite (its files spread over TEST_JOBS workers) and the tools suite (over TOOLS_JOBS) run side by side:
-# most of their time is spent waiting on MicroPython, qemu, brokers and virtual boards. TOOLS_JOBS=2 halves the
-# tools suite's time, but on 2 cores the load it adds made the real-time replay tests diverge (test_io_replay_order).
+# The lib suite (its files spread over TEST_JOBS workers) and the tools suite run side by side:
+# most of their time is spent waiting on MicroPython, qemu, brokers and virtual boards. The tools suite
+# is not an xdist run: its tests that run `rill test` on this checkout would inherit a worker id and
+# compile into the lib workers' build/test-mpy-gwN.
 test: setup lint docs ## run the host tests on CPython, the MicroPython unix port (64- and 32-bit) and, a subset, an emulated Cortex-M3/M0 (rill test)
 	@mkdir -p build
-	@echo "rill test host_tests/lib -n $(TEST_JOBS) and rill test host_tests/tools -n $(TOOLS_JOBS), side by side (logs: build/test-*.log)"
+	@echo "rill test host_tests/lib -n $(TEST_JOBS) and rill test host_tests/tools, side by side (logs: build/test-*.log)"
 	@RILL_QEMU=$${RILL_QEMU:-subset} $(RILL) test host_tests/lib -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS) \
 		>build/test-lib.log 2>&1 & lib=$$!; \
-	$(RILL) test host_tests/tools -n $(TOOLS_JOBS) --dist loadfile $(PYTEST_ARGS) >build/test-tools.log 2>&1; tools=$$?; \
+	$(RILL) test host_tests/tools $(PYTEST_ARGS) >build/test-tools.log 2>&1; tools=$$?; \
 	wait $$lib; lib=$$?; cat build/test-lib.log build/test-tools.log; \
 	test $$lib = 0 && test $$tools = 0
 
